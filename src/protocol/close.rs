@@ -1,0 +1,52 @@
+//! Close codes the server sends, each with a reason string in the close frame.
+
+/// Every WebSocket close code the server uses. The numeric values are part of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    /// 1001: the server is shutting down.
+    GoingAway,
+    /// 1003: the client sent a text frame; the protocol is binary only.
+    UnsupportedData,
+    /// 1007: a binary frame that does not decode as a client message.
+    InvalidPayload,
+    /// 1008: the client broke a rule (input rate limit, input sequence going backwards).
+    PolicyViolation,
+    /// 1009: a message larger than the server accepts.
+    MessageTooBig,
+    /// 1011: the server hit an internal error (its tick loop stopped).
+    InternalError,
+    /// 1013: the server is full; try again later.
+    TryAgainLater,
+    /// 4001: the client did not read its snapshots fast enough.
+    TooSlow,
+}
+
+impl CloseCode {
+    /// The number written in the close frame.
+    pub fn code(self) -> u16 {
+        match self {
+            CloseCode::GoingAway => 1001,
+            CloseCode::UnsupportedData => 1003,
+            CloseCode::InvalidPayload => 1007,
+            CloseCode::PolicyViolation => 1008,
+            CloseCode::MessageTooBig => 1009,
+            CloseCode::InternalError => 1011,
+            CloseCode::TryAgainLater => 1013,
+            CloseCode::TooSlow => 4001,
+        }
+    }
+
+    /// A short label for metrics and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            CloseCode::GoingAway => "going_away",
+            CloseCode::UnsupportedData => "unsupported_data",
+            CloseCode::InvalidPayload => "invalid_payload",
+            CloseCode::PolicyViolation => "policy_violation",
+            CloseCode::MessageTooBig => "message_too_big",
+            CloseCode::InternalError => "internal_error",
+            CloseCode::TryAgainLater => "server_full",
+            CloseCode::TooSlow => "too_slow",
+        }
+    }
+}
