@@ -4,3 +4,7 @@
 //!
 //! - [`protocol`]: wire types, the bincode configuration, close codes.
 pub mod protocol;
+pub mod config;
+pub mod sim;
+pub mod tick;
+pub mod replication;

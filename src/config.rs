@@ -1,0 +1,116 @@
+//! Server configuration: every limit is a named field with its unit, default and reason.
+
+use crate::protocol::MovementParams;
+use std::time::Duration;
+
+/// Default simulation and snapshot rate. 30 Hz is what browser games on WebSocket commonly
+/// use: one snapshot per 33 ms keeps interpolation delay near 100 ms.
+pub const DEFAULT_TICK_RATE_HZ: u16 = 30;
+
+/// Everything `run` needs besides the listener and the shutdown signal.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Ticks per second (1..=240). Default 30.
+    pub tick_rate_hz: u16,
+    /// The simulated world.
+    pub world: WorldConfig,
+    /// Most simultaneous connections; one more is accepted and closed with 1013. Default 1,000.
+    pub max_clients: usize,
+    /// Inputs buffered per player before the oldest is dropped. Default 4 (133 ms at 30 Hz):
+    /// absorbs network jitter without adding much latency.
+    pub input_buffer: usize,
+    /// Client messages per second allowed per connection, as a multiple of the tick rate.
+    /// Default 3: one input per tick plus pings, with room for bursts.
+    pub input_rate_factor: u32,
+    /// Consecutive ticks a client may leave its snapshot unread before it is closed with 4001.
+    /// Default 90 (3 s at 30 Hz): long enough for a stalled browser tab to come back.
+    pub max_lag_ticks: u32,
+    /// Ticks of world history kept for delta baselines. Default 64 (2 s at 30 Hz); a client
+    /// whose baseline is older gets a full snapshot.
+    pub history_ticks: usize,
+    /// Control messages (welcome, pongs) queued per client before pongs are dropped. Default 16.
+    pub control_queue: usize,
+    /// Largest WebSocket message accepted from a client, in bytes. Default 64.
+    pub max_message_bytes: usize,
+    /// How long a close handshake may take before the socket is dropped. Default 2 s.
+    pub close_timeout: Duration,
+}
+
+/// The arena and its rules.
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    /// Side of the square arena, world units. Default 200.
+    pub size: f32,
+    /// Half-side of the square a client sees around its player, world units. Default 30;
+    /// a value of `size` or more makes everyone see everything.
+    pub view_radius: f32,
+    /// Orbs kept in the arena. Default 150.
+    pub orbs: usize,
+    /// Movement constants, shared with clients in the welcome.
+    pub movement: MovementParams,
+    /// Seed of the world's random numbers (orb places, colours). Default 0x7157.
+    pub seed: u64,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        WorldConfig {
+            size: 200.0,
+            view_radius: 30.0,
+            orbs: 150,
+            movement: MovementParams {
+                accel: 60.0,
+                boost_accel: 110.0,
+                friction: 4.0,
+                max_speed: 12.0,
+                boost_max_speed: 20.0,
+                player_radius: 1.0,
+            },
+            seed: 0x7157,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            tick_rate_hz: DEFAULT_TICK_RATE_HZ,
+            world: WorldConfig::default(),
+            max_clients: 1_000,
+            input_buffer: 4,
+            input_rate_factor: 3,
+            max_lag_ticks: 90,
+            history_ticks: 64,
+            control_queue: 16,
+            max_message_bytes: crate::protocol::MAX_CLIENT_MESSAGE_BYTES,
+            close_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The length of one tick.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate_hz))
+    }
+
+    /// Checks the values a user can set; the message names the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=240).contains(&self.tick_rate_hz) {
+            return Err(format!("tick rate {} Hz is outside 1..=240", self.tick_rate_hz));
+        }
+        if !(self.world.size >= 10.0 && self.world.size <= 100_000.0) {
+            return Err(format!("world size {} is outside 10..=100000", self.world.size));
+        }
+        if !(self.world.view_radius > 0.0 && self.world.view_radius.is_finite()) {
+            return Err(format!("view radius {} must be positive", self.world.view_radius));
+        }
+        if self.max_clients == 0 || self.input_buffer == 0 || self.history_ticks < 2 {
+            return Err("max clients, input buffer and history (>= 2) must be positive".into());
+        }
+        if self.max_lag_ticks == 0 {
+            return Err("max lag ticks must be positive".into());
+        }
+        Ok(())
+    }
+}

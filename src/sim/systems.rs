@@ -1,0 +1,148 @@
+//! The systems of one tick, in schedule order: apply inputs, move, separate, eat, respawn.
+
+use super::components::{Color, Controller, NetId, Orb, Position, Radius, Score, Velocity};
+use super::movement;
+use super::{NetIds, Rules, SimClock, SimStats};
+use crate::protocol::Input;
+use bevy_ecs::prelude::*;
+use glam::Vec2;
+
+/// Takes one input per player from its jitter buffer; an empty buffer repeats the last one.
+pub(crate) fn apply_inputs(mut players: Query<&mut Controller>, mut stats: ResMut<SimStats>) {
+    for mut controller in &mut players {
+        if let Some(input) = controller.queue.pop_front() {
+            controller.current = Some(input);
+            stats.inputs_applied += 1;
+        }
+    }
+}
+
+/// Moves every player by the rules clients predict with.
+pub(crate) fn move_players(
+    mut players: Query<(&Controller, &mut Position, &mut Velocity)>,
+    rules: Res<Rules>,
+) {
+    let idle = Input { seq: 0, move_x: 0, move_y: 0, buttons: 0 };
+    let arena = rules.arena();
+    for (controller, mut pos, mut vel) in &mut players {
+        let input = controller.current.as_ref().unwrap_or(&idle);
+        movement::step(&mut pos.0, &mut vel.0, input, &rules.world.movement, rules.dt, arena);
+    }
+}
+
+/// Pushes overlapping players apart, each by half the overlap (sweep and prune on x).
+pub(crate) fn separate_players(
+    mut players: Query<(&mut Position, &mut Velocity, &Radius), With<Controller>>,
+    rules: Res<Rules>,
+) {
+    let mut bodies: Vec<(Vec2, f32, Vec2)> =
+        players.iter().map(|(pos, _, radius)| (pos.0, radius.0, Vec2::ZERO)).collect();
+    let mut order: Vec<usize> = (0..bodies.len()).collect();
+    order.sort_unstable_by(|&a, &b| bodies[a].0.x.total_cmp(&bodies[b].0.x));
+    let max_radius = bodies.iter().map(|b| b.1).fold(0.0, f32::max);
+    for (n, &i) in order.iter().enumerate() {
+        for &j in &order[n + 1..] {
+            let (pi, ri, _) = bodies[i];
+            let (pj, rj, _) = bodies[j];
+            if pj.x - pi.x > ri + max_radius {
+                break;
+            }
+            let offset = pj - pi;
+            let reach = ri + rj;
+            let dist2 = offset.length_squared();
+            if dist2 >= reach * reach {
+                continue;
+            }
+            let dist = dist2.sqrt();
+            // Coincident centres: push apart along x so the pair still separates.
+            let normal = if dist > 1e-6 { offset / dist } else { Vec2::X };
+            let push = normal * ((reach - dist) * 0.5);
+            bodies[i].2 -= push;
+            bodies[j].2 += push;
+        }
+    }
+    let arena = rules.arena();
+    for ((mut pos, mut vel, radius), (_, _, push)) in players.iter_mut().zip(bodies) {
+        if push != Vec2::ZERO {
+            pos.0 += push;
+            movement::confine(&mut pos.0, &mut vel.0, radius.0, arena);
+            pos.0 = movement::snap_position(pos.0);
+        }
+    }
+}
+
+/// Players eat the orbs they overlap: the orb's value is added to the score and it despawns.
+pub(crate) fn eat_orbs(
+    mut commands: Commands,
+    mut players: Query<(&Position, &Radius, &mut Score), (With<Controller>, Without<Orb>)>,
+    orbs: Query<(Entity, &Position, &Radius, &Score, &NetId), With<Orb>>,
+    mut ids: ResMut<NetIds>,
+    mut stats: ResMut<SimStats>,
+) {
+    let mut food: Vec<(f32, Entity, Vec2, f32, u32, NetId)> = orbs
+        .iter()
+        .map(|(entity, pos, radius, score, id)| (pos.0.x, entity, pos.0, radius.0, score.0, *id))
+        .collect();
+    food.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let mut eaten = vec![false; food.len()];
+    let max_orb_radius = food.iter().map(|f| f.3).fold(0.0, f32::max);
+    for (pos, radius, mut score) in &mut players {
+        let reach = radius.0 + max_orb_radius;
+        let start = food.partition_point(|f| f.0 < pos.0.x - reach);
+        for (k, &(x, entity, orb_pos, orb_radius, value, net_id)) in food.iter().enumerate().skip(start) {
+            if x > pos.0.x + reach {
+                break;
+            }
+            let touch = radius.0 + orb_radius;
+            if eaten[k] || pos.0.distance_squared(orb_pos) >= touch * touch {
+                continue;
+            }
+            eaten[k] = true;
+            score.0 = score.0.saturating_add(value);
+            stats.orbs_eaten += 1;
+            ids.release(net_id);
+            commands.entity(entity).despawn();
+        }
+    }
+}
+
+/// Tops the arena up to its orb count at random places.
+pub(crate) fn spawn_orbs(
+    mut commands: Commands,
+    orbs: Query<(), With<Orb>>,
+    rules: Res<Rules>,
+    mut clock: ResMut<SimClock>,
+    mut ids: ResMut<NetIds>,
+) {
+    let missing = rules.world.orbs.saturating_sub(orbs.iter().count());
+    let size = rules.world.size;
+    for _ in 0..missing {
+        let value = 1 + u32::from(clock.rng.u8(0..8) == 0) + u32::from(clock.rng.u8(0..16) == 0);
+        let radius = 0.25 + 0.1 * value as f32;
+        let at = Vec2::new(
+            radius + clock.rng.f32() * (size - 2.0 * radius),
+            radius + clock.rng.f32() * (size - 2.0 * radius),
+        );
+        commands.spawn((
+            ids.allocate(),
+            Orb,
+            Position(movement::snap_position(at)),
+            Radius(radius),
+            Color(ORB_COLORS[value as usize - 1]),
+            Score(value),
+        ));
+    }
+}
+
+const ORB_COLORS: [[u8; 3]; 3] = [[120, 220, 140], [90, 170, 250], [250, 200, 70]];
+
+/// A bright colour from a hue picked at random.
+pub(crate) fn player_color(rng: &mut fastrand::Rng) -> [u8; 3] {
+    let hue = rng.f32() * 6.0;
+    let ramp = |offset: f32| {
+        let k = (hue + offset) % 6.0;
+        let level = 1.0 - (k.min(4.0 - k).clamp(0.0, 1.0));
+        (70.0 + 185.0 * (1.0 - level)) as u8
+    };
+    [ramp(5.0), ramp(3.0), ramp(1.0)]
+}
