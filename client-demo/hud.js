@@ -1,0 +1,71 @@
+// The DOM around the canvas: connection state, traffic numbers, the scoreboard and the
+// banner shown when the page stops retrying. Reads what it is given; owns no state.
+
+const SCOREBOARD_SIZE = 8;
+
+const $ = (id) => document.getElementById(id);
+
+/** One line for the connection, as the socket's events reported it. */
+export function describeConnection(status, nowMs) {
+  if (status.state === "connecting") return "connecting…";
+  if (status.state === "open") return "open";
+  let text = status.code === null ? "closed" : `closed ${status.code}`;
+  if (status.reason) text += ` “${status.reason}”`;
+  if (status.message) text += ` · ${status.message}`;
+  if (status.retryAtMs !== null) {
+    text += ` · retrying in ${Math.max(0, (status.retryAtMs - nowMs) / 1000).toFixed(1)} s`;
+  }
+  return text;
+}
+
+export function showConnection(status, nowMs) {
+  const el = $("connection");
+  el.dataset.state = status.state;
+  $("connection-text").textContent = describeConnection(status, nowMs);
+  $("banner").hidden = !status.fatal;
+  if (status.fatal) $("banner-text").textContent = `Disconnected (${status.code}): ${status.message}`;
+}
+
+/** Traffic and world numbers; `world` may be null before the first Welcome. */
+export function showStats(status, world) {
+  const open = status.state === "open";
+  $("stat-rtt").textContent = open && status.rttMs !== null ? `${status.rttMs.toFixed(1)} ms` : "–";
+  $("stat-snapshots").textContent = open ? status.snapshotsPerSec.toFixed(0) : "–";
+  $("stat-bytes").textContent = open ? status.kBytesPerSec.toFixed(2) : "–";
+  $("stat-players").textContent = world?.ready ? String(world.players.length) : "–";
+  $("stat-tick").textContent = world?.ready ? String(world.replica.tick) : "–";
+}
+
+/** The best players among those this client sees; the own player is always listed. */
+export function showScoreboard(world) {
+  const list = $("scores");
+  if (!world?.ready) {
+    list.replaceChildren();
+    return;
+  }
+  const players = world.players;
+  const top = players.slice(0, SCOREBOARD_SIZE);
+  if (!top.some((p) => p.id === world.selfId)) {
+    top[top.length - 1] = players.find((p) => p.id === world.selfId);
+  }
+  list.replaceChildren(...top.map((p) => row(p, players.indexOf(p) + 1, p.id === world.selfId)));
+}
+
+function row(player, rank, isSelf) {
+  const li = document.createElement("li");
+  li.className = isSelf ? "self" : "";
+  const place = document.createElement("span");
+  place.className = "rank";
+  place.textContent = String(rank);
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.background = `rgb(${player.color.join(",")})`;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = player.name;
+  const score = document.createElement("span");
+  score.className = "score";
+  score.textContent = String(player.score);
+  li.append(place, swatch, who, score);
+  return li;
+}
