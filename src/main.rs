@@ -1,1 +1,147 @@
-fn main() {}
+//! The `tickwire` binary: `serve` (the default) runs the game server; `bots` load-tests one.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig, WorldConfig};
+use tracing::{error, info};
+
+/// An authoritative game state-sync server: a fixed-tick world, binary inputs, and per-client
+/// delta snapshots over WebSocket.
+#[derive(Parser, Debug)]
+#[command(name = "tickwire", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the game server (the default when no subcommand is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    bind: SocketAddr,
+    /// Simulation ticks (and snapshots) per second, 1 to 240.
+    #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
+    tick_rate: u16,
+    /// Side of the square arena, in world units (a player's radius is 1).
+    #[arg(long, default_value_t = WorldConfig::default().size, value_name = "UNITS")]
+    world_size: f32,
+    /// Half-side of the square each client sees around its player, in world units; a value of
+    /// at least the world size makes everyone see everything.
+    #[arg(long, default_value_t = WorldConfig::default().view_radius, value_name = "UNITS")]
+    view_radius: f32,
+    /// Orbs kept in the arena.
+    #[arg(long, default_value_t = WorldConfig::default().orbs, value_name = "COUNT")]
+    orbs: usize,
+    /// Most simultaneous clients; one more is closed with 1013 "server full".
+    #[arg(long, default_value_t = ServerConfig::default().max_clients, value_name = "COUNT")]
+    max_clients: usize,
+    /// Inputs buffered per player (jitter buffer) before the oldest is dropped.
+    #[arg(long, default_value_t = ServerConfig::default().input_buffer, value_name = "INPUTS")]
+    input_buffer: usize,
+    /// Client messages allowed per second, as a multiple of the tick rate (burst: one second's worth).
+    #[arg(long, default_value_t = ServerConfig::default().input_rate_factor, value_name = "FACTOR")]
+    input_rate_factor: u32,
+    /// Consecutive unread snapshots after which a client is closed with 4001 "too slow".
+    #[arg(long, default_value_t = ServerConfig::default().max_lag_ticks, value_name = "TICKS")]
+    max_lag_ticks: u32,
+    /// Ticks of world history kept as delta baselines; an older baseline gets a full snapshot.
+    #[arg(long, default_value_t = ServerConfig::default().history_ticks, value_name = "TICKS")]
+    history_ticks: usize,
+    /// Seed of the world's random numbers.
+    #[arg(long, default_value_t = WorldConfig::default().seed)]
+    seed: u64,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        let defaults = ServerConfig::default();
+        ServerConfig {
+            tick_rate_hz: self.tick_rate,
+            world: WorldConfig {
+                size: self.world_size,
+                view_radius: self.view_radius,
+                orbs: self.orbs,
+                seed: self.seed,
+                ..WorldConfig::default()
+            },
+            max_clients: self.max_clients,
+            input_buffer: self.input_buffer,
+            input_rate_factor: self.input_rate_factor,
+            max_lag_ticks: self.max_lag_ticks,
+            history_ticks: self.history_ticks,
+            ..defaults
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            error!("{message}");
+            eprintln!("tickwire: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let config = args.config();
+    config.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // One line on stdout, for people and for tests that start the server on port 0.
+        println!("tickwire: serving http://{addr}/ (demo) and ws://{addr}/ws (WebSocket, subprotocol tickwire.v1)");
+        info!(tick_rate = config.tick_rate_hz, world = config.world.size, view = config.world.view_radius, "server started");
+        tickwire::server::run(listener, config, shutdown_signal()).await.map_err(|e| e.to_string())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

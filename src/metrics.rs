@@ -1,0 +1,154 @@
+//! Server metrics in Prometheus text format, served at `GET /metrics`.
+//!
+//! Everything here is an atomic: the tick thread and the connection tasks update metrics
+//! without locks, and a scrape reads them.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// A `reason` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// Why.
+    pub reason: &'static str,
+}
+
+/// A `kind` label (snapshot kinds).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Kind {
+    /// Which.
+    pub kind: &'static str,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Ticks run.
+    pub ticks: Counter,
+    /// Seconds each tick's work took.
+    pub tick_duration: Histogram,
+    /// Seconds each tick started after its deadline.
+    pub tick_lateness: Histogram,
+    /// Ticks whose work overran the tick period (deadlines skipped, never burst).
+    pub overruns: Counter,
+    /// Open WebSocket connections.
+    pub clients: Gauge,
+    /// Replicated entities in the world.
+    pub entities: Gauge,
+    /// Bytes of WebSocket payload written.
+    pub bytes_out: Counter,
+    /// WebSocket messages written.
+    pub frames_out: Counter,
+    /// Bytes of WebSocket payload read.
+    pub bytes_in: Counter,
+    /// WebSocket messages read.
+    pub frames_in: Counter,
+    /// Snapshot sizes in bytes (payload, before WebSocket framing).
+    pub snapshot_bytes: Histogram,
+    /// Snapshots built, by kind (full, delta, catch_up).
+    pub snapshots: Family<Kind, Counter>,
+    /// Snapshots taken back unsent because the client had not read the previous one.
+    pub snapshots_skipped: Counter,
+    /// Inputs applied by the simulation.
+    pub inputs_applied: Counter,
+    /// Inputs dropped, by reason.
+    pub inputs_dropped: Family<Reason, Counter>,
+    /// Connections closed, by reason.
+    pub disconnects: Family<Reason, Counter>,
+    /// CPU seconds (user + system) used by the process; refreshed at each scrape.
+    pub cpu_seconds: Counter<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Metrics {
+        let seconds = || Histogram::new(exponential_buckets(0.000_05, 2.0, 14));
+        let mut m = Metrics {
+            registry: Registry::with_prefix("tickwire"),
+            ticks: Counter::default(),
+            tick_duration: seconds(),
+            tick_lateness: seconds(),
+            overruns: Counter::default(),
+            clients: Gauge::default(),
+            entities: Gauge::default(),
+            bytes_out: Counter::default(),
+            frames_out: Counter::default(),
+            bytes_in: Counter::default(),
+            frames_in: Counter::default(),
+            snapshot_bytes: Histogram::new(exponential_buckets(4.0, 2.0, 14)),
+            snapshots: Family::default(),
+            snapshots_skipped: Counter::default(),
+            inputs_applied: Counter::default(),
+            inputs_dropped: Family::default(),
+            disconnects: Family::default(),
+            cpu_seconds: Counter::default(),
+        };
+        let r = &mut m.registry;
+        r.register("ticks", "Ticks run", m.ticks.clone());
+        r.register("tick_duration_seconds", "Work per tick", m.tick_duration.clone());
+        r.register("tick_lateness_seconds", "Tick start after its deadline", m.tick_lateness.clone());
+        r.register("tick_overruns", "Ticks whose work overran the period", m.overruns.clone());
+        r.register("clients", "Open WebSocket connections", m.clients.clone());
+        r.register("entities", "Replicated entities", m.entities.clone());
+        r.register("bytes_out", "WebSocket payload bytes written", m.bytes_out.clone());
+        r.register("frames_out", "WebSocket messages written", m.frames_out.clone());
+        r.register("bytes_in", "WebSocket payload bytes read", m.bytes_in.clone());
+        r.register("frames_in", "WebSocket messages read", m.frames_in.clone());
+        r.register("snapshot_bytes", "Snapshot payload size", m.snapshot_bytes.clone());
+        r.register("snapshots", "Snapshots built, by kind", m.snapshots.clone());
+        r.register("snapshots_skipped", "Snapshots taken back unsent (slow clients)", m.snapshots_skipped.clone());
+        r.register("inputs_applied", "Inputs applied", m.inputs_applied.clone());
+        r.register("inputs_dropped", "Inputs dropped, by reason", m.inputs_dropped.clone());
+        r.register("disconnects", "Connections closed, by reason", m.disconnects.clone());
+        r.register("process_cpu_seconds", "CPU seconds used by the process", m.cpu_seconds.clone());
+        m
+    }
+
+    /// The text exposition, with the CPU counter brought up to date.
+    pub fn render(&self) -> String {
+        let used = process_cpu_seconds();
+        let known = self.cpu_seconds.get();
+        if used > known {
+            self.cpu_seconds.inc_by(used - known);
+        }
+        let mut out = String::with_capacity(8 * 1024);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Counts a dropped input.
+    pub fn input_dropped(&self, reason: &'static str) {
+        self.inputs_dropped.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// Counts a disconnect.
+    pub fn disconnect(&self, reason: &'static str) {
+        self.disconnects.get_or_create(&Reason { reason }).inc();
+    }
+}
+
+/// User plus system CPU time of this process, in seconds, from `/proc/self/stat` (0 where
+/// that file does not exist). The kernel counts in clock ticks of 1/100 s on Linux
+/// (`USER_HZ`), so this has 10 ms resolution: read it over windows of seconds.
+pub fn process_cpu_seconds() -> f64 {
+    const USER_HZ: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name is in parentheses and may hold spaces: count fields after it.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12th and 13th after the name.
+    (field(11) + field(12)) / USER_HZ
+}

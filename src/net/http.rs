@@ -1,0 +1,129 @@
+//! HTTP routes: the demo page, the WebSocket endpoint, health and metrics.
+
+use crate::protocol::SUBPROTOCOL;
+use crate::server::Shared;
+use crate::sim::sanitize_name;
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+mod demo {
+    include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
+}
+
+/// The router for one server.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(|| async { demo_file("index.html") }))
+        .route("/ws", get(upgrade))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/{*path}", get(|Path(path): Path<String>| async move { demo_file(&path) }))
+        .with_state(shared)
+}
+
+/// Query parameters of `/ws`.
+#[derive(Debug, Deserialize)]
+pub struct JoinParams {
+    name: Option<String>,
+}
+
+async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(params): Query<JoinParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            let reason = format!("{}: this is the tickwire WebSocket endpoint; connect with a WebSocket client offering subprotocol {SUBPROTOCOL}\n", rejection.body_text());
+            return (StatusCode::BAD_REQUEST, reason).into_response();
+        }
+    };
+    let upgrade = upgrade.protocols([SUBPROTOCOL]);
+    if upgrade.selected_protocol().is_none() {
+        let offered = headers
+            .get(header::SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none");
+        let reason = format!("unsupported subprotocol ({offered}): this server speaks {SUBPROTOCOL}\n");
+        return (StatusCode::BAD_REQUEST, reason).into_response();
+    }
+    if shared.shutting_down.load(Ordering::Acquire) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
+    }
+    let client_id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let name = params.name.as_deref().map(sanitize_name).filter(|n| !n.is_empty());
+    let name = name.unwrap_or_else(|| format!("player-{client_id}"));
+    let guard = ConnectionGuard::new(shared.clone());
+    let over_capacity = guard.count > shared.config.max_clients;
+    upgrade
+        .max_message_size(4096)
+        .max_frame_size(4096)
+        .on_upgrade(move |socket| async move {
+            let _guard = guard;
+            super::connection::serve(socket, shared, client_id, name, over_capacity).await;
+        })
+}
+
+/// Counts a connection from the upgrade to the end of its task.
+struct ConnectionGuard {
+    shared: Arc<Shared>,
+    count: usize,
+}
+
+impl ConnectionGuard {
+    fn new(shared: Arc<Shared>) -> ConnectionGuard {
+        let count = shared.connections.fetch_add(1, Ordering::AcqRel) + 1;
+        shared.metrics.clients.inc();
+        ConnectionGuard { shared, count }
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
+        self.shared.metrics.clients.dec();
+    }
+}
+
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    let age = shared.since_last_tick();
+    let limit = (shared.config.tick_period() * 10).max(std::time::Duration::from_secs(1));
+    if age <= limit {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        let reason = format!("tick loop stalled: last tick {} ms ago\n", age.as_millis());
+        (StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
+}
+
+fn demo_file(path: &str) -> Response {
+    let Some((_, body)) = demo::FILES.iter().find(|(name, _)| *name == path) else {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    };
+    let content_type = match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    };
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], *body).into_response()
+}

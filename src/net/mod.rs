@@ -1,0 +1,10 @@
+//! Networking: HTTP routes, the WebSocket handshake, and per-connection reader and writer.
+//!
+//! The only layer besides the tick loop that touches tokio. It decodes and validates what
+//! clients send, hands inputs to the tick, and writes what the tick leaves in each outbox.
+
+pub mod connection;
+pub mod http;
+pub mod outbox;
+
+pub use outbox::Outbox;

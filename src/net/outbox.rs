@@ -1,0 +1,193 @@
+//! A client's outbox: what the tick hands to the client's socket writer.
+//!
+//! Two kinds of traffic, with two overflow policies:
+//! - **latest wins** for snapshots: one slot. The tick replaces an unsent snapshot with the
+//!   newest, taking the old one back first ([`Outbox::reclaim_snapshot`]) so it knows what the
+//!   client really holds. The tick disconnects a client whose slot stays full too long.
+//! - **must arrive** for control messages (welcome, pongs): a short FIFO. The welcome is the
+//!   first message and always fits; a pong that finds the queue full is dropped (pongs only
+//!   measure round trips, and a client that lets 16 pile up is not reading anyway).
+//!
+//! This is a `std::sync::Mutex`, not a tokio one: the tick thread is not async and every
+//! critical section is a few pointer moves.
+
+use crate::protocol::CloseCode;
+use axum::body::Bytes;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Notify;
+
+/// How the connection should end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Send a close frame with this code and reason, then drop the socket.
+    Close(CloseCode, String),
+    /// The peer closed: flush the close reply and drop the socket.
+    PeerClosed,
+}
+
+#[derive(Default)]
+struct State {
+    control: VecDeque<Bytes>,
+    snapshot: Option<Bytes>,
+    ending: Option<Ending>,
+}
+
+/// One client's outbox.
+pub struct Outbox {
+    state: Mutex<State>,
+    control_capacity: usize,
+    /// Wakes the writer when there is something to send.
+    wake: Notify,
+    /// Wakes a writer blocked in socket I/O when the connection must end.
+    ending: Notify,
+    ended: AtomicBool,
+}
+
+/// What the writer takes in one go: control messages first, then the latest snapshot.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Messages to write, in order.
+    pub frames: Vec<Bytes>,
+    /// Set when the connection must end after `frames`.
+    pub ending: Option<Ending>,
+}
+
+impl Outbox {
+    /// An empty outbox holding up to `control_capacity` control messages.
+    pub fn new(control_capacity: usize) -> Outbox {
+        Outbox {
+            state: Mutex::new(State::default()),
+            control_capacity: control_capacity.max(1),
+            wake: Notify::new(),
+            ending: Notify::new(),
+            ended: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state inconsistent (every update
+        // is a single assignment), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes back the snapshot the writer has not taken yet; `true` if there was one.
+    pub fn reclaim_snapshot(&self) -> bool {
+        self.lock().snapshot.take().is_some()
+    }
+
+    /// Puts the newest snapshot in the slot (the tick reclaims the old one first).
+    pub fn put_snapshot(&self, frame: Bytes) {
+        self.lock().snapshot = Some(frame);
+        self.wake.notify_one();
+    }
+
+    /// Queues a control message; `false` if the queue is full and it was dropped.
+    pub fn push_control(&self, frame: Bytes) -> bool {
+        let mut state = self.lock();
+        if state.control.len() >= self.control_capacity {
+            return false;
+        }
+        state.control.push_back(frame);
+        drop(state);
+        self.wake.notify_one();
+        true
+    }
+
+    /// Asks the writer to end the connection. The first ending asked for wins.
+    pub fn end(&self, ending: Ending) {
+        let mut state = self.lock();
+        if state.ending.is_none() {
+            state.ending = Some(ending);
+        }
+        drop(state);
+        self.ended.store(true, Ordering::Release);
+        self.wake.notify_one();
+        self.ending.notify_waiters();
+    }
+
+    /// Whether an ending was asked for.
+    pub fn is_ending(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// Waits until there is something to write, then takes all of it.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: nothing is taken until the future completes.
+    pub async fn next_batch(&self) -> Batch {
+        loop {
+            {
+                let mut state = self.lock();
+                let mut batch = Batch { frames: state.control.drain(..).collect(), ending: None };
+                if state.ending.is_some() {
+                    batch.ending = state.ending.clone();
+                } else if let Some(snapshot) = state.snapshot.take() {
+                    batch.frames.push(snapshot);
+                }
+                if !batch.frames.is_empty() || batch.ending.is_some() {
+                    return batch;
+                }
+            }
+            // notify_one stores a permit when nobody waits, so a put between the check above
+            // and this await is not lost.
+            self.wake.notified().await;
+        }
+    }
+
+    /// Completes once an ending is asked for.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn ended(&self) {
+        loop {
+            let notified = self.ending.notified();
+            if self.is_ending() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn control_comes_before_the_latest_snapshot() {
+        let outbox = Outbox::new(4);
+        outbox.put_snapshot(Bytes::from_static(b"old"));
+        assert!(outbox.reclaim_snapshot());
+        outbox.put_snapshot(Bytes::from_static(b"new"));
+        assert!(outbox.push_control(Bytes::from_static(b"welcome")));
+        let batch = outbox.next_batch().await;
+        assert_eq!(batch.frames, [Bytes::from_static(b"welcome"), Bytes::from_static(b"new")]);
+        assert!(!outbox.reclaim_snapshot(), "the writer took it");
+    }
+
+    #[tokio::test]
+    async fn control_queue_is_bounded() {
+        let outbox = Outbox::new(2);
+        assert!(outbox.push_control(Bytes::new()));
+        assert!(outbox.push_control(Bytes::new()));
+        assert!(!outbox.push_control(Bytes::new()));
+    }
+
+    #[tokio::test]
+    async fn ending_wakes_the_writer_and_drops_the_snapshot() {
+        let outbox = std::sync::Arc::new(Outbox::new(2));
+        let waiter = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.ended().await }
+        });
+        outbox.put_snapshot(Bytes::from_static(b"s"));
+        outbox.end(Ending::Close(CloseCode::TooSlow, "slow".into()));
+        outbox.end(Ending::PeerClosed);
+        waiter.await.expect("ended() returns");
+        let batch = outbox.next_batch().await;
+        assert!(batch.frames.is_empty());
+        assert_eq!(batch.ending, Some(Ending::Close(CloseCode::TooSlow, "slow".into())));
+    }
+}

@@ -1,0 +1,242 @@
+//! The fixed-rate driver, on its own thread: inbox → `sim.step` → replication → outboxes.
+//!
+//! Deadline pacing: tick `n` is due at `start + n × period`. The loop sleeps until the
+//! deadline, runs the tick, and when a tick overran so far that deadlines were missed it
+//! counts the overrun and skips the missed deadlines rather than running a burst of ticks.
+//! The tick never awaits a socket: it only swaps bytes into outboxes.
+
+use crate::net::outbox::{Ending, Outbox};
+use crate::protocol::{self, CloseCode, Input, PROTOCOL_VERSION, ServerMessage, Welcome};
+use crate::replication::{self, Built, ClientView, OwnState, Replication};
+use crate::server::Shared;
+use crate::sim::{Controller, Queued, Sim, Velocity};
+use crate::tick::Tick;
+use axum::body::Bytes;
+use bevy_ecs::entity::Entity;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+/// What connections tell the tick.
+pub enum Event {
+    /// A connection opened: spawn its player and start its snapshots.
+    Join {
+        /// Connection id.
+        client_id: u32,
+        /// Sanitized player name.
+        name: String,
+        /// Where its messages go.
+        outbox: Arc<Outbox>,
+    },
+    /// One input frame.
+    Input {
+        /// Connection id.
+        client_id: u32,
+        /// The decoded input.
+        input: Input,
+    },
+    /// The connection ended: despawn its player.
+    Leave {
+        /// Connection id.
+        client_id: u32,
+    },
+}
+
+struct Client {
+    entity: Entity,
+    outbox: Arc<Outbox>,
+    view: ClientView,
+    /// Consecutive ticks whose snapshot was taken back unsent.
+    lag: u32,
+}
+
+/// The tick loop's state.
+pub struct TickLoop {
+    sim: Sim,
+    replication: Replication,
+    clients: HashMap<u32, Client>,
+    events: mpsc::Receiver<Event>,
+    shared: Arc<Shared>,
+}
+
+impl TickLoop {
+    /// A tick loop for a new world.
+    pub fn new(shared: Arc<Shared>, events: mpsc::Receiver<Event>) -> TickLoop {
+        let config = &shared.config;
+        let sim = Sim::new(config.world.clone(), config.tick_rate_hz, config.input_buffer);
+        let replication = Replication::new(config.world.size, config.world.view_radius, config.history_ticks);
+        TickLoop { sim, replication, clients: HashMap::new(), events, shared }
+    }
+
+    /// Runs ticks until the server shuts down, then closes every client with 1001.
+    pub fn run(mut self) {
+        let period = self.shared.config.tick_period();
+        let mut deadline = Instant::now();
+        let mut tick = Tick(1);
+        let mut last_warning: Option<Instant> = None;
+        while !self.shared.shutting_down.load(Ordering::Acquire) {
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::sleep(deadline - now);
+            }
+            let started = Instant::now();
+            self.shared.metrics.tick_lateness.observe(started.saturating_duration_since(deadline).as_secs_f64());
+            self.tick(tick);
+            let finished = Instant::now();
+            self.shared.metrics.tick_duration.observe((finished - started).as_secs_f64());
+            deadline += period;
+            if finished > deadline {
+                let missed = ((finished - deadline).as_secs_f64() / period.as_secs_f64()).floor() as u32 + 1;
+                deadline += period * missed;
+                self.shared.metrics.overruns.inc();
+                if last_warning.is_none_or(|at| finished - at > Duration::from_secs(5)) {
+                    warn!(%tick, took_ms = (finished - started).as_secs_f64() * 1e3, missed, "tick overran its period");
+                    last_warning = Some(finished);
+                }
+            }
+            tick = tick.next();
+        }
+        for client in self.clients.values() {
+            client.outbox.end(Ending::Close(CloseCode::GoingAway, "server shutting down".into()));
+        }
+    }
+
+    /// One tick: events, simulation, replication.
+    pub fn tick(&mut self, tick: Tick) {
+        self.drain_events();
+        self.sim.step(tick);
+        let stats = self.sim.take_stats();
+        self.shared.metrics.inputs_applied.inc_by(stats.inputs_applied);
+        let frame = replication::capture(self.sim.world_mut(), tick);
+        self.shared.metrics.entities.set(frame.records.len() as i64);
+        self.replication.begin_tick(frame);
+        self.send_snapshots();
+        self.shared.tick.store(tick.0, Ordering::Relaxed);
+        self.shared.mark_tick();
+        self.shared.metrics.ticks.inc();
+    }
+
+    /// Handles what arrived since the last tick. Bounded: at most the channel's capacity.
+    fn drain_events(&mut self) {
+        let mut budget = self.events.max_capacity();
+        while budget > 0 {
+            let Ok(event) = self.events.try_recv() else { break };
+            budget -= 1;
+            match event {
+                Event::Join { client_id, name, outbox } => self.join(client_id, &name, outbox),
+                Event::Input { client_id, input } => self.input(client_id, input),
+                Event::Leave { client_id } => self.leave(client_id),
+            }
+        }
+    }
+
+    fn join(&mut self, client_id: u32, name: &str, outbox: Arc<Outbox>) {
+        let (entity, net_id) = self.sim.spawn_player(name);
+        let config = &self.shared.config;
+        let welcome = ServerMessage::Welcome(Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            client_id,
+            entity_id: net_id.id,
+            tick_rate_hz: config.tick_rate_hz,
+            world_width: config.world.size,
+            world_height: config.world.size,
+            view_radius: config.world.view_radius,
+            movement: config.world.movement,
+        });
+        outbox.push_control(Bytes::from(protocol::encode(&welcome)));
+        debug!(client_id, entity = net_id.id, name, "player joined");
+        self.clients.insert(client_id, Client { entity, outbox, view: ClientView::new(net_id), lag: 0 });
+    }
+
+    fn input(&mut self, client_id: u32, input: Input) {
+        let Some(client) = self.clients.get(&client_id) else { return };
+        let (entity, outbox) = (client.entity, client.outbox.clone());
+        match self.sim.push_input(entity, input) {
+            Ok(Queued::Ok) => {}
+            Ok(Queued::DroppedOldest) => self.shared.metrics.input_dropped("buffer_full"),
+            Err(error) => {
+                debug!(client_id, %error, "invalid input");
+                self.shared.metrics.disconnect(CloseCode::PolicyViolation.label());
+                outbox.end(Ending::Close(CloseCode::PolicyViolation, error.to_string()));
+                self.remove(client_id);
+            }
+        }
+    }
+
+    fn leave(&mut self, client_id: u32) {
+        if self.remove(client_id) {
+            debug!(client_id, "player left");
+        }
+    }
+
+    fn remove(&mut self, client_id: u32) -> bool {
+        let Some(client) = self.clients.remove(&client_id) else { return false };
+        self.sim.despawn(client.entity);
+        true
+    }
+
+    /// Builds and hands over every client's snapshot for this tick.
+    fn send_snapshots(&mut self) {
+        let max_lag = self.shared.config.max_lag_ticks;
+        let mut too_slow = Vec::new();
+        for (&client_id, client) in &mut self.clients {
+            let reclaimed = client.outbox.reclaim_snapshot();
+            client.view.settle(reclaimed);
+            if reclaimed {
+                client.lag += 1;
+                self.shared.metrics.snapshots_skipped.inc();
+                if client.lag >= max_lag {
+                    too_slow.push(client_id);
+                    continue;
+                }
+            } else {
+                client.lag = 0;
+            }
+            let own = own_state(&self.sim, client.entity);
+            let mut bytes = Vec::with_capacity(64);
+            let built = self.replication.build(self.sim.world(), &mut client.view, own, &mut bytes);
+            let kind = match built {
+                Built::Full => "full",
+                Built::Delta => "delta",
+                Built::CatchUp => "catch_up",
+            };
+            self.shared.metrics.snapshots.get_or_create(&crate::metrics::Kind { kind }).inc();
+            self.shared.metrics.snapshot_bytes.observe(bytes.len() as f64);
+            client.outbox.put_snapshot(Bytes::from(bytes));
+        }
+        for client_id in too_slow {
+            if let Some(client) = self.clients.get(&client_id) {
+                let reason = format!("too slow: {max_lag} snapshots in a row left unread");
+                debug!(client_id, "{reason}");
+                self.shared.metrics.disconnect(CloseCode::TooSlow.label());
+                client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
+            }
+            self.remove(client_id);
+        }
+    }
+
+    /// Clients connected to the tick (for tests).
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The simulation (for tests and benches).
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+}
+
+/// The own-player figures a snapshot reports.
+fn own_state(sim: &Sim, entity: Entity) -> OwnState {
+    let world = sim.world();
+    let seq = world.get::<Controller>(entity).map_or(0, Controller::last_applied_seq);
+    let velocity = world.get::<Velocity>(entity).map_or((0, 0), |v| {
+        let scale = protocol::VELOCITY_SCALE;
+        ((v.0.x * scale) as i32, (v.0.y * scale) as i32)
+    });
+    OwnState { seq, velocity }
+}
+
