@@ -10,9 +10,11 @@
 //! - [`replication`]: capture once per tick, per-client deltas, interest, client replica.
 //! - [`net`]: HTTP routes, the WebSocket handshake, per-connection reader and writer, outbox.
 //! - [`tick_loop`]: the fixed-rate driver thread: inbox → sim → replication → outboxes.
+//! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`server`]: `run(listener, config, shutdown)`, the composition root.
 //! - [`config`], [`metrics`], [`tick`]: settings, Prometheus metrics, the tick counter.
 
+pub mod bots;
 pub mod config;
 pub mod metrics;
 pub mod net;

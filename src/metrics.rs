@@ -62,6 +62,8 @@ pub struct Metrics {
     pub disconnects: Family<Reason, Counter>,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
     pub cpu_seconds: Counter<f64, AtomicU64>,
+    /// Resident memory of the process in bytes; refreshed at each scrape.
+    pub resident_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -93,6 +95,7 @@ impl Metrics {
             inputs_dropped: Family::default(),
             disconnects: Family::default(),
             cpu_seconds: Counter::default(),
+            resident_bytes: Gauge::default(),
         };
         let r = &mut m.registry;
         r.register("ticks", "Ticks run", m.ticks.clone());
@@ -112,6 +115,7 @@ impl Metrics {
         r.register("inputs_dropped", "Inputs dropped, by reason", m.inputs_dropped.clone());
         r.register("disconnects", "Connections closed, by reason", m.disconnects.clone());
         r.register("process_cpu_seconds", "CPU seconds used by the process", m.cpu_seconds.clone());
+        r.register("process_resident_memory_bytes", "Resident memory of the process", m.resident_bytes.clone());
         m
     }
 
@@ -122,6 +126,7 @@ impl Metrics {
         if used > known {
             self.cpu_seconds.inc_by(used - known);
         }
+        self.resident_bytes.set(process_resident_bytes() as i64);
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -151,4 +156,12 @@ pub fn process_cpu_seconds() -> f64 {
     let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime are fields 14 and 15 of the line, 12th and 13th after the name.
     (field(11) + field(12)) / USER_HZ
+}
+
+/// Resident memory of this process in bytes, from `/proc/self/statm` (0 where it does not
+/// exist). Pages are taken as 4 KiB, the page size of the platforms this runs on.
+pub fn process_resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages = statm.split_whitespace().nth(1).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    pages * 4096
 }

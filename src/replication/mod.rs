@@ -11,7 +11,7 @@
 mod client_view;
 mod frame;
 mod interest;
-mod replica;
+pub mod replica;
 
 pub use client_view::{Baseline, ClientView, Visible};
 pub use frame::{Frame, Record, capture, entity_state, to_wire};

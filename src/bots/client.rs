@@ -1,0 +1,168 @@
+//! A headless tickwire client: connects, keeps a replica from the snapshots, sends inputs.
+//!
+//! The load tester runs hundreds of these; the integration tests drive the server with them.
+
+use crate::protocol::{self, ClientMessage, Input, Ping, SUBPROTOCOL, Welcome};
+use crate::replication::{Replica, ReplicaError, replica::Applied};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The socket type of a bot.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why a bot failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// The URL or handshake failed.
+    #[error("connect: {0}")]
+    Connect(String),
+    /// The socket failed.
+    #[error("socket: {0}")]
+    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// The server closed the connection.
+    #[error("closed by server: {code} {reason}")]
+    Closed {
+        /// Close code (1005 when none was given).
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// A message could not be applied to the replica.
+    #[error("replica: {0}")]
+    Replica(#[from] ReplicaError),
+    /// The first message was not a welcome, or an unexpected message arrived.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+/// What arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Received {
+    /// A snapshot was applied.
+    Snapshot {
+        /// Whether it was full.
+        full: bool,
+        /// Payload bytes.
+        bytes: usize,
+    },
+    /// A pong.
+    Pong(protocol::Pong),
+}
+
+/// One connected client.
+pub struct BotClient {
+    socket: Socket,
+    /// The server's welcome.
+    pub welcome: Welcome,
+    /// The world as this client holds it.
+    pub replica: Replica,
+    seq: u32,
+}
+
+/// Opens a WebSocket to `url` offering the tickwire subprotocol (and `TCP_NODELAY`).
+pub async fn open(url: &str) -> Result<Socket, BotError> {
+    let mut request = url.into_client_request().map_err(|e| BotError::Connect(e.to_string()))?;
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
+    let (socket, _response) = tokio_tungstenite::connect_async_with_config(request, None, true)
+        .await
+        .map_err(|e| BotError::Connect(e.to_string()))?;
+    Ok(socket)
+}
+
+impl BotClient {
+    /// Connects and waits for the welcome.
+    pub async fn connect(url: &str) -> Result<BotClient, BotError> {
+        let mut socket = open(url).await?;
+        let welcome = loop {
+            let bytes = next_binary(&mut socket).await?;
+            let mut replica = Replica::new();
+            match replica.apply(&bytes)? {
+                Applied::Welcome(welcome) => break welcome,
+                other => return Err(BotError::Protocol(format!("expected a welcome, got {other:?}"))),
+            }
+        };
+        if welcome.protocol_version != protocol::PROTOCOL_VERSION {
+            return Err(BotError::Protocol(format!("protocol version {}", welcome.protocol_version)));
+        }
+        Ok(BotClient { socket, welcome, replica: Replica::new(), seq: 0 })
+    }
+
+    /// Waits for the next message and applies it.
+    pub async fn receive(&mut self) -> Result<Received, BotError> {
+        let bytes = next_binary(&mut self.socket).await?;
+        match self.replica.apply(&bytes)? {
+            Applied::Snapshot { full, .. } => Ok(Received::Snapshot { full, bytes: bytes.len() }),
+            Applied::Pong(pong) => Ok(Received::Pong(pong)),
+            Applied::Welcome(_) => Err(BotError::Protocol("a second welcome".into())),
+        }
+    }
+
+    /// Receives until a snapshot has been applied; returns its payload size.
+    pub async fn next_snapshot(&mut self) -> Result<usize, BotError> {
+        loop {
+            if let Received::Snapshot { bytes, .. } = self.receive().await? {
+                return Ok(bytes);
+            }
+        }
+    }
+
+    /// Sends one input and returns its seq.
+    pub async fn send_input(&mut self, move_x: i8, move_y: i8, buttons: u8) -> Result<u32, BotError> {
+        self.seq += 1;
+        let input = ClientMessage::Input(Input { seq: self.seq, move_x, move_y, buttons });
+        self.send(&input).await?;
+        Ok(self.seq)
+    }
+
+    /// Sends a ping.
+    pub async fn send_ping(&mut self, id: u32) -> Result<(), BotError> {
+        self.send(&ClientMessage::Ping(Ping { id })).await
+    }
+
+    async fn send(&mut self, message: &ClientMessage) -> Result<(), BotError> {
+        self.socket.send(Message::Binary(Bytes::from(protocol::encode(message)))).await?;
+        Ok(())
+    }
+
+    /// The client's own player in its replica.
+    pub fn own(&self) -> Option<&protocol::EntityState> {
+        self.replica.get(self.welcome.entity_id)
+    }
+
+    /// Closes the connection normally and waits briefly for the server's reply.
+    pub async fn close(mut self) {
+        let frame = CloseFrame { code: 1000.into(), reason: "bye".into() };
+        let _ = self.socket.close(Some(frame)).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+            while let Some(Ok(_)) = self.socket.next().await {}
+        })
+        .await;
+    }
+
+    /// The socket, for tests that need raw access.
+    pub fn socket(&mut self) -> &mut Socket {
+        &mut self.socket
+    }
+}
+
+/// The next binary message; a close frame or text becomes an error.
+pub async fn next_binary(socket: &mut Socket) -> Result<Bytes, BotError> {
+    loop {
+        match socket.next().await {
+            None => return Err(BotError::Closed { code: 1006, reason: "connection lost".into() }),
+            Some(Err(error)) => return Err(error.into()),
+            Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
+                return Err(BotError::Closed { code, reason });
+            }
+            Some(Ok(Message::Text(_))) => return Err(BotError::Protocol("text frame".into())),
+            Some(Ok(_)) => continue,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Starts a real server on 127.0.0.1:0 for a test and stops it when the handle drops.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use tickwire::bots::BotClient;
+use tickwire::config::ServerConfig;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running server. Dropping it (or calling [`TestServer::stop`]) shuts it down.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(config: ServerConfig) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(tickwire::server::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        TestServer { addr, stop: Some(stop), task: Some(task) }
+    }
+
+    pub async fn start_default() -> TestServer {
+        TestServer::start(ServerConfig::default()).await
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub async fn connect(&self, name: &str) -> BotClient {
+        let url = format!("{}?name={name}", self.ws_url());
+        within(BotClient::connect(&url)).await.expect("connects")
+    }
+
+    /// Shuts the server down and waits until `run` returns.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(Duration::from_secs(10), task).await;
+            let joined = result.expect("server stops within 10 s").expect("server task");
+            joined.expect("server run returns Ok");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Bounds any wait in a test to 10 seconds.
+pub async fn within<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), future).await.expect("finished within 10 s")
+}
+
+/// Test config: a small fast world.
+pub fn small_world() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.world.size = 60.0;
+    config.world.orbs = 10;
+    config
+}

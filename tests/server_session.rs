@@ -1,0 +1,68 @@
+//! A session against the real server over real sockets: welcome, snapshots, inputs,
+//! other players, leaving.
+
+mod common;
+
+use common::{TestServer, small_world, within};
+use tickwire::protocol::{EntityKind, PROTOCOL_VERSION};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn welcome_then_full_then_deltas() {
+    let server = TestServer::start(small_world()).await;
+    let mut bot = server.connect("ada").await;
+    assert_eq!(bot.welcome.protocol_version, PROTOCOL_VERSION);
+    assert_eq!(bot.welcome.tick_rate_hz, 30);
+    assert_eq!(bot.welcome.world_width, 60.0);
+    within(bot.next_snapshot()).await.expect("first snapshot");
+    let own = bot.own().expect("own player in the first snapshot").clone();
+    assert_eq!(own.kind, EntityKind::Player);
+    assert_eq!(own.name, "ada");
+    assert!(bot.replica.iter().any(|(_, e)| e.kind == EntityKind::Orb));
+    let first_tick = bot.replica.tick;
+    for _ in 0..5 {
+        within(bot.next_snapshot()).await.expect("snapshot");
+    }
+    assert_eq!(bot.replica.tick, first_tick + 5, "one snapshot per tick");
+    bot.close().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_move_the_player_and_others_see_it() {
+    let mut config = small_world();
+    config.world.view_radius = 100.0;
+    let server = TestServer::start(config).await;
+    let mut mover = server.connect("mover").await;
+    let mut watcher = server.connect("watcher").await;
+    within(mover.next_snapshot()).await.expect("snapshot");
+    within(watcher.next_snapshot()).await.expect("snapshot");
+    let id = mover.welcome.entity_id;
+    let start = mover.own().expect("own").x;
+    let mut last_seq = 0;
+    for _ in 0..20 {
+        last_seq = mover.send_input(127, 0, 0).await.expect("send");
+        within(mover.next_snapshot()).await.expect("snapshot");
+    }
+    while mover.replica.last_input_seq < last_seq {
+        within(mover.next_snapshot()).await.expect("snapshot");
+    }
+    let moved = mover.own().expect("own").x;
+    assert!(moved > start + 64, "moved right: {start} -> {moved}");
+    // The watcher's replica converges on the same server state.
+    let target_tick = mover.replica.tick;
+    while watcher.replica.tick < target_tick {
+        within(watcher.next_snapshot()).await.expect("snapshot");
+    }
+    let seen = watcher.replica.get(id).expect("watcher sees the mover").x;
+    assert!(seen > start + 64, "watcher saw the move: {start} -> {seen}");
+    // Leaving despawns the player for everyone.
+    mover.close().await;
+    within(async {
+        while watcher.replica.get(id).is_some() {
+            watcher.next_snapshot().await.expect("snapshot");
+        }
+    })
+    .await;
+    watcher.close().await;
+    server.stop().await;
+}
