@@ -1,0 +1,109 @@
+//! Bad input of every kind closes only the offending connection, with a code and a reason.
+
+mod common;
+
+use common::{TestServer, small_world, within};
+use futures_util::SinkExt;
+use tickwire::bots::client::{BotError, next_binary};
+use tickwire::bots::{BotClient, client};
+use tickwire::protocol::{self, ClientMessage, Input};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+/// Reads until the server closes; returns the close code and reason.
+async fn closed(bot: &mut BotClient) -> (u16, String) {
+    within(async {
+        loop {
+            match next_binary(bot.socket()).await {
+                Ok(_) => continue,
+                Err(BotError::Closed { code, reason }) => return (code, reason),
+                Err(other) => panic!("expected a close frame, got {other}"),
+            }
+        }
+    })
+    .await
+}
+
+async fn send_raw(bot: &mut BotClient, message: Message) {
+    bot.socket().send(message).await.expect("send");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_gets_its_close_code_and_spares_the_others() {
+    let server = TestServer::start(small_world()).await;
+    let mut bystander = server.connect("bystander").await;
+
+    let mut text = server.connect("text").await;
+    send_raw(&mut text, Message::Text("hello".into())).await;
+    let (code, reason) = closed(&mut text).await;
+    assert_eq!(code, 1003, "{reason}");
+
+    let mut garbage = server.connect("garbage").await;
+    send_raw(&mut garbage, Message::Binary(Bytes::from_static(&[7, 7, 7]))).await;
+    let (code, reason) = closed(&mut garbage).await;
+    assert_eq!(code, 1007);
+    assert!(reason.contains("malformed"), "{reason}");
+
+    let mut big = server.connect("big").await;
+    send_raw(&mut big, Message::Binary(Bytes::from(vec![0u8; 100]))).await;
+    let (code, reason) = closed(&mut big).await;
+    assert_eq!(code, 1009);
+    assert!(reason.contains("100 bytes"), "{reason}");
+
+    let mut backwards = server.connect("backwards").await;
+    backwards.send_input(0, 0, 0).await.expect("send");
+    let stale = ClientMessage::Input(Input { seq: 1, move_x: 0, move_y: 0, buttons: 0 });
+    send_raw(&mut backwards, Message::Binary(Bytes::from(protocol::encode(&stale)))).await;
+    let (code, reason) = closed(&mut backwards).await;
+    assert_eq!(code, 1008);
+    assert!(reason.contains("does not increase"), "{reason}");
+
+    let mut flood = server.connect("flood").await;
+    let (code, reason) = within(async {
+        for n in 1..=1000 {
+            let input = ClientMessage::Input(Input { seq: n, move_x: 0, move_y: 0, buttons: 0 });
+            if flood.socket().send(Message::Binary(Bytes::from(protocol::encode(&input)))).await.is_err() {
+                break;
+            }
+        }
+        closed(&mut flood).await
+    })
+    .await;
+    assert_eq!(code, 1008);
+    assert!(reason.contains("messages per second"), "{reason}");
+
+    // The bystander kept its stream throughout.
+    let tick = bystander.replica.tick;
+    within(bystander.next_snapshot()).await.expect("still served");
+    assert!(bystander.replica.tick > tick);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_server_refuses_with_1013() {
+    let mut config = small_world();
+    config.max_clients = 1;
+    let server = TestServer::start(config).await;
+    let first = server.connect("first").await;
+    let mut socket = within(client::open(&server.ws_url())).await.expect("handshake succeeds");
+    match within(next_binary(&mut socket)).await {
+        Err(BotError::Closed { code, reason }) => {
+            assert_eq!(code, 1013);
+            assert!(reason.contains("server full"), "{reason}");
+        }
+        other => panic!("expected 1013, got {other:?}"),
+    }
+    first.close().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_clients_with_1001() {
+    let server = TestServer::start(small_world()).await;
+    let mut bot = server.connect("ada").await;
+    within(bot.next_snapshot()).await.expect("snapshot");
+    let stopping = tokio::spawn(server.stop());
+    let (code, reason) = closed(&mut bot).await;
+    assert_eq!(code, 1001);
+    assert_eq!(reason, "server shutting down");
+    within(stopping).await.expect("server stopped");
+}
