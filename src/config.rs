@@ -34,6 +34,10 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// How long a close handshake may take before the socket is dropped. Default 2 s.
     pub close_timeout: Duration,
+    /// Kernel send buffer per connection (`SO_SNDBUF`), bytes; `None` leaves the kernel's
+    /// autotuning, which may grow it to megabytes. A small value bounds memory per connection
+    /// and makes a stalled client show up as a full outbox sooner.
+    pub socket_send_buffer: Option<usize>,
 }
 
 /// The arena and its rules.
@@ -84,6 +88,7 @@ impl Default for ServerConfig {
             control_queue: 16,
             max_message_bytes: crate::protocol::MAX_CLIENT_MESSAGE_BYTES,
             close_timeout: Duration::from_secs(2),
+            socket_send_buffer: None,
         }
     }
 }

@@ -56,6 +56,9 @@ struct ServeArgs {
     /// Ticks of world history kept as delta baselines; an older baseline gets a full snapshot.
     #[arg(long, default_value_t = ServerConfig::default().history_ticks, value_name = "TICKS")]
     history_ticks: usize,
+    /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
+    #[arg(long, value_name = "BYTES")]
+    socket_send_buffer: Option<usize>,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = WorldConfig::default().seed)]
     seed: u64,
@@ -78,6 +81,7 @@ impl ServeArgs {
             input_rate_factor: self.input_rate_factor,
             max_lag_ticks: self.max_lag_ticks,
             history_ticks: self.history_ticks,
+            socket_send_buffer: self.socket_send_buffer,
             ..defaults
         }
     }

@@ -77,9 +77,15 @@ pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Fut
         }
     };
     tokio::spawn(signal);
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let send_buffer = shared.config.socket_send_buffer;
+    let listener = axum::serve::ListenerExt::tap_io(listener, move |tcp| {
         if let Err(error) = tcp.set_nodelay(true) {
             warn!(%error, "TCP_NODELAY not set");
+        }
+        if let Some(bytes) = send_buffer {
+            if let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes) {
+                warn!(%error, bytes, "SO_SNDBUF not set");
+            }
         }
     });
     let served = axum::serve(listener, http::router(shared.clone()))
