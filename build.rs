@@ -10,13 +10,16 @@ fn main() {
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();
-    let mut out = String::from("/// Files of `client-demo/`: path relative to it, and contents.\npub static FILES: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// Files of `client-demo/`: path relative to it, and contents.\npub static FILES: &[(&str, &[u8])] = &[\n",
+    );
     for (name, path) in files {
         println!("cargo:rerun-if-changed={path}");
         let _ = writeln!(out, "    ({name:?}, include_bytes!({path:?})),");
     }
     out.push_str("];\n");
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("demo_files.rs");
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("demo_files.rs");
     std::fs::write(dest, out).expect("write demo_files.rs");
 }
 
@@ -25,7 +28,11 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "node_modules" || name == "test" || name.starts_with("package") {
+        if name.starts_with('.')
+            || name == "node_modules"
+            || name == "test"
+            || name.starts_with("package")
+        {
             continue;
         }
         if path.is_dir() {

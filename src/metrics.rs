@@ -100,7 +100,11 @@ impl Metrics {
         let r = &mut m.registry;
         r.register("ticks", "Ticks run", m.ticks.clone());
         r.register("tick_duration_seconds", "Work per tick", m.tick_duration.clone());
-        r.register("tick_lateness_seconds", "Tick start after its deadline", m.tick_lateness.clone());
+        r.register(
+            "tick_lateness_seconds",
+            "Tick start after its deadline",
+            m.tick_lateness.clone(),
+        );
         r.register("tick_overruns", "Ticks whose work overran the period", m.overruns.clone());
         r.register("clients", "Open WebSocket connections", m.clients.clone());
         r.register("entities", "Replicated entities", m.entities.clone());
@@ -110,12 +114,20 @@ impl Metrics {
         r.register("frames_in", "WebSocket messages read", m.frames_in.clone());
         r.register("snapshot_bytes", "Snapshot payload size", m.snapshot_bytes.clone());
         r.register("snapshots", "Snapshots built, by kind", m.snapshots.clone());
-        r.register("snapshots_skipped", "Snapshots taken back unsent (slow clients)", m.snapshots_skipped.clone());
+        r.register(
+            "snapshots_skipped",
+            "Snapshots taken back unsent (slow clients)",
+            m.snapshots_skipped.clone(),
+        );
         r.register("inputs_applied", "Inputs applied", m.inputs_applied.clone());
         r.register("inputs_dropped", "Inputs dropped, by reason", m.inputs_dropped.clone());
         r.register("disconnects", "Connections closed, by reason", m.disconnects.clone());
         r.register("process_cpu_seconds", "CPU seconds used by the process", m.cpu_seconds.clone());
-        r.register("process_resident_memory_bytes", "Resident memory of the process", m.resident_bytes.clone());
+        r.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the process",
+            m.resident_bytes.clone(),
+        );
         m
     }
 

@@ -48,7 +48,11 @@ impl Shared {
 }
 
 /// Serves until `shutdown` completes, then closes every client with 1001 and returns.
-pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     config.validate().map_err(std::io::Error::other)?;
     let capacity = (config.max_clients * 8).max(1024);
     let (events, inbox) = mpsc::channel(capacity);
@@ -64,7 +68,8 @@ pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Fut
         last_tick_micros: AtomicU64::new(0),
     });
     let tick_loop = TickLoop::new(shared.clone(), inbox);
-    let tick_thread = std::thread::Builder::new().name("tickwire-tick".into()).spawn(move || tick_loop.run())?;
+    let tick_thread =
+        std::thread::Builder::new().name("tickwire-tick".into()).spawn(move || tick_loop.run())?;
 
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = {
@@ -82,10 +87,10 @@ pub async fn run(listener: TcpListener, config: ServerConfig, shutdown: impl Fut
         if let Err(error) = tcp.set_nodelay(true) {
             warn!(%error, "TCP_NODELAY not set");
         }
-        if let Some(bytes) = send_buffer {
-            if let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes) {
-                warn!(%error, bytes, "SO_SNDBUF not set");
-            }
+        if let Some(bytes) = send_buffer
+            && let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes)
+        {
+            warn!(%error, bytes, "SO_SNDBUF not set");
         }
     });
     let served = axum::serve(listener, http::router(shared.clone()))

@@ -67,7 +67,8 @@ impl TickLoop {
     pub fn new(shared: Arc<Shared>, events: mpsc::Receiver<Event>) -> TickLoop {
         let config = &shared.config;
         let sim = Sim::new(config.world.clone(), config.tick_rate_hz, config.input_buffer);
-        let replication = Replication::new(config.world.size, config.world.view_radius, config.history_ticks);
+        let replication =
+            Replication::new(config.world.size, config.world.view_radius, config.history_ticks);
         TickLoop { sim, replication, clients: HashMap::new(), events, shared }
     }
 
@@ -83,13 +84,17 @@ impl TickLoop {
                 std::thread::sleep(deadline - now);
             }
             let started = Instant::now();
-            self.shared.metrics.tick_lateness.observe(started.saturating_duration_since(deadline).as_secs_f64());
+            self.shared
+                .metrics
+                .tick_lateness
+                .observe(started.saturating_duration_since(deadline).as_secs_f64());
             self.tick(tick);
             let finished = Instant::now();
             self.shared.metrics.tick_duration.observe((finished - started).as_secs_f64());
             deadline += period;
             if finished > deadline {
-                let missed = ((finished - deadline).as_secs_f64() / period.as_secs_f64()).floor() as u32 + 1;
+                let missed =
+                    ((finished - deadline).as_secs_f64() / period.as_secs_f64()).floor() as u32 + 1;
                 deadline += period * missed;
                 self.shared.metrics.overruns.inc();
                 if last_warning.is_none_or(|at| finished - at > Duration::from_secs(5)) {
@@ -148,7 +153,8 @@ impl TickLoop {
         });
         outbox.push_control(Bytes::from(protocol::encode(&welcome)));
         debug!(client_id, entity = net_id.id, name, "player joined");
-        self.clients.insert(client_id, Client { entity, outbox, view: ClientView::new(net_id), lag: 0 });
+        self.clients
+            .insert(client_id, Client { entity, outbox, view: ClientView::new(net_id), lag: 0 });
     }
 
     fn input(&mut self, client_id: u32, input: Input) {
@@ -239,4 +245,3 @@ fn own_state(sim: &Sim, entity: Entity) -> OwnState {
     });
     OwnState { seq, velocity }
 }
-

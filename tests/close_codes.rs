@@ -61,7 +61,12 @@ async fn each_fault_gets_its_close_code_and_spares_the_others() {
     let (code, reason) = within(async {
         for n in 1..=1000 {
             let input = ClientMessage::Input(Input { seq: n, move_x: 0, move_y: 0, buttons: 0 });
-            if flood.socket().send(Message::Binary(Bytes::from(protocol::encode(&input)))).await.is_err() {
+            if flood
+                .socket()
+                .send(Message::Binary(Bytes::from(protocol::encode(&input))))
+                .await
+                .is_err()
+            {
                 break;
             }
         }

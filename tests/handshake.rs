@@ -48,7 +48,9 @@ fn upgrade_request(extra: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_upgrade_switches_protocols_with_the_subprotocol() {
     let server = TestServer::start_default().await;
-    let request = upgrade_request("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: chat, tickwire.v1\r\n");
+    let request = upgrade_request(
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: chat, tickwire.v1\r\n",
+    );
     let response = within(raw(&server, &request)).await;
     assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{response}");
     let lower = response.to_ascii_lowercase();
@@ -60,7 +62,9 @@ async fn a_good_upgrade_switches_protocols_with_the_subprotocol() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_get_is_a_clear_400() {
     let server = TestServer::start_default().await;
-    let response = within(raw(&server, "GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).await;
+    let response =
+        within(raw(&server, "GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+            .await;
     assert!(response.starts_with("HTTP/1.1 400 Bad Request"), "{response}");
     assert!(response.contains("Connection header did not include 'upgrade'"), "{response}");
     assert!(response.contains("tickwire.v1"), "{response}");
@@ -81,7 +85,8 @@ async fn an_upgrade_without_a_key_is_a_clear_400() {
 async fn a_missing_or_wrong_subprotocol_is_a_clear_400() {
     let server = TestServer::start_default().await;
     for offered in ["", "Sec-WebSocket-Protocol: tickwire.v2\r\n"] {
-        let request = upgrade_request(&format!("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{offered}"));
+        let request =
+            upgrade_request(&format!("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{offered}"));
         let response = within(raw(&server, &request)).await;
         assert!(response.starts_with("HTTP/1.1 400 Bad Request"), "{response}");
         assert!(response.contains("this server speaks tickwire.v1"), "{response}");
@@ -92,19 +97,45 @@ async fn a_missing_or_wrong_subprotocol_is_a_clear_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_health_and_metrics_are_served() {
     let server = TestServer::start_default().await;
-    let page = within(raw(&server, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).await;
+    let page =
+        within(raw(&server, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+            .await;
     assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
     assert!(page.to_ascii_lowercase().contains("content-type: text/html"), "{page}");
-    assert!(page.contains("<html") || page.contains("<!doctype") || page.contains("<!DOCTYPE"), "{page}");
-    let script = within(raw(&server, "GET /protocol.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).await;
+    assert!(
+        page.contains("<html") || page.contains("<!doctype") || page.contains("<!DOCTYPE"),
+        "{page}"
+    );
+    let script = within(raw(
+        &server,
+        "GET /protocol.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
     assert!(script.to_ascii_lowercase().contains("content-type: text/javascript"), "{script}");
-    let missing = within(raw(&server, "GET /nope.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).await;
+    let missing = within(raw(
+        &server,
+        "GET /nope.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let health = within(raw(&server, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).await;
+    let health = within(raw(
+        &server,
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
     assert!(health.starts_with("HTTP/1.1 200 OK"), "{health}");
-    let metrics = within(raw(&server, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).await;
-    for name in ["tickwire_ticks_total", "tickwire_tick_duration_seconds_bucket", "tickwire_process_cpu_seconds_total", "tickwire_clients"] {
+    let metrics = within(raw(
+        &server,
+        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    for name in [
+        "tickwire_ticks_total",
+        "tickwire_tick_duration_seconds_bucket",
+        "tickwire_process_cpu_seconds_total",
+        "tickwire_clients",
+    ] {
         assert!(metrics.contains(name), "{name} missing from\n{metrics}");
     }
     server.stop().await;

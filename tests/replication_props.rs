@@ -59,7 +59,14 @@ struct Scenario {
 
 impl Scenario {
     fn new() -> Scenario {
-        let mut s = Scenario { world: World::new(), free: Vec::new(), next_id: 0, incarnation: 0, players: Vec::new(), others: Vec::new() };
+        let mut s = Scenario {
+            world: World::new(),
+            free: Vec::new(),
+            next_id: 0,
+            incarnation: 0,
+            players: Vec::new(),
+            others: Vec::new(),
+        };
         for n in 0..CLIENTS {
             let e = s.spawn(Vec2::new(20.0 + 30.0 * n as f32, 50.0), false);
             s.players.push(e);
@@ -132,7 +139,13 @@ struct Client {
     pending: Option<(Vec<u8>, Tick, OwnState)>,
 }
 
-fn check(replica: &Replica, frame: &Frame, own_id: u32, own: OwnState, view_radius: f32) -> Result<(), TestCaseError> {
+fn check(
+    replica: &Replica,
+    frame: &Frame,
+    own_id: u32,
+    own: OwnState,
+    view_radius: f32,
+) -> Result<(), TestCaseError> {
     prop_assert_eq!(replica.tick, frame.tick.0);
     prop_assert_eq!(replica.last_input_seq, own.seq);
     prop_assert_eq!(replica.own_velocity, own.velocity);
@@ -140,13 +153,22 @@ fn check(replica: &Replica, frame: &Frame, own_id: u32, own: OwnState, view_radi
         let index = frame.find(id);
         prop_assert!(index.is_some(), "replica holds {} which the server does not have", id);
         let record = frame.records[index.unwrap_or_default()];
-        prop_assert_eq!((held.x, held.y, held.score), (record.x, record.y, record.score), "entity {}", id);
+        prop_assert_eq!(
+            (held.x, held.y, held.score),
+            (record.x, record.y, record.score),
+            "entity {}",
+            id
+        );
     }
     let me = frame.records[frame.find(own_id).expect("own player exists")];
     let reach = replication::to_wire(view_radius);
     for record in &frame.records {
         if (record.x - me.x).abs() <= reach && (record.y - me.y).abs() <= reach {
-            prop_assert!(replica.get(record.id.id).is_some(), "entity {} in view but not held", record.id.id);
+            prop_assert!(
+                replica.get(record.id.id).is_some(),
+                "entity {} in view but not held",
+                record.id.id
+            );
         }
     }
     let own_entity = replica.get(own_id);
@@ -161,7 +183,11 @@ fn run(plans: Vec<TickPlan>, view_radius: f32) -> Result<(), TestCaseError> {
     let mut clients: Vec<Client> = scenario
         .players
         .iter()
-        .map(|&e| Client { view: ClientView::new(*scenario.world.get::<NetId>(e).expect("id")), replica: Replica::new(), pending: None })
+        .map(|&e| Client {
+            view: ClientView::new(*scenario.world.get::<NetId>(e).expect("id")),
+            replica: Replica::new(),
+            pending: None,
+        })
         .collect();
     for (n, plan) in plans.iter().enumerate() {
         let tick = Tick(n as u32 + 1);
@@ -173,11 +199,15 @@ fn run(plans: Vec<TickPlan>, view_radius: f32) -> Result<(), TestCaseError> {
         replication.begin_tick(frame);
         for (c, client) in clients.iter_mut().enumerate() {
             let reclaimed = plan.skips[c] && client.pending.is_some();
-            if let Some((bytes, sent_tick, own)) = client.pending.take() {
-                if !reclaimed {
-                    client.replica.apply(&bytes).map_err(|e| TestCaseError::fail(format!("apply: {e}")))?;
-                    check(&client.replica, &frames[&sent_tick], client.view.own.id, own, view_radius)?;
-                }
+            // A snapshot not taken back was written to the socket: the client applies it.
+            if let Some((bytes, sent_tick, own)) = client.pending.take()
+                && !reclaimed
+            {
+                client
+                    .replica
+                    .apply(&bytes)
+                    .map_err(|e| TestCaseError::fail(format!("apply: {e}")))?;
+                check(&client.replica, &frames[&sent_tick], client.view.own.id, own, view_radius)?;
             }
             client.view.settle(reclaimed);
             let (vx, vy) = plan.velocities[c];
@@ -219,7 +249,11 @@ fn serde_decoder_agrees_with_the_streaming_replica() {
         let mut bytes = Vec::new();
         replication.build(&scenario.world, &mut view, own, &mut bytes);
         let decoded = tickwire::protocol::decode_server(&bytes, 1 << 20).expect("serde decodes");
-        assert_eq!(tickwire::protocol::encode(&decoded), bytes, "assembled bytes are canonical bincode");
+        assert_eq!(
+            tickwire::protocol::encode(&decoded),
+            bytes,
+            "assembled bytes are canonical bincode"
+        );
         replica.apply(&bytes).expect("replica applies");
     }
     assert_eq!(replica.len(), scenario.all().len());

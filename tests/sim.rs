@@ -49,7 +49,11 @@ fn inputs_move_players_one_per_tick() {
     run(&mut sim, 2, 29);
     let at = pos(&sim, player);
     assert!(at.y > 55.0 && at.x == 50.0, "moved down: {at}");
-    assert_eq!(sim.world().get::<Controller>(player).expect("c").last_applied_seq(), 3, "last input held");
+    assert_eq!(
+        sim.world().get::<Controller>(player).expect("c").last_applied_seq(),
+        3,
+        "last input held"
+    );
 }
 
 #[test]
@@ -60,7 +64,8 @@ fn boost_outruns_walking() {
     place(&mut sim, walker, Vec2::new(10.0, 20.0));
     place(&mut sim, booster, Vec2::new(10.0, 80.0));
     sim.push_input(walker, input(1, 127, 0)).expect("queued");
-    sim.push_input(booster, Input { seq: 1, move_x: 127, move_y: 0, buttons: BUTTON_BOOST }).expect("queued");
+    sim.push_input(booster, Input { seq: 1, move_x: 127, move_y: 0, buttons: BUTTON_BOOST })
+        .expect("queued");
     run(&mut sim, 1, 45);
     assert!(pos(&sim, booster).x > pos(&sim, walker).x + 5.0);
 }
@@ -116,7 +121,10 @@ fn jitter_buffer_is_bounded_and_inputs_are_validated() {
         assert_eq!(sim.push_input(player, input(seq, 1, 1)), Ok(Queued::Ok));
     }
     assert_eq!(sim.push_input(player, input(5, 1, 1)), Ok(Queued::DroppedOldest));
-    assert_eq!(sim.push_input(player, input(5, 1, 1)), Err(InputError::SeqNotIncreasing { seq: 5, last: 5 }));
+    assert_eq!(
+        sim.push_input(player, input(5, 1, 1)),
+        Err(InputError::SeqNotIncreasing { seq: 5, last: 5 })
+    );
     let bad = Input { seq: 6, move_x: 0, move_y: 0, buttons: 0x80 };
     assert_eq!(sim.push_input(player, bad), Err(InputError::UnknownButtons { buttons: 0x80 }));
     sim.step(Tick(1));

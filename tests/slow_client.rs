@@ -29,7 +29,8 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
     let tcp = socket.connect(server.addr).await.expect("connect");
     let mut request = server.ws_url().into_client_request().expect("request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
-    let (mut stalled, _) = within(tokio_tungstenite::client_async(request, tcp)).await.expect("handshake");
+    let (mut stalled, _) =
+        within(tokio_tungstenite::client_async(request, tcp)).await.expect("handshake");
 
     let mut healthy = server.connect("healthy").await;
     within(healthy.next_snapshot()).await.expect("snapshot");
@@ -40,7 +41,11 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
         within(healthy.next_snapshot()).await.expect("the healthy client is served");
         snapshots += 1;
     }
-    assert_eq!(healthy.replica.tick - first_tick, snapshots, "no tick skipped for the healthy client");
+    assert_eq!(
+        healthy.replica.tick - first_tick,
+        snapshots,
+        "no tick skipped for the healthy client"
+    );
     assert!(snapshots >= 40, "about 60 snapshots in 2 s at 30 Hz, got {snapshots}");
 
     // By now the stalled client has been disconnected: reading drains what was buffered and
@@ -61,7 +66,12 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
     }
     let metrics = reqwest_metrics(&server).await;
     assert!(metrics.contains("tickwire_disconnects_total{reason=\"too_slow\"} 1"), "{metrics}");
-    assert!(metrics.lines().any(|l| l.starts_with("tickwire_snapshots_skipped_total ") && !l.ends_with(" 0")), "{metrics}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("tickwire_snapshots_skipped_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
     healthy.close().await;
     server.stop().await;
 }
@@ -69,7 +79,9 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
 async fn reqwest_metrics(server: &TestServer) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
-    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.expect("write");
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
     let mut text = String::new();
     within(tcp.read_to_string(&mut text)).await.expect("read");
     text

@@ -135,10 +135,7 @@ fn server_vectors() -> Vec<(&'static str, ServerMessage)> {
 
 fn client_vectors() -> Vec<(&'static str, ClientMessage)> {
     vec![
-        (
-            "input",
-            ClientMessage::Input(Input { seq: 1, move_x: 127, move_y: -127, buttons: 0 }),
-        ),
+        ("input", ClientMessage::Input(Input { seq: 1, move_x: 127, move_y: -127, buttons: 0 })),
         (
             "input_boost",
             ClientMessage::Input(Input { seq: 70_000, move_x: -90, move_y: 0, buttons: 1 }),
@@ -156,12 +153,32 @@ fn invalid_vectors() -> Vec<Invalid> {
     };
     vec![
         item("empty", "client_to_server", &[], "no variant index"),
-        item("unknown_variant", "client_to_server", &[9, 1], "variant index 9 is not a ClientMessage"),
+        item(
+            "unknown_variant",
+            "client_to_server",
+            &[9, 1],
+            "variant index 9 is not a ClientMessage",
+        ),
         item("truncated_input", "client_to_server", &[0, 1, 5], "input ends before its fields"),
         item("trailing", "client_to_server", &[1, 42, 0], "a byte after a whole ping"),
-        item("bad_marker", "client_to_server", &[1, 254, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], "u128 marker for a u32"),
-        item("truncated_delta", "server_to_client", &[2, 1, 0, 2, 1, 1], "ops promises 2, ends inside the first"),
-        item("bad_utf8", "server_to_client", &[1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff], "name is not UTF-8"),
+        item(
+            "bad_marker",
+            "client_to_server",
+            &[1, 254, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            "u128 marker for a u32",
+        ),
+        item(
+            "truncated_delta",
+            "server_to_client",
+            &[2, 1, 0, 2, 1, 1],
+            "ops promises 2, ends inside the first",
+        ),
+        item(
+            "bad_utf8",
+            "server_to_client",
+            &[1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff],
+            "name is not UTF-8",
+        ),
     ]
 }
 
@@ -193,7 +210,8 @@ where
 fn server_messages_match_their_vectors() {
     for (name, message) in server_vectors() {
         check_or_bless(name, "server_to_client", &message);
-        let decoded = protocol::decode_server(&protocol::encode(&message), 1 << 20).expect("decodes");
+        let decoded =
+            protocol::decode_server(&protocol::encode(&message), 1 << 20).expect("decodes");
         assert_eq!(decoded, message, "{name}: round trip");
     }
 }
@@ -209,7 +227,8 @@ fn client_messages_match_their_vectors() {
 
 #[test]
 fn idle_delta_is_four_bytes() {
-    let idle = ServerMessage::Delta(DeltaSnapshot { tick_delta: 1, input_seq_delta: 0, ops: vec![] });
+    let idle =
+        ServerMessage::Delta(DeltaSnapshot { tick_delta: 1, input_seq_delta: 0, ops: vec![] });
     assert_eq!(protocol::encode(&idle), [2, 1, 0, 0]);
 }
 
@@ -221,7 +240,8 @@ fn invalid_bytes_fail_to_decode() {
         std::fs::write(&path, text).expect("write vectors");
     }
     let stored: Vec<Invalid> =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("invalid.json exists")).expect("parses");
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("invalid.json exists"))
+            .expect("parses");
     assert_eq!(stored.len(), invalid_vectors().len());
     for item in stored {
         let bytes = unhex(&item.hex);

@@ -78,16 +78,16 @@ impl BotClient {
     /// Connects and waits for the welcome.
     pub async fn connect(url: &str) -> Result<BotClient, BotError> {
         let mut socket = open(url).await?;
-        let welcome = loop {
-            let bytes = next_binary(&mut socket).await?;
-            let mut replica = Replica::new();
-            match replica.apply(&bytes)? {
-                Applied::Welcome(welcome) => break welcome,
-                other => return Err(BotError::Protocol(format!("expected a welcome, got {other:?}"))),
-            }
+        let bytes = next_binary(&mut socket).await?;
+        let welcome = match Replica::new().apply(&bytes)? {
+            Applied::Welcome(welcome) => welcome,
+            other => return Err(BotError::Protocol(format!("expected a welcome, got {other:?}"))),
         };
         if welcome.protocol_version != protocol::PROTOCOL_VERSION {
-            return Err(BotError::Protocol(format!("protocol version {}", welcome.protocol_version)));
+            return Err(BotError::Protocol(format!(
+                "protocol version {}",
+                welcome.protocol_version
+            )));
         }
         Ok(BotClient { socket, welcome, replica: Replica::new(), seq: 0 })
     }
@@ -112,7 +112,12 @@ impl BotClient {
     }
 
     /// Sends one input and returns its seq.
-    pub async fn send_input(&mut self, move_x: i8, move_y: i8, buttons: u8) -> Result<u32, BotError> {
+    pub async fn send_input(
+        &mut self,
+        move_x: i8,
+        move_y: i8,
+        buttons: u8,
+    ) -> Result<u32, BotError> {
         self.seq += 1;
         let input = ClientMessage::Input(Input { seq: self.seq, move_x, move_y, buttons });
         self.send(&input).await?;
@@ -158,7 +163,8 @@ pub async fn next_binary(socket: &mut Socket) -> Result<Bytes, BotError> {
             Some(Err(error)) => return Err(error.into()),
             Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
             Some(Ok(Message::Close(frame))) => {
-                let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
+                let (code, reason) = frame
+                    .map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
                 return Err(BotError::Closed { code, reason });
             }
             Some(Ok(Message::Text(_))) => return Err(BotError::Protocol("text frame".into())),

@@ -17,13 +17,23 @@ use tokio::time::{Instant, timeout};
 use tracing::debug;
 
 /// Serves one upgraded connection until it ends.
-pub async fn serve(socket: WebSocket, shared: Arc<Shared>, client_id: u32, name: String, over_capacity: bool) {
+pub async fn serve(
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    client_id: u32,
+    name: String,
+    over_capacity: bool,
+) {
     let outbox = Arc::new(Outbox::new(shared.config.control_queue));
     let (mut sink, stream) = socket.split();
     if over_capacity {
         let reason = format!("server full: {} clients connected", shared.config.max_clients);
         shared.metrics.disconnect(CloseCode::TryAgainLater.label());
-        let _ = timeout(shared.config.close_timeout, sink.send(close_message(CloseCode::TryAgainLater, &reason))).await;
+        let _ = timeout(
+            shared.config.close_timeout,
+            sink.send(close_message(CloseCode::TryAgainLater, &reason)),
+        )
+        .await;
         return;
     }
     let join = Event::Join { client_id, name, outbox: outbox.clone() };
@@ -55,7 +65,8 @@ async fn read(
     outbox: &Outbox,
     client_id: u32,
 ) -> Ending {
-    let per_second = f64::from(shared.config.tick_rate_hz) * f64::from(shared.config.input_rate_factor);
+    let per_second =
+        f64::from(shared.config.tick_rate_hz) * f64::from(shared.config.input_rate_factor);
     let mut bucket = TokenBucket::new(per_second);
     while let Some(message) = stream.next().await {
         let bytes = match message {
@@ -63,13 +74,26 @@ async fn read(
             Ok(Message::Close(_)) => return Ending::PeerClosed,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             Ok(Message::Text(_)) => {
-                return refuse(shared, client_id, CloseCode::UnsupportedData, "text frames are not part of tickwire.v1".into());
+                return refuse(
+                    shared,
+                    client_id,
+                    CloseCode::UnsupportedData,
+                    "text frames are not part of tickwire.v1".into(),
+                );
             }
             Err(error) => {
                 debug!(client_id, %error, "read failed");
-                let too_big = matches!(error.into_inner().downcast_ref(), Some(tokio_tungstenite::tungstenite::Error::Capacity(_)));
+                let too_big = matches!(
+                    error.into_inner().downcast_ref(),
+                    Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
+                );
                 if too_big {
-                    return refuse(shared, client_id, CloseCode::MessageTooBig, "message too big".into());
+                    return refuse(
+                        shared,
+                        client_id,
+                        CloseCode::MessageTooBig,
+                        "message too big".into(),
+                    );
                 }
                 shared.metrics.disconnect("read_error");
                 return Ending::PeerClosed;
@@ -82,7 +106,11 @@ async fn read(
             return refuse(shared, client_id, CloseCode::PolicyViolation, reason);
         }
         if bytes.len() > shared.config.max_message_bytes {
-            let reason = format!("message of {} bytes exceeds {}", bytes.len(), shared.config.max_message_bytes);
+            let reason = format!(
+                "message of {} bytes exceeds {}",
+                bytes.len(),
+                shared.config.max_message_bytes
+            );
             return refuse(shared, client_id, CloseCode::MessageTooBig, reason);
         }
         match protocol::decode_client(&bytes) {
@@ -98,7 +126,9 @@ async fn read(
                     debug!(client_id, "pong dropped: control queue full");
                 }
             }
-            Err(error) => return refuse(shared, client_id, CloseCode::InvalidPayload, error.to_string()),
+            Err(error) => {
+                return refuse(shared, client_id, CloseCode::InvalidPayload, error.to_string());
+            }
         }
     }
     shared.metrics.disconnect("connection_lost");
@@ -112,7 +142,11 @@ fn refuse(shared: &Shared, client_id: u32, code: CloseCode, reason: String) -> E
 }
 
 /// Writes batches from the outbox until the connection ends.
-async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, shared: &Shared, outbox: &Outbox) {
+async fn write(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    shared: &Shared,
+    outbox: &Outbox,
+) {
     loop {
         let batch = outbox.next_batch().await;
         let count = batch.frames.len() as u64;
@@ -143,7 +177,11 @@ async fn write(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, sh
     }
 }
 
-async fn finish(sink: &mut futures_util::stream::SplitSink<WebSocket, Message>, shared: &Shared, ending: Option<Ending>) {
+async fn finish(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    shared: &Shared,
+    ending: Option<Ending>,
+) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
@@ -179,7 +217,8 @@ impl TokenBucket {
 
     fn take(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last {
-            self.tokens = (self.tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.rate);
+            self.tokens =
+                (self.tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.rate);
         }
         self.last = Some(now);
         if self.tokens < 1.0 {

@@ -44,7 +44,10 @@ async fn upgrade(
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
-            let reason = format!("{}: this is the tickwire WebSocket endpoint; connect with a WebSocket client offering subprotocol {SUBPROTOCOL}\n", rejection.body_text());
+            let reason = format!(
+                "{}: this is the tickwire WebSocket endpoint; connect with a WebSocket client offering subprotocol {SUBPROTOCOL}\n",
+                rejection.body_text()
+            );
             return (StatusCode::BAD_REQUEST, reason).into_response();
         }
     };
@@ -54,7 +57,8 @@ async fn upgrade(
             .get(header::SEC_WEBSOCKET_PROTOCOL)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("none");
-        let reason = format!("unsupported subprotocol ({offered}): this server speaks {SUBPROTOCOL}\n");
+        let reason =
+            format!("unsupported subprotocol ({offered}): this server speaks {SUBPROTOCOL}\n");
         return (StatusCode::BAD_REQUEST, reason).into_response();
     }
     if shared.shutting_down.load(Ordering::Acquire) {
@@ -65,13 +69,10 @@ async fn upgrade(
     let name = name.unwrap_or_else(|| format!("player-{client_id}"));
     let guard = ConnectionGuard::new(shared.clone());
     let over_capacity = guard.count > shared.config.max_clients;
-    upgrade
-        .max_message_size(4096)
-        .max_frame_size(4096)
-        .on_upgrade(move |socket| async move {
-            let _guard = guard;
-            super::connection::serve(socket, shared, client_id, name, over_capacity).await;
-        })
+    upgrade.max_message_size(4096).max_frame_size(4096).on_upgrade(move |socket| async move {
+        let _guard = guard;
+        super::connection::serve(socket, shared, client_id, name, over_capacity).await;
+    })
 }
 
 /// Counts a connection from the upgrade to the end of its task.
@@ -125,5 +126,6 @@ fn demo_file(path: &str) -> Response {
         Some("ico") => "image/x-icon",
         _ => "application/octet-stream",
     };
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], *body).into_response()
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], *body)
+        .into_response()
 }

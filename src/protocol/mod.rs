@@ -14,8 +14,8 @@ pub mod varint;
 pub use close::CloseCode;
 pub use codec::{DecodeError, decode_client, decode_server, encode, encode_into};
 pub use messages::{
-    ClientMessage, DeltaSnapshot, EntityKind, EntityState, FullSnapshot, Input, MovementParams,
-    Op, Ping, Pong, ServerMessage, Welcome,
+    ClientMessage, DeltaSnapshot, EntityKind, EntityState, FullSnapshot, Input, MovementParams, Op,
+    Ping, Pong, ServerMessage, Welcome,
 };
 
 /// Version carried in the welcome message; bumped on any incompatible wire change.

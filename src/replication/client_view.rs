@@ -62,7 +62,9 @@ impl ClientView {
     /// Bytes of heap this view holds (for the per-connection memory figure).
     pub fn heap_bytes(&self) -> usize {
         let list = |b: &Option<Baseline>| match b {
-            Some(Baseline { visible: Visible::List(ids), .. }) => ids.capacity() * size_of::<NetId>(),
+            Some(Baseline { visible: Visible::List(ids), .. }) => {
+                ids.capacity() * size_of::<NetId>()
+            }
             _ => 0,
         };
         list(&self.confirmed) + list(&self.inflight)

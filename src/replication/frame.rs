@@ -60,7 +60,8 @@ pub fn capture(world: &mut World, tick: Tick) -> Frame {
 
 /// The whole state of one entity, for a spawn.
 pub fn entity_state(world: &World, entity: Entity, record: &Record) -> EntityState {
-    let kind = if world.get::<Orb>(entity).is_some() { EntityKind::Orb } else { EntityKind::Player };
+    let kind =
+        if world.get::<Orb>(entity).is_some() { EntityKind::Orb } else { EntityKind::Player };
     let radius = world.get::<Radius>(entity).map_or(0.0, |r| r.0);
     EntityState {
         kind,

@@ -22,7 +22,7 @@ pub struct Grid {
 impl Grid {
     /// An empty grid for an arena of `size` world units and a view of `view_radius`.
     pub fn new(size: f32, view_radius: f32) -> Grid {
-        let cell = (super::frame::to_wire(view_radius).max(64)) as i32;
+        let cell = super::frame::to_wire(view_radius).max(64);
         let side = super::frame::to_wire(size).max(1);
         let cols = (side / cell + 1).min(4096);
         let rows = cols;

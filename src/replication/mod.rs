@@ -106,7 +106,8 @@ impl Replication {
         self.all_delta = None;
         let previous = self.history.back().cloned();
         for record in &frame.records {
-            let before = previous.as_deref().and_then(|p| p.find(record.id.id).map(|i| p.records[i]));
+            let before =
+                previous.as_deref().and_then(|p| p.find(record.id.id).map(|i| p.records[i]));
             let change = match before {
                 Some(old) if old.id == record.id => encode_change(&mut self.shared, &old, record),
                 _ => None,
@@ -136,7 +137,13 @@ impl Replication {
 
     /// Builds this tick's snapshot for one client into `out` and records it as the client's
     /// in-flight baseline. Call [`ClientView::settle`] first.
-    pub fn build(&mut self, world: &World, view: &mut ClientView, own: OwnState, out: &mut Vec<u8>) -> Built {
+    pub fn build(
+        &mut self,
+        world: &World,
+        view: &mut ClientView,
+        own: OwnState,
+        out: &mut Vec<u8>,
+    ) -> Built {
         let Some(frame) = self.history.back().cloned() else {
             return Built::Full;
         };
@@ -158,7 +165,9 @@ impl Replication {
             velocity: own.velocity,
             visible: match visible {
                 None => Visible::All,
-                Some(list) => Visible::List(list.iter().map(|&i| frame.records[i as usize].id).collect()),
+                Some(list) => {
+                    Visible::List(list.iter().map(|&i| frame.records[i as usize].id).collect())
+                }
             },
         });
         built
@@ -183,7 +192,8 @@ impl Replication {
         self.grid.query(frame, me.x, me.y, self.keep_reach, &mut self.candidates);
         for &index in &self.candidates {
             let r = &frame.records[index as usize];
-            let near = (r.x - me.x).abs() <= self.view_reach && (r.y - me.y).abs() <= self.view_reach;
+            let near =
+                (r.x - me.x).abs() <= self.view_reach && (r.y - me.y).abs() <= self.view_reach;
             if near || index as usize == own_index || held.binary_search(&r.id).is_ok() {
                 list.push(index);
             }
@@ -192,7 +202,14 @@ impl Replication {
         Some(list)
     }
 
-    fn write_full(&mut self, world: &World, frame: &Frame, visible: &Option<Vec<u32>>, own: OwnState, out: &mut Vec<u8>) {
+    fn write_full(
+        &mut self,
+        world: &World,
+        frame: &Frame,
+        visible: &Option<Vec<u32>>,
+        own: OwnState,
+        out: &mut Vec<u8>,
+    ) {
         self.ops.clear();
         let mut count = 1;
         write_own(&mut self.ops, own.velocity);
@@ -262,7 +279,15 @@ impl Replication {
 
     /// Writes the ops that take a client from holding `held` (at `base_frame`) to holding
     /// `now` (indices into `frame`), returning how many it wrote.
-    fn merge(&mut self, world: &World, frame: &Frame, base_frame: &Frame, consecutive: bool, now: &[usize], held: &[NetId]) -> usize {
+    fn merge(
+        &mut self,
+        world: &World,
+        frame: &Frame,
+        base_frame: &Frame,
+        consecutive: bool,
+        now: &[usize],
+        held: &[NetId],
+    ) -> usize {
         let (mut a, mut b, mut previous, mut count) = (0, 0, 0u32, 0);
         while a < now.len() || b < held.len() {
             let current = now.get(a).map(|&i| (i, frame.records[i]));
@@ -273,14 +298,31 @@ impl Replication {
                     b += 1;
                     if record.id != old {
                         let body = self.spawn_body(world, frame, index);
-                        write_op(&mut self.ops, OP_SPAWN, record.id.id - previous, &self.shared[body]);
+                        write_op(
+                            &mut self.ops,
+                            OP_SPAWN,
+                            record.id.id - previous,
+                            &self.shared[body],
+                        );
                     } else if consecutive {
                         let Some(change) = self.changes[index].clone() else { continue };
-                        write_op(&mut self.ops, change.tag, record.id.id - previous, &self.shared[change.body]);
+                        write_op(
+                            &mut self.ops,
+                            change.tag,
+                            record.id.id - previous,
+                            &self.shared[change.body],
+                        );
                     } else {
-                        let Some(before) = base_frame.find(old.id).map(|i| base_frame.records[i]) else { continue };
+                        let Some(before) = base_frame.find(old.id).map(|i| base_frame.records[i])
+                        else {
+                            continue;
+                        };
                         let start = self.shared.len();
-                        let Some(tag) = encode_change(&mut self.shared, &before, &record).map(|c| c.tag) else { continue };
+                        let Some(tag) =
+                            encode_change(&mut self.shared, &before, &record).map(|c| c.tag)
+                        else {
+                            continue;
+                        };
                         let body = start..self.shared.len();
                         write_op(&mut self.ops, tag, record.id.id - previous, &self.shared[body]);
                     }
@@ -307,7 +349,12 @@ impl Replication {
 
     /// The ops that take a client holding every entity of the previous tick to holding every
     /// entity now; built once per tick on first use.
-    fn all_delta(&mut self, world: &World, frame: &Frame, base_frame: &Frame) -> (Range<usize>, usize) {
+    fn all_delta(
+        &mut self,
+        world: &World,
+        frame: &Frame,
+        base_frame: &Frame,
+    ) -> (Range<usize>, usize) {
         if let Some(done) = &self.all_delta {
             return done.clone();
         }

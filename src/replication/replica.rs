@@ -232,7 +232,8 @@ impl Reader<'_> {
             _ => return Err(self.malformed("unknown entity kind")),
         };
         let (x, y) = (self.i32()?, self.i32()?);
-        let radius = u16::try_from(self.u64()?).map_err(|_| self.malformed("radius exceeds u16"))?;
+        let radius =
+            u16::try_from(self.u64()?).map_err(|_| self.malformed("radius exceeds u16"))?;
         let color = [self.u8()?, self.u8()?, self.u8()?];
         let score = self.u32()?;
         let len = self.len()?;
@@ -250,7 +251,15 @@ mod tests {
     use crate::protocol::{DeltaSnapshot, FullSnapshot, Op};
 
     fn orb(x: i32) -> EntityState {
-        EntityState { kind: EntityKind::Orb, x, y: 5, radius: 20, color: [1, 2, 3], score: 1, name: String::new() }
+        EntityState {
+            kind: EntityKind::Orb,
+            x,
+            y: 5,
+            radius: 20,
+            color: [1, 2, 3],
+            score: 1,
+            name: String::new(),
+        }
     }
 
     #[test]
@@ -265,11 +274,17 @@ mod tests {
                 Op::Spawn { id_gap: 300, entity: orb(20) },
             ],
         });
-        assert_eq!(replica.apply(&protocol::encode(&full)), Ok(Applied::Snapshot { full: true, ops: 3 }));
+        assert_eq!(
+            replica.apply(&protocol::encode(&full)),
+            Ok(Applied::Snapshot { full: true, ops: 3 })
+        );
         let delta = ServerMessage::Delta(DeltaSnapshot {
             tick_delta: 2,
             input_seq_delta: 1,
-            ops: vec![Op::Despawn { id_gap: 1 }, Op::Update { id_gap: 300, dx: -7, dy: 1, score: 9 }],
+            ops: vec![
+                Op::Despawn { id_gap: 1 },
+                Op::Update { id_gap: 300, dx: -7, dy: 1, score: 9 },
+            ],
         });
         replica.apply(&protocol::encode(&delta)).expect("applies");
         assert_eq!((replica.tick, replica.last_input_seq, replica.own_velocity), (302, 3, (3, -4)));

@@ -179,7 +179,10 @@ impl Sim {
         let mut controller =
             self.world.get_mut::<Controller>(entity).ok_or(InputError::NoPlayer)?;
         if input.seq <= controller.last_received_seq {
-            return Err(InputError::SeqNotIncreasing { seq: input.seq, last: controller.last_received_seq });
+            return Err(InputError::SeqNotIncreasing {
+                seq: input.seq,
+                last: controller.last_received_seq,
+            });
         }
         if input.buttons & !crate::protocol::BUTTON_BOOST != 0 {
             return Err(InputError::UnknownButtons { buttons: input.buttons });

@@ -7,7 +7,14 @@ use glam::Vec2;
 
 /// Advances one player by one tick of `input`: accelerate, apply friction, cap the speed,
 /// integrate, stop at the walls and snap to the wire grid.
-pub fn step(pos: &mut Vec2, vel: &mut Vec2, input: &Input, params: &MovementParams, dt: f32, world: Vec2) {
+pub fn step(
+    pos: &mut Vec2,
+    vel: &mut Vec2,
+    input: &Input,
+    params: &MovementParams,
+    dt: f32,
+    world: Vec2,
+) {
     let (dir_x, dir_y) = direction(input);
     let boost = input.buttons & BUTTON_BOOST != 0;
     let accel = if boost { params.boost_accel } else { params.accel };

@@ -71,10 +71,13 @@ pub(crate) fn separate_players(
     }
 }
 
+/// Players, as distinct from orbs (so a player query and an orb query may share `Score`).
+type PlayersOnly = (With<Controller>, Without<Orb>);
+
 /// Players eat the orbs they overlap: the orb's value is added to the score and it despawns.
 pub(crate) fn eat_orbs(
     mut commands: Commands,
-    mut players: Query<(&Position, &Radius, &mut Score), (With<Controller>, Without<Orb>)>,
+    mut players: Query<(&Position, &Radius, &mut Score), PlayersOnly>,
     orbs: Query<(Entity, &Position, &Radius, &Score, &NetId), With<Orb>>,
     mut ids: ResMut<NetIds>,
     mut stats: ResMut<SimStats>,
@@ -89,7 +92,9 @@ pub(crate) fn eat_orbs(
     for (pos, radius, mut score) in &mut players {
         let reach = radius.0 + max_orb_radius;
         let start = food.partition_point(|f| f.0 < pos.0.x - reach);
-        for (k, &(x, entity, orb_pos, orb_radius, value, net_id)) in food.iter().enumerate().skip(start) {
+        for (k, &(x, entity, orb_pos, orb_radius, value, net_id)) in
+            food.iter().enumerate().skip(start)
+        {
             if x > pos.0.x + reach {
                 break;
             }
