@@ -7,7 +7,7 @@
 
 use crate::net::outbox::{Ending, Outbox};
 use crate::protocol::{self, CloseCode, Input, PROTOCOL_VERSION, ServerMessage, Welcome};
-use crate::replication::{self, Built, ClientView, OwnState, Replication};
+use crate::replication::{self, ClientView, OwnState, Replication};
 use crate::server::Shared;
 use crate::sim::{Controller, Queued, Sim, Velocity};
 use crate::tick::Tick;
@@ -51,6 +51,8 @@ struct Client {
     view: ClientView,
     /// Consecutive ticks whose snapshot was taken back unsent.
     lag: u32,
+    /// Size of the last snapshot built, to size the next buffer.
+    last_size: usize,
 }
 
 /// The tick loop's state.
@@ -153,8 +155,10 @@ impl TickLoop {
         });
         outbox.push_control(Bytes::from(protocol::encode(&welcome)));
         debug!(client_id, entity = net_id.id, name, "player joined");
-        self.clients
-            .insert(client_id, Client { entity, outbox, view: ClientView::new(net_id), lag: 0 });
+        self.clients.insert(
+            client_id,
+            Client { entity, outbox, view: ClientView::new(net_id), lag: 0, last_size: 0 },
+        );
     }
 
     fn input(&mut self, client_id: u32, input: Input) {
@@ -187,13 +191,17 @@ impl TickLoop {
     /// Builds and hands over every client's snapshot for this tick.
     fn send_snapshots(&mut self) {
         let max_lag = self.shared.config.max_lag_ticks;
+        let shared = self.shared.clone();
+        let metrics = &shared.metrics;
         let mut too_slow = Vec::new();
+        let mut built_counts = [0u64; 3];
+        let mut skipped = 0;
         for (&client_id, client) in &mut self.clients {
             let reclaimed = client.outbox.reclaim_snapshot();
             client.view.settle(reclaimed);
             if reclaimed {
                 client.lag += 1;
-                self.shared.metrics.snapshots_skipped.inc();
+                skipped += 1;
                 if client.lag >= max_lag {
                     too_slow.push(client_id);
                     continue;
@@ -202,22 +210,24 @@ impl TickLoop {
                 client.lag = 0;
             }
             let own = own_state(&self.sim, client.entity);
-            let mut bytes = Vec::with_capacity(64);
+            let mut bytes = Vec::with_capacity(client.last_size + 16);
             let built = self.replication.build(self.sim.world(), &mut client.view, own, &mut bytes);
-            let kind = match built {
-                Built::Full => "full",
-                Built::Delta => "delta",
-                Built::CatchUp => "catch_up",
-            };
-            self.shared.metrics.snapshots.get_or_create(&crate::metrics::Kind { kind }).inc();
-            self.shared.metrics.snapshot_bytes.observe(bytes.len() as f64);
+            built_counts[built as usize] += 1;
+            client.last_size = bytes.len();
+            metrics.snapshot_bytes.observe(bytes.len() as f64);
             client.outbox.put_snapshot(Bytes::from(bytes));
+        }
+        metrics.snapshots_skipped.inc_by(skipped);
+        for (kind, count) in ["full", "delta", "catch_up"].into_iter().zip(built_counts) {
+            if count > 0 {
+                metrics.snapshots.get_or_create(&crate::metrics::Kind { kind }).inc_by(count);
+            }
         }
         for client_id in too_slow {
             if let Some(client) = self.clients.get(&client_id) {
                 let reason = format!("too slow: {max_lag} snapshots in a row left unread");
                 debug!(client_id, "{reason}");
-                self.shared.metrics.disconnect(CloseCode::TooSlow.label());
+                metrics.disconnect(CloseCode::TooSlow.label());
                 client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
             }
             self.remove(client_id);

@@ -45,6 +45,7 @@ pub struct OwnState {
 
 /// What a build produced, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
 pub enum Built {
     /// A full snapshot.
     Full,
