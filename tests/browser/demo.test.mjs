@@ -1,0 +1,203 @@
+// The demo page in a real browser against the real server.
+//
+// Starts `tickwire serve` on a free port, drives Debian's chromium through playwright-core,
+// and checks what a person would: the page connects, a held key moves the player at once
+// (prediction) and on the server, two pages see each other, and a server shutdown shows up
+// as a closed connection with its code and reason. Any console error fails the test.
+//
+//   cargo build --release && (cd tests/browser && npm ci) && node --test tests/browser/
+//
+// Env: TICKWIRE_BIN (server binary, default target/release/tickwire under the repo root),
+// TICKWIRE_CHROMIUM (default /usr/bin/chromium), TICKWIRE_SCREENSHOT=1 (write docs/demo.png;
+// otherwise the screenshot goes to the temp directory).
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = path.resolve(REPO, process.env.TICKWIRE_BIN ?? "target/release/tickwire");
+const CHROMIUM = process.env.TICKWIRE_CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+// Spawn places are random; an arena narrower than the view (half-side 30) guarantees the
+// two pages see each other wherever they land.
+const SERVER_ARGS = ["serve", "--bind", "127.0.0.1:0", "--world-size", "36", "--orbs", "40"];
+const LISTEN_LINE = /http:\/\/([0-9.]+:[0-9]+)\//;
+const STARTUP_TIMEOUT_MS = 15_000;
+const WAIT_MS = 10_000;
+const HOLD_KEY_MS = 1_000;
+// Chromium logs a failed WebSocket handshake as a console error; after the shutdown the page
+// is meant to keep retrying, so that one message is expected then and only then.
+const RECONNECT_FAILURE = /^WebSocket connection to 'ws:\/\/[^']+' failed/;
+
+const tmp = mkdtempSync(path.join(tmpdir(), "tickwire-browser-"));
+const consoleErrors = [];
+let server;
+let context;
+let alice;
+let bob;
+let shuttingDown = false;
+
+function startServer() {
+  const child = spawn(BIN, SERVER_ARGS, { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const address = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listen line within ${STARTUP_TIMEOUT_MS} ms: ${stdout}${stderr}`)), STARTUP_TIMEOUT_MS);
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      const match = stdout.match(LISTEN_LINE);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once("error", (error) => reject(new Error(`cannot start ${BIN}: ${error.message}`)));
+    exited.then(({ code, signal }) => reject(new Error(`server exited (${code ?? signal}) before listening: ${stderr}`)));
+  });
+  return { child, exited, address, stderr: () => stderr };
+}
+
+async function openPage(name) {
+  const page = await context.newPage();
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    if (shuttingDown && RECONNECT_FAILURE.test(message.text())) return;
+    consoleErrors.push(`${name}: console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => consoleErrors.push(`${name}: page error: ${error.message}`));
+  await page.goto(`http://${await server.address}/?name=${name}`, { timeout: WAIT_MS });
+  await waitFor(page, () => window.tickwire?.state === "open" && window.tickwire.selfServerPos !== null);
+  return page;
+}
+
+// Waits for `predicate(arg)` to hold in the page; a timeout reports what the page showed.
+async function waitFor(page, predicate, arg) {
+  try {
+    await page.waitForFunction(predicate, arg, { timeout: WAIT_MS, polling: 50 });
+  } catch (error) {
+    const shown = await page.evaluate(() => JSON.stringify({
+      hud: document.getElementById("connection-text")?.textContent,
+      tick: window.tickwire?.tick,
+      closes: window.tickwire?.closes,
+      players: window.tickwire?.players,
+    })).catch((e) => `unavailable (${e.message})`);
+    error.message += `\npage: ${shown}\nconsole errors: ${JSON.stringify(consoleErrors)}`;
+    throw error;
+  }
+}
+
+const hook = (page) => page.evaluate(() => ({
+  state: window.tickwire.state,
+  selfId: window.tickwire.selfId,
+  tick: window.tickwire.tick,
+  server: window.tickwire.selfServerPos,
+  predicted: window.tickwire.selfPredictedPos,
+  players: window.tickwire.players,
+}));
+
+async function holdKey(page, key, ms) {
+  await page.keyboard.down(key);
+  await page.waitForTimeout(ms);
+  await page.keyboard.up(key);
+}
+
+before(async () => {
+  server = startServer();
+  await server.address;
+  context = await chromium.launchPersistentContext(path.join(tmp, "profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 1280, height: 720 },
+    timeout: WAIT_MS,
+  });
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  if (server && server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test("the page connects and shows the server's world", { timeout: 30_000 }, async () => {
+  alice = await openPage("alice");
+  const state = await hook(alice);
+  assert.equal(state.state, "open");
+  assert.ok(state.tick > 0, `tick ${state.tick}`);
+  assert.ok(state.players.some((p) => p.id === state.selfId && p.name === "alice"), JSON.stringify(state.players));
+  await waitFor(alice, () => document.getElementById("connection-text").textContent === "open");
+  assert.deepEqual(consoleErrors, []);
+});
+
+test("a held key moves the player on the page at once and on the server", { timeout: 30_000 }, async () => {
+  const start = await hook(alice);
+  // Go right, or left when spawned near the right wall.
+  const key = start.server.x < 18 ? "ArrowRight" : "ArrowLeft";
+  const sign = key === "ArrowRight" ? 1 : -1;
+  await alice.keyboard.down(key);
+  await alice.waitForTimeout(150);
+  const early = await hook(alice);
+  assert.ok(sign * (early.predicted.x - start.predicted.x) > 0.1, `prediction moved within 150 ms: ${start.predicted.x} -> ${early.predicted.x}`);
+  await alice.waitForTimeout(HOLD_KEY_MS - 150);
+  await alice.keyboard.up(key);
+  const moved = await hook(alice);
+  assert.ok(sign * (moved.predicted.x - start.predicted.x) > 5, `predicted ${start.predicted.x} -> ${moved.predicted.x}`);
+  assert.equal(moved.predicted.y, start.predicted.y);
+  // Once the player rests, the server's position and the prediction agree exactly.
+  await waitFor(alice, () => {
+    const { selfServerPos: s, selfPredictedPos: p } = window.tickwire;
+    return s.x === p.x && s.y === p.y;
+  });
+  await alice.waitForTimeout(500);
+  const rest = await hook(alice);
+  assert.ok(sign * (rest.server.x - start.server.x) > 5, `server ${start.server.x} -> ${rest.server.x}`);
+  assert.deepEqual(rest.server, rest.predicted);
+  assert.deepEqual(consoleErrors, []);
+});
+
+test("two pages see each other, and each other's moves", { timeout: 30_000 }, async () => {
+  bob = await openPage("bob");
+  const a = await hook(alice);
+  const b = await hook(bob);
+  await waitFor(bob, ([id, x, y]) => window.tickwire.players.some((p) => p.id === id && p.x === x && p.y === y),
+    [a.selfId, a.server.x, a.server.y]);
+  await waitFor(alice, (id) => window.tickwire.players.some((p) => p.id === id && p.name === "bob"), b.selfId);
+
+  // Bob watches Alice move: the replica on his page follows the server's state of hers.
+  const key = a.server.x < 18 ? "KeyD" : "KeyA";
+  const sign = key === "KeyD" ? 1 : -1;
+  await holdKey(alice, key, 500);
+  await waitFor(bob, ([id, x, sign]) => window.tickwire.players.some((p) => p.id === id && sign * (p.x - x) > 2),
+    [a.selfId, a.server.x, sign]);
+  await alice.waitForTimeout(400); // let interpolation catch up before the picture
+  const screenshot = process.env.TICKWIRE_SCREENSHOT === "1" ? path.join(REPO, "docs/demo.png") : path.join(tmp, "demo.png");
+  await alice.screenshot({ path: screenshot });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test("a server shutdown shows as closed with its code and reason", { timeout: 30_000 }, async () => {
+  shuttingDown = true;
+  server.child.kill("SIGTERM");
+  for (const page of [alice, bob]) {
+    await waitFor(page, () => document.getElementById("connection-text").textContent.includes("closed 1001"));
+    const closes = await page.evaluate(() => window.tickwire.closes);
+    assert.deepEqual(closes[0], { code: 1001, reason: "server shutting down" });
+  }
+  const { code, signal } = await Promise.race([
+    server.exited,
+    new Promise((_, reject) => setTimeout(() => reject(new Error("server did not exit after SIGTERM")), WAIT_MS)),
+  ]);
+  assert.equal(code, 0, `server exit code ${code} (signal ${signal}): ${server.stderr()}`);
+  assert.deepEqual(consoleErrors, []);
+});
