@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -64,11 +64,17 @@ pub struct BotClient {
     seq: u32,
 }
 
+/// Read buffer per bot connection.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Opens a WebSocket to `url` offering the tickwire subprotocol (and `TCP_NODELAY`).
 pub async fn open(url: &str) -> Result<Socket, BotError> {
     let mut request = url.into_client_request().map_err(|e| BotError::Connect(e.to_string()))?;
     request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
-    let (socket, _response) = tokio_tungstenite::connect_async_with_config(request, None, true)
+    // tungstenite zeroes `read_buffer_size` bytes before every socket read (128 KiB by
+    // default); a snapshot is a few KiB at most, and hundreds of bots share the machine.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
+    let (socket, _response) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .map_err(|e| BotError::Connect(e.to_string()))?;
     Ok(socket)

@@ -18,6 +18,10 @@ mod demo {
     include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 }
 
+/// Read buffer per connection, and the largest message or frame accepted at the WebSocket
+/// layer (the protocol's own limit, checked after, is smaller still).
+const CLIENT_READ_BUFFER_BYTES: usize = 4096;
+
 /// The router for one server.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -69,10 +73,17 @@ async fn upgrade(
     let name = name.unwrap_or_else(|| format!("player-{client_id}"));
     let guard = ConnectionGuard::new(shared.clone());
     let over_capacity = guard.count > shared.config.max_clients;
-    upgrade.max_message_size(4096).max_frame_size(4096).on_upgrade(move |socket| async move {
-        let _guard = guard;
-        super::connection::serve(socket, shared, client_id, name, over_capacity).await;
-    })
+    // Client messages are at most 64 bytes. tungstenite zeroes `read_buffer_size` bytes of
+    // its read buffer before every socket read (128 KiB by default), which at one read per
+    // input per client per tick was over half the server's CPU: keep it small.
+    upgrade
+        .read_buffer_size(CLIENT_READ_BUFFER_BYTES)
+        .max_message_size(CLIENT_READ_BUFFER_BYTES)
+        .max_frame_size(CLIENT_READ_BUFFER_BYTES)
+        .on_upgrade(move |socket| async move {
+            let _guard = guard;
+            super::connection::serve(socket, shared, client_id, name, over_capacity).await;
+        })
 }
 
 /// Counts a connection from the upgrade to the end of its task.
