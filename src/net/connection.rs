@@ -1,8 +1,8 @@
-//! One WebSocket connection: a reader that validates client messages and forwards inputs to
-//! the tick, and a writer that drains the client's [`Outbox`] to the socket.
+//! One WebSocket connection: reads and validates client messages, forwarding inputs to the
+//! tick, and writes what the tick leaves in the client's [`Outbox`].
 //!
-//! Both run in one task (`select!`), so a connection costs one task. Client-caused faults
-//! close only that connection, with a close code and reason, and are logged at `debug!`.
+//! One task per connection. Client-caused faults close only that connection, with a close
+//! code and a reason, and are logged at `debug!`.
 
 use super::outbox::{Ending, Outbox};
 use crate::protocol::{self, ClientMessage, CloseCode, Pong, ServerMessage};
@@ -17,101 +17,112 @@ use tokio::time::{Instant, timeout};
 use tracing::debug;
 
 /// Serves one upgraded connection until it ends.
+///
+/// One task, one loop: it waits for either a client message or something in the outbox. The
+/// socket is not split, so reading and writing share no lock.
 pub async fn serve(
-    socket: WebSocket,
+    mut socket: WebSocket,
     shared: Arc<Shared>,
     client_id: u32,
     name: String,
     over_capacity: bool,
 ) {
-    let outbox = Arc::new(Outbox::new(shared.config.control_queue));
-    let (mut sink, stream) = socket.split();
     if over_capacity {
         let reason = format!("server full: {} clients connected", shared.config.max_clients);
         shared.metrics.disconnect(CloseCode::TryAgainLater.label());
-        let _ = timeout(
-            shared.config.close_timeout,
-            sink.send(close_message(CloseCode::TryAgainLater, &reason)),
-        )
-        .await;
+        let ending = Ending::Close(CloseCode::TryAgainLater, reason);
+        finish(&mut socket, &shared, Some(ending)).await;
         return;
     }
+    let outbox = Arc::new(Outbox::new(shared.config.control_queue));
     let join = Event::Join { client_id, name, outbox: outbox.clone() };
     if shared.events.send(join).await.is_err() {
-        let _ = sink.send(close_message(CloseCode::InternalError, "tick loop stopped")).await;
+        let ending = Ending::Close(CloseCode::InternalError, "tick loop stopped".into());
+        finish(&mut socket, &shared, Some(ending)).await;
         return;
     }
-    let reader = read(stream, &shared, &outbox, client_id);
-    let writer = write(sink, &shared, &outbox);
-    tokio::pin!(reader, writer);
-    let mut reading = true;
-    loop {
+    let mut reader = Reader::new(&shared, client_id);
+    let ending = loop {
         tokio::select! {
-            ending = &mut reader, if reading => {
-                reading = false;
-                outbox.end(ending);
+            // Cancel safe: a partly received frame stays in tungstenite's buffer.
+            message = socket.next() => {
+                if let Some(ending) = reader.handle(message, &shared, &outbox) {
+                    break Some(ending);
+                }
             }
-            () = &mut writer => break,
+            // Cancel safe (see `Outbox::next_batch`).
+            batch = outbox.next_batch() => {
+                if !batch.frames.is_empty() && !write(&mut socket, &shared, &outbox, batch.frames).await {
+                    break outbox.is_ending().then(|| outbox.take_ending()).flatten();
+                }
+                if batch.ending.is_some() {
+                    break batch.ending;
+                }
+            }
         }
-    }
+    };
+    finish(&mut socket, &shared, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let _ = shared.events.send(Event::Leave { client_id }).await;
 }
 
-/// Reads until the connection must end, and says how.
-async fn read(
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
-    shared: &Shared,
-    outbox: &Outbox,
+/// Validates what the client sends and forwards it.
+struct Reader {
     client_id: u32,
-) -> Ending {
-    let per_second =
-        f64::from(shared.config.tick_rate_hz) * f64::from(shared.config.input_rate_factor);
-    let mut bucket = TokenBucket::new(per_second);
-    while let Some(message) = stream.next().await {
+    bucket: TokenBucket,
+}
+
+impl Reader {
+    fn new(shared: &Shared, client_id: u32) -> Reader {
+        let config = &shared.config;
+        let per_second = f64::from(config.tick_rate_hz) * f64::from(config.input_rate_factor);
+        Reader { client_id, bucket: TokenBucket::new(per_second) }
+    }
+
+    /// Handles one read; `Some` when the connection must end.
+    fn handle(
+        &mut self,
+        message: Option<Result<Message, axum::Error>>,
+        shared: &Shared,
+        outbox: &Outbox,
+    ) -> Option<Ending> {
+        let client_id = self.client_id;
         let bytes = match message {
-            Ok(Message::Binary(bytes)) => bytes,
-            Ok(Message::Close(_)) => return Ending::PeerClosed,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Ok(Message::Text(_)) => {
-                return refuse(
-                    shared,
-                    client_id,
-                    CloseCode::UnsupportedData,
-                    "text frames are not part of tickwire.v1".into(),
-                );
+            Some(Ok(Message::Binary(bytes))) => bytes,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
+            Some(Ok(Message::Close(_))) => return Some(Ending::PeerClosed),
+            Some(Ok(Message::Text(_))) => {
+                let reason = "text frames are not part of tickwire.v1".to_owned();
+                return Some(refuse(shared, client_id, CloseCode::UnsupportedData, reason));
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 debug!(client_id, %error, "read failed");
                 let too_big = matches!(
                     error.into_inner().downcast_ref(),
                     Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
                 );
                 if too_big {
-                    return refuse(
-                        shared,
-                        client_id,
-                        CloseCode::MessageTooBig,
-                        "message too big".into(),
-                    );
+                    let reason = "message too big".to_owned();
+                    return Some(refuse(shared, client_id, CloseCode::MessageTooBig, reason));
                 }
                 shared.metrics.disconnect("read_error");
-                return Ending::PeerClosed;
+                return Some(Ending::PeerClosed);
+            }
+            None => {
+                shared.metrics.disconnect("connection_lost");
+                return Some(Ending::PeerClosed);
             }
         };
         shared.metrics.frames_in.inc();
         shared.metrics.bytes_in.inc_by(bytes.len() as u64);
-        if !bucket.take(Instant::now()) {
-            let reason = format!("more than {per_second} messages per second");
-            return refuse(shared, client_id, CloseCode::PolicyViolation, reason);
+        if !self.bucket.take(Instant::now()) {
+            let reason = format!("more than {} messages per second", self.bucket.rate);
+            return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
         }
         if bytes.len() > shared.config.max_message_bytes {
-            let reason = format!(
-                "message of {} bytes exceeds {}",
-                bytes.len(),
-                shared.config.max_message_bytes
-            );
-            return refuse(shared, client_id, CloseCode::MessageTooBig, reason);
+            let limit = shared.config.max_message_bytes;
+            let reason = format!("message of {} bytes exceeds {limit}", bytes.len());
+            return Some(refuse(shared, client_id, CloseCode::MessageTooBig, reason));
         }
         match protocol::decode_client(&bytes) {
             Ok(ClientMessage::Input(input)) => {
@@ -127,12 +138,12 @@ async fn read(
                 }
             }
             Err(error) => {
-                return refuse(shared, client_id, CloseCode::InvalidPayload, error.to_string());
+                let code = CloseCode::InvalidPayload;
+                return Some(refuse(shared, client_id, code, error.to_string()));
             }
         }
+        None
     }
-    shared.metrics.disconnect("connection_lost");
-    Ending::PeerClosed
 }
 
 fn refuse(shared: &Shared, client_id: u32, code: CloseCode, reason: String) -> Ending {
@@ -141,54 +152,45 @@ fn refuse(shared: &Shared, client_id: u32, code: CloseCode, reason: String) -> E
     Ending::Close(code, reason)
 }
 
-/// Writes batches from the outbox until the connection ends.
+/// Writes a batch: every frame is fed, then one flush writes them all (one syscall when
+/// they fit). `false` if the socket failed or the connection must end meanwhile.
 async fn write(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    socket: &mut WebSocket,
     shared: &Shared,
     outbox: &Outbox,
-) {
-    loop {
-        let batch = outbox.next_batch().await;
-        let count = batch.frames.len() as u64;
-        let bytes: u64 = batch.frames.iter().map(|f| f.len() as u64).sum();
-        // Every frame is fed, then one flush writes them all (one syscall when they fit).
-        let io = async {
-            for frame in batch.frames {
-                sink.feed(Message::Binary(frame)).await?;
-            }
-            sink.flush().await
-        };
-        // Socket I/O is not cancelled for anything but an ending: a snapshot the writer took
-        // must reach the socket, or the client's baseline would be wrong.
-        let written = tokio::select! {
-            result = io => result.is_ok(),
-            () = outbox.ended() => false,
-        };
-        if written {
-            shared.metrics.frames_out.inc_by(count);
-            shared.metrics.bytes_out.inc_by(bytes);
+    frames: Vec<Bytes>,
+) -> bool {
+    let count = frames.len() as u64;
+    let bytes: u64 = frames.iter().map(|f| f.len() as u64).sum();
+    let io = async {
+        for frame in frames {
+            socket.feed(Message::Binary(frame)).await?;
         }
-        let ending = match (written, batch.ending) {
-            (true, None) => continue,
-            (_, ending) => ending.or_else(|| outbox.is_ending().then_some(Ending::PeerClosed)),
-        };
-        finish(&mut sink, shared, ending).await;
-        return;
+        socket.flush().await
+    };
+    // Socket I/O is not cancelled for anything but an ending: a snapshot the writer took
+    // must reach the socket, or the client's baseline would be wrong.
+    let written = tokio::select! {
+        result = io => result.is_ok(),
+        () = outbox.ended() => false,
+    };
+    if written {
+        shared.metrics.frames_out.inc_by(count);
+        shared.metrics.bytes_out.inc_by(bytes);
     }
+    written
 }
 
-async fn finish(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    shared: &Shared,
-    ending: Option<Ending>,
-) {
+/// Sends the close frame an ending asks for (or completes the peer's close), bounded by the
+/// close timeout.
+async fn finish(socket: &mut WebSocket, shared: &Shared, ending: Option<Ending>) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
-            let _ = timeout(limit, sink.send(close_message(code, &reason))).await;
+            let _ = timeout(limit, socket.send(close_message(code, &reason))).await;
         }
         Some(Ending::PeerClosed) => {
-            let _ = timeout(limit, sink.close()).await;
+            let _ = timeout(limit, socket.close()).await;
         }
         None => {}
     }

@@ -18,9 +18,13 @@ mod demo {
     include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 }
 
-/// Read buffer per connection, and the largest message or frame accepted at the WebSocket
-/// layer (the protocol's own limit, checked after, is smaller still).
-const CLIENT_READ_BUFFER_BYTES: usize = 4096;
+/// Read buffer per connection: client messages are at most 64 bytes, so a read of 512 holds
+/// several of them.
+const CLIENT_READ_BUFFER_BYTES: usize = 512;
+
+/// The largest message or frame accepted at the WebSocket layer (the protocol's own limit,
+/// checked after, is smaller still: it answers with 1009 and the size).
+const CLIENT_MAX_FRAME_BYTES: usize = 4096;
 
 /// The router for one server.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -78,8 +82,8 @@ async fn upgrade(
     // input per client per tick was over half the server's CPU: keep it small.
     upgrade
         .read_buffer_size(CLIENT_READ_BUFFER_BYTES)
-        .max_message_size(CLIENT_READ_BUFFER_BYTES)
-        .max_frame_size(CLIENT_READ_BUFFER_BYTES)
+        .max_message_size(CLIENT_MAX_FRAME_BYTES)
+        .max_frame_size(CLIENT_MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let _guard = guard;
             super::connection::serve(socket, shared, client_id, name, over_capacity).await;

@@ -107,6 +107,11 @@ impl Outbox {
         self.ending.notify_waiters();
     }
 
+    /// The ending asked for, if any.
+    pub fn take_ending(&self) -> Option<Ending> {
+        self.lock().ending.take()
+    }
+
     /// Whether an ending was asked for.
     pub fn is_ending(&self) -> bool {
         self.ended.load(Ordering::Acquire)
