@@ -76,31 +76,26 @@ impl TickLoop {
 
     /// Runs ticks until the server shuts down, then closes every client with 1001.
     pub fn run(mut self) {
-        let period = self.shared.config.tick_period();
-        let mut deadline = Instant::now();
+        let mut pacer = Pacer::new(Instant::now(), self.shared.config.tick_period());
         let mut tick = Tick(1);
         let mut last_warning: Option<Instant> = None;
         while !self.shared.shutting_down.load(Ordering::Acquire) {
             let now = Instant::now();
-            if deadline > now {
-                std::thread::sleep(deadline - now);
+            if pacer.deadline() > now {
+                std::thread::sleep(pacer.deadline() - now);
             }
             let started = Instant::now();
-            self.shared
-                .metrics
-                .tick_lateness
-                .observe(started.saturating_duration_since(deadline).as_secs_f64());
+            let lateness = started.saturating_duration_since(pacer.deadline());
+            self.shared.metrics.tick_lateness.observe(lateness.as_secs_f64());
             self.tick(tick);
             let finished = Instant::now();
             self.shared.metrics.tick_duration.observe((finished - started).as_secs_f64());
-            deadline += period;
-            if finished > deadline {
-                let missed =
-                    ((finished - deadline).as_secs_f64() / period.as_secs_f64()).floor() as u32 + 1;
-                deadline += period * missed;
+            let missed = pacer.finish(finished);
+            if missed > 0 {
                 self.shared.metrics.overruns.inc();
                 if last_warning.is_none_or(|at| finished - at > Duration::from_secs(5)) {
-                    warn!(%tick, took_ms = (finished - started).as_secs_f64() * 1e3, missed, "tick overran its period");
+                    let took_ms = (finished - started).as_secs_f64() * 1e3;
+                    warn!(%tick, took_ms, missed, "tick overran its period; deadlines skipped");
                     last_warning = Some(finished);
                 }
             }
@@ -245,6 +240,40 @@ impl TickLoop {
     }
 }
 
+/// Deadline pacing: tick `n` is due at `start + n × period`, so sleeping late never adds up
+/// to drift. A tick that ends past the next deadline skips the deadlines it missed (counted)
+/// instead of running a burst of ticks to catch up.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacer {
+    period: Duration,
+    deadline: Instant,
+}
+
+impl Pacer {
+    /// The first tick is due at `start`.
+    pub fn new(start: Instant, period: Duration) -> Pacer {
+        Pacer { period, deadline: start }
+    }
+
+    /// When the next tick is due.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Moves to the next deadline after a tick that finished at `now`; returns how many
+    /// deadlines it missed and skipped (0 when on time).
+    pub fn finish(&mut self, now: Instant) -> u32 {
+        self.deadline += self.period;
+        if now <= self.deadline {
+            return 0;
+        }
+        let behind = (now - self.deadline).as_secs_f64() / self.period.as_secs_f64();
+        let missed = behind.floor() as u32 + 1;
+        self.deadline += self.period * missed;
+        missed
+    }
+}
+
 /// The own-player figures a snapshot reports.
 fn own_state(sim: &Sim, entity: Entity) -> OwnState {
     let world = sim.world();
@@ -254,4 +283,34 @@ fn own_state(sim: &Sim, entity: Entity) -> OwnState {
         ((v.0.x * scale) as i32, (v.0.y * scale) as i32)
     });
     OwnState { seq, velocity }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PERIOD: Duration = Duration::from_millis(10);
+
+    #[test]
+    fn deadlines_do_not_drift() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(start, PERIOD);
+        for n in 1..=1000 {
+            // Each tick starts a little late and takes a while, but ends before the next.
+            let finished = pacer.deadline() + Duration::from_millis(7);
+            assert_eq!(pacer.finish(finished), 0);
+            assert_eq!(pacer.deadline(), start + PERIOD * n);
+        }
+    }
+
+    #[test]
+    fn an_overrun_skips_missed_deadlines_instead_of_bursting() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(start, PERIOD);
+        // The first tick takes 35 ms: deadlines at 10, 20 and 30 ms are missed.
+        assert_eq!(pacer.finish(start + Duration::from_millis(35)), 3);
+        assert_eq!(pacer.deadline(), start + Duration::from_millis(40), "back on the grid");
+        assert_eq!(pacer.finish(start + Duration::from_millis(41)), 0);
+        assert_eq!(pacer.deadline(), start + Duration::from_millis(50));
+    }
 }
