@@ -6,39 +6,42 @@
 const RESYNC_MS = 250;
 /** Weight of one arrival in the running estimate; small, so jitter barely moves it. */
 const SMOOTHING = 0.05;
+/** Fastest the drawn clock may run fast or slow to follow the estimate (2%): a speed
+ *  change that small cannot be seen, a step in time would be. */
+const MAX_SLEW = 0.02;
 
 /**
  * Maps server ticks to local time from snapshot arrival times. Each arrival of tick T at
  * local time t says the server was at T about (t - delay); the offset `t - T * tickMs` is
- * averaged so the estimate flows at the server's rate without following every jittery
- * arrival, and it never runs backwards.
+ * averaged into a target, and the clock that is read follows that target by running at
+ * most 2% fast or slow, so it never jumps and never runs backwards.
  */
 export class ServerClock {
   constructor(tickRateHz) {
     this.tickMs = 1000 / tickRateHz;
+    this.targetMs = null;
     this.offsetMs = null;
-    this.lastEstimate = -Infinity;
+    this.readAtMs = 0;
   }
 
   /** Records that the snapshot for `tick` arrived at `nowMs`. */
   observe(tick, nowMs) {
     const sample = nowMs - tick * this.tickMs;
-    if (this.offsetMs === null || Math.abs(sample - this.offsetMs) > RESYNC_MS) {
-      this.offsetMs = sample;
-      this.lastEstimate = -Infinity;
+    if (this.targetMs === null || Math.abs(sample - this.targetMs) > RESYNC_MS) {
+      this.targetMs = this.offsetMs = sample;
+      this.readAtMs = nowMs;
     } else {
-      this.offsetMs += (sample - this.offsetMs) * SMOOTHING;
+      this.targetMs += (sample - this.targetMs) * SMOOTHING;
     }
   }
 
   /** The (fractional) server tick at local time `nowMs`; null before any arrival. */
   tickAt(nowMs) {
     if (this.offsetMs === null) return null;
-    const estimate = (nowMs - this.offsetMs) / this.tickMs;
-    // Averaging may pull the offset later by a fraction of a millisecond; hold still for
-    // that instant rather than step back, which would show as a twitch.
-    this.lastEstimate = Math.max(this.lastEstimate, estimate);
-    return this.lastEstimate;
+    const slew = Math.max(0, nowMs - this.readAtMs) * MAX_SLEW;
+    this.readAtMs = Math.max(this.readAtMs, nowMs);
+    this.offsetMs += Math.min(slew, Math.max(-slew, this.targetMs - this.offsetMs));
+    return (nowMs - this.offsetMs) / this.tickMs;
   }
 }
 
@@ -46,9 +49,12 @@ export class ServerClock {
 const MAX_CATCH_UP_TICKS = 3;
 
 /**
- * Calls `onTick(nowMs)` at `hz` on average. Timers fire late and unevenly, so each wake-up
- * runs every tick that is due by the wall clock (a few at most: a throttled background
- * tab must not burst a second of inputs into the server's rate limit).
+ * Calls `onTick(tickMs)` at `hz`, each call with the tick's scheduled time. Timers fire
+ * late and unevenly, so a wake-up runs every tick due by the wall clock (a few at most: a
+ * throttled background tab must not burst a second of inputs into the server's rate
+ * limit). The render loop also calls `poll` before each frame, so a frame never shows a
+ * moment for which a tick is due but its timer has not fired yet: drawing between ticks
+ * then blends by exactly the time since the last scheduled tick, with no timer jitter.
  */
 export class FixedRateLoop {
   constructor(hz, onTick, now = () => performance.now()) {
@@ -56,27 +62,35 @@ export class FixedRateLoop {
     this.onTick = onTick;
     this.now = now;
     this.timer = null;
+    this.running = false;
   }
 
   start() {
     this.stop();
+    this.running = true;
     this.nextMs = this.now();
     this.wake();
   }
 
   stop() {
     clearTimeout(this.timer);
-    this.timer = null;
+    this.running = false;
+  }
+
+  /** Runs every tick due by `nowMs`, oldest first. */
+  poll(nowMs) {
+    if (!this.running) return;
+    const due = Math.floor((nowMs - this.nextMs) / this.periodMs) + 1;
+    if (due > MAX_CATCH_UP_TICKS) this.nextMs += (due - MAX_CATCH_UP_TICKS) * this.periodMs;
+    while (this.nextMs <= nowMs) {
+      const tickMs = this.nextMs;
+      this.nextMs += this.periodMs;
+      this.onTick(tickMs);
+    }
   }
 
   wake() {
-    const now = this.now();
-    const due = Math.floor((now - this.nextMs) / this.periodMs) + 1;
-    if (due > MAX_CATCH_UP_TICKS) this.nextMs += (due - MAX_CATCH_UP_TICKS) * this.periodMs;
-    while (this.nextMs <= now) {
-      this.onTick(now);
-      this.nextMs += this.periodMs;
-    }
-    this.timer = setTimeout(() => this.wake(), Math.max(0, this.nextMs - this.now()));
+    this.poll(this.now());
+    if (this.running) this.timer = setTimeout(() => this.wake(), Math.max(0, this.nextMs - this.now()));
   }
 }

@@ -67,8 +67,8 @@ function handleStatus(status) {
 
 // One input per tick, every tick while connected: the server then applies exactly the
 // inputs this page predicted, so prediction stays exact even while the player idles.
-function sendInput(nowMs) {
-  const input = world?.input(intent(), nowMs);
+function sendInput(tickMs) {
+  const input = world?.input(intent(), tickMs);
   if (input) connection.send(input);
 }
 
@@ -113,6 +113,7 @@ document.getElementById("reconnect").addEventListener("click", () => connection.
 
 let lastHudMs = -Infinity;
 function frame(nowMs) {
+  inputLoop?.poll(nowMs);
   renderer.draw(world?.view(nowMs) ?? null, world?.welcome ?? null);
   if (nowMs - lastHudMs >= HUD_REFRESH_MS) {
     lastHudMs = nowMs;

@@ -179,12 +179,17 @@ export class Renderer {
     const r = welcome.view_radius * k;
     const sx = left + view.self.x * k;
     const sy = top + view.self.y * k;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, w, h);
+    ctx.clip();
     ctx.strokeStyle = "rgba(232, 236, 244, 0.25)";
     ctx.strokeRect(sx - r, sy - r, 2 * r, 2 * r);
     for (const e of view.entities) {
-      if (e.kind === "Player") circle(ctx, left + e.x * k, top + e.y * k, 2, rgb(e.color));
+      if (e.kind === "Player") circle(ctx, left + e.x * k, top + e.y * k, 2.5, rgb(e.color));
     }
     circle(ctx, sx, sy, 3, THEME.selfRing);
+    ctx.restore();
   }
 }
 

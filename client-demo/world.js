@@ -22,6 +22,8 @@ export const INTERPOLATION_DELAY_MS = 100;
 const MAX_PENDING_SECONDS = 2;
 /** Seconds of snapshot history kept per entity, for interpolation and retired entities. */
 const HISTORY_SECONDS = 1;
+/** Points of the own player's drawn path kept (a few ticks; frames only look one back). */
+const TRAIL_POINTS = 4;
 /** A misprediction (a collision push) is blended out with this time constant... */
 const CORRECTION_TIME_MS = 80;
 /** ...unless it is this large (world units): then the player has really jumped, snap. */
@@ -42,10 +44,13 @@ export class World {
     /** Inputs sent and not yet applied by the server, oldest first. */
     this.pending = [];
     this.nextSeq = 1;
-    /** Predicted own body {px, py, vx, vy} after the latest input, and before it. */
+    /** Predicted own body {px, py, vx, vy} after the latest input. */
     this.body = null;
-    this.previousBody = null;
-    this.bodyTimeMs = 0;
+    /** The own player's drawn path: the body after each input tick, reached one tick after
+     *  that tick's time ({at: ms, x, y}), so frames between ticks glide along it. A path
+     *  rather than "previous and current" because a timer may run a tick whose time is
+     *  later than the timestamp of the frame drawn just after it. */
+    this.trail = [];
     /** Visual offset left by the last misprediction; decays to zero. */
     this.correction = { x: 0, y: 0, atMs: 0 };
   }
@@ -67,15 +72,15 @@ export class World {
    * Runs one input tick: numbers the intent ({move_x, move_y, buttons}), predicts it, and
    * returns the Input message to send (null until the first snapshot).
    */
-  input(intent, nowMs) {
+  input(intent, tickMs) {
     if (!this.ready) return null;
     const input = { type: "Input", seq: this.nextSeq++, ...intent };
     this.pending.push(input);
     const maxPending = MAX_PENDING_SECONDS * this.tickRateHz;
     if (this.pending.length > maxPending) this.pending.splice(0, this.pending.length - maxPending);
-    this.previousBody = this.body;
     this.body = step(this.body, input, this.rules);
-    this.bodyTimeMs = nowMs;
+    this.trail.push({ at: tickMs + this.tickMs, x: this.body.px, y: this.body.py });
+    if (this.trail.length > TRAIL_POINTS) this.trail.shift();
     return input;
   }
 
@@ -90,22 +95,25 @@ export class World {
     };
     for (const input of this.pending) body = step(body, input, this.rules);
     if (this.body === null) {
-      this.previousBody = body;
+      this.trail = [{ at: nowMs, x: body.px, y: body.py }];
     } else {
       this.absorbError(this.body.px - body.px, this.body.py - body.py, nowMs);
     }
     this.body = body;
   }
 
-  // The old prediction was off by (ex, ey). Shift the tick-to-tick blend by the same amount
-  // and carry the difference as a decaying offset, so the drawn player glides to the truth.
+  // The old prediction was off by (ex, ey). Shift the drawn path by the same amount and
+  // carry the difference as a decaying offset, so the drawn player glides to the truth.
   absorbError(ex, ey, nowMs) {
     if (ex === 0 && ey === 0) return;
     const { x, y } = this.correctionAt(nowMs);
-    const snap = Math.hypot(x + ex, y + ey) > CORRECTION_SNAP_UNITS;
-    this.correction = snap ? { x: 0, y: 0, atMs: nowMs } : { x: x + ex, y: y + ey, atMs: nowMs };
-    const prev = this.previousBody;
-    this.previousBody = snap || !prev ? null : { ...prev, px: prev.px - ex, py: prev.py - ey };
+    if (Math.hypot(x + ex, y + ey) > CORRECTION_SNAP_UNITS) {
+      this.correction = { x: 0, y: 0, atMs: nowMs };
+      this.trail = [{ at: nowMs, x: this.body.px - ex, y: this.body.py - ey }];
+      return;
+    }
+    this.correction = { x: x + ex, y: y + ey, atMs: nowMs };
+    this.trail = this.trail.map((p) => ({ at: p.at, x: p.x - ex, y: p.y - ey }));
   }
 
   correctionAt(nowMs) {
@@ -123,7 +131,7 @@ export class World {
       const entity = this.replica.entities.get(id);
       if (entity) {
         history.entity = entity;
-        pushSample(history.samples, { tick, x: entity.x, y: entity.y });
+        pushSample(history.samples, { at: tick, x: entity.x, y: entity.y });
       } else if (history.goneTick === null) {
         // Gone from view: keep drawing it until the delayed clock reaches its last tick,
         // except what the own player just ate: the own player is drawn in the present.
@@ -151,7 +159,7 @@ export class World {
     const renderTick = this.renderTick(nowMs);
     const entities = [];
     for (const [id, history] of this.histories) {
-      const seen = history.samples.length > 0 && renderTick >= history.samples[0].tick;
+      const seen = history.samples.length > 0 && renderTick >= history.samples[0].at;
       const gone = history.goneTick !== null && renderTick >= history.goneTick;
       if (!seen || gone) continue;
       const at = sampleAt(history.samples, renderTick);
@@ -161,14 +169,13 @@ export class World {
   }
 
   describeSelf(nowMs) {
-    const alpha = clamp01((nowMs - this.bodyTimeMs) / this.tickMs);
-    const from = this.previousBody ?? this.body;
+    const at = sampleAt(this.trail, nowMs);
     const correction = this.correctionAt(nowMs);
     return {
       id: this.selfId,
       ...this.describe(this.selfId, this.replica.self),
-      x: from.px + (this.body.px - from.px) * alpha + correction.x,
-      y: from.py + (this.body.py - from.py) * alpha + correction.y,
+      x: at.x + correction.x,
+      y: at.y + correction.y,
     };
   }
 
@@ -222,20 +229,21 @@ function pushSample(samples, sample) {
 // Drops samples that no render tick after `horizon` can need, keeping the one before it.
 function trimSamples(samples, horizon) {
   let drop = 0;
-  while (drop + 1 < samples.length && samples[drop + 1].tick <= horizon) drop++;
+  while (drop + 1 < samples.length && samples[drop + 1].at <= horizon) drop++;
   if (drop > 0) samples.splice(0, drop);
 }
 
-/** Position at a fractional tick: linear between the samples around it, clamped at the ends. */
-export function sampleAt(samples, tick) {
-  if (tick <= samples[0].tick) return samples[0];
+/** Position at time `at` on a path of {at, x, y}: linear between the samples around it,
+ *  held at the ends. `at` is a fractional tick for remote entities, ms for the own trail. */
+export function sampleAt(samples, at) {
+  if (at <= samples[0].at) return samples[0];
   for (let i = samples.length - 1; i >= 0; i--) {
     const a = samples[i];
-    if (a.tick > tick) continue;
+    if (a.at > at) continue;
     const b = samples[i + 1];
     if (!b) return a;
-    const t = (tick - a.tick) / (b.tick - a.tick);
-    return { tick, x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t };
+    const t = (at - a.at) / (b.at - a.at);
+    return { at, x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t };
   }
   return samples[0];
 }
@@ -247,8 +255,4 @@ function samePlace(a, b) {
 // Whether two entities (wire units) overlap, with a small margin for the tick of travel.
 function touches(a, b) {
   return Math.hypot(a.x - b.x, a.y - b.y) < a.radius + b.radius + POSITION_SCALE;
-}
-
-function clamp01(x) {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
 }

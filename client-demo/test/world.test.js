@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { ServerClock } from "../clock.js";
 import { movementRules, step } from "../movement.js";
 import { decodeServerMessage } from "../protocol.js";
 import { INTERPOLATION_DELAY_MS, sampleAt, World } from "../world.js";
@@ -180,32 +179,9 @@ test("what the own player eats vanishes now; what leaves view goes after the del
 });
 
 test("sampleAt interpolates linearly and holds at the ends", () => {
-  const samples = [{ tick: 10, x: 0, y: 0 }, { tick: 12, x: 64, y: -64 }, { tick: 15, x: 64, y: -64 }];
+  const samples = [{ at: 10, x: 0, y: 0 }, { at: 12, x: 64, y: -64 }, { at: 15, x: 64, y: -64 }];
   assert.deepEqual(sampleAt(samples, 9), samples[0]);
-  assert.deepEqual(sampleAt(samples, 11), { tick: 11, x: 32, y: -32 });
-  assert.deepEqual(sampleAt(samples, 13.5), { tick: 13.5, x: 64, y: -64 });
+  assert.deepEqual(sampleAt(samples, 11), { at: 11, x: 32, y: -32 });
+  assert.deepEqual(sampleAt(samples, 13.5), { at: 13.5, x: 64, y: -64 });
   assert.deepEqual(sampleAt(samples, 99), samples[2]);
-});
-
-test("the server clock runs at the tick rate through jitter and never backwards", () => {
-  const clock = new ServerClock(30);
-  let last = -Infinity;
-  for (let tick = 0; tick < 300; tick++) {
-    const jitter = (tick * 7919) % 13; // 0-12 ms of arrival delay
-    clock.observe(tick, 5000 + tick * TICK_MS + jitter);
-    for (const dt of [0, 5, 11, 22]) {
-      const estimate = clock.tickAt(5000 + tick * TICK_MS + jitter + dt);
-      assert.ok(estimate >= last, `estimate went back at tick ${tick}`);
-      last = estimate;
-    }
-  }
-  const estimate = clock.tickAt(5000 + 300 * TICK_MS);
-  assert.ok(Math.abs(estimate - 300) < 0.5, `estimate ${estimate}`);
-});
-
-test("the server clock resynchronises after a long stall", () => {
-  const clock = new ServerClock(30);
-  clock.observe(100, 1000);
-  clock.observe(101, 1000 + 2000); // two seconds late
-  assert.ok(Math.abs(clock.tickAt(3000) - 101) < 1e-9);
 });
