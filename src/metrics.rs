@@ -64,6 +64,9 @@ pub struct Metrics {
     pub cpu_seconds: Counter<f64, AtomicU64>,
     /// Resident memory of the process in bytes; refreshed at each scrape.
     pub resident_bytes: Gauge,
+    /// CPU seconds used by the tick thread alone (simulation and replication), updated by
+    /// the tick thread about once a second.
+    pub tick_cpu_seconds: Counter<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -96,6 +99,7 @@ impl Metrics {
             disconnects: Family::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
+            tick_cpu_seconds: Counter::default(),
         };
         let r = &mut m.registry;
         r.register("ticks", "Ticks run", m.ticks.clone());
@@ -123,6 +127,11 @@ impl Metrics {
         r.register("inputs_dropped", "Inputs dropped, by reason", m.inputs_dropped.clone());
         r.register("disconnects", "Connections closed, by reason", m.disconnects.clone());
         r.register("process_cpu_seconds", "CPU seconds used by the process", m.cpu_seconds.clone());
+        r.register(
+            "tick_thread_cpu_seconds",
+            "CPU seconds used by the tick thread (simulation and replication)",
+            m.tick_cpu_seconds.clone(),
+        );
         r.register(
             "process_resident_memory_bytes",
             "Resident memory of the process",
@@ -160,8 +169,18 @@ impl Metrics {
 /// that file does not exist). The kernel counts in clock ticks of 1/100 s on Linux
 /// (`USER_HZ`), so this has 10 ms resolution: read it over windows of seconds.
 pub fn process_cpu_seconds() -> f64 {
+    cpu_seconds("/proc/self/stat")
+}
+
+/// CPU time of the calling thread, in seconds, from `/proc/thread-self/stat` (see
+/// [`process_cpu_seconds`] for the resolution).
+pub fn thread_cpu_seconds() -> f64 {
+    cpu_seconds("/proc/thread-self/stat")
+}
+
+fn cpu_seconds(path: &str) -> f64 {
     const USER_HZ: f64 = 100.0;
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The command name is in parentheses and may hold spaces: count fields after it.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();

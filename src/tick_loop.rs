@@ -99,10 +99,22 @@ impl TickLoop {
                     last_warning = Some(finished);
                 }
             }
+            if tick.0 % u32::from(self.shared.config.tick_rate_hz) == 0 {
+                self.record_thread_cpu();
+            }
             tick = tick.next();
         }
         for client in self.clients.values() {
             client.outbox.end(Ending::Close(CloseCode::GoingAway, "server shutting down".into()));
+        }
+    }
+
+    /// Brings the tick thread's CPU counter up to date (called about once a second).
+    fn record_thread_cpu(&self) {
+        let counter = &self.shared.metrics.tick_cpu_seconds;
+        let used = crate::metrics::thread_cpu_seconds();
+        if used > counter.get() {
+            counter.inc_by(used - counter.get());
         }
     }
 
