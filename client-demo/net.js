@@ -111,9 +111,7 @@ export class Connection {
   }
 
   handleOpen() {
-    this.pingTimer = setInterval(() => this.tickSecond(), PING_INTERVAL_MS);
     this.update({ state: "open", code: null, reason: "" });
-    this.tickSecond();
   }
 
   handleMessage(data) {
@@ -133,6 +131,9 @@ export class Connection {
       }
       this.welcomed = true;
       this.attempts = 0;
+      // Pings start with the session, not the socket: nothing may come before the Welcome.
+      this.pingTimer = setInterval(() => this.tickSecond(), PING_INTERVAL_MS);
+      this.tickSecond();
     }
     if (message.type === "Pong") return this.handlePong(message);
     if (message.type === "Full" || message.type === "Delta") this.snapshots++;

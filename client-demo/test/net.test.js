@@ -1,0 +1,178 @@
+// The socket's life: URL, handshake order, pings, refusals and reconnect backoff, against a
+// fake WebSocket with the test owning the timers.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, mock, test } from "node:test";
+import { CLIENT_PROTOCOL_ERROR, Connection, socketUrl } from "../net.js";
+import { decodeClientMessage } from "../protocol.js";
+
+const vectorBytes = (name) => Uint8Array.from(Buffer.from(
+  JSON.parse(readFileSync(new URL(`../../tests/vectors/${name}.json`, import.meta.url), "utf8")).hex, "hex")).buffer;
+const WELCOME = vectorBytes("welcome");
+const DELTA = vectorBytes("delta_idle");
+const PONG = vectorBytes("pong");
+
+/** Records what the page does with its socket; the test plays the server. */
+class FakeSocket {
+  static OPEN = 1;
+  static made = [];
+
+  constructor(url, protocol) {
+    Object.assign(this, { url, protocol, readyState: 0, sent: [], closedWith: null });
+    FakeSocket.made.push(this);
+  }
+
+  send(bytes) {
+    this.sent.push(decodeClientMessage(bytes));
+  }
+
+  close(code, reason) {
+    this.closedWith = { code, reason };
+  }
+
+  // Server side.
+  accept() {
+    this.readyState = FakeSocket.OPEN;
+    this.onopen();
+  }
+
+  deliver(buffer) {
+    this.onmessage({ data: buffer.slice(0) });
+  }
+
+  end(code, reason = "") {
+    this.readyState = 3;
+    this.onclose({ code, reason });
+  }
+}
+
+let now;
+let received;
+
+function connect() {
+  received = [];
+  const connection = new Connection({
+    url: "ws://host/ws",
+    onMessage: (message) => received.push(message.type),
+    onStatus: () => {},
+    WebSocketImpl: FakeSocket,
+    now: () => now,
+  });
+  connection.connect();
+  return connection;
+}
+
+const latest = () => FakeSocket.made.at(-1);
+
+beforeEach(() => {
+  now = 0;
+  FakeSocket.made = [];
+  mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+});
+
+afterEach(() => mock.timers.reset());
+
+function advance(ms) {
+  now += ms;
+  mock.timers.tick(ms);
+}
+
+test("the URL follows the page's scheme and host and carries the name", () => {
+  assert.equal(socketUrl({ protocol: "http:", host: "127.0.0.1:8080" }, ""), "ws://127.0.0.1:8080/ws");
+  assert.equal(socketUrl({ protocol: "https:", host: "game.example" }, "Zoë & co"), "wss://game.example/ws?name=Zo%C3%AB%20%26%20co");
+});
+
+test("it offers the subprotocol and follows the socket's events", () => {
+  const connection = connect();
+  assert.equal(latest().protocol, "tickwire.v1");
+  assert.equal(latest().binaryType, "arraybuffer");
+  assert.equal(connection.status.state, "connecting");
+  latest().accept();
+  assert.equal(connection.status.state, "open");
+  latest().deliver(WELCOME);
+  latest().deliver(DELTA);
+  assert.deepEqual(received, ["Welcome", "Delta"]);
+});
+
+test("pings start after the Welcome, once a second, and measure RTT", () => {
+  const connection = connect();
+  latest().accept();
+  advance(3000);
+  assert.deepEqual(latest().sent, [], "nothing is sent before the Welcome");
+  latest().deliver(WELCOME);
+  advance(2000);
+  assert.deepEqual(latest().sent.map((m) => m.id), [1, 2, 3]);
+  // The golden pong answers id 4000000000, which was never sent: ignored.
+  latest().deliver(PONG);
+  assert.equal(connection.status.rttMs, null);
+  assert.deepEqual(received, ["Welcome"], "pongs are not handed on");
+});
+
+test("anything before the Welcome is a protocol error, closed with 4000", () => {
+  const connection = connect();
+  latest().accept();
+  latest().deliver(DELTA);
+  assert.equal(latest().closedWith.code, CLIENT_PROTOCOL_ERROR);
+  latest().end(CLIENT_PROTOCOL_ERROR, latest().closedWith.reason);
+  assert.match(connection.status.message, /expected Welcome first/);
+  assert.equal(connection.status.fatal, false, "the spec says reconnect");
+});
+
+test("an unknown protocol version is refused for good", () => {
+  const connection = connect();
+  latest().accept();
+  const future = new Uint8Array(WELCOME.slice(0));
+  future[1] = 2; // protocol_version
+  latest().deliver(future.buffer);
+  latest().end(CLIENT_PROTOCOL_ERROR, latest().closedWith.reason);
+  assert.equal(connection.status.fatal, true);
+  assert.match(connection.status.message, /protocol version 2/);
+  advance(60_000);
+  assert.equal(FakeSocket.made.length, 1, "no retry");
+});
+
+for (const [code, words] of [[1013, /full/], [1008, /input rules/], [1007, /decode/], [1003, /text frame/], [1009, /too big/]]) {
+  test(`close ${code} is a refusal: a message and no retry`, () => {
+    const connection = connect();
+    latest().accept();
+    latest().end(code, "why");
+    assert.deepEqual([connection.status.state, connection.status.code, connection.status.reason], ["closed", code, "why"]);
+    assert.equal(connection.status.fatal, true);
+    assert.match(connection.status.message, words);
+    advance(60_000);
+    assert.equal(FakeSocket.made.length, 1);
+  });
+}
+
+test("an unexpected close reconnects with growing delays, then gives up", () => {
+  const connection = connect();
+  latest().accept();
+  latest().deliver(WELCOME);
+  latest().end(1001, "server shutting down");
+  assert.deepEqual([connection.status.code, connection.status.reason], [1001, "server shutting down"]);
+  const delays = [];
+  for (;;) {
+    const retryIn = connection.status.retryAtMs - now;
+    if (connection.status.fatal) break;
+    delays.push(retryIn);
+    advance(Math.ceil(retryIn));
+    assert.equal(connection.status.state, "connecting");
+    latest().end(1006); // the server is still down
+  }
+  assert.ok(delays[0] >= 800 && delays[0] <= 1200, `first delay ${delays[0]}`);
+  assert.ok(delays.at(-1) >= 6400 && delays.at(-1) <= 9600, `last delay ${delays.at(-1)}`);
+  assert.ok(delays.length >= 5 && delays.length <= 12, `${delays.length} attempts`);
+  assert.match(connection.status.message, /gave up/);
+});
+
+test("connect() starts over: the old socket is closed quietly and failures forgotten", () => {
+  const connection = connect();
+  const first = latest();
+  first.accept();
+  connection.connect("ws://host/ws?name=new");
+  assert.equal(first.closedWith.code, 1000);
+  assert.equal(first.onclose, null);
+  assert.equal(latest().url, "ws://host/ws?name=new");
+  assert.equal(connection.status.state, "connecting");
+});
