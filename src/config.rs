@@ -38,6 +38,9 @@ pub struct ServerConfig {
     /// autotuning, which may grow it to megabytes. A small value bounds memory per connection
     /// and makes a stalled client show up as a full outbox sooner.
     pub socket_send_buffer: Option<usize>,
+    /// TLS for `https://` and `wss://` on the same port; `None` serves plain `http://` and
+    /// `ws://`. Load one with [`crate::net::tls::load`].
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 /// The arena and its rules.
@@ -89,6 +92,7 @@ impl Default for ServerConfig {
             max_message_bytes: crate::protocol::MAX_CLIENT_MESSAGE_BYTES,
             close_timeout: Duration::from_secs(2),
             socket_send_buffer: None,
+            tls: None,
         }
     }
 }

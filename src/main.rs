@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the game server (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// Load-test a server with N WebSocket bots and report netcode quality.
+    Bots(tickwire::bots::cli::BotsArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -59,15 +61,25 @@ struct ServeArgs {
     /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
     #[arg(long, value_name = "BYTES")]
     socket_send_buffer: Option<usize>,
+    /// PEM certificate chain: serve https:// and wss:// on the port (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = WorldConfig::default().seed)]
     seed: u64,
 }
 
 impl ServeArgs {
-    fn config(&self) -> ServerConfig {
+    fn config(&self) -> Result<ServerConfig, String> {
         let defaults = ServerConfig::default();
-        ServerConfig {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(tickwire::net::tls::load(cert, key)?),
+            _ => None,
+        };
+        Ok(ServerConfig {
             tick_rate_hz: self.tick_rate,
             world: WorldConfig {
                 size: self.world_size,
@@ -82,8 +94,9 @@ impl ServeArgs {
             max_lag_ticks: self.max_lag_ticks,
             history_ticks: self.history_ticks,
             socket_send_buffer: self.socket_send_buffer,
+            tls,
             ..defaults
-        }
+        })
     }
 }
 
@@ -98,6 +111,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Bots(args)) => tickwire::bots::cli::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,8 +124,9 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
-    let config = args.config();
+    let config = args.config()?;
     config.validate()?;
+    let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -122,7 +137,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         // One line on stdout, for people and for tests that start the server on port 0.
-        println!("tickwire: serving http://{addr}/ (demo) and ws://{addr}/ws (WebSocket, subprotocol tickwire.v1)");
+        println!(
+            "tickwire: serving {http}://{addr}/ (demo) and {ws}://{addr}/ws (WebSocket, subprotocol tickwire.v1)"
+        );
         info!(tick_rate = config.tick_rate_hz, world = config.world.size, view = config.world.view_radius, "server started");
         tickwire::server::run(listener, config, shutdown_signal()).await.map_err(|e| e.to_string())
     })

@@ -4,7 +4,9 @@
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::net::http;
+use crate::net::tls::TlsListener;
 use crate::tick_loop::{Event, TickLoop};
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -83,21 +85,23 @@ pub async fn run(
     };
     tokio::spawn(signal);
     let send_buffer = shared.config.socket_send_buffer;
-    let listener = axum::serve::ListenerExt::tap_io(listener, move |tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            warn!(%error, "TCP_NODELAY not set");
+    let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer);
+    let router = http::router(shared.clone());
+    let stop = async move {
+        let _ = http_stopped.await;
+    };
+    let served = match shared.config.tls.clone() {
+        Some(tls) => {
+            let listener = TlsListener::new(listener, tls, tune).inspect_err(|_| {
+                shared.shutting_down.store(true, Ordering::Release);
+            })?;
+            axum::serve(listener, router).with_graceful_shutdown(stop).await
         }
-        if let Some(bytes) = send_buffer
-            && let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes)
-        {
-            warn!(%error, bytes, "SO_SNDBUF not set");
+        None => {
+            let listener = ListenerExt::tap_io(listener, move |tcp| tune(tcp));
+            axum::serve(listener, router).with_graceful_shutdown(stop).await
         }
-    });
-    let served = axum::serve(listener, http::router(shared.clone()))
-        .with_graceful_shutdown(async move {
-            let _ = http_stopped.await;
-        })
-        .await;
+    };
 
     // The tick thread closes every client with 1001 when it sees the flag; wait for it, then
     // give the connections the close timeout to deliver their close frames.
@@ -110,4 +114,16 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     served
+}
+
+/// `TCP_NODELAY` on (a snapshot must leave when written), and the configured send buffer.
+fn tune_socket(tcp: &tokio::net::TcpStream, send_buffer: Option<usize>) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        warn!(%error, "TCP_NODELAY not set");
+    }
+    if let Some(bytes) = send_buffer
+        && let Err(error) = socket2::SockRef::from(tcp).set_send_buffer_size(bytes)
+    {
+        warn!(%error, bytes, "SO_SNDBUF not set");
+    }
 }

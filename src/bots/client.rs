@@ -5,12 +5,13 @@
 use crate::protocol::{self, ClientMessage, Input, Ping, SUBPROTOCOL, Welcome};
 use crate::replication::{Replica, ReplicaError, replica::Applied};
 use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// The socket type of a bot.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -68,22 +69,42 @@ pub struct BotClient {
 const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// Opens a WebSocket to `url` offering the tickwire subprotocol (and `TCP_NODELAY`).
+/// `wss://` URLs are verified against the Mozilla root certificates.
 pub async fn open(url: &str) -> Result<Socket, BotError> {
+    open_with(url, None).await
+}
+
+/// As [`open`], with the TLS client configuration for `wss://` given (e.g. trusting a private
+/// certificate authority).
+pub async fn open_with(
+    url: &str,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Socket, BotError> {
     let mut request = url.into_client_request().map_err(|e| BotError::Connect(e.to_string()))?;
     request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
     // tungstenite zeroes `read_buffer_size` bytes before every socket read (128 KiB by
     // default); a snapshot is a few KiB at most, and hundreds of bots share the machine.
     let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES);
-    let (socket, _response) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
-        .await
-        .map_err(|e| BotError::Connect(e.to_string()))?;
+    let connector = tls.map(Connector::Rustls);
+    let (socket, _response) =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector)
+            .await
+            .map_err(|e| BotError::Connect(e.to_string()))?;
     Ok(socket)
 }
 
 impl BotClient {
     /// Connects and waits for the welcome.
     pub async fn connect(url: &str) -> Result<BotClient, BotError> {
-        let mut socket = open(url).await?;
+        BotClient::connect_with(url, None).await
+    }
+
+    /// As [`BotClient::connect`], with the TLS client configuration for `wss://` given.
+    pub async fn connect_with(
+        url: &str,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<BotClient, BotError> {
+        let mut socket = open_with(url, tls).await?;
         let bytes = next_binary(&mut socket).await?;
         let welcome = match Replica::new().apply(&bytes)? {
             Applied::Welcome(welcome) => welcome,
@@ -153,6 +174,12 @@ impl BotClient {
             while let Some(Ok(_)) = self.socket.next().await {}
         })
         .await;
+    }
+
+    /// The socket and the welcome, for a caller that runs its own receive loop (the load
+    /// tester); the replica, still empty after the welcome, is dropped.
+    pub fn into_parts(self) -> (Socket, Welcome) {
+        (self.socket, self.welcome)
     }
 
     /// The socket, for tests that need raw access.

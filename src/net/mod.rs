@@ -6,5 +6,6 @@
 pub mod connection;
 pub mod http;
 pub mod outbox;
+pub mod tls;
 
 pub use outbox::Outbox;
