@@ -19,6 +19,9 @@ pub struct ServerConfig {
     /// Inputs buffered per player before the oldest is dropped. Default 4 (133 ms at 30 Hz):
     /// absorbs network jitter without adding much latency.
     pub input_buffer: usize,
+    /// Inputs applied to one player in one tick while more than one is buffered. Default 2:
+    /// a backlog drains within a few ticks instead of adding a tick of latency per input.
+    pub max_inputs_per_tick: usize,
     /// Client messages per second allowed per connection, as a multiple of the tick rate.
     /// Default 3: one input per tick plus pings, with room for bursts.
     pub input_rate_factor: u32,
@@ -85,6 +88,7 @@ impl Default for ServerConfig {
             world: WorldConfig::default(),
             max_clients: 1_000,
             input_buffer: 4,
+            max_inputs_per_tick: crate::sim::DEFAULT_MAX_INPUTS_PER_TICK,
             input_rate_factor: 3,
             max_lag_ticks: 90,
             history_ticks: 64,
@@ -114,8 +118,13 @@ impl ServerConfig {
         if !(self.world.view_radius > 0.0 && self.world.view_radius.is_finite()) {
             return Err(format!("view radius {} must be positive", self.world.view_radius));
         }
-        if self.max_clients == 0 || self.input_buffer == 0 || self.history_ticks < 2 {
-            return Err("max clients, input buffer and history (>= 2) must be positive".into());
+        if self.max_clients == 0
+            || self.input_buffer == 0
+            || self.max_inputs_per_tick == 0
+            || self.history_ticks < 2
+        {
+            let what = "max clients, input buffer, inputs per tick and history (>= 2)";
+            return Err(format!("{what} must be positive"));
         }
         if self.max_lag_ticks == 0 {
             return Err("max lag ticks must be positive".into());

@@ -49,6 +49,9 @@ struct ServeArgs {
     /// Inputs buffered per player (jitter buffer) before the oldest is dropped.
     #[arg(long, default_value_t = ServerConfig::default().input_buffer, value_name = "INPUTS")]
     input_buffer: usize,
+    /// Inputs applied to one player in one tick while a backlog is buffered.
+    #[arg(long, default_value_t = ServerConfig::default().max_inputs_per_tick, value_name = "INPUTS")]
+    max_inputs_per_tick: usize,
     /// Client messages allowed per second, as a multiple of the tick rate (burst: one second's worth).
     #[arg(long, default_value_t = ServerConfig::default().input_rate_factor, value_name = "FACTOR")]
     input_rate_factor: u32,
@@ -90,6 +93,7 @@ impl ServeArgs {
             },
             max_clients: self.max_clients,
             input_buffer: self.input_buffer,
+            max_inputs_per_tick: self.max_inputs_per_tick,
             input_rate_factor: self.input_rate_factor,
             max_lag_ticks: self.max_lag_ticks,
             history_ticks: self.history_ticks,

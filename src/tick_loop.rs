@@ -68,7 +68,12 @@ impl TickLoop {
     /// A tick loop for a new world.
     pub fn new(shared: Arc<Shared>, events: mpsc::Receiver<Event>) -> TickLoop {
         let config = &shared.config;
-        let sim = Sim::new(config.world.clone(), config.tick_rate_hz, config.input_buffer);
+        let sim = Sim::with_catch_up(
+            config.world.clone(),
+            config.tick_rate_hz,
+            config.input_buffer,
+            config.max_inputs_per_tick,
+        );
         let replication =
             Replication::new(config.world.size, config.world.view_radius, config.history_ticks);
         TickLoop { sim, replication, clients: HashMap::new(), events, shared }

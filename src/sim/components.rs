@@ -50,6 +50,8 @@ pub struct Controller {
     pub queue: VecDeque<Input>,
     /// The input applied last; repeated while the queue is empty.
     pub current: Option<Input>,
+    /// The inputs this tick applies, one movement step each (set by `apply_inputs`).
+    pub this_tick: Vec<Input>,
     /// Sequence number of the newest input received (inputs must increase).
     pub last_received_seq: u32,
 }

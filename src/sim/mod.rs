@@ -15,6 +15,10 @@ use crate::tick::Tick;
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
+/// Inputs a player may catch up on in one tick when a backlog waits. Two drains a backlog
+/// within a few ticks while moving a player at most twice as far as one tick allows.
+pub const DEFAULT_MAX_INPUTS_PER_TICK: usize = 2;
+
 /// Why an input was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
@@ -61,6 +65,8 @@ pub struct Rules {
     pub dt: f32,
     /// Jitter buffer capacity per player.
     pub input_buffer: usize,
+    /// Most inputs applied to one player in one tick while a backlog waits.
+    pub max_inputs_per_tick: usize,
 }
 
 impl Rules {
@@ -115,9 +121,21 @@ impl NetIds {
 impl Sim {
     /// A new arena filled with orbs.
     pub fn new(world: WorldConfig, tick_rate_hz: u16, input_buffer: usize) -> Sim {
+        Sim::with_catch_up(world, tick_rate_hz, input_buffer, DEFAULT_MAX_INPUTS_PER_TICK)
+    }
+
+    /// As [`Sim::new`], choosing how many inputs a player may catch up on per tick.
+    pub fn with_catch_up(
+        world: WorldConfig,
+        tick_rate_hz: u16,
+        input_buffer: usize,
+        max_inputs_per_tick: usize,
+    ) -> Sim {
         let mut ecs = World::new();
         let rng = fastrand::Rng::with_seed(world.seed);
-        ecs.insert_resource(Rules { world, dt: 1.0 / f32::from(tick_rate_hz), input_buffer });
+        let dt = 1.0 / f32::from(tick_rate_hz);
+        let max_inputs_per_tick = max_inputs_per_tick.max(1);
+        ecs.insert_resource(Rules { world, dt, input_buffer, max_inputs_per_tick });
         ecs.insert_resource(SimClock { tick: Tick(0), rng });
         ecs.insert_resource(NetIds::default());
         ecs.insert_resource(SimStats::default());

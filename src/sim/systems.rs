@@ -7,12 +7,27 @@ use crate::protocol::Input;
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
-/// Takes one input per player from its jitter buffer; an empty buffer repeats the last one.
-pub(crate) fn apply_inputs(mut players: Query<&mut Controller>, mut stats: ResMut<SimStats>) {
+/// Takes this tick's inputs from each player's jitter buffer: one, or up to
+/// `max_inputs_per_tick` while a backlog is waiting (the client predicted one movement step
+/// per input, so catching up keeps it in step and keeps input latency bounded). An empty
+/// buffer repeats the last input.
+pub(crate) fn apply_inputs(
+    mut players: Query<&mut Controller>,
+    rules: Res<Rules>,
+    mut stats: ResMut<SimStats>,
+) {
     for mut controller in &mut players {
-        if let Some(input) = controller.queue.pop_front() {
+        let controller = &mut *controller;
+        controller.this_tick.clear();
+        let take = if controller.queue.len() > 1 { rules.max_inputs_per_tick } else { 1 };
+        for _ in 0..take {
+            let Some(input) = controller.queue.pop_front() else { break };
+            controller.this_tick.push(input);
             controller.current = Some(input);
             stats.inputs_applied += 1;
+        }
+        if controller.this_tick.is_empty() {
+            controller.this_tick.extend(controller.current);
         }
     }
 }
@@ -22,11 +37,14 @@ pub(crate) fn move_players(
     mut players: Query<(&Controller, &mut Position, &mut Velocity)>,
     rules: Res<Rules>,
 ) {
-    let idle = Input { seq: 0, move_x: 0, move_y: 0, buttons: 0 };
+    let idle = [Input { seq: 0, move_x: 0, move_y: 0, buttons: 0 }];
     let arena = rules.arena();
     for (controller, mut pos, mut vel) in &mut players {
-        let input = controller.current.as_ref().unwrap_or(&idle);
-        movement::step(&mut pos.0, &mut vel.0, input, &rules.world.movement, rules.dt, arena);
+        let inputs =
+            if controller.this_tick.is_empty() { &idle[..] } else { &controller.this_tick };
+        for input in inputs {
+            movement::step(&mut pos.0, &mut vel.0, input, &rules.world.movement, rules.dt, arena);
+        }
     }
 }
 
