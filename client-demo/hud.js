@@ -19,8 +19,8 @@ export function describeConnection(status, nowMs) {
 }
 
 export function showConnection(status, nowMs) {
-  const el = $("connection");
-  el.dataset.state = status.state;
+  $("connection").dataset.state = status.state;
+  document.body.dataset.connection = status.state;
   $("connection-text").textContent = describeConnection(status, nowMs);
   $("banner").hidden = !status.fatal;
   if (status.fatal) $("banner-text").textContent = `Disconnected (${status.code}): ${status.message}`;
