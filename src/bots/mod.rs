@@ -1,5 +1,25 @@
-//! Bot clients: the headless client used by `tickwire bots` and by the tests.
+//! Bot clients: the headless client used by the tests, and the load tester behind
+//! `tickwire bots`.
+//!
+//! - [`client`]: one headless client (connect, receive, send); the tests drive it directly.
+//! - [`load`]: the load test: N [`bot`]s over a ramp-up, a measurement window, `/metrics`
+//!   scrapes, the [`report`]. [`cli`] is its command line, [`plot`] the results writer.
+//! - [`shared`], [`histogram`], [`scrape`], [`pattern`]: what the bots record into, and how
+//!   they read the server and steer.
+//!
+//! Nothing here is used by the server.
 
+pub mod bot;
+pub mod cli;
 pub mod client;
+pub mod histogram;
+pub mod load;
+pub mod pattern;
+pub mod plot;
+pub mod report;
+pub mod scrape;
+pub mod shared;
 
 pub use client::{BotClient, BotError, Received};
+pub use load::{LoadOptions, run};
+pub use report::Report;

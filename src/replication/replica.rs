@@ -47,6 +47,30 @@ pub enum Applied {
     Pong(protocol::Pong),
 }
 
+/// Ops of one kind in the snapshots applied: how many, and their encoded bytes (tag included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpTally {
+    /// Ops.
+    pub count: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Op tallies by kind, filled by [`Replica::apply_counting`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// `Spawn` ops.
+    pub spawn: OpTally,
+    /// `Move` ops.
+    pub moves: OpTally,
+    /// `Update` ops.
+    pub update: OpTally,
+    /// `Despawn` ops.
+    pub despawn: OpTally,
+    /// `Own` ops.
+    pub own: OpTally,
+}
+
 /// The world as one client holds it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Replica {
@@ -69,6 +93,17 @@ impl Replica {
 
     /// Applies one server message.
     pub fn apply(&mut self, bytes: &[u8]) -> Result<Applied, ReplicaError> {
+        self.apply_counting(bytes, &mut OpCounts::default())
+    }
+
+    /// Applies one server message like [`Replica::apply`], and adds the snapshot's ops to
+    /// `counts` by kind, with their encoded sizes (the load tester's bytes per moving entity).
+    /// On an error, the ops before the faulty one have been counted.
+    pub fn apply_counting(
+        &mut self,
+        bytes: &[u8],
+        counts: &mut OpCounts,
+    ) -> Result<Applied, ReplicaError> {
         let mut reader = Reader { bytes, at: 0 };
         let applied = match reader.u32()? {
             0 | 3 => {
@@ -84,7 +119,7 @@ impl Replica {
                 self.entities.iter_mut().for_each(|e| *e = None);
                 self.count = 0;
                 self.started = true;
-                self.apply_ops(&mut reader, true)?
+                self.apply_ops(&mut reader, true, counts)?
             }
             2 => {
                 if !self.started {
@@ -92,7 +127,7 @@ impl Replica {
                 }
                 self.tick = self.tick.wrapping_add(reader.u32()?);
                 self.last_input_seq = self.last_input_seq.wrapping_add(reader.u32()?);
-                self.apply_ops(&mut reader, false)?
+                self.apply_ops(&mut reader, false, counts)?
             }
             _ => return Err(reader.malformed("unknown message variant")),
         };
@@ -102,41 +137,67 @@ impl Replica {
         Ok(applied)
     }
 
-    fn apply_ops(&mut self, reader: &mut Reader<'_>, full: bool) -> Result<Applied, ReplicaError> {
+    fn apply_ops(
+        &mut self,
+        reader: &mut Reader<'_>,
+        full: bool,
+        counts: &mut OpCounts,
+    ) -> Result<Applied, ReplicaError> {
         let ops = reader.len()?;
         let mut id = 0u32;
         for _ in 0..ops {
+            let start = reader.at;
             let tag = reader.u32()?;
-            if tag == 4 {
-                self.own_velocity = (reader.i32()?, reader.i32()?);
-                continue;
-            }
-            id = id.checked_add(reader.u32()?).ok_or_else(|| reader.malformed("id overflow"))?;
-            match tag {
-                0 => {
-                    let state = reader.entity()?;
-                    self.insert(id, state);
-                }
-                1 | 2 => {
-                    let (dx, dy) = (reader.i32()?, reader.i32()?);
-                    let score = if tag == 2 { Some(reader.u32()?) } else { None };
-                    let op = if tag == 1 { "Move" } else { "Update" };
-                    let entity = self.get_mut(id).ok_or(ReplicaError::UnknownEntity { op, id })?;
-                    entity.x = entity.x.wrapping_add(dx);
-                    entity.y = entity.y.wrapping_add(dy);
-                    if let Some(score) = score {
-                        entity.score = score;
-                    }
-                }
-                3 => {
-                    let slot = self.entities.get_mut(id as usize).and_then(Option::take);
-                    slot.ok_or(ReplicaError::UnknownEntity { op: "Despawn", id })?;
-                    self.count -= 1;
-                }
-                _ => return Err(reader.malformed("unknown op variant")),
-            }
+            self.apply_op(reader, tag, &mut id)?;
+            let tally = match tag {
+                0 => &mut counts.spawn,
+                1 => &mut counts.moves,
+                2 => &mut counts.update,
+                3 => &mut counts.despawn,
+                _ => &mut counts.own,
+            };
+            tally.count += 1;
+            tally.bytes += (reader.at - start) as u64;
         }
         Ok(Applied::Snapshot { full, ops })
+    }
+
+    fn apply_op(
+        &mut self,
+        reader: &mut Reader<'_>,
+        tag: u32,
+        id: &mut u32,
+    ) -> Result<(), ReplicaError> {
+        if tag == 4 {
+            self.own_velocity = (reader.i32()?, reader.i32()?);
+            return Ok(());
+        }
+        *id = id.checked_add(reader.u32()?).ok_or_else(|| reader.malformed("id overflow"))?;
+        let id = *id;
+        match tag {
+            0 => {
+                let state = reader.entity()?;
+                self.insert(id, state);
+            }
+            1 | 2 => {
+                let (dx, dy) = (reader.i32()?, reader.i32()?);
+                let score = if tag == 2 { Some(reader.u32()?) } else { None };
+                let op = if tag == 1 { "Move" } else { "Update" };
+                let entity = self.get_mut(id).ok_or(ReplicaError::UnknownEntity { op, id })?;
+                entity.x = entity.x.wrapping_add(dx);
+                entity.y = entity.y.wrapping_add(dy);
+                if let Some(score) = score {
+                    entity.score = score;
+                }
+            }
+            3 => {
+                let slot = self.entities.get_mut(id as usize).and_then(Option::take);
+                slot.ok_or(ReplicaError::UnknownEntity { op: "Despawn", id })?;
+                self.count -= 1;
+            }
+            _ => return Err(reader.malformed("unknown op variant")),
+        }
+        Ok(())
     }
 
     fn insert(&mut self, id: u32, state: EntityState) {
@@ -291,6 +352,29 @@ mod tests {
         assert_eq!(replica.len(), 1);
         let moved = replica.get(301).expect("held");
         assert_eq!((moved.x, moved.y, moved.score), (13, 6, 9));
+    }
+
+    #[test]
+    fn counts_ops_by_kind_with_their_bytes() {
+        let mut replica = Replica::new();
+        let mut counts = OpCounts::default();
+        let full = ServerMessage::Full(FullSnapshot {
+            tick: 1,
+            last_input_seq: 0,
+            ops: vec![Op::Own { vx: 1, vy: 0 }, Op::Spawn { id_gap: 1, entity: orb(10) }],
+        });
+        replica.apply_counting(&protocol::encode(&full), &mut counts).expect("applies");
+        let delta = ServerMessage::Delta(DeltaSnapshot {
+            tick_delta: 1,
+            input_seq_delta: 0,
+            ops: vec![Op::Move { id_gap: 1, dx: 1, dy: -300 }],
+        });
+        replica.apply_counting(&protocol::encode(&delta), &mut counts).expect("applies");
+        assert_eq!(counts.own, OpTally { count: 1, bytes: 3 });
+        assert_eq!(counts.spawn.count, 1);
+        // Tag, id gap, dx (1 byte), dy (zigzag 599: marker and two bytes).
+        assert_eq!(counts.moves, OpTally { count: 1, bytes: 6 });
+        assert_eq!(counts.update, OpTally::default());
     }
 
     #[test]

@@ -1,0 +1,375 @@
+//! One load-test bot: a single task that connects at its turn in the ramp-up, applies every
+//! snapshot to its own replica, sends one input per tick (and a ping per second), and
+//! records what it saw into the shared recorders until the run stops.
+//!
+//! Per message the bot allocates nothing beyond what tungstenite does (the received frame,
+//! one small buffer per sent frame); per bot it holds a replica and a 64-entry ring of
+//! input send times.
+
+use super::client::{BotClient, Socket};
+use super::pattern::Steering;
+use super::shared::{Checker, Shared};
+use crate::protocol::varint;
+use crate::replication::replica::{Applied, OpCounts, OpTally};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::time::{MissedTickBehavior, interval_at, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+/// Input send times remembered for latency; an input not reflected within this many later
+/// inputs counts as lost.
+const SENT_RING: usize = 64;
+/// Longest wait for the handshake and welcome.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for the server's answer to our close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Pings per bot: one a second.
+const PING_PERIOD: Duration = Duration::from_secs(1);
+
+/// What one bot saw. Counts are for the measurement window unless named otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct BotOutcome {
+    /// Why it could not connect.
+    pub failed: Option<String>,
+    /// The close code (or `1006` for a lost connection, `replica` for an apply error) if
+    /// the connection ended before the run did.
+    pub disconnected: Option<String>,
+    /// Seconds of the window it was connected for.
+    pub window_seconds: f64,
+    /// Snapshots received.
+    pub snapshots: u64,
+    /// Their payload bytes.
+    pub payload_bytes: u64,
+    /// Their bytes with WebSocket framing.
+    pub framed_bytes: u64,
+    /// `Move` ops received and their bytes.
+    pub moves: OpTally,
+    /// `Update` ops received and their bytes.
+    pub updates: OpTally,
+    /// Full snapshots after the first one (whole run).
+    pub resyncs: u64,
+    /// Messages that could not be applied (whole run).
+    pub apply_errors: u64,
+    /// Snapshots after which the own player was not in the replica (whole run).
+    pub own_missing: u64,
+    /// Entities compared with other bots' replicas, and disagreements (whole run).
+    pub compared: u64,
+    /// See `compared`.
+    pub mismatches: u64,
+    /// Inputs whose reflecting snapshot could not be timed.
+    pub latency_lost: u64,
+    /// Inputs sent (whole run).
+    pub inputs_sent: u64,
+    /// The tick rate from the welcome.
+    pub tick_rate_hz: u16,
+}
+
+/// How the receive loop ended.
+enum End {
+    /// The run stopped; the bot closes normally.
+    Stopped,
+    /// The connection ended; the label goes into `disconnected`.
+    Lost(String),
+}
+
+/// Runs bot `index` of the plan until the run stops; never panics on network faults.
+pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> BotOutcome {
+    let mut outcome = BotOutcome::default();
+    tokio::select! {
+        () = sleep_until(shared.connect_at(index).into()) => {}
+        _ = stop.changed() => return outcome,
+    }
+    let separator = if shared.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{separator}name=bot-{index}", shared.url);
+    let connected = tokio::select! {
+        result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url)) => result,
+        _ = stop.changed() => return outcome,
+    };
+    let client = match connected {
+        Ok(Ok(client)) => client,
+        Ok(Err(error)) => return failed(&shared, outcome, error.to_string()),
+        Err(_) => return failed(&shared, outcome, "connect timed out".into()),
+    };
+    shared.connected_now.fetch_add(1, Relaxed);
+    let connected_at = Instant::now();
+    let (socket, welcome) = client.into_parts();
+    let mut bot = Bot::new(index, &shared, welcome.tick_rate_hz, welcome.entity_id);
+    let end = bot.drive(socket, &mut stop).await;
+    shared.connected_now.fetch_sub(1, Relaxed);
+    outcome = bot.outcome;
+    outcome.tick_rate_hz = welcome.tick_rate_hz;
+    let until = match end {
+        End::Stopped => shared.window_end(),
+        End::Lost(label) => {
+            shared.errors.fetch_add(1, Relaxed);
+            outcome.disconnected = Some(label);
+            Instant::now().min(shared.window_end())
+        }
+    };
+    let from = connected_at.max(shared.window_start);
+    outcome.window_seconds = until.saturating_duration_since(from).as_secs_f64();
+    outcome
+}
+
+fn failed(shared: &Shared, mut outcome: BotOutcome, why: String) -> BotOutcome {
+    shared.errors.fetch_add(1, Relaxed);
+    outcome.failed = Some(why);
+    outcome
+}
+
+/// The receive loop's state.
+struct Bot<'a> {
+    shared: &'a Shared,
+    replica: crate::replication::Replica,
+    steering: Steering,
+    tick_rate_hz: u16,
+    own_id: u32,
+    seq: u32,
+    acked: u32,
+    sent: [(u32, Instant); SENT_RING],
+    ping: (u32, Instant),
+    last_arrival: Option<Instant>,
+    input: Vec<u8>,
+    outcome: BotOutcome,
+}
+
+impl<'a> Bot<'a> {
+    fn new(index: usize, shared: &'a Shared, tick_rate_hz: u16, own_id: u32) -> Bot<'a> {
+        let now = Instant::now();
+        Bot {
+            shared,
+            replica: crate::replication::Replica::new(),
+            steering: Steering::new(shared.pattern, index as u64, tick_rate_hz),
+            tick_rate_hz,
+            own_id,
+            seq: 0,
+            acked: 0,
+            sent: [(0, now); SENT_RING],
+            ping: (0, now),
+            last_arrival: None,
+            input: Vec::with_capacity(16),
+            outcome: BotOutcome::default(),
+        }
+    }
+
+    /// Receives, steers and pings until the run stops or the connection ends.
+    async fn drive(&mut self, mut socket: Socket, stop: &mut watch::Receiver<bool>) -> End {
+        let period = Duration::from_secs_f64(1.0 / f64::from(self.tick_rate_hz.max(1)));
+        let start = tokio::time::Instant::now();
+        let mut inputs = interval_at(start + period, period);
+        inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut pings = interval_at(start + PING_PERIOD, PING_PERIOD);
+        pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let sends_inputs = self.steering.sends_inputs();
+        let hard_end = sleep_until(self.shared.hard_end.into());
+        tokio::pin!(hard_end);
+        // The loop ends at the stop signal or at `hard_end`, whichever comes first.
+        let end = loop {
+            // Cancel safety: `changed`, `next`, `tick` and `sleep` lose nothing when another
+            // branch wins; sends are awaited in the branch bodies, never raced.
+            tokio::select! {
+                _ = stop.changed() => break End::Stopped,
+                () = &mut hard_end => break End::Stopped,
+                message = socket.next() => {
+                    if let Err(label) = self.on_message(message) {
+                        break End::Lost(label);
+                    }
+                }
+                _ = inputs.tick(), if sends_inputs => {
+                    if let Err(label) = self.send_input(&mut socket).await {
+                        break End::Lost(label);
+                    }
+                }
+                _ = pings.tick() => {
+                    if let Err(label) = self.send_ping(&mut socket).await {
+                        break End::Lost(label);
+                    }
+                }
+            }
+        };
+        if let End::Stopped = end {
+            close(socket).await;
+        }
+        end
+    }
+
+    fn on_message(
+        &mut self,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<(), String> {
+        match message {
+            None | Some(Err(_)) => Err("1006".into()),
+            Some(Ok(Message::Binary(bytes))) => self.on_binary(&bytes, Instant::now()),
+            Some(Ok(Message::Close(frame))) => {
+                Err(frame.map_or(1005, |f| u16::from(f.code)).to_string())
+            }
+            Some(Ok(Message::Text(_))) => Err("text-frame".into()),
+            Some(Ok(_)) => Ok(()),
+        }
+    }
+
+    fn on_binary(&mut self, bytes: &[u8], now: Instant) -> Result<(), String> {
+        let mut ops = OpCounts::default();
+        match self.replica.apply_counting(bytes, &mut ops) {
+            Ok(Applied::Snapshot { full, .. }) => {
+                self.on_snapshot(now, bytes.len(), full, &ops);
+                Ok(())
+            }
+            Ok(Applied::Pong(pong)) => {
+                if pong.id == self.ping.0 && self.shared.in_window(now) {
+                    self.shared.rtt_us.record(micros(now - self.ping.1));
+                }
+                Ok(())
+            }
+            Ok(Applied::Welcome(_)) => Err("second-welcome".into()),
+            Err(_) => {
+                self.outcome.apply_errors += 1;
+                Err("replica-error".into())
+            }
+        }
+    }
+
+    fn on_snapshot(&mut self, now: Instant, len: usize, full: bool, ops: &OpCounts) {
+        let shared = self.shared;
+        shared.snapshots.fetch_add(1, Relaxed);
+        if full && self.last_arrival.is_some() {
+            self.outcome.resyncs += 1;
+        }
+        let in_window = shared.in_window(now);
+        if in_window {
+            let o = &mut self.outcome;
+            o.snapshots += 1;
+            o.payload_bytes += len as u64;
+            o.framed_bytes += (len + frame_header_bytes(len)) as u64;
+            add(&mut o.moves, ops.moves);
+            add(&mut o.updates, ops.update);
+            shared.snapshot_bytes.record(len as u64);
+            if let Some(previous) = self.last_arrival {
+                shared.interval_us.record(micros(now - previous));
+            }
+        }
+        self.last_arrival = Some(now);
+        self.time_acked_inputs(now, in_window);
+        self.check_replica();
+    }
+
+    /// Times every input the snapshot reflects for the first time.
+    fn time_acked_inputs(&mut self, now: Instant, in_window: bool) {
+        let acked = self.replica.last_input_seq.min(self.seq);
+        if acked.saturating_sub(self.acked) as usize > SENT_RING {
+            let skipped = acked - self.acked - SENT_RING as u32;
+            self.outcome.latency_lost += u64::from(skipped) * u64::from(in_window);
+            self.acked += skipped;
+        }
+        // At most SENT_RING passes, by the jump above.
+        while self.acked < acked {
+            self.acked += 1;
+            let (seq, sent_at) = self.sent[self.acked as usize % SENT_RING];
+            if !in_window {
+                continue;
+            }
+            if seq == self.acked {
+                self.shared.latency_us.record(micros(now - sent_at));
+            } else {
+                self.outcome.latency_lost += 1;
+            }
+        }
+    }
+
+    fn check_replica(&mut self) {
+        if self.replica.get(self.own_id).is_none() {
+            self.outcome.own_missing += 1;
+            self.shared.errors.fetch_add(1, Relaxed);
+        }
+        if Checker::samples(self.replica.tick, self.tick_rate_hz) {
+            let checked = self.shared.checker.observe(self.replica.tick, &self.replica);
+            self.outcome.compared += checked.compared;
+            self.outcome.mismatches += checked.mismatches;
+            self.shared.errors.fetch_add(checked.mismatches, Relaxed);
+        }
+    }
+
+    async fn send_input(&mut self, socket: &mut Socket) -> Result<(), String> {
+        let (move_x, move_y, buttons) = self.steering.next_input(self.tick_rate_hz);
+        self.seq += 1;
+        // ClientMessage::Input: variant 0, seq (varint), move_x, move_y (raw i8), buttons.
+        self.input.clear();
+        self.input.push(0);
+        varint::write_u32(&mut self.input, self.seq);
+        self.input.extend_from_slice(&[move_x as u8, move_y as u8, buttons]);
+        self.sent[self.seq as usize % SENT_RING] = (self.seq, Instant::now());
+        self.outcome.inputs_sent += 1;
+        let frame = Message::Binary(Bytes::copy_from_slice(&self.input));
+        socket.send(frame).await.map_err(|_| "1006".to_owned())
+    }
+
+    async fn send_ping(&mut self, socket: &mut Socket) -> Result<(), String> {
+        let id = self.ping.0.wrapping_add(1);
+        self.ping = (id, Instant::now());
+        let mut ping = Vec::with_capacity(6);
+        ping.push(1);
+        varint::write_u32(&mut ping, id);
+        socket.send(Message::Binary(Bytes::from(ping))).await.map_err(|_| "1006".to_owned())
+    }
+}
+
+/// Closes normally and drains briefly for the server's close.
+async fn close(mut socket: Socket) {
+    let frame = CloseFrame { code: 1000.into(), reason: "load test over".into() };
+    let _ = timeout(CLOSE_TIMEOUT, async {
+        let _ = socket.close(Some(frame)).await;
+        // Bounded by the timeout around it.
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+}
+
+fn add(total: &mut OpTally, more: OpTally) {
+    total.count += more.count;
+    total.bytes += more.bytes;
+}
+
+fn micros(duration: Duration) -> u64 {
+    duration.as_micros().min(u128::from(u64::MAX)) as u64
+}
+
+/// Header bytes of an unmasked server-to-client WebSocket frame with this payload.
+pub fn frame_header_bytes(payload: usize) -> usize {
+    match payload {
+        0..=125 => 2,
+        126..=65_535 => 4,
+        _ => 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{self, ClientMessage, Input};
+
+    #[test]
+    fn frame_headers_by_payload_size() {
+        assert_eq!(frame_header_bytes(4), 2);
+        assert_eq!(frame_header_bytes(125), 2);
+        assert_eq!(frame_header_bytes(126), 4);
+        assert_eq!(frame_header_bytes(65_535), 4);
+        assert_eq!(frame_header_bytes(65_536), 10);
+    }
+
+    #[test]
+    fn hand_encoded_input_matches_the_codec() {
+        let mut out = Vec::new();
+        for (seq, mx, my, b) in [(1u32, -127i8, 127i8, 1u8), (300, 0, -1, 0), (70_000, 5, 5, 0)] {
+            out.clear();
+            out.push(0);
+            varint::write_u32(&mut out, seq);
+            out.extend_from_slice(&[mx as u8, my as u8, b]);
+            let expected = ClientMessage::Input(Input { seq, move_x: mx, move_y: my, buttons: b });
+            assert_eq!(out, protocol::encode(&expected));
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! `tickwire bots`: the command-line face of the load tester (and its hidden `plot` mode).
+
+use super::load::{self, LoadOptions};
+use super::pattern::Pattern;
+use super::plot;
+use super::report::{self, Thresholds};
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Runs N WebSocket bots against a server and reports netcode quality.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BotsArgs {
+    #[command(subcommand)]
+    command: Option<BotsCommand>,
+    /// The server's WebSocket endpoint (ws:// only).
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
+    url: String,
+    /// Bots to connect.
+    #[arg(long, default_value_t = 100, value_name = "COUNT")]
+    clients: usize,
+    /// From start to stop, ramp-up included (e.g. 30s).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Connects are spread over this long (e.g. 5s).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    ramp_up: Duration,
+    /// How the bots move.
+    #[arg(long, value_enum, default_value_t = Pattern::RandomWalk)]
+    pattern: Pattern,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// The server's metrics page (default: http://HOST:PORT/metrics of --url).
+    #[arg(long, value_name = "URL")]
+    metrics_url: Option<String>,
+    /// A label copied into the report (scenario name).
+    #[arg(long, default_value = "")]
+    label: String,
+    /// Runtime worker threads for the bots; 1 runs them all on one current-thread runtime.
+    #[arg(long, default_value_t = 1, value_name = "COUNT")]
+    threads: usize,
+    /// Fail if the input-to-snapshot p99 latency exceeds this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    max_p99_latency_ms: Option<f64>,
+    /// Fail if the slowest client received fewer snapshots per second than this.
+    #[arg(long, value_name = "PER_SECOND")]
+    min_snapshot_rate: Option<f64>,
+    /// Fail if replica errors (apply errors, own player missing, mismatches) exceed this.
+    #[arg(long, default_value_t = 0, value_name = "COUNT")]
+    max_replica_errors: u64,
+    /// Fail if more connections than this ended before the run did.
+    #[arg(long, value_name = "COUNT")]
+    max_disconnects: Option<u64>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum BotsCommand {
+    /// Write the results table and plot from JSON reports (used by benches/load.sh).
+    #[command(hide = true)]
+    Plot(PlotArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct PlotArgs {
+    /// Markdown file to write: the preamble, then the table.
+    #[arg(long)]
+    markdown: PathBuf,
+    /// SVG file to write.
+    #[arg(long)]
+    svg: PathBuf,
+    /// Text put before the table (machine, command).
+    #[arg(long)]
+    preamble: Option<PathBuf>,
+    /// JSON reports from `tickwire bots --json`.
+    reports: Vec<PathBuf>,
+}
+
+/// Runs the subcommand; an error (or a violated threshold) is the message to exit with.
+pub fn main(args: BotsArgs) -> Result<(), String> {
+    if let Some(BotsCommand::Plot(plot)) = args.command {
+        return write_plot(&plot);
+    }
+    let options = LoadOptions {
+        url: args.url.clone(),
+        clients: args.clients,
+        duration: args.duration,
+        ramp_up: args.ramp_up,
+        pattern: args.pattern,
+        metrics_url: args.metrics_url.clone(),
+        label: args.label.clone(),
+        progress: true,
+        bot_threads: args.threads.max(1),
+    };
+    let runtime = if options.bot_threads == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(options.bot_threads).enable_all().build()
+    };
+    let runtime = runtime.map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let report = runtime.block_on(load::run(&options, ctrl_c))?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        println!("{json}");
+    } else {
+        print!("{}", report::render_text(&report));
+    }
+    if !args.json && std::io::stdout().is_terminal() {
+        eprintln!();
+    }
+    let thresholds = Thresholds {
+        max_p99_latency_ms: args.max_p99_latency_ms,
+        min_snapshot_rate: args.min_snapshot_rate,
+        max_replica_errors: args.max_replica_errors,
+        max_disconnects: args.max_disconnects,
+    };
+    let violations = thresholds.violations(&report);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("thresholds violated: {}", violations.join("; ")))
+    }
+}
+
+fn write_plot(args: &PlotArgs) -> Result<(), String> {
+    let reports = plot::read_reports(&args.reports)?;
+    let mut markdown = match &args.preamble {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => String::new(),
+    };
+    markdown.push_str(&plot::markdown_table(&reports));
+    let write = |path: &PathBuf, text: &str| {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write(&args.markdown, &markdown)?;
+    write(&args.svg, &plot::svg(&reports))
+}

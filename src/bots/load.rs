@@ -1,0 +1,249 @@
+//! The load test: spawns N bots over the ramp-up, scrapes the server's `/metrics` around the
+//! measurement window, stops everything at the deadline (or Ctrl-C) and builds the report.
+//!
+//! Timeline: `t0` → connects spread over `ramp_up` → a settle period → window start (scrape)
+//! → window end at `t0 + duration` (scrape) → bots close → a last scrape for disconnect
+//! reasons. Nothing waits past `duration + GRACE`.
+
+use super::bot::{self, BotOutcome};
+use super::pattern::Pattern;
+use super::report::{self, Report, RunInfo, Scrapes};
+use super::scrape::{self, Scrape};
+use super::shared::Shared;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::time::{sleep_until, timeout_at};
+
+/// Longest time after the deadline before every bot has been stopped and joined.
+const GRACE: Duration = Duration::from_secs(5);
+/// Time after the ramp-up before measuring, so connects and first full snapshots settle.
+const SETTLE: Duration = Duration::from_secs(1);
+/// Most bots in one process.
+pub const MAX_CLIENTS: usize = 20_000;
+/// Plain progress lines (stderr not a terminal) come this often.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `ws://HOST:PORT/ws`.
+    pub url: String,
+    /// Bots.
+    pub clients: usize,
+    /// From start to stop, ramp-up included.
+    pub duration: Duration,
+    /// Connects are spread over this long.
+    pub ramp_up: Duration,
+    /// How bots move.
+    pub pattern: Pattern,
+    /// `/metrics` URL; `None` derives it from `url`.
+    pub metrics_url: Option<String>,
+    /// Copied into the report.
+    pub label: String,
+    /// Show a live progress line on stderr.
+    pub progress: bool,
+    /// Worker threads of the runtime this runs on (for the report).
+    pub bot_threads: usize,
+}
+
+impl LoadOptions {
+    /// Defaults for `clients` bots against `url`: 10 s, 1 s ramp-up, random walk, no progress.
+    pub fn new(url: impl Into<String>, clients: usize) -> LoadOptions {
+        LoadOptions {
+            url: url.into(),
+            clients,
+            duration: Duration::from_secs(10),
+            ramp_up: Duration::from_secs(1),
+            pattern: Pattern::RandomWalk,
+            metrics_url: None,
+            label: String::new(),
+            progress: false,
+            bot_threads: 1,
+        }
+    }
+
+    fn validate(&self) -> Result<String, String> {
+        if self.url.starts_with("wss://") {
+            return Err(format!(
+                "{}: wss:// is not supported by the bots (built without TLS); point them at the \
+                 server's plain ws:// address",
+                self.url
+            ));
+        }
+        if !self.url.starts_with("ws://") {
+            return Err(format!("{}: the URL must start with ws://", self.url));
+        }
+        if !(1..=MAX_CLIENTS).contains(&self.clients) {
+            return Err(format!("--clients {} is outside 1..={MAX_CLIENTS}", self.clients));
+        }
+        if self.duration.is_zero() || self.ramp_up >= self.duration {
+            return Err(format!(
+                "--ramp-up {:?} must be shorter than --duration {:?}",
+                self.ramp_up, self.duration
+            ));
+        }
+        match &self.metrics_url {
+            Some(url) => Ok(url.clone()),
+            None => scrape::metrics_url_for(&self.url),
+        }
+    }
+}
+
+/// Runs the load test; `shutdown` (Ctrl-C) ends it early with a report.
+pub async fn run(
+    options: &LoadOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Report, String> {
+    let metrics_url = options.validate()?;
+    let mut scrapes = Scrapes::default();
+    let mut server_error = None;
+    let mut note = |result: Result<Scrape, String>| match result {
+        Ok(scrape) => Some(scrape),
+        Err(error) => {
+            server_error.get_or_insert(error);
+            None
+        }
+    };
+    scrapes.before = note(fetch(&metrics_url).await);
+    let settle = SETTLE.min((options.duration - options.ramp_up) / 4);
+    let shared = Arc::new(Shared::new(
+        options.url.clone(),
+        options.pattern,
+        options.clients,
+        options.ramp_up,
+        options.ramp_up + settle,
+        options.duration,
+        GRACE,
+    ));
+    let (stop, stopped) = watch::channel(false);
+    let bots: Vec<_> = (0..options.clients)
+        .map(|i| tokio::spawn(bot::run(i, shared.clone(), stopped.clone())))
+        .collect();
+    let progress = tokio::spawn(progress(shared.clone(), stopped.clone(), options.progress));
+
+    tokio::pin!(shutdown);
+    let mut interrupted = false;
+    tokio::select! {
+        () = sleep_until(shared.window_start.into()) => scrapes.start = note(fetch(&metrics_url).await),
+        () = &mut shutdown => interrupted = true,
+    }
+    if !interrupted {
+        tokio::select! {
+            () = sleep_until(shared.window_end().into()) => {}
+            () = &mut shutdown => interrupted = true,
+        }
+    }
+    if interrupted {
+        shared.end_window_now();
+    }
+    scrapes.end = note(fetch(&metrics_url).await);
+    let _ = stop.send(true);
+    let outcomes = join_all(bots, shared.hard_end).await;
+    // Let the server count the closes before the last scrape.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    scrapes.after = note(fetch(&metrics_url).await);
+    let _ = progress.await;
+    if scrapes.start.is_none() && server_error.is_none() {
+        server_error = Some("interrupted before the measurement window began".into());
+    }
+
+    let run = RunInfo {
+        url: options.url.clone(),
+        pattern: format!("{:?}", options.pattern),
+        clients: options.clients,
+        duration_s: shared.window_end().saturating_duration_since(shared.t0).as_secs_f64(),
+        ramp_up_s: options.ramp_up.as_secs_f64(),
+        window_s: shared.window_seconds(),
+        tick_rate_hz: outcomes.iter().map(|o| o.tick_rate_hz).max().unwrap_or(0),
+        bot_threads: options.bot_threads,
+        interrupted,
+    };
+    let mut report = report::build(&shared, run, &outcomes);
+    report.label = options.label.clone();
+    let staying = report.clients.connected - report.clients.disconnected;
+    report.server = report::server_figures(&scrapes, staying, report.run.window_s);
+    report.server_error = server_error;
+    Ok(report)
+}
+
+/// Joins every bot by `deadline`; a bot still running then is aborted and counted failed.
+async fn join_all(
+    bots: Vec<tokio::task::JoinHandle<BotOutcome>>,
+    deadline: Instant,
+) -> Vec<BotOutcome> {
+    let mut outcomes = Vec::with_capacity(bots.len());
+    for handle in bots {
+        let abort = handle.abort_handle();
+        let outcome = match timeout_at(deadline.into(), handle).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(error)) => {
+                BotOutcome { failed: Some(format!("bot task: {error}")), ..BotOutcome::default() }
+            }
+            Err(_) => {
+                abort.abort();
+                BotOutcome { failed: Some("did not stop in time".into()), ..BotOutcome::default() }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+async fn fetch(url: &str) -> Result<Scrape, String> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || scrape::fetch(&url)).await.map_err(|e| e.to_string())?
+}
+
+/// A live line on stderr: an indicatif spinner on a terminal, else a plain line every few
+/// seconds (or nothing when `enabled` is false).
+async fn progress(shared: Arc<Shared>, mut stop: watch::Receiver<bool>, enabled: bool) {
+    if !enabled {
+        return;
+    }
+    let tty = std::io::stderr().is_terminal();
+    let bar = tty.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let every = if tty { Duration::from_millis(500) } else { PLAIN_PROGRESS_EVERY };
+    let mut ticker = tokio::time::interval(every);
+    let (mut last_at, mut last_count) = (Instant::now(), 0);
+    let hard_end = sleep_until(shared.hard_end.into());
+    tokio::pin!(hard_end);
+    // Ends at the stop signal or the hard end.
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            () = &mut hard_end => break,
+            _ = ticker.tick() => {}
+        }
+        let (now, count) = (Instant::now(), shared.snapshots.load(Relaxed));
+        let rate =
+            (count - last_count) as f64 / now.duration_since(last_at).as_secs_f64().max(1e-3);
+        (last_at, last_count) = (now, count);
+        let line = format!(
+            "connected {}/{} | {:.0} snapshots/s | errors {}",
+            shared.connected_now.load(Relaxed),
+            shared.clients,
+            rate,
+            shared.errors.load(Relaxed)
+        );
+        match &bar {
+            Some(bar) => {
+                bar.set_message(line);
+                bar.tick();
+            }
+            None => eprintln!("tickwire bots: {:.0}s {line}", shared.t0.elapsed().as_secs_f64()),
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+}

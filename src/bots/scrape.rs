@@ -1,0 +1,261 @@
+//! Reads the server's `/metrics` page: a plain HTTP/1.0 GET and a small parser of the
+//! Prometheus text format, enough for counters, gauges, labelled families and histograms.
+//!
+//! The load tester scrapes a few times per run, so this is a blocking `std` socket with
+//! timeouts, run on the blocking pool; it does not need an HTTP client dependency.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// Most bytes read from `/metrics` (the page is a few KiB).
+const MAX_PAGE_BYTES: u64 = 1 << 20;
+/// Connect, read and write timeout of one scrape.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One parsed sample line: `name{labels} value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Metric name, suffix included (`tickwire_ticks_total`).
+    pub name: String,
+    /// Labels in order of appearance.
+    pub labels: Vec<(String, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// A parsed `/metrics` page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scrape {
+    /// Every sample line.
+    pub samples: Vec<Sample>,
+}
+
+impl Scrape {
+    /// Parses the text format; comment and malformed lines are skipped.
+    pub fn parse(text: &str) -> Scrape {
+        Scrape { samples: text.lines().filter_map(parse_line).collect() }
+    }
+
+    /// The value of an unlabelled sample, 0 when absent.
+    pub fn value(&self, name: &str) -> f64 {
+        self.samples.iter().find(|s| s.name == name && s.labels.is_empty()).map_or(0.0, |s| s.value)
+    }
+
+    /// Values of a family by one label: `(label value, value)`, in page order.
+    pub fn by_label(&self, name: &str, label: &str) -> Vec<(String, f64)> {
+        let with_label = |s: &Sample| {
+            let (_, v) = s.labels.iter().find(|(k, _)| k == label)?;
+            Some((v.clone(), s.value))
+        };
+        self.samples.iter().filter(|s| s.name == name).filter_map(with_label).collect()
+    }
+
+    /// A histogram's cumulative buckets `(le, count)` from `NAME_bucket` lines, ascending.
+    pub fn cumulative_buckets(&self, name: &str) -> Vec<(f64, f64)> {
+        let le = |v: &str| if v == "+Inf" { Some(f64::INFINITY) } else { v.parse().ok() };
+        let mut buckets: Vec<(f64, f64)> = self
+            .by_label(&format!("{name}_bucket"), "le")
+            .into_iter()
+            .filter_map(|(bound, count)| Some((le(&bound)?, count)))
+            .collect();
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        buckets
+    }
+}
+
+/// Per-bucket counts of a histogram between two scrapes: `(upper bound, count)`.
+pub fn bucket_counts_between(start: &Scrape, end: &Scrape, name: &str) -> Vec<(f64, f64)> {
+    let before = start.cumulative_buckets(name);
+    let mut previous = 0.0;
+    end.cumulative_buckets(name)
+        .into_iter()
+        .map(|(le, cumulative)| {
+            let earlier = before.iter().find(|(b, _)| *b == le).map_or(0.0, |&(_, c)| c);
+            let in_window = (cumulative - earlier).max(0.0);
+            let count = (in_window - previous).max(0.0);
+            previous = in_window;
+            (le, count)
+        })
+        .collect()
+}
+
+fn parse_line(line: &str) -> Option<Sample> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let (head, value) = line.rsplit_once(' ')?;
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().ok()?,
+    };
+    let (name, labels) = match head.split_once('{') {
+        None => (head.trim(), Vec::new()),
+        Some((name, rest)) => (name.trim(), parse_labels(rest.strip_suffix('}')?)?),
+    };
+    Some(Sample { name: name.to_owned(), labels, value })
+}
+
+/// `a="x",b="y"`; values may hold escaped quotes and commas.
+fn parse_labels(mut text: &str) -> Option<Vec<(String, String)>> {
+    let mut labels = Vec::new();
+    // Each pass consumes one label, so the loop is bounded by the text's length.
+    for _ in 0..=text.len() {
+        text = text.trim_start_matches([',', ' ']);
+        if text.is_empty() {
+            return Some(labels);
+        }
+        let (key, rest) = text.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') => break i,
+                (_, '\\') => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                (_, c) => value.push(c),
+            }
+        };
+        labels.push((key.trim().to_owned(), value));
+        text = &rest[end + 1..];
+    }
+    None
+}
+
+/// `http://HOST:PORT/metrics` for a `ws://HOST:PORT/...` URL.
+pub fn metrics_url_for(ws_url: &str) -> Result<String, String> {
+    let rest = ws_url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("cannot derive a metrics URL from {ws_url}: not ws://"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    Ok(format!("http://{authority}/metrics"))
+}
+
+/// Fetches and parses a `/metrics` page (blocking, bounded by [`SCRAPE_TIMEOUT`]).
+pub fn fetch(url: &str) -> Result<Scrape, String> {
+    let rest =
+        url.strip_prefix("http://").ok_or_else(|| format!("{url}: only http:// is supported"))?;
+    let (authority, path) =
+        rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let target =
+        if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
+    let addr = target
+        .to_socket_addrs()
+        .map_err(|e| format!("{url}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{url}: no address"))?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, SCRAPE_TIMEOUT).map_err(|e| format!("{url}: {e}"))?;
+    stream.set_read_timeout(Some(SCRAPE_TIMEOUT)).map_err(|e| e.to_string())?;
+    stream.set_write_timeout(Some(SCRAPE_TIMEOUT)).map_err(|e| e.to_string())?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(|e| format!("{url}: {e}"))?;
+    let mut response = Vec::new();
+    stream.take(MAX_PAGE_BYTES).read_to_end(&mut response).map_err(|e| format!("{url}: {e}"))?;
+    let body =
+        response_body(&String::from_utf8_lossy(&response)).map_err(|e| format!("{url}: {e}"))?;
+    Ok(Scrape::parse(&body))
+}
+
+/// The body of a `200` HTTP response, de-chunked if it came chunked.
+fn response_body(response: &str) -> Result<String, String> {
+    let (head, body) = response.split_once("\r\n\r\n").ok_or("no end of headers")?;
+    let status = head.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err(format!("status line {status:?}"));
+    }
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    if !chunked {
+        return Ok(body.to_owned());
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    for _ in 0..=body.len() {
+        let (size, after) = rest.split_once("\r\n").ok_or("truncated chunk")?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or_default().trim(), 16)
+            .map_err(|_| "bad chunk size")?;
+        if size == 0 {
+            return Ok(out);
+        }
+        out.push_str(after.get(..size).ok_or("truncated chunk")?);
+        rest = after.get(size..).ok_or("truncated chunk")?.trim_start_matches("\r\n");
+    }
+    Err("too many chunks".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "# HELP tickwire_ticks Ticks run.\n\
+        # TYPE tickwire_ticks counter\n\
+        tickwire_ticks_total 46\n\
+        tickwire_tick_duration_seconds_sum 0.0029\n\
+        tickwire_tick_duration_seconds_bucket{le=\"0.00005\"} 13\n\
+        tickwire_tick_duration_seconds_bucket{le=\"0.0001\"} 43\n\
+        tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 46\n\
+        tickwire_disconnects_total{reason=\"too \\\"slow\\\", really\"} 2\n\
+        tickwire_disconnects_total{reason=\"connection_lost\"} 1\n\
+        tickwire_process_cpu_seconds_total 1.5\n\
+        # EOF\n";
+
+    #[test]
+    fn parses_counters_families_and_histograms() {
+        let scrape = Scrape::parse(PAGE);
+        assert_eq!(scrape.value("tickwire_ticks_total"), 46.0);
+        assert_eq!(scrape.value("tickwire_process_cpu_seconds_total"), 1.5);
+        assert_eq!(scrape.value("missing"), 0.0);
+        assert_eq!(
+            scrape.by_label("tickwire_disconnects_total", "reason"),
+            vec![("too \"slow\", really".to_owned(), 2.0), ("connection_lost".to_owned(), 1.0)]
+        );
+        assert_eq!(
+            scrape.cumulative_buckets("tickwire_tick_duration_seconds"),
+            vec![(0.00005, 13.0), (0.0001, 43.0), (f64::INFINITY, 46.0)]
+        );
+    }
+
+    #[test]
+    fn bucket_counts_between_two_scrapes() {
+        let start =
+            Scrape::parse("h_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 3\nh_bucket{le=\"+Inf\"} 3\n");
+        let end =
+            Scrape::parse("h_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 9\nh_bucket{le=\"+Inf\"} 10\n");
+        assert_eq!(
+            bucket_counts_between(&start, &end, "h"),
+            vec![(1.0, 1.0), (2.0, 5.0), (f64::INFINITY, 1.0)]
+        );
+    }
+
+    #[test]
+    fn skips_malformed_lines() {
+        let scrape = Scrape::parse("a 1\nb{x=\"1\" 2\nc notanumber\nd{x=\"y\"} 3\n");
+        assert_eq!(scrape.samples.len(), 2);
+    }
+
+    #[test]
+    fn bodies_plain_and_chunked() {
+        let plain = "HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\na 1\n";
+        assert_eq!(response_body(plain).as_deref(), Ok("a 1\n"));
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\na 1\n\r\n2\r\nb \r\n0\r\n\r\n";
+        assert_eq!(response_body(chunked).as_deref(), Ok("a 1\nb "));
+        assert!(response_body("HTTP/1.1 404 Not Found\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn metrics_url_from_the_websocket_url() {
+        assert_eq!(
+            metrics_url_for("ws://127.0.0.1:8080/ws?name=a").as_deref(),
+            Ok("http://127.0.0.1:8080/metrics")
+        );
+        assert_eq!(metrics_url_for("ws://host/ws").as_deref(), Ok("http://host/metrics"));
+        assert!(metrics_url_for("wss://host/ws").is_err());
+    }
+}

@@ -1,0 +1,214 @@
+//! What every bot of a load run shares: the plan (URL, pattern, the measurement window)
+//! and the recorders (histograms, live counters, the cross-replica check).
+//!
+//! Recording is lock-free except for the replica check, which takes a mutex once per bot
+//! every [`CHECK_EVERY_SECONDS`].
+
+use super::histogram::Histogram;
+use super::pattern::Pattern;
+use crate::replication::Replica;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+/// Latency and interval histograms count 0.1 ms buckets.
+pub const TIME_BUCKET_US: u64 = 100;
+/// Input-to-snapshot latency and ping round trips up to 1 s; beyond is overflow.
+const LATENCY_BUCKETS: usize = 10_000;
+/// Snapshot inter-arrival times up to 2 s.
+const INTERVAL_BUCKETS: usize = 20_000;
+/// Snapshot sizes, one bucket per byte up to 64 KiB.
+const SIZE_BUCKETS: usize = 64 * 1024;
+/// How often the replicas are compared with each other, in seconds of server ticks.
+pub const CHECK_EVERY_SECONDS: u32 = 2;
+/// Most entities one bot contributes to one check.
+const CHECK_MAX_ENTITIES: usize = 256;
+
+/// The plan and recorders of one run.
+#[derive(Debug)]
+pub struct Shared {
+    /// WebSocket URL, without the bot's name.
+    pub url: String,
+    /// How the bots move.
+    pub pattern: Pattern,
+    /// When the run started.
+    pub t0: Instant,
+    /// Connects are spread over this long from `t0`.
+    pub ramp_up: Duration,
+    /// Bots connected in total.
+    pub clients: usize,
+    /// Samples are recorded from here...
+    pub window_start: Instant,
+    /// ...to here (microseconds after `t0`), moved earlier by Ctrl-C.
+    window_end_us: AtomicU64,
+    /// No bot runs past this, whatever happens.
+    pub hard_end: Instant,
+    /// Input sent to the first snapshot that reflects it, microseconds.
+    pub latency_us: Histogram,
+    /// Ping to pong, microseconds.
+    pub rtt_us: Histogram,
+    /// Time between consecutive snapshots of one bot, microseconds.
+    pub interval_us: Histogram,
+    /// Snapshot payload sizes, bytes.
+    pub snapshot_bytes: Histogram,
+    /// Bots connected right now.
+    pub connected_now: AtomicU64,
+    /// Snapshots received so far (all bots, whole run).
+    pub snapshots: AtomicU64,
+    /// Connect failures, disconnects and replica errors so far.
+    pub errors: AtomicU64,
+    /// The cross-replica check.
+    pub checker: Checker,
+}
+
+impl Shared {
+    /// A plan; the window ends at `t0 + duration`.
+    pub fn new(
+        url: String,
+        pattern: Pattern,
+        clients: usize,
+        ramp_up: Duration,
+        window_start: Duration,
+        duration: Duration,
+        grace: Duration,
+    ) -> Shared {
+        let t0 = Instant::now();
+        Shared {
+            url,
+            pattern,
+            t0,
+            ramp_up,
+            clients,
+            window_start: t0 + window_start,
+            window_end_us: AtomicU64::new(duration.as_micros() as u64),
+            hard_end: t0 + duration + grace,
+            latency_us: Histogram::new(TIME_BUCKET_US, LATENCY_BUCKETS),
+            rtt_us: Histogram::new(TIME_BUCKET_US, LATENCY_BUCKETS),
+            interval_us: Histogram::new(TIME_BUCKET_US, INTERVAL_BUCKETS),
+            snapshot_bytes: Histogram::new(1, SIZE_BUCKETS),
+            connected_now: AtomicU64::new(0),
+            snapshots: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            checker: Checker::default(),
+        }
+    }
+
+    /// When recording stops.
+    pub fn window_end(&self) -> Instant {
+        self.t0 + Duration::from_micros(self.window_end_us.load(Relaxed))
+    }
+
+    /// Ends the window now (Ctrl-C), if it has not ended already.
+    pub fn end_window_now(&self) {
+        let now = self.t0.elapsed().as_micros() as u64;
+        self.window_end_us.fetch_min(now, Relaxed);
+    }
+
+    /// Whether a sample taken at `now` counts.
+    pub fn in_window(&self, now: Instant) -> bool {
+        now >= self.window_start && now < self.window_end()
+    }
+
+    /// Seconds of the measurement window (0 if it never began).
+    pub fn window_seconds(&self) -> f64 {
+        self.window_end().saturating_duration_since(self.window_start).as_secs_f64()
+    }
+
+    /// When bot `index` connects: spread evenly over the ramp-up.
+    pub fn connect_at(&self, index: usize) -> Instant {
+        let share = index as f64 / self.clients.max(1) as f64;
+        self.t0 + self.ramp_up.mul_f64(share)
+    }
+}
+
+/// Compares replicas across bots: at every sampled tick, each entity that two bots hold must
+/// have the same kind, position and score in both. One sampled tick is open at a time; a bot
+/// that reaches it late (after a newer one opened) is not checked for it.
+#[derive(Debug, Default)]
+pub struct Checker {
+    current: Mutex<(u32, HashMap<u32, Print>)>,
+}
+
+/// What is compared of an entity: kind, x, y, score.
+type Print = (u8, i32, i32, u32);
+
+/// One bot's contribution to a check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Entities compared with another bot's copy.
+    pub compared: u64,
+    /// Of which disagreed.
+    pub mismatches: u64,
+}
+
+impl Checker {
+    /// Whether `tick` is a sampled tick at this tick rate.
+    pub fn samples(tick: u32, tick_rate_hz: u16) -> bool {
+        tick > 0 && tick.is_multiple_of(CHECK_EVERY_SECONDS * u32::from(tick_rate_hz.max(1)))
+    }
+
+    /// Adds a replica taken at `tick` and compares it with what others held at that tick.
+    pub fn observe(&self, tick: u32, replica: &Replica) -> Checked {
+        let mut checked = Checked::default();
+        // A poisoned lock only means another bot panicked mid-check; skip the check.
+        let Ok(mut current) = self.current.lock() else { return checked };
+        if tick > current.0 {
+            current.0 = tick;
+            current.1.clear();
+        } else if tick < current.0 {
+            return checked;
+        }
+        for (id, e) in replica.iter().take(CHECK_MAX_ENTITIES) {
+            let print = (e.kind as u8, e.x, e.y, e.score);
+            match current.1.entry(id) {
+                Entry::Occupied(seen) => {
+                    checked.compared += 1;
+                    checked.mismatches += u64::from(*seen.get() != print);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(print);
+                }
+            }
+        }
+        checked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{self, EntityKind, EntityState, FullSnapshot, Op, ServerMessage};
+
+    fn replica(tick: u32, x: i32) -> Replica {
+        let entity = EntityState {
+            kind: EntityKind::Orb,
+            x,
+            y: 0,
+            radius: 1,
+            color: [0; 3],
+            score: 1,
+            name: String::new(),
+        };
+        let full = ServerMessage::Full(FullSnapshot {
+            tick,
+            last_input_seq: 0,
+            ops: vec![Op::Spawn { id_gap: 3, entity }],
+        });
+        let mut replica = Replica::new();
+        replica.apply(&protocol::encode(&full)).expect("applies");
+        replica
+    }
+
+    #[test]
+    fn checker_counts_disagreements_at_the_same_tick_only() {
+        let checker = Checker::default();
+        assert_eq!(checker.observe(60, &replica(60, 5)), Checked::default());
+        assert_eq!(checker.observe(60, &replica(60, 5)), Checked { compared: 1, mismatches: 0 });
+        assert_eq!(checker.observe(60, &replica(60, 6)), Checked { compared: 1, mismatches: 1 });
+        assert_eq!(checker.observe(120, &replica(120, 9)), Checked::default());
+        assert_eq!(checker.observe(60, &replica(60, 1)), Checked::default(), "too late");
+        assert!(Checker::samples(60, 30) && !Checker::samples(61, 30) && !Checker::samples(0, 30));
+    }
+}

@@ -1,0 +1,66 @@
+//! The load tester against the real server: every bot connects, keeps a correct replica and
+//! receives snapshots, and the `/metrics` scrape works. Correctness only, never speed.
+
+mod common;
+
+use common::{TestServer, small_world};
+use std::time::Duration;
+use tickwire::bots::pattern::Pattern;
+use tickwire::bots::{LoadOptions, run};
+
+async fn load(server: &TestServer, clients: usize, pattern: Pattern) -> tickwire::bots::Report {
+    let mut options = LoadOptions::new(server.ws_url(), clients);
+    options.duration = Duration::from_millis(2_500);
+    options.ramp_up = Duration::from_millis(500);
+    options.pattern = pattern;
+    let report = tokio::time::timeout(
+        Duration::from_secs(15),
+        run(&options, std::future::pending::<()>()),
+    )
+    .await
+    .expect("the run ends at its duration plus grace")
+    .expect("the run starts");
+    eprintln!("{}", tickwire::bots::report::render_text(&report));
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_bots_connect_and_keep_correct_replicas() {
+    let mut config = small_world();
+    config.world.view_radius = 100.0;
+    let server = TestServer::start(config).await;
+    let report = load(&server, 20, Pattern::RandomWalk).await;
+    assert_eq!(report.clients.connected, 20, "{:?}", report.clients);
+    assert_eq!(report.clients.failed, 0);
+    assert_eq!(report.clients.disconnected, 0, "{:?}", report.clients.close_codes);
+    assert_eq!(report.replica.errors(), 0, "{:?}", report.replica);
+    assert!(report.replica.compared > 0, "everyone sees everyone, so replicas were compared");
+    assert!(report.snapshot_rate.min > 0.0, "every bot got snapshots");
+    assert!(report.latency_ms.count > 0, "inputs were acknowledged by snapshots");
+    assert!(report.bytes.per_move_op > 0.0, "moving players cost bytes");
+    let server_figures = report.server.expect("the metrics scrape succeeded");
+    assert!(server_figures.ticks > 0.0);
+    assert_eq!(report.server_error, None);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_bots_send_no_inputs_and_still_get_snapshots() {
+    let server = TestServer::start(small_world()).await;
+    let report = load(&server, 5, Pattern::Idle).await;
+    assert_eq!(report.clients.connected, 5);
+    assert_eq!(report.replica.errors(), 0);
+    assert_eq!(report.latency_ms.count, 0, "no input, no latency sample");
+    assert!(report.snapshot_rate.min > 0.0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refuses_wss_and_bad_ramp_up() {
+    let options = LoadOptions::new("wss://example.com/ws", 1);
+    let error = run(&options, std::future::pending::<()>()).await.expect_err("wss refused");
+    assert!(error.contains("wss://"), "{error}");
+    let mut options = LoadOptions::new("ws://127.0.0.1:1/ws", 1);
+    options.ramp_up = options.duration;
+    assert!(run(&options, std::future::pending::<()>()).await.is_err());
+}
