@@ -12,7 +12,8 @@
 //! then per client its own-player state, `ClientView::settle(false)` (the last snapshot was
 //! taken, so the baseline is the previous tick) and one `Replication::build` into a fresh
 //! buffer. The simulation step between ticks is not timed. `shared` times capture and
-//! begin_tick alone, the part every tick pays whatever the client count.
+//! begin_tick alone, the part every tick pays whatever the client count; `capture` times
+//! `replication::capture` alone.
 //!
 //! Bytes are measured once, outside the timed loop, over `BYTES_TICKS` steady-state ticks:
 //! each snapshot is decoded and its ops counted by kind.
@@ -204,7 +205,7 @@ impl Tally {
             "{label}: {per_client:.1} bytes per client per tick ({} snapshots); per snapshot \
              ({} decoded) {:.1} moves, {:.2} updates, {:.2} spawns, {:.2} despawns, {:.2} own; \
              {per_mover:.2} bytes per moving entity (whole snapshot / (moves + updates)); \
-             op sizes: move {:.2}, update {:.2}, spawn {:.2}, despawn {:.2} bytes",
+             op sizes: move {:.2}, update {:.2}, spawn {:.2}, despawn {:.2}, own {:.2} bytes",
             self.snapshots,
             self.decoded,
             self.per_snapshot(0),
@@ -216,6 +217,7 @@ impl Tally {
             op_size(1),
             op_size(2),
             op_size(3),
+            op_size(4),
         );
     }
 }
@@ -246,6 +248,19 @@ fn build(c: &mut Criterion) {
     for scenario in [Scenario::AllVisible, Scenario::Interest] {
         let mut group = c.benchmark_group(format!("replication/{}", scenario.name()));
         let mut server = Server::new(scenario, 0);
+        group.bench_function("capture", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    server.step();
+                    let started = Instant::now();
+                    let frame = replication::capture(server.sim.world_mut(), server.tick);
+                    total += started.elapsed();
+                    server.replication.begin_tick(frame);
+                }
+                total
+            });
+        });
         group.bench_function("shared", |b| {
             b.iter_custom(|iters| timed(iters, &mut server, Server::begin_tick));
         });
