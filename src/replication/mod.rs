@@ -156,8 +156,7 @@ impl Replication {
                 Built::Full
             }
             Some((base, base_frame)) => {
-                let (base, base_frame) = (base.clone(), base_frame);
-                self.write_delta(world, &frame, &visible, &base, &base_frame, own, out)
+                self.write_delta(world, &frame, &visible, base, &base_frame, own, out)
             }
         };
         view.inflight = Some(Baseline {
@@ -215,11 +214,11 @@ impl Replication {
         let mut count = 1;
         write_own(&mut self.ops, own.velocity);
         let mut previous = 0;
-        let indices: Box<dyn Iterator<Item = usize>> = match visible {
-            None => Box::new(0..frame.records.len()),
-            Some(list) => Box::new(list.iter().map(|&i| i as usize)),
+        let seen = match visible {
+            None => Seen::All(frame.records.len()),
+            Some(list) => Seen::List(list),
         };
-        for index in indices {
+        for index in (0..).map_while(|i| seen.get(i)) {
             let id = frame.records[index].id.id;
             let body = self.spawn_body(world, frame, index);
             write_op(&mut self.ops, OP_SPAWN, id - previous, &self.shared[body]);
@@ -264,15 +263,15 @@ impl Replication {
             write_own(&mut self.ops, own.velocity);
             count += 1;
         }
-        let held: Vec<NetId> = match &base.visible {
-            Visible::All => base_frame.records.iter().map(|r| r.id).collect(),
-            Visible::List(ids) => ids.clone(),
+        let held = match &base.visible {
+            Visible::All => Held::All(&base_frame.records),
+            Visible::List(ids) => Held::List(ids),
         };
-        let now: Vec<usize> = match visible {
-            None => (0..frame.records.len()).collect(),
-            Some(list) => list.iter().map(|&i| i as usize).collect(),
+        let now = match visible {
+            None => Seen::All(frame.records.len()),
+            Some(list) => Seen::List(list),
         };
-        count += self.merge(world, frame, base_frame, consecutive, &now, &held);
+        count += self.merge(world, frame, base_frame, consecutive, now, held);
         varint::write_len(out, count);
         out.extend_from_slice(&self.ops);
         if consecutive { Built::Delta } else { Built::CatchUp }
@@ -286,13 +285,13 @@ impl Replication {
         frame: &Frame,
         base_frame: &Frame,
         consecutive: bool,
-        now: &[usize],
-        held: &[NetId],
+        now: Seen<'_>,
+        held: Held<'_>,
     ) -> usize {
         let (mut a, mut b, mut previous, mut count) = (0, 0, 0u32, 0);
-        while a < now.len() || b < held.len() {
-            let current = now.get(a).map(|&i| (i, frame.records[i]));
-            let old = held.get(b).copied();
+        loop {
+            let current = now.get(a).map(|i| (i, frame.records[i]));
+            let old = held.get(b);
             match (current, old) {
                 (Some((index, record)), Some(old)) if record.id.id == old.id => {
                     a += 1;
@@ -359,10 +358,9 @@ impl Replication {
         if let Some(done) = &self.all_delta {
             return done.clone();
         }
-        let held: Vec<NetId> = base_frame.records.iter().map(|r| r.id).collect();
-        let now: Vec<usize> = (0..frame.records.len()).collect();
+        let (now, held) = (Seen::All(frame.records.len()), Held::All(&base_frame.records));
         self.ops.clear();
-        let count = self.merge(world, frame, base_frame, true, &now, &held);
+        let count = self.merge(world, frame, base_frame, true, now, held);
         let start = self.shared.len();
         self.shared.extend_from_slice(&self.ops);
         let done = (start..self.shared.len(), count);
@@ -381,6 +379,42 @@ impl Replication {
         let range = start..self.shared.len();
         self.spawns[index] = Some(range.clone());
         range
+    }
+}
+
+/// The entities a client held at its baseline, ascending by id.
+#[derive(Clone, Copy)]
+enum Held<'a> {
+    /// Every record of the baseline frame.
+    All(&'a [Record]),
+    /// These.
+    List(&'a [NetId]),
+}
+
+impl Held<'_> {
+    fn get(self, i: usize) -> Option<NetId> {
+        match self {
+            Held::All(records) => records.get(i).map(|r| r.id),
+            Held::List(ids) => ids.get(i).copied(),
+        }
+    }
+}
+
+/// The records (indices into the current frame) a client sees now, ascending.
+#[derive(Clone, Copy)]
+enum Seen<'a> {
+    /// All of the frame's `n` records.
+    All(usize),
+    /// These.
+    List(&'a [u32]),
+}
+
+impl Seen<'_> {
+    fn get(self, i: usize) -> Option<usize> {
+        match self {
+            Seen::All(n) => (i < n).then_some(i),
+            Seen::List(list) => list.get(i).map(|&index| index as usize),
+        }
     }
 }
 
