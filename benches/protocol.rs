@@ -61,7 +61,7 @@ fn full(ids: &[u32], rng: &mut fastrand::Rng) -> ServerMessage {
     let mut ops = vec![Op::Own { vx: 512, vy: -300 }];
     let mut previous = 0;
     for (n, &id) in ids.iter().enumerate() {
-        let player = n % 5 == 0;
+        let player = n.is_multiple_of(5);
         let entity = EntityState {
             kind: if player { EntityKind::Player } else { EntityKind::Orb },
             x: rng.i32(0..WORLD_WIRE),

@@ -110,7 +110,7 @@ impl Server {
                 seq,
                 move_x: (heading.cos() * 127.0) as i8,
                 move_y: (heading.sin() * 127.0) as i8,
-                buttons: u8::from(n % 4 == 0),
+                buttons: u8::from(n.is_multiple_of(4)),
             };
             // Seqs increase and only the boost bit is set, so every input is accepted.
             self.sim.push_input(player, input).ok();
