@@ -14,7 +14,7 @@ use std::time::Duration;
 pub struct BotsArgs {
     #[command(subcommand)]
     command: Option<BotsCommand>,
-    /// The server's WebSocket endpoint (ws:// only).
+    /// The server's WebSocket endpoint (ws://, or wss:// verified against the Mozilla roots).
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
     /// Bots to connect.

@@ -67,15 +67,8 @@ impl LoadOptions {
     }
 
     fn validate(&self) -> Result<String, String> {
-        if self.url.starts_with("wss://") {
-            return Err(format!(
-                "{}: wss:// is not supported by the bots (built without TLS); point them at the \
-                 server's plain ws:// address",
-                self.url
-            ));
-        }
-        if !self.url.starts_with("ws://") {
-            return Err(format!("{}: the URL must start with ws://", self.url));
+        if !self.url.starts_with("ws://") && !self.url.starts_with("wss://") {
+            return Err(format!("{}: the URL must start with ws:// or wss://", self.url));
         }
         if !(1..=MAX_CLIENTS).contains(&self.clients) {
             return Err(format!("--clients {} is outside 1..={MAX_CLIENTS}", self.clients));

@@ -126,19 +126,22 @@ fn parse_labels(mut text: &str) -> Option<Vec<(String, String)>> {
     None
 }
 
-/// `http://HOST:PORT/metrics` for a `ws://HOST:PORT/...` URL.
+/// `http://HOST:PORT/metrics` for a `ws://HOST:PORT/...` URL (`https://` for `wss://`).
 pub fn metrics_url_for(ws_url: &str) -> Result<String, String> {
-    let rest = ws_url
-        .strip_prefix("ws://")
-        .ok_or_else(|| format!("cannot derive a metrics URL from {ws_url}: not ws://"))?;
+    let (scheme, rest) = match ws_url.split_once("://") {
+        Some(("ws", rest)) => ("http", rest),
+        Some(("wss", rest)) => ("https", rest),
+        _ => return Err(format!("cannot derive a metrics URL from {ws_url}: not ws:// or wss://")),
+    };
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    Ok(format!("http://{authority}/metrics"))
+    Ok(format!("{scheme}://{authority}/metrics"))
 }
 
 /// Fetches and parses a `/metrics` page (blocking, bounded by [`SCRAPE_TIMEOUT`]).
 pub fn fetch(url: &str) -> Result<Scrape, String> {
-    let rest =
-        url.strip_prefix("http://").ok_or_else(|| format!("{url}: only http:// is supported"))?;
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("{url}: the bots scrape plain http:// only; pass --metrics-url http://...")
+    })?;
     let (authority, path) =
         rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
     let target =
@@ -256,6 +259,8 @@ mod tests {
             Ok("http://127.0.0.1:8080/metrics")
         );
         assert_eq!(metrics_url_for("ws://host/ws").as_deref(), Ok("http://host/metrics"));
-        assert!(metrics_url_for("wss://host/ws").is_err());
+        assert_eq!(metrics_url_for("wss://host:1/ws").as_deref(), Ok("https://host:1/metrics"));
+        assert!(metrics_url_for("http://host/ws").is_err());
+        assert!(fetch("https://host/metrics").is_err_and(|e| e.contains("--metrics-url")));
     }
 }
