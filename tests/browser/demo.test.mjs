@@ -106,6 +106,24 @@ const hook = (page) => page.evaluate(() => ({
   players: window.tickwire.players,
 }));
 
+// Waits until the own player has stood still for half a second (friction takes about a
+// second to stop it) with the prediction equal to the server's position; returns it.
+async function waitForRest(page) {
+  const deadline = Date.now() + WAIT_MS;
+  let still = 0;
+  let last = null;
+  while (Date.now() < deadline) {
+    const { server, predicted } = await hook(page);
+    const same = (a, b) => a.x === b.x && a.y === b.y;
+    still = last && same(server, last) && same(server, predicted) ? still + 1 : 0;
+    if (still >= 5) return server;
+    last = server;
+    await page.waitForTimeout(100);
+  }
+  const { server, predicted } = await hook(page);
+  assert.fail(`no rest within ${WAIT_MS} ms: server ${JSON.stringify(server)}, predicted ${JSON.stringify(predicted)}`);
+}
+
 async function holdKey(page, key, ms) {
   await page.keyboard.down(key);
   await page.waitForTimeout(ms);
@@ -155,14 +173,8 @@ test("a held key moves the player on the page at once and on the server", { time
   assert.ok(sign * (moved.predicted.x - start.predicted.x) > 5, `predicted ${start.predicted.x} -> ${moved.predicted.x}`);
   assert.equal(moved.predicted.y, start.predicted.y);
   // Once the player rests, the server's position and the prediction agree exactly.
-  await waitFor(alice, () => {
-    const { selfServerPos: s, selfPredictedPos: p } = window.tickwire;
-    return s.x === p.x && s.y === p.y;
-  });
-  await alice.waitForTimeout(500);
-  const rest = await hook(alice);
-  assert.ok(sign * (rest.server.x - start.server.x) > 5, `server ${start.server.x} -> ${rest.server.x}`);
-  assert.deepEqual(rest.server, rest.predicted);
+  const rest = await waitForRest(alice);
+  assert.ok(sign * (rest.x - start.server.x) > 5, `server ${start.server.x} -> ${rest.x}`);
   assert.deepEqual(consoleErrors, []);
 });
 
@@ -180,7 +192,16 @@ test("two pages see each other, and each other's moves", { timeout: 30_000 }, as
   await holdKey(alice, key, 500);
   await waitFor(bob, ([id, x, sign]) => window.tickwire.players.some((p) => p.id === id && sign * (p.x - x) > 2),
     [a.selfId, a.server.x, sign]);
-  await alice.waitForTimeout(400); // let interpolation catch up before the picture
+
+  // Bob walks to Alice's height, so the picture shows both, and Alice watches him come.
+  const { server: aliceAt } = await hook(alice);
+  const { server: bobAt } = await hook(bob);
+  const vertical = aliceAt.y > bobAt.y ? "ArrowDown" : "ArrowUp";
+  await bob.keyboard.down(vertical);
+  await waitFor(alice, ([id, y]) => window.tickwire.players.some((p) => p.id === id && Math.abs(p.y - y) < 8),
+    [b.selfId, aliceAt.y]);
+  await bob.keyboard.up(vertical);
+  await alice.waitForTimeout(600); // let Bob coast to rest and interpolation catch up
   const screenshot = process.env.TICKWIRE_SCREENSHOT === "1" ? path.join(REPO, "docs/demo.png") : path.join(tmp, "demo.png");
   await alice.screenshot({ path: screenshot });
   assert.deepEqual(consoleErrors, []);
