@@ -39,7 +39,7 @@ export class World {
     this.tickMs = 1000 / welcome.tick_rate_hz;
     this.replica = new Replica(this.selfId);
     this.clock = new ServerClock(welcome.tick_rate_hz);
-    /** id -> {entity, samples: [{tick, x, y}] in wire units, goneTick} for remote entities. */
+    /** id -> {entity, samples: [{at: tick, x, y}] in wire units, goneTick} for remote entities. */
     this.histories = new Map();
     /** Inputs sent and not yet applied by the server, oldest first. */
     this.pending = [];
