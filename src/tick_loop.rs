@@ -104,7 +104,7 @@ impl TickLoop {
                     last_warning = Some(finished);
                 }
             }
-            if tick.0 % u32::from(self.shared.config.tick_rate_hz) == 0 {
+            if tick.0.is_multiple_of(u32::from(self.shared.config.tick_rate_hz)) {
                 self.record_thread_cpu();
             }
             tick = tick.next();
