@@ -206,7 +206,12 @@ fn nice(max: f64) -> f64 {
 }
 
 fn short_number(v: f64) -> String {
-    if v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+    let text = if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.2}") };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -240,6 +245,14 @@ mod tests {
         let svg = svg(&reports);
         assert_eq!(svg.matches("<polyline").count(), 4, "two scenarios in two panels");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(short_number(12.5), "12.5");
+        assert_eq!(short_number(37.5), "37.5");
+        assert_eq!(short_number(250.0), "250");
+        assert_eq!(short_number(0.0), "0");
     }
 
     #[test]
