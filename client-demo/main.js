@@ -57,8 +57,10 @@ function handleMessage(message, nowMs) {
 }
 
 function handleStatus(status) {
+  // Inputs belong to the World of one connection: a new socket gets a new World (and
+  // seq 1) with its Welcome, so the old loop must not feed it.
+  if (status.state !== "open") inputLoop?.stop();
   if (status.state === "closed") {
-    inputLoop?.stop();
     closes.push({ code: status.code, reason: status.reason });
     if (closes.length > MAX_CLOSES_REMEMBERED) closes.shift();
   }

@@ -80,9 +80,9 @@ export class Connection {
     this.open();
   }
 
-  /** Sends a ClientMessage object; dropped unless the socket is open. */
+  /** Sends a ClientMessage object; dropped unless the session is up (open and welcomed). */
   send(message) {
-    if (this.ws?.readyState === this.WebSocketImpl.OPEN) this.ws.send(encodeClientMessage(message));
+    if (this.welcomed && this.ws?.readyState === this.WebSocketImpl.OPEN) this.ws.send(encodeClientMessage(message));
   }
 
   /** The server sent something this client cannot use: close, then reconnect with backoff. */

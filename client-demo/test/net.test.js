@@ -109,6 +109,19 @@ test("pings start after the Welcome, once a second, and measure RTT", () => {
   assert.deepEqual(received, ["Welcome"], "pongs are not handed on");
 });
 
+test("nothing is sent before the Welcome of the socket it would go to", () => {
+  const connection = connect();
+  latest().accept();
+  latest().deliver(WELCOME);
+  connection.connect("ws://host/ws?name=new"); // a new socket: a new session
+  latest().accept();
+  connection.send({ type: "Input", seq: 90, move_x: 0, move_y: 0, buttons: 0 });
+  assert.deepEqual(latest().sent, []);
+  latest().deliver(WELCOME);
+  connection.send({ type: "Input", seq: 1, move_x: 0, move_y: 0, buttons: 0 });
+  assert.deepEqual(latest().sent.map((m) => m.type), ["Ping", "Input"]);
+});
+
 test("anything before the Welcome is a protocol error, closed with 4000", () => {
   const connection = connect();
   latest().accept();

@@ -155,6 +155,12 @@ test("the page connects and shows the server's world", { timeout: 30_000 }, asyn
   assert.ok(state.tick > 0, `tick ${state.tick}`);
   assert.ok(state.players.some((p) => p.id === state.selfId && p.name === "alice"), JSON.stringify(state.players));
   await waitFor(alice, () => document.getElementById("connection-text").textContent === "open");
+  // F3 draws the debug overlay for a few frames, and turns it off again.
+  await alice.keyboard.press("F3");
+  await alice.waitForTimeout(200);
+  assert.equal(await alice.isChecked("#debug"), true);
+  await alice.keyboard.press("F3");
+  assert.equal(await alice.isChecked("#debug"), false);
   assert.deepEqual(consoleErrors, []);
 });
 
@@ -204,6 +210,18 @@ test("two pages see each other, and each other's moves", { timeout: 30_000 }, as
   await alice.waitForTimeout(600); // let Bob coast to rest and interpolation catch up
   const screenshot = process.env.TICKWIRE_SCREENSHOT === "1" ? path.join(REPO, "docs/demo.png") : path.join(tmp, "demo.png");
   await alice.screenshot({ path: screenshot });
+  assert.deepEqual(consoleErrors, []);
+});
+
+test("the name field reconnects under the new name", { timeout: 30_000 }, async () => {
+  await bob.fill("#name", "carol");
+  await bob.press("#name", "Enter");
+  // Only a new connection has a player called carol (its entity id may be bob's, reused).
+  await waitFor(bob, () => window.tickwire.state === "open" &&
+    window.tickwire.players.some((p) => p.id === window.tickwire.selfId && p.name === "carol"));
+  assert.match(bob.url(), /\?name=carol$/);
+  await waitFor(alice, () => window.tickwire.players.some((p) => p.name === "carol") &&
+    !window.tickwire.players.some((p) => p.name === "bob"));
   assert.deepEqual(consoleErrors, []);
 });
 
