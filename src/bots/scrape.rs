@@ -137,7 +137,7 @@ pub fn metrics_url_for(ws_url: &str) -> Result<String, String> {
     Ok(format!("{scheme}://{authority}/metrics"))
 }
 
-/// Fetches and parses a `/metrics` page (blocking, bounded by [`SCRAPE_TIMEOUT`]).
+/// Fetches and parses a `/metrics` page (blocking, at most 3 s per connect, write or read).
 pub fn fetch(url: &str) -> Result<Scrape, String> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
         format!("{url}: the bots scrape plain http:// only; pass --metrics-url http://...")
