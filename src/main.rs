@@ -64,6 +64,10 @@ struct ServeArgs {
     /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
     #[arg(long, value_name = "BYTES")]
     socket_send_buffer: Option<usize>,
+    /// Threads for socket I/O (the tick runs on a thread of its own besides). Default: one
+    /// fewer than the CPUs, at least one, so the tick thread keeps a core to itself.
+    #[arg(long, value_name = "THREADS")]
+    io_threads: Option<usize>,
     /// PEM certificate chain: serve https:// and wss:// on the port (needs --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -131,7 +135,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let config = args.config()?;
     config.validate()?;
     let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
+    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+    let io_threads = args.io_threads.unwrap_or(cpus.saturating_sub(1)).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(io_threads)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
