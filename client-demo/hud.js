@@ -6,7 +6,7 @@ const SCOREBOARD_SIZE = 8;
 const $ = (id) => document.getElementById(id);
 
 /** One line for the connection, as the socket's events reported it. */
-export function describeConnection(status, nowMs) {
+function describeConnection(status, nowMs) {
   if (status.state === "connecting") return "connecting…";
   if (status.state === "open") return "open";
   let text = status.code === null ? "closed" : `closed ${status.code}`;

@@ -115,6 +115,8 @@ export class Connection {
   }
 
   handleMessage(data) {
+    // After fail() the socket is closing; what still arrives would only fail again.
+    if (this.clientReason !== null) return;
     if (!(data instanceof ArrayBuffer)) return this.fail("the server sent a text frame");
     this.bytesIn += data.byteLength;
     let message;

@@ -127,6 +127,8 @@ test("anything before the Welcome is a protocol error, closed with 4000", () => 
   latest().accept();
   latest().deliver(DELTA);
   assert.equal(latest().closedWith.code, CLIENT_PROTOCOL_ERROR);
+  latest().deliver(WELCOME);
+  assert.deepEqual(received, [], "nothing is handed on after the failure");
   latest().end(CLIENT_PROTOCOL_ERROR, latest().closedWith.reason);
   assert.match(connection.status.message, /expected Welcome first/);
   assert.equal(connection.status.fatal, false, "the spec says reconnect");
