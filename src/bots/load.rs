@@ -120,8 +120,13 @@ pub async fn run(
 
     tokio::pin!(shutdown);
     let mut interrupted = false;
+    // This process's CPU seconds at window start: what the bots themselves cost.
+    let mut bot_cpu = f64::NAN;
     tokio::select! {
-        () = sleep_until(shared.window_start.into()) => scrapes.start = note(fetch(&metrics_url).await),
+        () = sleep_until(shared.window_start.into()) => {
+            scrapes.start = note(fetch(&metrics_url).await);
+            bot_cpu = crate::metrics::process_cpu_seconds();
+        }
         () = &mut shutdown => interrupted = true,
     }
     if !interrupted {
@@ -134,6 +139,7 @@ pub async fn run(
         shared.end_window_now();
     }
     scrapes.end = note(fetch(&metrics_url).await);
+    bot_cpu = crate::metrics::process_cpu_seconds() - bot_cpu;
     let _ = stop.send(true);
     let outcomes = join_all(bots, shared.hard_end).await;
     // Let the server count the closes before the last scrape.
@@ -153,9 +159,16 @@ pub async fn run(
         window_s: shared.window_seconds(),
         tick_rate_hz: outcomes.iter().map(|o| o.tick_rate_hz).max().unwrap_or(0),
         bot_threads: options.bot_threads,
+        bot_cpu_cores: 0.0,
+        bot_cpu_us_per_snapshot: 0.0,
         interrupted,
     };
     let mut report = report::build(&shared, run, &outcomes);
+    if bot_cpu.is_finite() {
+        let snapshots: u64 = outcomes.iter().map(|o| o.snapshots).sum();
+        report.run.bot_cpu_cores = bot_cpu / report.run.window_s.max(1e-3);
+        report.run.bot_cpu_us_per_snapshot = bot_cpu * 1e6 / snapshots.max(1) as f64;
+    }
     report.label = options.label.clone();
     let staying = report.clients.connected - report.clients.disconnected;
     report.server = report::server_figures(&scrapes, staying, report.run.window_s);

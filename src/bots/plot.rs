@@ -28,9 +28,9 @@ pub fn markdown_table(reports: &[Report]) -> String {
         "| scenario | clients | connected | snapshots/s per client min / mean | bytes per client \
          per tick (framed) | bytes per moving player per snapshot | latency p50 / p99 ms | tick \
          p99 ms | server CPU µs per client per tick | server memory per connection | \
-         disconnects | replica errors |\n",
+         disconnects | replica errors | bots' own CPU, cores |\n",
     );
-    t.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    t.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for r in sorted {
         let hz = f64::from(r.run.tick_rate_hz.max(1));
         let (tick_p99, cpu, memory) =
@@ -43,7 +43,7 @@ pub fn markdown_table(reports: &[Report]) -> String {
             });
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {:.1} / {:.1} | {:.0} ({:.0}) | {:.2} | {:.1} / {:.1} | {} | {} | {} | {} {} | {} |",
+            "| {} | {} | {} | {:.1} / {:.1} | {:.0} ({:.0}) | {:.2} | {:.1} / {:.1} | {} | {} | {} | {} {} | {} | {:.2} |",
             r.label,
             r.run.clients,
             r.clients.connected,
@@ -60,6 +60,7 @@ pub fn markdown_table(reports: &[Report]) -> String {
             r.clients.disconnected,
             codes(&r.clients.close_codes),
             r.replica.errors(),
+            r.run.bot_cpu_cores,
         );
     }
     t

@@ -57,6 +57,13 @@ pub struct RunInfo {
     pub tick_rate_hz: u16,
     /// Runtime worker threads of the bots (1: current-thread).
     pub bot_threads: usize,
+    /// CPU the bots' own process used over the window, in cores (the server's competitor on
+    /// a shared machine; includes the server when it runs in-process, as in the tests).
+    #[serde(default)]
+    pub bot_cpu_cores: f64,
+    /// The same per snapshot received, microseconds (receive, apply, and the inputs sent).
+    #[serde(default)]
+    pub bot_cpu_us_per_snapshot: f64,
     /// Whether Ctrl-C ended the run early.
     pub interrupted: bool,
 }
@@ -430,6 +437,10 @@ pub fn render_text(r: &Report) -> String {
     );
     match (&r.server, &r.server_error) {
         (Some(s), _) => {
+            row(
+                "bots' own CPU (cores, us/snapshot)",
+                format!("{:.2}, {:.1}", run.bot_cpu_cores, run.bot_cpu_us_per_snapshot),
+            );
             row(
                 "server tick ms p50 / p99 / max",
                 format!(
