@@ -190,14 +190,17 @@ export class Connection {
     this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null });
   }
 
-  // Detaches the current socket without letting its close event schedule a retry.
+  // Detaches the current socket without letting its close event schedule a retry. A socket
+  // still connecting is closed once open: closing it earlier makes the browser log an error.
   dispose(reason) {
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
-    if (!this.ws) return;
-    this.ws.onopen = this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
-    this.ws.close(1000, reason);
+    const ws = this.ws;
+    if (!ws) return;
     this.ws = null;
+    ws.onmessage = ws.onclose = ws.onerror = null;
+    ws.onopen = () => ws.close(1000, reason);
+    if (ws.readyState !== this.WebSocketImpl.CONNECTING) ws.onopen();
   }
 
   update(changes) {

@@ -15,6 +15,7 @@ const PONG = vectorBytes("pong");
 
 /** Records what the page does with its socket; the test plays the server. */
 class FakeSocket {
+  static CONNECTING = 0;
   static OPEN = 1;
   static made = [];
 
@@ -189,5 +190,13 @@ test("connect() starts over: the old socket is closed quietly and failures forgo
   assert.equal(first.closedWith.code, 1000);
   assert.equal(first.onclose, null);
   assert.equal(latest().url, "ws://host/ws?name=new");
+  assert.equal(connection.status.state, "connecting");
+
+  // A socket still connecting is closed as soon as it opens, and says nothing.
+  const second = latest();
+  connection.connect("ws://host/ws?name=newer");
+  assert.equal(second.closedWith, null);
+  second.accept();
+  assert.equal(second.closedWith.code, 1000);
   assert.equal(connection.status.state, "connecting");
 });
