@@ -13,7 +13,9 @@
 //! taken, so the baseline is the previous tick) and one `Replication::build` into a fresh
 //! buffer. The simulation step between ticks is not timed. `shared` times capture and
 //! begin_tick alone, the part every tick pays whatever the client count; `capture` times
-//! `replication::capture` alone.
+//! `replication::capture` alone. `tick_kept_buffers` is `tick` with each client's buffer kept
+//! and cleared instead of a fresh `Vec` per client per tick (the tick loop's way): the
+//! difference is what the allocator costs.
 //!
 //! Bytes are measured once, outside the timed loop, over `BYTES_TICKS` steady-state ticks:
 //! each snapshot is decoded and its ops counted by kind.
@@ -71,6 +73,8 @@ struct Server {
     players: Vec<Entity>,
     clients: Vec<(Entity, ClientView)>,
     last_sizes: Vec<usize>,
+    /// One buffer per client, for `replicate_into_kept`.
+    kept: Vec<Vec<u8>>,
     tick: Tick,
 }
 
@@ -91,7 +95,9 @@ impl Server {
             .collect();
         let replication = Replication::new(size, view_radius, HISTORY_TICKS);
         let last_sizes = vec![0; connected];
-        let mut server = Server { sim, replication, players, clients, last_sizes, tick: Tick(0) };
+        let kept = vec![Vec::new(); connected];
+        let mut server =
+            Server { sim, replication, players, clients, last_sizes, kept, tick: Tick(0) };
         for _ in 0..SETTLE_TICKS {
             server.step();
             server.replicate();
@@ -137,6 +143,18 @@ impl Server {
             sent.push(bytes);
         }
         sent
+    }
+
+    /// Like `replicate`, but each client's snapshot goes into a buffer kept from the last tick:
+    /// the build without the allocator's share (what a buffer pool would leave).
+    fn replicate_into_kept(&mut self) {
+        self.begin_tick();
+        for ((entity, view), bytes) in self.clients.iter_mut().zip(&mut self.kept) {
+            let own = own_state(&self.sim, *entity);
+            view.settle(false);
+            bytes.clear();
+            self.replication.build(self.sim.world(), view, own, bytes);
+        }
     }
 }
 
@@ -270,6 +288,9 @@ fn build(c: &mut Criterion) {
             group.throughput(Throughput::Elements(clients as u64));
             group.bench_function(BenchmarkId::new("tick", clients), |b| {
                 b.iter_custom(|iters| timed(iters, &mut server, Server::replicate));
+            });
+            group.bench_function(BenchmarkId::new("tick_kept_buffers", clients), |b| {
+                b.iter_custom(|iters| timed(iters, &mut server, Server::replicate_into_kept));
             });
         }
         group.finish();
