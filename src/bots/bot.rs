@@ -33,6 +33,8 @@ const PING_PERIOD: Duration = Duration::from_secs(1);
 /// What one bot saw. Counts are for the measurement window unless named otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct BotOutcome {
+    /// Whether it received a welcome.
+    pub connected: bool,
     /// Why it could not connect.
     pub failed: Option<String>,
     /// The close code (or `1006` for a lost connection, `replica` for an apply error) if
@@ -101,6 +103,7 @@ pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bo
     let end = bot.drive(socket, &mut stop).await;
     shared.connected_now.fetch_sub(1, Relaxed);
     outcome = bot.outcome;
+    outcome.connected = true;
     outcome.tick_rate_hz = welcome.tick_rate_hz;
     let until = match end {
         End::Stopped => shared.window_end(),

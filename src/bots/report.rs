@@ -77,6 +77,9 @@ pub struct Clients {
     pub failed: u64,
     /// See `failed`.
     pub failures: BTreeMap<String, u64>,
+    /// Bots whose turn to connect never came (the run was interrupted during the ramp-up).
+    #[serde(default)]
+    pub not_started: u64,
     /// Connections that ended before the run did.
     pub disconnected: u64,
     /// By close code (`1006`: lost without a close frame; `replica-error`: we closed).
@@ -197,7 +200,7 @@ pub fn build(shared: &Shared, run: RunInfo, outcomes: &[BotOutcome]) -> Report {
     report.clients = clients(outcomes);
     report.replica = replica(outcomes);
     let staying: Vec<&BotOutcome> =
-        outcomes.iter().filter(|o| o.failed.is_none() && o.disconnected.is_none()).collect();
+        outcomes.iter().filter(|o| o.connected && o.disconnected.is_none()).collect();
     let rates = |f: fn(&BotOutcome) -> u64| -> Vec<f64> {
         staying
             .iter()
@@ -230,6 +233,10 @@ fn clients(outcomes: &[BotOutcome]) -> Clients {
         if let Some(why) = &o.failed {
             c.failed += 1;
             *c.failures.entry(short(why)).or_default() += 1;
+            continue;
+        }
+        if !o.connected {
+            c.not_started += 1;
             continue;
         }
         c.connected += 1;
@@ -386,7 +393,15 @@ pub fn render_text(r: &Report) -> String {
         let _ = writeln!(t, "  {k:<34} {v}");
     };
     let c = &r.clients;
-    row("clients connected / failed", format!("{} / {} {:?}", c.connected, c.failed, c.failures));
+    let waiting = if c.not_started > 0 {
+        format!(", {} never started", c.not_started)
+    } else {
+        String::new()
+    };
+    row(
+        "clients connected / failed",
+        format!("{} / {} {:?}{waiting}", c.connected, c.failed, c.failures),
+    );
     row("disconnected (by close code)", format!("{} {:?}", c.disconnected, c.close_codes));
     row(
         "snapshots/s per client mean / min",
