@@ -6,7 +6,8 @@
 #
 # Environment: COUNTS (if no args), LARGE_COUNTS (large-arena counts, default: the same),
 # DURATION (per point, default 20s), RAMP_UP (default 5s), PATTERN (default random-walk),
-# BOT_THREADS (default 1), OUT_DIR (default docs/load).
+# BOT_THREADS (default 1), OUT_DIR (default docs/load), IDLE_COUNTS (counts for a third
+# scenario, all-visible with idle bots: the cost of a quiet tick; default none).
 #
 # Each point gets a fresh server (so memory per connection starts from an empty server),
 # started on an ephemeral port and stopped afterwards; the trap stops it on any exit.
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 
 COUNTS="${*:-${COUNTS:-50 100 200 500}}"
 LARGE_COUNTS="${LARGE_COUNTS:-$COUNTS}"
+IDLE_COUNTS="${IDLE_COUNTS:-}"
 DURATION="${DURATION:-20s}"
 RAMP_UP="${RAMP_UP:-5s}"
 PATTERN="${PATTERN:-random-walk}"
@@ -23,7 +25,7 @@ OUT_DIR="${OUT_DIR:-docs/load}"
 BIN=target/release/tickwire
 ALL_VISIBLE=(--world-size 60 --view-radius 60 --orbs 40)
 LARGE_ARENA=(--world-size 1000 --view-radius 30 --orbs 2000)
-COMMAND="COUNTS=\"$COUNTS\" LARGE_COUNTS=\"$LARGE_COUNTS\" DURATION=$DURATION RAMP_UP=$RAMP_UP PATTERN=$PATTERN BOT_THREADS=$BOT_THREADS benches/load.sh"
+COMMAND="COUNTS=\"$COUNTS\" LARGE_COUNTS=\"$LARGE_COUNTS\" IDLE_COUNTS=\"$IDLE_COUNTS\" DURATION=$DURATION RAMP_UP=$RAMP_UP PATTERN=$PATTERN BOT_THREADS=$BOT_THREADS benches/load.sh"
 
 cargo build --release --quiet
 work="$(mktemp -d)"
@@ -54,22 +56,23 @@ start_server() {
     exit 1
 }
 
-# run_point LABEL CLIENTS FLAGS...
+# run_point LABEL PATTERN CLIENTS FLAGS...
 run_point() {
-    local label="$1" clients="$2"
-    shift 2
+    local label="$1" pattern="$2" clients="$3"
+    shift 3
     start_server "$clients" "$@"
     echo "load.sh: $label, $clients clients, $DURATION against $addr" >&2
     # A violated default threshold (replica errors) still leaves a report to record.
     "$BIN" bots --url "ws://$addr/ws" --clients "$clients" --duration "$DURATION" \
-        --ramp-up "$RAMP_UP" --pattern "$PATTERN" --threads "$BOT_THREADS" --label "$label" \
+        --ramp-up "$RAMP_UP" --pattern "$pattern" --threads "$BOT_THREADS" --label "$label" \
         --json >"$work/$label-$clients.json" || echo "load.sh: $label $clients: $?" >&2
     stop_server
 }
 
 load_before="$(cut -d ' ' -f 1-3 /proc/loadavg)"
-for n in $COUNTS; do run_point all-visible "$n" "${ALL_VISIBLE[@]}"; done
-for n in $LARGE_COUNTS; do run_point large-arena "$n" "${LARGE_ARENA[@]}"; done
+for n in $COUNTS; do run_point all-visible "$PATTERN" "$n" "${ALL_VISIBLE[@]}"; done
+for n in $LARGE_COUNTS; do run_point large-arena "$PATTERN" "$n" "${LARGE_ARENA[@]}"; done
+for n in $IDLE_COUNTS; do run_point all-visible-idle idle "$n" "${ALL_VISIBLE[@]}"; done
 
 mkdir -p "$OUT_DIR"
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
@@ -83,7 +86,8 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
     echo "- Command: \`$COMMAND\`"
     echo "- Server: \`tickwire --bind 127.0.0.1:0 --max-clients N+16\` plus, for *all-visible*,"
     echo "  \`${ALL_VISIBLE[*]}\` and, for *large-arena*, \`${LARGE_ARENA[*]}\`; 30 Hz."
-    echo "- Bots: \`tickwire bots --duration $DURATION --ramp-up $RAMP_UP --pattern $PATTERN --threads $BOT_THREADS\`,"
+    echo "- Bots: \`tickwire bots --duration $DURATION --ramp-up $RAMP_UP --pattern $PATTERN --threads $BOT_THREADS\`"
+    echo "  (\`--pattern idle\` for *all-visible-idle*: no inputs, one ping per second),"
     echo "  on the same machine as the server: both compete for the same cores."
     echo "- Figures are over the measurement window (after the ramp-up and a settle second)."
     echo "  Bytes per client per tick are payload (with WebSocket framing in parentheses);"

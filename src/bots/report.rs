@@ -164,6 +164,13 @@ pub struct ServerFigures {
     pub tick_ms_p99: f64,
     /// Upper bound of the highest non-empty bucket.
     pub tick_ms_max: f64,
+    /// Mean tick work, milliseconds of wall time.
+    #[serde(default)]
+    pub tick_ms_mean: f64,
+    /// CPU of the tick thread per tick, milliseconds: much less than `tick_ms_mean` means
+    /// the tick thread waited (for a core or a lock) during its work.
+    #[serde(default)]
+    pub tick_thread_cpu_ms_per_tick: f64,
     /// Ticks that overran the period.
     pub overruns: f64,
     /// Server CPU per client per tick, microseconds.
@@ -314,6 +321,11 @@ pub fn server_figures(
         tick_ms_p50: bucket_quantile(&buckets, 0.5) * 1e3,
         tick_ms_p99: bucket_quantile(&buckets, 0.99) * 1e3,
         tick_ms_max: bucket_max(&buckets) * 1e3,
+        tick_ms_mean: per(delta("tickwire_tick_duration_seconds_sum") * 1e3, ticks),
+        tick_thread_cpu_ms_per_tick: per(
+            delta("tickwire_tick_thread_cpu_seconds_total") * 1e3,
+            ticks,
+        ),
         overruns: delta("tickwire_tick_overruns_total"),
         cpu_us_per_client_per_tick: per(per(cpu * 1e6, clients), ticks),
         cpu_cores: per(cpu, window_s),
@@ -462,6 +474,10 @@ pub fn render_text(r: &Report) -> String {
                     "{:.3} / {:.3} / {:.3} ({} ticks, {} overruns)",
                     s.tick_ms_p50, s.tick_ms_p99, s.tick_ms_max, s.ticks, s.overruns
                 ),
+            );
+            row(
+                "server tick ms mean, tick thread CPU",
+                format!("{:.3}, {:.3}", s.tick_ms_mean, s.tick_thread_cpu_ms_per_tick),
             );
             row(
                 "server CPU us per client per tick",
