@@ -92,7 +92,7 @@ async function waitFor(page, predicate, arg) {
       closes: window.tickwire?.closes,
       players: window.tickwire?.players,
     })).catch((e) => `unavailable (${e.message})`);
-    error.message += `\npage: ${shown}\nconsole errors: ${JSON.stringify(consoleErrors)}`;
+    error.message += `\npage ${page.url()}: ${shown}\nconsole errors: ${JSON.stringify(consoleErrors)}`;
     throw error;
   }
 }
