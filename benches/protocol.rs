@@ -4,8 +4,8 @@
 //! - `decode_client/input`: `protocol::decode_client`, as the server reads every input frame;
 //! - `apply/delta_500_moves`: `Replica::apply` of a delta with an own-velocity op and 500 Move
 //!   ops (every entity of a 1,250-entity world that moved: 500 players among 750 orbs);
-//! - `apply/full_500_spawns`: `Replica::apply` of a full snapshot with 500 Spawns (200 named
-//!   players, 300 orbs), what a client decodes when it joins;
+//! - `apply/full_500_spawns`: `Replica::apply` of a full snapshot with 500 Spawns (100 named
+//!   players, 400 orbs), what a client decodes when it joins;
 //! - `decode_server/delta_500_moves`: the same delta through the serde decoder, for comparison
 //!   with the replica's streaming reader.
 //!
