@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig, WorldConfig};
-use tracing::{error, info};
+use tracing::info;
 
 /// An authoritative game state-sync server: a fixed-tick world, binary inputs, and per-client
 /// delta snapshots over WebSocket.
@@ -124,7 +124,6 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            error!("{message}");
             eprintln!("tickwire: {message}");
             ExitCode::FAILURE
         }
