@@ -32,6 +32,7 @@ export function showStats(status, world) {
   $("stat-rtt").textContent = open && status.rttMs !== null ? `${status.rttMs.toFixed(1)} ms` : "–";
   $("stat-snapshots").textContent = open ? status.snapshotsPerSec.toFixed(0) : "–";
   $("stat-bytes").textContent = open ? status.kBytesPerSec.toFixed(2) : "–";
+  $("stat-online").textContent = open && status.playersOnline !== null ? String(status.playersOnline) : "–";
   $("stat-players").textContent = world?.ready ? String(world.players.length) : "–";
   $("stat-tick").textContent = world?.ready ? String(world.replica.tick) : "–";
 }

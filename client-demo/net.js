@@ -68,7 +68,7 @@ export class Connection {
     /** What the HUD shows; `state` follows the socket's events. */
     this.status = {
       state: "closed", code: null, reason: "", message: "", retryAtMs: null, fatal: false,
-      rttMs: null, snapshotsPerSec: 0, kBytesPerSec: 0,
+      rttMs: null, playersOnline: null, snapshotsPerSec: 0, kBytesPerSec: 0,
     };
   }
 
@@ -146,7 +146,7 @@ export class Connection {
     const sentMs = this.pings.get(pong.id);
     if (sentMs === undefined) return;
     this.pings.delete(pong.id);
-    this.update({ rttMs: this.now() - sentMs });
+    this.update({ rttMs: this.now() - sentMs, playersOnline: pong.players });
   }
 
   // Once a second while open: one ping, and the traffic rates over the second just gone.
@@ -187,7 +187,7 @@ export class Connection {
       retryAtMs = this.now() + jittered;
       this.retryTimer = setTimeout(() => this.open(), jittered);
     }
-    this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null });
+    this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null, playersOnline: null });
   }
 
   // Detaches the current socket without letting its close event schedule a retry. A socket

@@ -194,7 +194,7 @@ const SERVER_BODIES = {
     input_seq_delta: r.u32("input_seq_delta"),
     ops: readOps(r),
   }),
-  Pong: (r) => ({ id: r.u32("id"), tick: r.u32("tick") }),
+  Pong: (r) => ({ id: r.u32("id"), tick: r.u32("tick"), players: r.u32("players") }),
 };
 
 function readOps(r) {

@@ -26,6 +26,8 @@ pub struct Shared {
     pub events: mpsc::Sender<Event>,
     /// The latest tick run.
     pub tick: AtomicU32,
+    /// Players in the world at the latest tick.
+    pub players: AtomicU32,
     /// Open connections (including one being refused for capacity).
     pub connections: AtomicUsize,
     /// Next connection id.
@@ -63,6 +65,7 @@ pub async fn run(
         metrics: Metrics::new(),
         events,
         tick: AtomicU32::new(0),
+        players: AtomicU32::new(0),
         connections: AtomicUsize::new(0),
         next_client_id: AtomicU32::new(1),
         shutting_down: AtomicBool::new(false),

@@ -134,6 +134,7 @@ impl TickLoop {
         self.replication.begin_tick(frame);
         self.send_snapshots();
         self.shared.tick.store(tick.0, Ordering::Relaxed);
+        self.shared.players.store(self.clients.len() as u32, Ordering::Relaxed);
         self.shared.mark_tick();
         self.shared.metrics.ticks.inc();
     }
@@ -165,7 +166,7 @@ impl TickLoop {
             view_radius: config.world.view_radius,
             movement: config.world.movement,
         });
-        outbox.push_control(Bytes::from(protocol::encode(&welcome)));
+        outbox.push_welcome(Bytes::from(protocol::encode(&welcome)));
         debug!(client_id, entity = net_id.id, name, "player joined");
         self.clients.insert(
             client_id,

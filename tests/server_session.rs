@@ -66,3 +66,34 @@ async fn inputs_move_the_player_and_others_see_it() {
     watcher.close().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_before_the_welcome_is_answered_after_it_with_players_online() {
+    use futures_util::SinkExt;
+    use tickwire::bots::client::{next_binary, open};
+    use tickwire::protocol::{self, ClientMessage, Ping, ServerMessage};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let server = TestServer::start(small_world()).await;
+    let _other = server.connect("other").await;
+    // Each socket pings the moment its handshake completes, racing the tick that welcomes it.
+    for attempt in 0..10 {
+        let mut socket = open(&server.ws_url()).await.expect("handshake");
+        let ping = protocol::encode(&ClientMessage::Ping(Ping { id: attempt }));
+        socket.send(Message::Binary(ping.into())).await.expect("ping sent");
+        let first = within(next_binary(&mut socket)).await.expect("first message");
+        let first = protocol::decode_server(&first, first.len()).expect("decodes");
+        assert!(matches!(first, ServerMessage::Welcome(_)), "attempt {attempt}: got {first:?}");
+        let pong = loop {
+            let bytes = within(next_binary(&mut socket)).await.expect("message");
+            if let Ok(ServerMessage::Pong(pong)) = protocol::decode_server(&bytes, bytes.len()) {
+                break pong;
+            }
+        };
+        assert_eq!(pong.id, attempt);
+        // `other` is in the world and so is this socket's player, once the tick has seen it.
+        assert!((1..=2).contains(&pong.players), "players online: {}", pong.players);
+        socket.close(None).await.expect("close");
+    }
+    server.stop().await;
+}

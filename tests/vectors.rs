@@ -129,7 +129,7 @@ fn server_vectors() -> Vec<(&'static str, ServerMessage)> {
                 ],
             }),
         ),
-        ("pong", ServerMessage::Pong(Pong { id: 4_000_000_000, tick: 251 })),
+        ("pong", ServerMessage::Pong(Pong { id: 4_000_000_000, tick: 251, players: 1000 })),
     ]
 }
 

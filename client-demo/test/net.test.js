@@ -102,12 +102,17 @@ test("pings start after the Welcome, once a second, and measure RTT", () => {
   advance(3000);
   assert.deepEqual(latest().sent, [], "nothing is sent before the Welcome");
   latest().deliver(WELCOME);
-  advance(2000);
+  advance(1000);
+  advance(1000);
   assert.deepEqual(latest().sent.map((m) => m.id), [1, 2, 3]);
   // The golden pong answers id 4000000000, which was never sent: ignored.
   latest().deliver(PONG);
   assert.equal(connection.status.rttMs, null);
   assert.deepEqual(received, ["Welcome"], "pongs are not handed on");
+  // Ping 2 went out 1000 ms ago; its pong (tick 7, 12 players online) gives the RTT.
+  latest().deliver(Uint8Array.of(3, 2, 7, 12).buffer);
+  assert.equal(connection.status.rttMs, 1000);
+  assert.equal(connection.status.playersOnline, 12);
 });
 
 test("nothing is sent before the Welcome of the socket it would go to", () => {

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { DecodeError, decodeClientMessage, decodeServerMessage, encodeClientMessage } from "../protocol.js";
 
 const bytes = (...values) => Uint8Array.from(values);
-const pong = (...idBytes) => decodeServerMessage(bytes(3, ...idBytes, 0));
+const pong = (...idBytes) => decodeServerMessage(bytes(3, ...idBytes, 0, 0));
 
 test("u32 varints: one byte below 251, marker forms above, longer forms accepted", () => {
   assert.equal(pong(250).id, 250);
@@ -75,5 +75,5 @@ test("the encoder writes the smallest varint and refuses values out of range", (
 });
 
 test("decoding accepts an ArrayBuffer, as WebSocket delivers it", () => {
-  assert.deepEqual(decodeServerMessage(bytes(3, 1, 2).buffer), { type: "Pong", id: 1, tick: 2 });
+  assert.deepEqual(decodeServerMessage(bytes(3, 1, 2, 9).buffer), { type: "Pong", id: 1, tick: 2, players: 9 });
 });

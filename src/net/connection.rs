@@ -90,7 +90,10 @@ impl Reader {
         let bytes = match message {
             Some(Ok(Message::Binary(bytes))) => bytes,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
-            Some(Ok(Message::Close(_))) => return Some(Ending::PeerClosed),
+            Some(Ok(Message::Close(_))) => {
+                shared.metrics.disconnect("client_closed");
+                return Some(Ending::PeerClosed);
+            }
             Some(Ok(Message::Text(_))) => {
                 let reason = "text frames are not part of tickwire.v1".to_owned();
                 return Some(refuse(shared, client_id, CloseCode::UnsupportedData, reason));
@@ -132,7 +135,9 @@ impl Reader {
             }
             Ok(ClientMessage::Ping(ping)) => {
                 let tick = shared.tick.load(Ordering::Relaxed);
-                let pong = protocol::encode(&ServerMessage::Pong(Pong { id: ping.id, tick }));
+                let players = shared.players.load(Ordering::Relaxed);
+                let pong = ServerMessage::Pong(Pong { id: ping.id, tick, players });
+                let pong = protocol::encode(&pong);
                 if !outbox.push_control(Bytes::from(pong)) {
                     debug!(client_id, "pong dropped: control queue full");
                 }
@@ -183,11 +188,23 @@ async fn write(
 
 /// Sends the close frame an ending asks for (or completes the peer's close), bounded by the
 /// close timeout.
+///
+/// After sending its own close frame the server waits for the client's answer before it
+/// drops the socket: closing a TCP socket with unread data in it sends a reset, and a reset
+/// can destroy the close frame in flight, so the client would see 1006 instead of the code.
 async fn finish(socket: &mut WebSocket, shared: &Shared, ending: Option<Ending>) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
-            let _ = timeout(limit, socket.send(close_message(code, &reason))).await;
+            let handshake = async {
+                if socket.send(close_message(code, &reason)).await.is_err() {
+                    return;
+                }
+                // Anything the client sent meanwhile is dropped unread; the stream ends after
+                // the client's close frame (or when the connection fails).
+                while let Some(Ok(_)) = socket.next().await {}
+            };
+            let _ = timeout(limit, handshake).await;
         }
         Some(Ending::PeerClosed) => {
             let _ = timeout(limit, socket.close()).await;

@@ -5,8 +5,10 @@
 //!   newest, taking the old one back first ([`Outbox::reclaim_snapshot`]) so it knows what the
 //!   client really holds. The tick disconnects a client whose slot stays full too long.
 //! - **must arrive** for control messages (welcome, pongs): a short FIFO. The welcome is the
-//!   first message and always fits; a pong that finds the queue full is dropped (pongs only
-//!   measure round trips, and a client that lets 16 pile up is not reading anyway).
+//!   first message and always fits: nothing is handed to the writer before it, so a pong
+//!   queued while the tick had not yet seen the join waits behind it. A pong that finds the
+//!   queue full is dropped (pongs only measure round trips, and a client that lets 16 pile up
+//!   is not reading anyway).
 //!
 //! This is a `std::sync::Mutex`, not a tokio one: the tick thread is not async and every
 //! critical section is a few pointer moves.
@@ -32,6 +34,8 @@ struct State {
     control: VecDeque<Bytes>,
     snapshot: Option<Bytes>,
     ending: Option<Ending>,
+    /// Whether the welcome is queued; until then the writer is handed nothing.
+    welcomed: bool,
 }
 
 /// One client's outbox.
@@ -83,6 +87,15 @@ impl Outbox {
         self.wake.notify_one();
     }
 
+    /// Queues the welcome ahead of anything queued before it and opens the outbox.
+    pub fn push_welcome(&self, frame: Bytes) {
+        let mut state = self.lock();
+        state.control.push_front(frame);
+        state.welcomed = true;
+        drop(state);
+        self.wake.notify_one();
+    }
+
     /// Queues a control message; `false` if the queue is full and it was dropped.
     pub fn push_control(&self, frame: Bytes) -> bool {
         let mut state = self.lock();
@@ -125,7 +138,10 @@ impl Outbox {
         loop {
             {
                 let mut state = self.lock();
-                let mut batch = Batch { frames: state.control.drain(..).collect(), ending: None };
+                let mut batch = Batch::default();
+                if state.welcomed {
+                    batch.frames.extend(state.control.drain(..));
+                }
                 if state.ending.is_some() {
                     batch.ending = state.ending.clone();
                 } else if let Some(snapshot) = state.snapshot.take() {
@@ -166,10 +182,28 @@ mod tests {
         outbox.put_snapshot(Bytes::from_static(b"old"));
         assert!(outbox.reclaim_snapshot());
         outbox.put_snapshot(Bytes::from_static(b"new"));
-        assert!(outbox.push_control(Bytes::from_static(b"welcome")));
+        outbox.push_welcome(Bytes::from_static(b"welcome"));
+        assert!(outbox.push_control(Bytes::from_static(b"pong")));
         let batch = outbox.next_batch().await;
-        assert_eq!(batch.frames, [Bytes::from_static(b"welcome"), Bytes::from_static(b"new")]);
+        let expected = [&b"welcome"[..], b"pong", b"new"].map(Bytes::from_static);
+        assert_eq!(batch.frames, expected);
         assert!(!outbox.reclaim_snapshot(), "the writer took it");
+    }
+
+    #[tokio::test]
+    async fn nothing_leaves_before_the_welcome() {
+        let outbox = std::sync::Arc::new(Outbox::new(4));
+        assert!(outbox.push_control(Bytes::from_static(b"early pong")));
+        let writer = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.next_batch().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!writer.is_finished(), "a pong alone must wait for the welcome");
+        outbox.push_welcome(Bytes::from_static(b"welcome"));
+        let batch = writer.await.expect("the writer wakes");
+        let expected = [&b"welcome"[..], b"early pong"].map(Bytes::from_static);
+        assert_eq!(batch.frames, expected);
     }
 
     #[tokio::test]

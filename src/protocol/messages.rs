@@ -157,6 +157,8 @@ pub struct Pong {
     pub id: u32,
     /// The server's latest tick when it answered.
     pub tick: u32,
+    /// Players connected to the server's world (not only those in view) at that tick.
+    pub players: u32,
 }
 
 /// Every message a client sends.
