@@ -6,6 +6,7 @@
 //! The tick never awaits a socket: it only swaps bytes into outboxes.
 
 use crate::net::outbox::{Ending, Outbox};
+use crate::net::pool::BufferPool;
 use crate::protocol::{self, CloseCode, Input, PROTOCOL_VERSION, ServerMessage, Welcome};
 use crate::replication::{self, ClientView, OwnState, Replication};
 use crate::server::Shared;
@@ -62,6 +63,8 @@ pub struct TickLoop {
     clients: HashMap<u32, Client>,
     events: mpsc::Receiver<Event>,
     shared: Arc<Shared>,
+    /// Snapshot buffers, back from the writers once sent.
+    buffers: Arc<BufferPool>,
 }
 
 impl TickLoop {
@@ -76,7 +79,9 @@ impl TickLoop {
         );
         let replication =
             Replication::new(config.world.size, config.world.view_radius, config.history_ticks);
-        TickLoop { sim, replication, clients: HashMap::new(), events, shared }
+        // A client has at most two snapshots alive: one in its outbox, one being written.
+        let buffers = BufferPool::new(config.max_clients.saturating_mul(2));
+        TickLoop { sim, replication, clients: HashMap::new(), events, shared, buffers }
     }
 
     /// Runs ticks until the server shuts down, then closes every client with 1001.
@@ -223,12 +228,12 @@ impl TickLoop {
                 client.lag = 0;
             }
             let own = own_state(&self.sim, client.entity);
-            let mut bytes = Vec::with_capacity(client.last_size + 16);
+            let mut bytes = self.buffers.take(client.last_size + 16);
             let built = self.replication.build(self.sim.world(), &mut client.view, own, &mut bytes);
             built_counts[built as usize] += 1;
             client.last_size = bytes.len();
             metrics.snapshot_bytes.observe(bytes.len() as f64);
-            client.outbox.put_snapshot(Bytes::from(bytes));
+            client.outbox.put_snapshot(self.buffers.freeze(bytes));
         }
         metrics.snapshots_skipped.inc_by(skipped);
         for (kind, count) in ["full", "delta", "catch_up"].into_iter().zip(built_counts) {

@@ -6,6 +6,7 @@
 pub mod connection;
 pub mod http;
 pub mod outbox;
+pub mod pool;
 pub mod tls;
 
 pub use outbox::Outbox;

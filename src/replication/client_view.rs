@@ -37,20 +37,23 @@ pub struct ClientView {
     pub own: NetId,
     pub(crate) confirmed: Option<Baseline>,
     pub(crate) inflight: Option<Baseline>,
+    /// The list of the last baseline dropped, kept for the next build to fill.
+    pub(crate) spare: Vec<NetId>,
 }
 
 impl ClientView {
     /// A client that holds nothing yet: its first snapshot is full.
     pub fn new(own: NetId) -> ClientView {
-        ClientView { own, confirmed: None, inflight: None }
+        ClientView { own, confirmed: None, inflight: None, spare: Vec::new() }
     }
 
     /// Records the fate of the last snapshot built: taken by the writer (`reclaimed == false`)
     /// or taken back from the outbox unsent.
     pub fn settle(&mut self, reclaimed: bool) {
-        let inflight = self.inflight.take();
-        if !reclaimed && inflight.is_some() {
-            self.confirmed = inflight;
+        let Some(inflight) = self.inflight.take() else { return };
+        let dropped = if reclaimed { Some(inflight) } else { self.confirmed.replace(inflight) };
+        if let Some(Baseline { visible: Visible::List(ids), .. }) = dropped {
+            self.spare = ids;
         }
     }
 
@@ -67,6 +70,6 @@ impl ClientView {
             }
             _ => 0,
         };
-        list(&self.confirmed) + list(&self.inflight)
+        list(&self.confirmed) + list(&self.inflight) + self.spare.capacity() * size_of::<NetId>()
     }
 }

@@ -76,6 +76,8 @@ pub struct Replication {
     all_delta: Option<(Range<usize>, usize)>,
     ops: Vec<u8>,
     candidates: Vec<u32>,
+    /// The last client's visible list, kept for the next to fill.
+    visible: Vec<u32>,
 }
 
 impl Replication {
@@ -94,6 +96,7 @@ impl Replication {
             all_delta: None,
             ops: Vec::new(),
             candidates: Vec::new(),
+            visible: Vec::new(),
         }
     }
 
@@ -163,13 +166,19 @@ impl Replication {
             tick: frame.tick,
             seq: own.seq,
             velocity: own.velocity,
-            visible: match visible {
+            visible: match &visible {
                 None => Visible::All,
                 Some(list) => {
-                    Visible::List(list.iter().map(|&i| frame.records[i as usize].id).collect())
+                    let mut ids = std::mem::take(&mut view.spare);
+                    ids.clear();
+                    ids.extend(list.iter().map(|&i| frame.records[i as usize].id));
+                    Visible::List(ids)
                 }
             },
         });
+        if let Some(list) = visible {
+            self.visible = list;
+        }
         built
     }
 
@@ -179,7 +188,8 @@ impl Replication {
             return None;
         }
         let own_index = frame.find(view.own.id).filter(|&i| frame.records[i].id == view.own);
-        let mut list = Vec::new();
+        let mut list = std::mem::take(&mut self.visible);
+        list.clear();
         let Some(own_index) = own_index else {
             return Some(list);
         };
