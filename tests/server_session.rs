@@ -75,7 +75,11 @@ async fn a_ping_before_the_welcome_is_answered_after_it_with_players_online() {
     use tokio_tungstenite::tungstenite::Message;
 
     let server = TestServer::start(small_world()).await;
-    let _other = server.connect("other").await;
+    let mut other = server.connect("other").await;
+    // Two snapshots: the tick that sent the first one has finished and counted `other`.
+    for _ in 0..2 {
+        within(other.next_snapshot()).await.expect("snapshot");
+    }
     // Each socket pings the moment its handshake completes, racing the tick that welcomes it.
     for attempt in 0..10 {
         let mut socket = open(&server.ws_url()).await.expect("handshake");
@@ -91,7 +95,7 @@ async fn a_ping_before_the_welcome_is_answered_after_it_with_players_online() {
             }
         };
         assert_eq!(pong.id, attempt);
-        // `other` is in the world and so is this socket's player, once the tick has seen it.
+        // `other` is in the world, and this socket's player once a tick has seen it.
         assert!((1..=2).contains(&pong.players), "players online: {}", pong.players);
         socket.close(None).await.expect("close");
     }
