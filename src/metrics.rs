@@ -78,7 +78,9 @@ impl Default for Metrics {
 impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Metrics {
-        let seconds = || Histogram::new(exponential_buckets(0.000_05, 2.0, 14));
+        // Four buckets per doubling from 50 µs to 0.8 s, so a p99 read from the buckets is
+        // within 19 % of the truth around the tick's few-millisecond budget.
+        let seconds = || Histogram::new(exponential_buckets(0.000_05, 2f64.powf(0.25), 57));
         let mut m = Metrics {
             registry: Registry::with_prefix("tickwire"),
             ticks: Counter::default(),

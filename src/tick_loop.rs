@@ -181,14 +181,13 @@ impl TickLoop {
 
     fn input(&mut self, client_id: u32, input: Input) {
         let Some(client) = self.clients.get(&client_id) else { return };
-        let (entity, outbox) = (client.entity, client.outbox.clone());
-        match self.sim.push_input(entity, input) {
+        match self.sim.push_input(client.entity, input) {
             Ok(Queued::Ok) => {}
             Ok(Queued::DroppedOldest) => self.shared.metrics.input_dropped("buffer_full"),
             Err(error) => {
                 debug!(client_id, %error, "invalid input");
                 self.shared.metrics.disconnect(CloseCode::PolicyViolation.label());
-                outbox.end(Ending::Close(CloseCode::PolicyViolation, error.to_string()));
+                client.outbox.end(Ending::Close(CloseCode::PolicyViolation, error.to_string()));
                 self.remove(client_id);
             }
         }
@@ -234,6 +233,11 @@ impl TickLoop {
             client.last_size = bytes.len();
             metrics.snapshot_bytes.observe(bytes.len() as f64);
             client.outbox.put_snapshot(self.buffers.freeze(bytes));
+        }
+        // Writers are woken only now: woken one by one while the tick still builds, they
+        // preempted it on this 2-core class of machine, and the tick ran late for everyone.
+        for client in self.clients.values() {
+            client.outbox.wake();
         }
         metrics.snapshots_skipped.inc_by(skipped);
         for (kind, count) in ["full", "delta", "catch_up"].into_iter().zip(built_counts) {

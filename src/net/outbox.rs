@@ -81,9 +81,14 @@ impl Outbox {
         self.lock().snapshot.take().is_some()
     }
 
-    /// Puts the newest snapshot in the slot (the tick reclaims the old one first).
+    /// Puts the newest snapshot in the slot (the tick reclaims the old one first) without
+    /// waking the writer: call [`Outbox::wake`] once every client's snapshot is in place.
     pub fn put_snapshot(&self, frame: Bytes) {
         self.lock().snapshot = Some(frame);
+    }
+
+    /// Wakes the writer for what was put since it last looked.
+    pub fn wake(&self) {
         self.wake.notify_one();
     }
 
@@ -182,6 +187,7 @@ mod tests {
         outbox.put_snapshot(Bytes::from_static(b"old"));
         assert!(outbox.reclaim_snapshot());
         outbox.put_snapshot(Bytes::from_static(b"new"));
+        outbox.wake();
         outbox.push_welcome(Bytes::from_static(b"welcome"));
         assert!(outbox.push_control(Bytes::from_static(b"pong")));
         let batch = outbox.next_batch().await;
