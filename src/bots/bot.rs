@@ -1,6 +1,7 @@
 //! One load-test bot: a single task that connects at its turn in the ramp-up, applies every
-//! snapshot to its own replica, sends one input per tick (and a ping per second), and
-//! records what it saw into the shared recorders until the run stops.
+//! snapshot to its own replica, sends one input per tick, timed to arrive just before the
+//! server's tick (see [`super::timing`]), and a ping per second, and records what it saw into
+//! the shared recorders until the run stops.
 //!
 //! Per message the bot allocates nothing beyond what tungstenite does (the received frame,
 //! one small buffer per sent frame); per bot it holds a replica and a 64-entry ring of
@@ -9,6 +10,7 @@
 use super::client::{BotClient, Socket};
 use super::pattern::Steering;
 use super::shared::{Checker, Shared};
+use super::timing::InputTiming;
 use crate::protocol::varint;
 use crate::replication::replica::{Applied, OpCounts, OpTally};
 use futures_util::{SinkExt, StreamExt};
@@ -17,6 +19,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, interval_at, sleep_until, timeout};
+type TokioInstant = tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
@@ -133,7 +136,11 @@ struct Bot<'a> {
     own_id: u32,
     seq: u32,
     acked: u32,
-    sent: [(u32, Instant); SENT_RING],
+    /// Per input: its seq, when it was sent, and how many snapshots had arrived by then.
+    sent: [(u32, Instant, u64); SENT_RING],
+    /// Snapshots received (whole run).
+    snapshots_seen: u64,
+    timing: InputTiming,
     ping: (u32, Instant),
     last_arrival: Option<Instant>,
     input: Vec<u8>,
@@ -151,7 +158,12 @@ impl<'a> Bot<'a> {
             own_id,
             seq: 0,
             acked: 0,
-            sent: [(0, now); SENT_RING],
+            sent: [(0, now, 0); SENT_RING],
+            snapshots_seen: 0,
+            timing: InputTiming::new(
+                Duration::from_secs_f64(1.0 / f64::from(tick_rate_hz.max(1))),
+                now,
+            ),
             ping: (0, now),
             last_arrival: None,
             input: Vec::with_capacity(16),
@@ -161,10 +173,9 @@ impl<'a> Bot<'a> {
 
     /// Receives, steers and pings until the run stops or the connection ends.
     async fn drive(&mut self, mut socket: Socket, stop: &mut watch::Receiver<bool>) -> End {
-        let period = Duration::from_secs_f64(1.0 / f64::from(self.tick_rate_hz.max(1)));
-        let start = tokio::time::Instant::now();
-        let mut inputs = interval_at(start + period, period);
-        inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let start = TokioInstant::now();
+        let input_due = sleep_until(TokioInstant::from_std(self.timing.next()));
+        tokio::pin!(input_due);
         let mut pings = interval_at(start + PING_PERIOD, PING_PERIOD);
         pings.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let sends_inputs = self.steering.sends_inputs();
@@ -182,7 +193,7 @@ impl<'a> Bot<'a> {
                         break End::Lost(label);
                     }
                 }
-                _ = inputs.tick(), if sends_inputs => {
+                () = &mut input_due, if sends_inputs => {
                     if let Err(label) = self.send_input(&mut socket).await {
                         break End::Lost(label);
                     }
@@ -192,6 +203,10 @@ impl<'a> Bot<'a> {
                         break End::Lost(label);
                     }
                 }
+            }
+            let due = TokioInstant::from_std(self.timing.next());
+            if input_due.deadline() != due {
+                input_due.as_mut().reset(due);
             }
         };
         if let End::Stopped = end {
@@ -239,6 +254,8 @@ impl<'a> Bot<'a> {
     fn on_snapshot(&mut self, now: Instant, len: usize, full: bool, ops: &OpCounts) {
         let shared = self.shared;
         shared.snapshots.fetch_add(1, Relaxed);
+        self.snapshots_seen += 1;
+        self.timing.snapshot(now);
         if full && self.last_arrival.is_some() {
             self.outcome.resyncs += 1;
         }
@@ -271,7 +288,10 @@ impl<'a> Bot<'a> {
         // At most SENT_RING passes, by the jump above.
         while self.acked < acked {
             self.acked += 1;
-            let (seq, sent_at) = self.sent[self.acked as usize % SENT_RING];
+            let (seq, sent_at, snapshots_before) = self.sent[self.acked as usize % SENT_RING];
+            if seq == self.acked {
+                self.timing.acked(self.snapshots_seen == snapshots_before + 1);
+            }
             if !in_window {
                 continue;
             }
@@ -304,7 +324,9 @@ impl<'a> Bot<'a> {
         self.input.push(0);
         varint::write_u32(&mut self.input, self.seq);
         self.input.extend_from_slice(&[move_x as u8, move_y as u8, buttons]);
-        self.sent[self.seq as usize % SENT_RING] = (self.seq, Instant::now());
+        let now = Instant::now();
+        self.sent[self.seq as usize % SENT_RING] = (self.seq, now, self.snapshots_seen);
+        self.timing.sent(now);
         self.outcome.inputs_sent += 1;
         let frame = Message::Binary(Bytes::copy_from_slice(&self.input));
         socket.send(frame).await.map_err(|_| "1006".to_owned())

@@ -19,6 +19,7 @@ pub mod plot;
 pub mod report;
 pub mod scrape;
 pub mod shared;
+pub mod timing;
 
 pub use client::{BotClient, BotError, Received};
 pub use load::{LoadOptions, run};
