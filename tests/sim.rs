@@ -116,6 +116,31 @@ fn players_eat_orbs_and_orbs_respawn() {
 }
 
 #[test]
+fn orbs_spawned_during_play_can_be_eaten() {
+    let mut sim = sim_with(30);
+    let (player, _) = sim.spawn_player("ada");
+    let orbs_now = |sim: &mut Sim| {
+        let world = sim.world_mut();
+        let mut orbs = world.query_filtered::<Entity, With<Orb>>();
+        orbs.iter(world).collect::<Vec<_>>()
+    };
+    let first = orbs_now(&mut sim);
+    // Eat one orb, then one that spawned to replace it, ticks apart.
+    let at = pos(&sim, first[0]);
+    place(&mut sim, player, at);
+    sim.step(Tick(1));
+    let respawned = orbs_now(&mut sim).into_iter().find(|o| !first.contains(o)).expect("a new orb");
+    sim.step(Tick(2));
+    let score = sim.world().get::<Score>(player).expect("score").0;
+    let at = pos(&sim, respawned);
+    place(&mut sim, player, at);
+    sim.step(Tick(3));
+    assert!(sim.world().get_entity(respawned).is_err(), "the respawned orb was eaten");
+    assert!(sim.world().get::<Score>(player).expect("score").0 > score);
+    assert_eq!(orb_count(&mut sim), 30);
+}
+
+#[test]
 fn jitter_buffer_is_bounded_and_inputs_are_validated() {
     let mut sim = sim_with(0);
     let (player, _) = sim.spawn_player("ada");

@@ -10,13 +10,14 @@ use super::frame::Frame;
 /// How much farther than the view radius an entity already in view may go before it leaves.
 pub const HYSTERESIS: f32 = 1.25;
 
-/// Entities bucketed by grid cell (indices into the frame's records).
+/// Entities bucketed by grid cell: each entry is a record's position and its index in the
+/// frame, so a query reads each cell front to back without going back to the frame.
 #[derive(Debug, Default)]
 pub struct Grid {
     cell: i32,
     cols: i32,
     rows: i32,
-    cells: Vec<Vec<u32>>,
+    cells: Vec<Vec<(i32, i32, u32)>>,
 }
 
 impl Grid {
@@ -38,20 +39,19 @@ impl Grid {
         self.cells.iter_mut().for_each(Vec::clear);
         for (index, record) in frame.records.iter().enumerate() {
             let (cx, cy) = self.cell_of(record.x, record.y);
-            self.cells[(cy * self.cols + cx) as usize].push(index as u32);
+            self.cells[(cy * self.cols + cx) as usize].push((record.x, record.y, index as u32));
         }
     }
 
     /// Appends to `out` the records within `reach` (wire units, per axis) of (x, y), in no
     /// particular order.
-    pub fn query(&self, frame: &Frame, x: i32, y: i32, reach: i32, out: &mut Vec<u32>) {
+    pub fn query(&self, x: i32, y: i32, reach: i32, out: &mut Vec<u32>) {
         let (x0, y0) = self.cell_of(x.saturating_sub(reach), y.saturating_sub(reach));
         let (x1, y1) = self.cell_of(x.saturating_add(reach), y.saturating_add(reach));
         for cy in y0..=y1 {
             for cx in x0..=x1 {
-                for &index in &self.cells[(cy * self.cols + cx) as usize] {
-                    let r = &frame.records[index as usize];
-                    if (r.x - x).abs() <= reach && (r.y - y).abs() <= reach {
+                for &(ex, ey, index) in &self.cells[(cy * self.cols + cx) as usize] {
+                    if (ex - x).abs() <= reach && (ey - y).abs() <= reach {
                         out.push(index);
                     }
                 }

@@ -199,7 +199,7 @@ impl Replication {
             _ => &[],
         };
         self.candidates.clear();
-        self.grid.query(frame, me.x, me.y, self.keep_reach, &mut self.candidates);
+        self.grid.query(me.x, me.y, self.keep_reach, &mut self.candidates);
         for &index in &self.candidates {
             let r = &frame.records[index as usize];
             let near =

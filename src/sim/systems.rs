@@ -92,41 +92,80 @@ pub(crate) fn separate_players(
 /// Players, as distinct from orbs (so a player query and an orb query may share `Score`).
 type PlayersOnly = (With<Controller>, Without<Orb>);
 
+/// The orbs sorted by x, as `eat_orbs` keeps them between ticks, and its scratch marks.
+#[derive(Debug, Default)]
+pub(crate) struct Pantry {
+    food: Vec<Food>,
+    eaten: Vec<bool>,
+}
+
+/// An orb as `eat_orbs` keeps it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Food {
+    entity: Entity,
+    at: Vec2,
+    radius: f32,
+    value: u32,
+    id: NetId,
+}
+
 /// Players eat the orbs they overlap: the orb's value is added to the score and it despawns.
+///
+/// Orbs never move, so the list sorted by x is kept between ticks: orbs spawned since the
+/// last run are added, eaten ones removed, and each player sweeps only the orbs within its
+/// reach along x.
 pub(crate) fn eat_orbs(
     mut commands: Commands,
     mut players: Query<(&Position, &Radius, &mut Score), PlayersOnly>,
-    orbs: Query<(Entity, &Position, &Radius, &Score, &NetId), With<Orb>>,
+    new_orbs: Query<(Entity, &Position, &Radius, &Score, &NetId), Added<Orb>>,
+    orbs: Query<(), With<Orb>>,
+    mut pantry: Local<Pantry>,
     mut ids: ResMut<NetIds>,
     mut stats: ResMut<SimStats>,
 ) {
-    let mut food: Vec<(f32, Entity, Vec2, f32, u32, NetId)> = orbs
-        .iter()
-        .map(|(entity, pos, radius, score, id)| (pos.0.x, entity, pos.0, radius.0, score.0, *id))
-        .collect();
-    food.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let mut eaten = vec![false; food.len()];
-    let max_orb_radius = food.iter().map(|f| f.3).fold(0.0, f32::max);
+    let Pantry { food, eaten } = &mut *pantry;
+    let before = food.len();
+    food.extend(new_orbs.iter().map(|(entity, pos, radius, score, id)| Food {
+        entity,
+        at: pos.0,
+        radius: radius.0,
+        value: score.0,
+        id: *id,
+    }));
+    if food.len() > before {
+        // A stable sort finds the sorted run kept from the last tick and merges the few
+        // new orbs into it.
+        food.sort_by(|a, b| a.at.x.total_cmp(&b.at.x));
+    }
+    eaten.clear();
+    eaten.resize(food.len(), false);
+    let max_orb_radius = food.iter().map(|f| f.radius).fold(0.0, f32::max);
     for (pos, radius, mut score) in &mut players {
         let reach = radius.0 + max_orb_radius;
-        let start = food.partition_point(|f| f.0 < pos.0.x - reach);
-        for (k, &(x, entity, orb_pos, orb_radius, value, net_id)) in
-            food.iter().enumerate().skip(start)
-        {
-            if x > pos.0.x + reach {
+        let start = food.partition_point(|f| f.at.x < pos.0.x - reach);
+        for (k, orb) in food.iter().enumerate().skip(start) {
+            if orb.at.x > pos.0.x + reach {
                 break;
             }
-            let touch = radius.0 + orb_radius;
-            if eaten[k] || pos.0.distance_squared(orb_pos) >= touch * touch {
+            let touch = radius.0 + orb.radius;
+            if eaten[k] || pos.0.distance_squared(orb.at) >= touch * touch {
                 continue;
             }
             eaten[k] = true;
-            score.0 = score.0.saturating_add(value);
+            if !orbs.contains(orb.entity) {
+                continue; // gone some other way: dropped from the list below
+            }
+            score.0 = score.0.saturating_add(orb.value);
             stats.orbs_eaten += 1;
-            ids.release(net_id);
-            commands.entity(entity).despawn();
+            ids.release(orb.id);
+            commands.entity(orb.entity).despawn();
         }
     }
+    let mut k = 0;
+    food.retain(|_| {
+        k += 1;
+        !eaten[k - 1]
+    });
 }
 
 /// Tops the arena up to its orb count at random places.
