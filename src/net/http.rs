@@ -20,11 +20,11 @@ mod demo {
 
 /// Read buffer per connection: client messages are at most 64 bytes, so a read of 512 holds
 /// several of them.
-const CLIENT_READ_BUFFER_BYTES: usize = 512;
+pub const CLIENT_READ_BUFFER_BYTES: usize = 512;
 
 /// The largest message or frame accepted at the WebSocket layer (the protocol's own limit,
 /// checked after, is smaller still: it answers with 1009 and the size).
-const CLIENT_MAX_FRAME_BYTES: usize = 4096;
+pub const CLIENT_MAX_FRAME_BYTES: usize = 4096;
 
 /// The router for one server.
 pub fn router(shared: Arc<Shared>) -> Router {

@@ -1,0 +1,146 @@
+//! The floor under the server's per-client cost: what one snapshot out and one input in cost
+//! the *server's side* of a loopback TCP connection, with nothing else around them.
+//!
+//! Per client per tick the server writes one snapshot and reads one input. Over loopback the
+//! kernel runs the receiver's TCP processing inside the sender's `send`, so a server pays for
+//! much of its clients' receive path too, and no server on this transport can cost less than
+//! this floor. Two variants, each over 100 connected socket pairs:
+//!
+//! - `tcp`: plain blocking `write_all` / `read_exact` of the payloads;
+//! - `websocket`: the same through tungstenite's framing (server role, unmasked frames out,
+//!   masked frames in) with the server's read buffer and frame limits.
+//!
+//! Only the server's calls are timed (`iter_custom`); the client side of each exchange runs
+//! between the timed parts. One reported iteration is **one client for one tick**. Compare
+//! with `server CPU µs per client per tick` from `tickwire bots` at the same snapshot size.
+//!
+//! ```sh
+//! cargo bench --bench loopback
+//! ```
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+use tickwire::net::http::{CLIENT_MAX_FRAME_BYTES, CLIENT_READ_BUFFER_BYTES};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Bytes, Message, WebSocket};
+
+const CLIENTS: usize = 100;
+/// An input frame's payload: variant, seq varint, three bytes.
+const INPUT_BYTES: usize = 7;
+/// Snapshot payloads: an idle client (4), the large-arena mean (35) and the all-visible
+/// 500-bot mean (2,102).
+const SNAPSHOT_BYTES: [usize; 3] = [4, 35, 2_102];
+
+fn socket_pairs() -> Vec<(TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    (0..CLIENTS)
+        .map(|_| {
+            let client = TcpStream::connect(addr).expect("connect");
+            let (server, _) = listener.accept().expect("accept");
+            for socket in [&server, &client] {
+                socket.set_nodelay(true).expect("nodelay");
+            }
+            (server, client)
+        })
+        .collect()
+}
+
+/// Plain TCP: per iteration of `iters`, every pair exchanges one snapshot and one input.
+fn tcp(pairs: &mut [(TcpStream, TcpStream)], snapshot: &[u8], iters: u64) -> Duration {
+    let input = [0u8; INPUT_BYTES];
+    let mut buffer = vec![0u8; snapshot.len().max(INPUT_BYTES)];
+    let mut timed = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        for (server, _) in pairs.iter_mut() {
+            server.write_all(snapshot).expect("server write");
+        }
+        timed += start.elapsed();
+        for (_, client) in pairs.iter_mut() {
+            client.read_exact(&mut buffer[..snapshot.len()]).expect("client read");
+            client.write_all(&input).expect("client write");
+        }
+        let start = Instant::now();
+        for (server, _) in pairs.iter_mut() {
+            server.read_exact(&mut buffer[..INPUT_BYTES]).expect("server read");
+        }
+        timed += start.elapsed();
+        black_box(&buffer);
+    }
+    timed / CLIENTS as u32
+}
+
+/// The same exchange through tungstenite's framing.
+fn websocket(
+    pairs: &mut [(WebSocket<TcpStream>, WebSocket<TcpStream>)],
+    snapshot: &Bytes,
+    iters: u64,
+) -> Duration {
+    let input = Bytes::from_static(&[0u8; INPUT_BYTES]);
+    let mut timed = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        for (server, _) in pairs.iter_mut() {
+            server.send(Message::Binary(snapshot.clone())).expect("server send");
+        }
+        timed += start.elapsed();
+        for (_, client) in pairs.iter_mut() {
+            black_box(client.read().expect("client read"));
+            client.send(Message::Binary(input.clone())).expect("client send");
+        }
+        let start = Instant::now();
+        for (server, _) in pairs.iter_mut() {
+            black_box(server.read().expect("server read"));
+        }
+        timed += start.elapsed();
+    }
+    timed / CLIENTS as u32
+}
+
+fn loopback(c: &mut Criterion) {
+    let mut group = c.benchmark_group("loopback");
+    let mut plain = socket_pairs();
+    let mut framed: Vec<_> = socket_pairs()
+        .into_iter()
+        .map(|(server, client)| {
+            let config = WebSocketConfig::default()
+                .read_buffer_size(CLIENT_READ_BUFFER_BYTES)
+                .max_message_size(Some(CLIENT_MAX_FRAME_BYTES))
+                .max_frame_size(Some(CLIENT_MAX_FRAME_BYTES));
+            let client_config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+            (
+                WebSocket::from_raw_socket(server, Role::Server, Some(config)),
+                WebSocket::from_raw_socket(client, Role::Client, Some(client_config)),
+            )
+        })
+        .collect();
+    for size in SNAPSHOT_BYTES {
+        let snapshot = vec![7u8; size];
+        group.bench_function(BenchmarkId::new("tcp", size), |b| {
+            b.iter_custom(|iters| tcp(&mut plain, &snapshot, iters));
+        });
+        let snapshot = Bytes::from(snapshot);
+        group.bench_function(BenchmarkId::new("websocket", size), |b| {
+            b.iter_custom(|iters| websocket(&mut framed, &snapshot, iters));
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = loopback
+}
+criterion_main!(benches);
