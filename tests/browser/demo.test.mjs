@@ -191,6 +191,10 @@ test("two pages see each other, and each other's moves", { timeout: 30_000 }, as
   await waitFor(bob, ([id, x, y]) => window.tickwire.players.some((p) => p.id === id && p.x === x && p.y === y),
     [a.selfId, a.server.x, a.server.y]);
   await waitFor(alice, (id) => window.tickwire.players.some((p) => p.id === id && p.name === "bob"), b.selfId);
+  // The HUD's players online comes from the server's Pong (pings go out once a second).
+  for (const page of [alice, bob]) {
+    await waitFor(page, () => document.getElementById("stat-online").textContent === "2");
+  }
 
   // Bob watches Alice move: the replica on his page follows the server's state of hers.
   const key = a.server.x < 18 ? "KeyD" : "KeyA";
