@@ -226,10 +226,15 @@ pub fn build(shared: &Shared, run: RunInfo, outcomes: &[BotOutcome]) -> Report {
     report.rtt_ms = shared.rtt_us.summary(0.001);
     let period_ms = 1000.0 / f64::from(report.run.tick_rate_hz.max(1));
     let interval = shared.interval_us.summary(0.001);
-    report.jitter_ms = Jitter {
-        stddev: interval.stddev,
-        p99: interval.p99 - period_ms,
-        max: interval.max - period_ms,
+    // Without two snapshots in a row there is no interval, and no jitter to report.
+    report.jitter_ms = if interval.count == 0 {
+        Jitter::default()
+    } else {
+        Jitter {
+            stddev: interval.stddev,
+            p99: interval.p99 - period_ms,
+            max: interval.max - period_ms,
+        }
     };
     report
 }
@@ -502,4 +507,29 @@ fn mean(values: &[f64]) -> f64 {
 /// A failure reason shortened for grouping (URLs and ports vary per bot).
 fn short(why: &str) -> String {
     why.chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bots::pattern::Pattern;
+    use std::time::Duration;
+
+    #[test]
+    fn a_run_where_nobody_connected_reports_no_jitter() {
+        let second = Duration::from_secs(1);
+        let shared = Shared::new(
+            "ws://127.0.0.1:1/ws".into(),
+            Pattern::Idle,
+            2,
+            Duration::ZERO,
+            second,
+            second,
+            second,
+        );
+        let report = build(&shared, RunInfo::default(), &[]);
+        assert_eq!(report.jitter_ms.p99, 0.0);
+        assert_eq!(report.jitter_ms.max, 0.0);
+        assert_eq!(report.clients.connected, 0);
+    }
 }
