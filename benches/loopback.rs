@@ -8,11 +8,16 @@
 //!
 //! - `tcp`: plain blocking `write_all` / `read_exact` of the payloads;
 //! - `websocket`: the same through tungstenite's framing (server role, unmasked frames out,
-//!   masked frames in) with the server's read buffer and frame limits.
+//!   masked frames in) with the server's read buffer and frame limits;
+//! - `tcp_waiting_peer`: plain TCP again, but the clients are tasks on a tokio runtime in
+//!   another thread, asleep in `epoll_wait` until their snapshot arrives, as real clients
+//!   are: each send now also wakes the peer. Here the figure is the server thread's own CPU
+//!   time (`/proc/thread-self/schedstat`), since its reads sleep until the peers answer.
 //!
-//! Only the server's calls are timed (`iter_custom`); the client side of each exchange runs
-//! between the timed parts. One reported iteration is **one client for one tick**. Compare
-//! with `server CPU µs per client per tick` from `tickwire bots` at the same snapshot size.
+//! In `tcp` and `websocket` only the server's calls are timed (`iter_custom`); the client
+//! side of each exchange runs between the timed parts. One reported iteration is **one client
+//! for one tick**. Compare with `server CPU µs per client per tick` from `tickwire bots` at
+//! the same snapshot size.
 //!
 //! ```sh
 //! cargo bench --bench loopback
@@ -101,6 +106,83 @@ fn websocket(
     timed / CLIENTS as u32
 }
 
+/// This thread's CPU time so far (user, system and the softirq work its syscalls ran).
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("schedstat");
+    let nanos = stat.split_whitespace().next().and_then(|f| f.parse().ok()).expect("run time");
+    Duration::from_nanos(nanos)
+}
+
+/// Socket pairs whose client ends are served by a tokio runtime on a thread of its own: each
+/// client waits for a `snapshot_bytes` snapshot, then answers with an input.
+fn waiting_peers(snapshot_bytes: usize) -> Vec<TcpStream> {
+    let pairs = socket_pairs();
+    let (servers, clients): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build();
+        let runtime = runtime.expect("runtime");
+        runtime.block_on(async move {
+            let tasks: Vec<_> = clients
+                .into_iter()
+                .map(|client| tokio::spawn(answer(client, snapshot_bytes)))
+                .collect();
+            for task in tasks {
+                let _ = task.await;
+            }
+        });
+    });
+    servers
+}
+
+/// One client: reads snapshots of `size` bytes and answers each with an input, until the
+/// server side closes.
+async fn answer(client: TcpStream, size: usize) {
+    client.set_nonblocking(true).expect("nonblocking");
+    let client = tokio::net::TcpStream::from_std(client).expect("tokio stream");
+    let mut buffer = vec![0u8; size];
+    loop {
+        let mut got = 0;
+        while got < size {
+            if client.readable().await.is_err() {
+                return;
+            }
+            match client.try_read(&mut buffer[got..]) {
+                Ok(0) => return,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return,
+            }
+        }
+        let input = [0u8; INPUT_BYTES];
+        let mut sent = 0;
+        while sent < INPUT_BYTES {
+            if client.writable().await.is_err() {
+                return;
+            }
+            match client.try_write(&input[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Plain TCP to waiting peers: the server thread's CPU time per client per tick.
+fn tcp_waiting_peer(servers: &mut [TcpStream], snapshot: &[u8], iters: u64) -> Duration {
+    let mut input = [0u8; INPUT_BYTES];
+    let start = thread_cpu();
+    for _ in 0..iters {
+        for server in servers.iter_mut() {
+            server.write_all(snapshot).expect("server write");
+        }
+        for server in servers.iter_mut() {
+            server.read_exact(&mut input).expect("server read");
+        }
+    }
+    (thread_cpu() - start) / CLIENTS as u32
+}
+
 fn loopback(c: &mut Criterion) {
     let mut group = c.benchmark_group("loopback");
     let mut plain = socket_pairs();
@@ -122,6 +204,10 @@ fn loopback(c: &mut Criterion) {
         let snapshot = vec![7u8; size];
         group.bench_function(BenchmarkId::new("tcp", size), |b| {
             b.iter_custom(|iters| tcp(&mut plain, &snapshot, iters));
+        });
+        let mut servers = waiting_peers(size);
+        group.bench_function(BenchmarkId::new("tcp_waiting_peer", size), |b| {
+            b.iter_custom(|iters| tcp_waiting_peer(&mut servers, &snapshot, iters));
         });
         let snapshot = Bytes::from(snapshot);
         group.bench_function(BenchmarkId::new("websocket", size), |b| {
