@@ -47,6 +47,9 @@ export class ServerClock {
 
 /** Most ticks a late timer may catch up at once; beyond that the backlog is dropped. */
 const MAX_CATCH_UP_TICKS = 3;
+/** Largest phase correction of the input loop per call to `steer`: at 30 Hz a 1.5 % change
+ *  of pace for one tick, too small to see in the predicted motion. */
+const MAX_STEER_MS = 0.5;
 
 /**
  * Calls `onTick(tickMs)` at `hz`, each call with the tick's scheduled time. Timers fire
@@ -92,5 +95,60 @@ export class FixedRateLoop {
   wake() {
     this.poll(this.now());
     if (this.running) this.timer = setTimeout(() => this.wake(), Math.max(0, this.nextMs - this.now()));
+  }
+
+  /** Moves the tick phase a little toward `targetMs` (any time, taken modulo the period):
+   *  the next tick comes at most `MAX_STEER_MS` earlier or later than it would have. */
+  steer(targetMs) {
+    if (!this.running) return;
+    let error = (targetMs - this.nextMs) % this.periodMs;
+    if (error > this.periodMs / 2) error -= this.periodMs;
+    if (error < -this.periodMs / 2) error += this.periodMs;
+    this.nextMs += Math.max(-MAX_STEER_MS, Math.min(MAX_STEER_MS, error));
+  }
+}
+
+/** Lead added for each input that missed its tick, and taken off for each that did not. */
+const LATE_STEP_MS = 8;
+const ON_TIME_STEP_MS = 0.05;
+const MIN_LEAD_MS = 1;
+/** Inputs remembered until a snapshot acknowledges them. */
+const MAX_PENDING = 64;
+
+/**
+ * When inputs should leave so they reach the server just before the tick that applies them
+ * (docs/protocol.md §4, "When to send"; the same rule as `src/bots/timing.rs`). The server
+ * takes inputs at the start of a tick; an input sent on a clock started at the Welcome lands
+ * just after that and waits a whole tick. Instead the next input is due `leadMs` before the
+ * next snapshot is expected. An input acknowledged by the first snapshot after it was sent
+ * was on time; one that needed a later snapshot missed its tick: late ones add 8 ms to the
+ * lead, on-time ones take 0.05 ms off, so about one input in 160 is late.
+ */
+export class InputTiming {
+  constructor(tickMs) {
+    this.tickMs = tickMs;
+    this.leadMs = tickMs / 4;
+    this.snapshots = 0;
+    this.pending = []; // [seq, snapshots received when it was sent]
+  }
+
+  /** Records that input `seq` was sent. */
+  sent(seq) {
+    this.pending.push([seq, this.snapshots]);
+    if (this.pending.length > MAX_PENDING) this.pending.shift();
+  }
+
+  /** A snapshot reporting `lastInputSeq` arrived at `nowMs`: returns when the next input
+   *  should be sent. */
+  snapshot(nowMs, lastInputSeq) {
+    this.snapshots++;
+    while (this.pending.length > 0 && this.pending[0][0] <= lastInputSeq) {
+      const [, snapshotsBefore] = this.pending.shift();
+      const onTime = this.snapshots === snapshotsBefore + 1;
+      this.leadMs = onTime
+        ? Math.max(MIN_LEAD_MS, this.leadMs - ON_TIME_STEP_MS)
+        : Math.min(this.tickMs - MIN_LEAD_MS, this.leadMs + LATE_STEP_MS);
+    }
+    return nowMs + this.tickMs - this.leadMs;
   }
 }

@@ -1,7 +1,7 @@
 // Wires the demo together: keyboard -> input ticks -> World + Connection; Connection ->
 // World; World -> Renderer and HUD on every display frame. No game logic lives here.
 
-import { FixedRateLoop } from "./clock.js";
+import { FixedRateLoop, InputTiming } from "./clock.js";
 import { showConnection, showScoreboard, showStats } from "./hud.js";
 import { Connection, socketUrl } from "./net.js";
 import { BUTTON_BOOST } from "./protocol.js";
@@ -29,6 +29,7 @@ const debugBox = document.getElementById("debug");
 const closes = [];
 let world = null;
 let inputLoop = null;
+let inputTiming = null;
 
 const connection = new Connection({
   url: socketUrl(location, currentName()),
@@ -45,11 +46,13 @@ function handleMessage(message, nowMs) {
     world = new World(message);
     inputLoop?.stop();
     inputLoop = new FixedRateLoop(message.tick_rate_hz, sendInput);
+    inputTiming = new InputTiming(1000 / message.tick_rate_hz);
     inputLoop.start();
     return;
   }
   try {
     world.applySnapshot(message, nowMs);
+    inputLoop?.steer(inputTiming.snapshot(nowMs, world.replica.lastInputSeq));
   } catch (error) {
     console.error("tickwire: snapshot rejected:", error);
     connection.fail(error.message);
@@ -71,7 +74,9 @@ function handleStatus(status) {
 // inputs this page predicted, so prediction stays exact even while the player idles.
 function sendInput(tickMs) {
   const input = world?.input(intent(), tickMs);
-  if (input) connection.send(input);
+  if (!input) return;
+  connection.send(input);
+  inputTiming.sent(input.seq);
 }
 
 function intent() {

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FixedRateLoop, ServerClock } from "../clock.js";
+import { FixedRateLoop, InputTiming, ServerClock } from "../clock.js";
 
 const TICK_MS = 1000 / 30;
 
@@ -71,4 +71,46 @@ test("the input loop runs due ticks at their scheduled times, and a few at most"
   loop.stop();
   loop.poll(now + 1000);
   assert.equal(ticks.length, 3, "a stopped loop runs nothing");
+});
+
+test("steering moves the input phase toward a target by half a millisecond at most", () => {
+  let now = 1000;
+  const ticks = [];
+  const loop = new FixedRateLoop(30, (tickMs) => ticks.push(tickMs), () => now);
+  loop.start(); // tick at 1000; the next is due at 1000 + TICK_MS
+  loop.steer(1000 + TICK_MS + 10); // wants the next tick 10 ms later: moves 0.5 ms
+  loop.steer(1000 + 5 * TICK_MS + 10); // the same phase, four periods on
+  now = 1000 + TICK_MS + 0.9;
+  loop.poll(now);
+  assert.equal(ticks.length, 1, "moved 1 ms later: not due yet");
+  now += 0.2;
+  loop.poll(now);
+  assert.equal(ticks.length, 2);
+  assert.ok(Math.abs(ticks[1] - (1000 + TICK_MS + 1)) < 1e-9);
+  // A target just before the due time, taken modulo the period, pulls it earlier.
+  loop.steer(ticks[1] + TICK_MS - 0.2);
+  now = ticks[1] + TICK_MS - 0.2;
+  loop.poll(now);
+  assert.equal(ticks.length, 3);
+  loop.stop();
+});
+
+test("inputs are timed a lead before the next snapshot; late ones grow the lead", () => {
+  const timing = new InputTiming(TICK_MS);
+  const lead = TICK_MS / 4;
+  timing.sent(1);
+  // The first snapshot after input 1 acknowledges it: on time, the lead shrinks.
+  assert.ok(Math.abs(timing.snapshot(500, 1) - (500 + TICK_MS - (lead - 0.05))) < 1e-9);
+  timing.sent(2);
+  timing.snapshot(533, 1); // not yet
+  const due = timing.snapshot(566, 2); // the second snapshot after: it missed its tick
+  assert.ok(Math.abs(timing.leadMs - (lead - 0.05 + 8)) < 1e-9);
+  assert.ok(Math.abs(due - (566 + TICK_MS - timing.leadMs)) < 1e-9);
+  for (let i = 0; i < 100; i++) timing.snapshot(600, 2); // acknowledgements of nothing new
+  assert.ok(Math.abs(timing.leadMs - (lead - 0.05 + 8)) < 1e-9, "only acknowledged inputs count");
+  for (let seq = 3; seq < 1000; seq++) {
+    timing.sent(seq);
+    timing.snapshot(600 + seq, seq);
+  }
+  assert.equal(timing.leadMs, 1, "never below 1 ms");
 });
