@@ -7,7 +7,8 @@
 # Environment: COUNTS (if no args), LARGE_COUNTS (large-arena counts, default: the same),
 # DURATION (per point, default 20s), RAMP_UP (default 5s), PATTERN (default random-walk),
 # BOT_THREADS (default 1), OUT_DIR (default docs/load), IDLE_COUNTS (counts for a third
-# scenario, all-visible with idle bots: the cost of a quiet tick; default none).
+# scenario, all-visible with idle bots: the cost of a quiet tick; default none),
+# SERVER_FLAGS (added to every server's command line, e.g. --realtime-tick; default none).
 #
 # Each point gets a fresh server (so memory per connection starts from an empty server),
 # started on an ephemeral port and stopped afterwards; the trap stops it on any exit.
@@ -22,10 +23,11 @@ RAMP_UP="${RAMP_UP:-5s}"
 PATTERN="${PATTERN:-random-walk}"
 BOT_THREADS="${BOT_THREADS:-1}"
 OUT_DIR="${OUT_DIR:-docs/load}"
+SERVER_FLAGS="${SERVER_FLAGS:-}"
 BIN=target/release/tickwire
 ALL_VISIBLE=(--world-size 60 --view-radius 60 --orbs 40)
 LARGE_ARENA=(--world-size 1000 --view-radius 30 --orbs 2000)
-COMMAND="COUNTS=\"$COUNTS\" LARGE_COUNTS=\"$LARGE_COUNTS\" IDLE_COUNTS=\"$IDLE_COUNTS\" DURATION=$DURATION RAMP_UP=$RAMP_UP PATTERN=$PATTERN BOT_THREADS=$BOT_THREADS benches/load.sh"
+COMMAND="COUNTS=\"$COUNTS\" LARGE_COUNTS=\"$LARGE_COUNTS\" IDLE_COUNTS=\"$IDLE_COUNTS\" DURATION=$DURATION RAMP_UP=$RAMP_UP PATTERN=$PATTERN BOT_THREADS=$BOT_THREADS${SERVER_FLAGS:+ SERVER_FLAGS=\"$SERVER_FLAGS\"}${OUT_DIR:+ OUT_DIR=$OUT_DIR} benches/load.sh"
 
 cargo build --release --quiet
 work="$(mktemp -d)"
@@ -43,7 +45,8 @@ trap 'stop_server; rm -rf "$work"' EXIT
 start_server() {
     local clients="$1"
     shift
-    "$BIN" --bind 127.0.0.1:0 --max-clients $((clients + 16)) "$@" >"$work/server.out" 2>"$work/server.err" &
+    # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
+    "$BIN" --bind 127.0.0.1:0 --max-clients $((clients + 16)) $SERVER_FLAGS "$@" >"$work/server.out" 2>"$work/server.err" &
     server_pid=$!
     addr=""
     for _ in $(seq 1 100); do
@@ -84,7 +87,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
     echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr); load average before the"
     echo "  run: $load_before (other work on the machine disturbs the figures)."
     echo "- Command: \`$COMMAND\`"
-    echo "- Server: \`tickwire --bind 127.0.0.1:0 --max-clients N+16\` plus, for *all-visible*,"
+    echo "- Server: \`tickwire --bind 127.0.0.1:0 --max-clients N+16${SERVER_FLAGS:+ $SERVER_FLAGS}\` plus, for *all-visible*,"
     echo "  \`${ALL_VISIBLE[*]}\` and, for *large-arena*, \`${LARGE_ARENA[*]}\`; 30 Hz."
     echo "- Bots: \`tickwire bots --duration $DURATION --ramp-up $RAMP_UP --pattern $PATTERN --threads $BOT_THREADS\`"
     echo "  (\`--pattern idle\` for *all-visible-idle*: no inputs, one ping per second),"

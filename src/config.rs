@@ -44,6 +44,10 @@ pub struct ServerConfig {
     /// TLS for `https://` and `wss://` on the same port; `None` serves plain `http://` and
     /// `ws://`. Load one with [`crate::net::tls::load`].
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// Run the tick thread under the real-time FIFO scheduler (needs `CAP_SYS_NICE` or root;
+    /// without it the server logs a warning and runs at normal priority). On a machine shared
+    /// with other busy threads this keeps them from preempting a tick mid-build.
+    pub realtime_tick: bool,
 }
 
 /// The arena and its rules.
@@ -97,6 +101,7 @@ impl Default for ServerConfig {
             close_timeout: Duration::from_secs(2),
             socket_send_buffer: None,
             tls: None,
+            realtime_tick: false,
         }
     }
 }

@@ -68,6 +68,11 @@ struct ServeArgs {
     /// fewer than the CPUs, at least one, so the tick thread keeps a core to itself.
     #[arg(long, value_name = "THREADS")]
     io_threads: Option<usize>,
+    /// Run the tick thread with real-time (FIFO) scheduling so busy threads cannot preempt a
+    /// tick. Needs CAP_SYS_NICE or root, else a warning and normal priority. For machines
+    /// with at least two cores: a tick that overruns for good would hold its core.
+    #[arg(long)]
+    realtime_tick: bool,
     /// PEM certificate chain: serve https:// and wss:// on the port (needs --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -103,6 +108,7 @@ impl ServeArgs {
             history_ticks: self.history_ticks,
             socket_send_buffer: self.socket_send_buffer,
             tls,
+            realtime_tick: self.realtime_tick,
             ..defaults
         })
     }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// What connections tell the tick.
 pub enum Event {
@@ -86,6 +86,12 @@ impl TickLoop {
 
     /// Runs ticks until the server shuts down, then closes every client with 1001.
     pub fn run(mut self) {
+        if self.shared.config.realtime_tick {
+            match make_realtime() {
+                Ok(()) => info!("tick thread runs with real-time (FIFO) scheduling"),
+                Err(error) => warn!(%error, "tick thread left at normal priority"),
+            }
+        }
         let mut pacer = Pacer::new(Instant::now(), self.shared.config.tick_period());
         let mut tick = Tick(1);
         let mut last_warning: Option<Instant> = None;
@@ -265,6 +271,27 @@ impl TickLoop {
     pub fn sim(&self) -> &Sim {
         &self.sim
     }
+}
+
+/// Puts the calling thread under the FIFO real-time scheduler at a low real-time priority:
+/// above every normal thread, below the kernel's own real-time threads. The tick sleeps most
+/// of each period, and the kernel's real-time throttling (5 % of each second by default) still
+/// leaves its core to others if a tick ever overran for good.
+#[cfg(unix)]
+fn make_realtime() -> Result<(), String> {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let priority = ThreadPriority::Crossplatform(10u8.try_into().map_err(|e| format!("{e:?}"))?);
+    let policy = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+    set_thread_priority_and_policy(thread_native_id(), priority, policy)
+        .map_err(|e| format!("real-time scheduling refused ({e:?}): it needs CAP_SYS_NICE or root"))
+}
+
+#[cfg(not(unix))]
+fn make_realtime() -> Result<(), String> {
+    Err("real-time scheduling is only implemented on Unix".into())
 }
 
 /// Deadline pacing: tick `n` is due at `start + n × period`, so sleeping late never adds up

@@ -101,3 +101,19 @@ async fn a_ping_before_the_welcome_is_answered_after_it_with_players_online() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_asked_for_a_realtime_tick_serves_with_or_without_the_privilege() {
+    let mut config = small_world();
+    config.realtime_tick = true;
+    let server = TestServer::start(config).await;
+    let mut bot = server.connect("rt").await;
+    within(bot.next_snapshot()).await.expect("first snapshot");
+    let first = bot.replica.tick;
+    for _ in 0..3 {
+        within(bot.next_snapshot()).await.expect("snapshot");
+    }
+    assert_eq!(bot.replica.tick, first + 3);
+    bot.close().await;
+    server.stop().await;
+}
