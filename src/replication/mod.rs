@@ -109,11 +109,15 @@ impl Replication {
         self.spawns.resize(frame.records.len(), None);
         self.all_delta = None;
         let previous = self.history.back().cloned();
+        let before: &[Record] = previous.as_deref().map_or(&[], |p| &p.records);
+        // Both frames are sorted by id: one merge pass finds each record's previous state.
+        let mut b = 0;
         for record in &frame.records {
-            let before =
-                previous.as_deref().and_then(|p| p.find(record.id.id).map(|i| p.records[i]));
-            let change = match before {
-                Some(old) if old.id == record.id => encode_change(&mut self.shared, &old, record),
+            while before.get(b).is_some_and(|old| old.id.id < record.id.id) {
+                b += 1;
+            }
+            let change = match before.get(b) {
+                Some(old) if old.id == record.id => encode_change(&mut self.shared, old, record),
                 _ => None,
             };
             self.changes.push(change);
