@@ -19,9 +19,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, interval_at, sleep_until, timeout};
-type TokioInstant = tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+type TokioInstant = tokio::time::Instant;
 
 /// Input send times remembered for latency; an input not reflected within this many later
 /// inputs counts as lost.
