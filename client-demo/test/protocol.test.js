@@ -1,79 +1,151 @@
-// The bincode details the golden vectors do not all reach: every varint width, the markers
-// each integer type refuses, zigzag at the extremes, and what the encoder will not write.
+// The v2 decoder and encoder against hand-made bytes (test/fixtures/arena.js and below):
+// the Welcome and its schema hash, every op form, every varint width, and what is refused.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DecodeError, decodeClientMessage, decodeServerMessage, encodeClientMessage } from "../protocol.js";
+import { DecodeError } from "../tickwire/bincode.js";
+import {
+  decodeClientMessage, decodeServerMessage, encodeClientMessage, VersionError,
+} from "../tickwire/protocol.js";
+import { fnv1a64, Schema } from "../tickwire/schema.js";
+import { ARENA_SCHEMA_HASH, ARENA_SCHEMA_HEX, ARENA_WELCOME, ARENA_WELCOME_HEX, CID, hexOf, unhex } from "./fixtures/arena.js";
 
-const bytes = (...values) => Uint8Array.from(values);
-const pong = (...idBytes) => decodeServerMessage(bytes(3, ...idBytes, 0, 0));
+const schema = new Schema(ARENA_WELCOME.schema);
+const decode = (hexString) => decodeServerMessage(unhex(hexString.replaceAll(" ", "")), schema);
 
-test("u32 varints: one byte below 251, marker forms above, longer forms accepted", () => {
-  assert.equal(pong(250).id, 250);
-  assert.equal(pong(251, 251, 0).id, 251);
-  assert.equal(pong(251, 0xff, 0xff).id, 0xffff);
-  assert.equal(pong(252, 0, 0, 1, 0).id, 0x10000);
-  assert.equal(pong(252, 0xff, 0xff, 0xff, 0xff).id, 0xffffffff);
-  assert.equal(pong(251, 5, 0).id, 5, "a wider form than needed is still a u32");
-  assert.equal(pong(252, 5, 0, 0, 0).id, 5);
+test("FNV-1a 64 matches the reference values", () => {
+  assert.equal(fnv1a64(new Uint8Array()), 0xcbf29ce484222325n);
+  assert.equal(fnv1a64(new TextEncoder().encode("a")), 0xaf63dc4c8601ec8cn);
+  assert.equal(fnv1a64(unhex(ARENA_SCHEMA_HEX)).toString(16), ARENA_SCHEMA_HASH);
 });
 
-test("u32 varints refuse the u64, u128 and reserved markers", () => {
-  for (const marker of [253, 254, 255]) {
-    assert.throws(() => pong(marker, 0, 0, 0, 0, 0, 0, 0, 0), DecodeError, `marker ${marker}`);
-  }
+test("the arena Welcome decodes: schema, hash and the game's own welcome value", () => {
+  assert.deepEqual(decodeServerMessage(unhex(ARENA_WELCOME_HEX)), ARENA_WELCOME);
 });
 
-test("u16 varints refuse markers wider than u16", () => {
-  // Welcome's first field is protocol_version: u16.
-  assert.throws(() => decodeServerMessage(bytes(0, 252, 1, 0, 0, 0)), /too wide/);
+test("a Welcome whose hash does not match its schema is refused", () => {
+  const bytes = unhex(ARENA_WELCOME_HEX);
+  bytes[8] ^= 1; // the schema_hash's low byte (after marker 253 at 7)
+  assert.throws(() => decodeServerMessage(bytes), /schema_hash .* does not match/);
+  const bent = unhex(ARENA_WELCOME_HEX);
+  bent[17] = 0x62; // "arena" -> "brena": same length, other bytes
+  assert.throws(() => decodeServerMessage(bent), /does not match/);
 });
 
-test("lengths are u64 varints: marker 253 is read, and a length past the end is truncation", () => {
-  // A Full with ops length written as 253 + 8 bytes = 0 ops.
-  const full = decodeServerMessage(bytes(1, 9, 0, 253, 0, 0, 0, 0, 0, 0, 0, 0));
-  assert.deepEqual(full, { type: "Full", tick: 9, last_input_seq: 0, ops: [] });
-  assert.throws(() => decodeServerMessage(bytes(1, 9, 0, 253, 0, 0, 0, 0, 0, 0, 0, 1)), DecodeError);
-  assert.throws(() => decodeServerMessage(bytes(1, 9, 0, 254, 0)), /too wide/);
+test("a Welcome of another protocol version is a VersionError", () => {
+  const v1 = unhex(ARENA_WELCOME_HEX);
+  v1[1] = 1;
+  assert.throws(() => decodeServerMessage(v1), (e) => e instanceof VersionError && e.version === 1 && e instanceof DecodeError);
 });
 
-test("i32 is zigzag over a u32 varint", () => {
-  const move = (...payload) => decodeServerMessage(bytes(2, 1, 0, 1, 1, 1, ...payload)).ops[0];
-  assert.deepEqual(move(0, 1), { type: "Move", id_gap: 1, dx: 0, dy: -1 });
-  assert.deepEqual(move(2, 3), { type: "Move", id_gap: 1, dx: 1, dy: -2 });
-  assert.deepEqual(move(252, 0xfe, 0xff, 0xff, 0xff, 252, 0xff, 0xff, 0xff, 0xff),
-    { type: "Move", id_gap: 1, dx: 2147483647, dy: -2147483648 });
+test("a Full: spawns with their components, quantized values as integers", () => {
+  const full = decode(hexOf([
+    ["01 fb e8 03 07 02", "Full, tick 1000, last_input_seq 7, 2 ops"],
+    ["00 fb 2c 01 06", "SPAWN id 300 (gap 300), 6 components"],
+    ["00 fb 00 32 fb 80 25", "  Position x 6400 (zz 12800), y 4800 (zz 9600)"],
+    ["01 80 3f", "  Velocity x 64 (zz 128), y -32 (zz 63)"],
+    ["02 80 03 c8 3c 3c 04 00 05 02 6d 65", "  Radius 64, Color (200, 60, 60), Score 0, Name \"me\""],
+    ["00 01 03 00 00 00 02 34 06", "SPAWN id 301: Position (0, 0), Radius 26, Orb"],
+  ]));
+  assert.deepEqual(full, {
+    type: "Full", tick: 1000, last_input_seq: 7, ops: [
+      { op: "Spawn", id: 300, components: [
+        { component: CID.Position, value: [6400, 4800] },
+        { component: CID.Velocity, value: [64, -32] },
+        { component: CID.Radius, value: [64] },
+        { component: CID.Color, value: [200, 60, 60] },
+        { component: CID.Score, value: 0 },
+        { component: CID.Name, value: "me" },
+      ] },
+      { op: "Spawn", id: 301, components: [
+        { component: CID.Position, value: [0, 0] },
+        { component: CID.Radius, value: [26] },
+        { component: CID.Orb, value: null },
+      ] },
+    ],
+  });
 });
 
-test("unknown variants anywhere are refused", () => {
-  assert.throws(() => decodeServerMessage(bytes(4)), /ServerMessage: unknown variant index 4/);
-  assert.throws(() => decodeServerMessage(bytes(2, 1, 0, 1, 5)), /Op: unknown variant index 5/);
-  const orb = [1, 0, 0, 26, 0, 0, 0, 1, 0];
-  assert.throws(() => decodeServerMessage(bytes(2, 1, 0, 1, 0, 1, 2, ...orb.slice(1))), /EntityKind/);
-  assert.deepEqual(decodeServerMessage(bytes(2, 1, 0, 1, 0, 1, ...orb)).ops[0].entity.kind, "Orb");
+test("a Delta: OWN, single-form ops, CHANGES, DESPAWN, ids summed from gaps", () => {
+  const delta = decode(hexOf([
+    ["02 01 01 05", "Delta, tick_delta 1, input_seq_delta 1, 5 ops"],
+    ["03 01 04 02 00", "OWN, 1 change: cop 4 = Velocity DELTA (+1, 0)"],
+    ["05 fb 2c 01 02 01", "tag 5 = cop 1 = Position DELTA, id 300: (+1, -1)"],
+    ["02 01 02 0c 05 14", "CHANGES id 301: cop 12 Score SET 5, cop 20 Orb REMOVE"],
+    ["01 01", "DESPAWN id 302"],
+    ["10 02 09", "tag 16 = cop 12 = Score SET, id 304: 9"],
+  ]));
+  assert.deepEqual(delta, {
+    type: "Delta", tick_delta: 1, input_seq_delta: 1, ops: [
+      { op: "Own", changes: [{ component: CID.Velocity, delta: [1, 0] }] },
+      { op: "Changes", id: 300, changes: [{ component: CID.Position, delta: [1, -1] }] },
+      { op: "Changes", id: 301, changes: [{ component: CID.Score, set: 5 }, { component: CID.Orb, remove: true }] },
+      { op: "Despawn", id: 302 },
+      { op: "Changes", id: 304, changes: [{ component: CID.Score, set: 9 }] },
+    ],
+  });
 });
 
-test("client messages over 64 bytes are refused before decoding", () => {
-  assert.throws(() => decodeClientMessage(new Uint8Array(65)), /exceeds 64/);
+test("an idle Delta is 4 bytes, a moving player 4 more", () => {
+  assert.deepEqual(decode("02 01 00 00"), { type: "Delta", tick_delta: 1, input_seq_delta: 0, ops: [] });
+  assert.equal(decode("02 01 00 01 05 03 02 00").ops[0].id, 3);
 });
 
-test("i8 fields are two's complement bytes", () => {
-  assert.deepEqual(decodeClientMessage(bytes(0, 1, 0x80, 0x7f, 1)), { type: "Input", seq: 1, move_x: -128, move_y: 127, buttons: 1 });
+test("component ops the schema cannot hold are refused", () => {
+  assert.throws(() => decode("02 01 00 01 19 01"), /component id 7/, "tag 25 = cop 21 = cid 7");
+  assert.throws(() => decode("02 01 00 01 02 01 01 0d 00"), /DELTA of Score/, "cop 13 = Score DELTA");
+  assert.throws(() => decode("01 01 00 01 00 01 01 09 00"), /component id 9/);
 });
 
-test("the encoder writes the smallest varint and refuses values out of range", () => {
-  assert.deepEqual(encodeClientMessage({ type: "Ping", id: 250 }), bytes(1, 250));
-  assert.deepEqual(encodeClientMessage({ type: "Ping", id: 251 }), bytes(1, 251, 251, 0));
-  assert.deepEqual(encodeClientMessage({ type: "Ping", id: 65536 }), bytes(1, 252, 0, 0, 1, 0));
-  assert.deepEqual(encodeClientMessage({ type: "Input", seq: 3, move_x: -1, move_y: -128, buttons: 0 }), bytes(0, 3, 0xff, 0x80, 0));
-  const input = { type: "Input", seq: 1, move_x: 0, move_y: 0, buttons: 0 };
-  assert.throws(() => encodeClientMessage({ ...input, move_x: 128 }), RangeError);
-  assert.throws(() => encodeClientMessage({ ...input, seq: -1 }), RangeError);
-  assert.throws(() => encodeClientMessage({ ...input, seq: 2 ** 32 }), RangeError);
-  assert.throws(() => encodeClientMessage({ ...input, buttons: 1.5 }), RangeError);
+test("ids past u32 are refused", () => {
+  assert.throws(() => decode("02 01 00 02 01 fc ff ff ff ff 01 01"), /overflows u32/);
+});
+
+test("a snapshot needs the schema; Pong does not", () => {
+  assert.throws(() => decodeServerMessage(unhex("02010000")), /without the Welcome's schema/);
+  assert.deepEqual(decodeServerMessage(unhex("03 fc 00 28 6b ee 2a 05".replaceAll(" ", ""))), { type: "Pong", id: 4000000000, tick: 42, players: 5 });
+});
+
+test("varints: every width, longer forms accepted, wider markers refused", () => {
+  const pong = (...id) => decodeServerMessage(Uint8Array.of(3, ...id, 0, 0)).id;
+  assert.equal(pong(250), 250);
+  assert.equal(pong(251, 251, 0), 251);
+  assert.equal(pong(252, 0, 0, 1, 0), 0x10000);
+  assert.equal(pong(251, 5, 0), 5, "a wider form than needed is still a u32");
+  for (const marker of [253, 254, 255]) assert.throws(() => pong(marker, 0, 0, 0, 0, 0, 0, 0, 0), DecodeError);
+  assert.throws(() => decodeServerMessage(Uint8Array.of(0, 252, 2, 0, 0, 0)), /too wide/, "protocol_version is a u16");
+});
+
+test("i32 is zigzag: the extremes", () => {
+  const ints = decode("02 01 00 01 05 01 fc fe ff ff ff fc ff ff ff ff").ops[0].changes[0].delta;
+  assert.deepEqual(ints, [2147483647, -2147483648]);
+});
+
+test("truncated, trailing and unknown variants are refused", () => {
+  assert.throws(() => decode("02 01 00 02 01 01"), DecodeError, "2 ops promised, 1 there");
+  assert.throws(() => decode("02 01 00 00 00"), /trailing/);
+  assert.throws(() => decode("04"), /ServerMessage: unknown variant index 4/);
+  assert.throws(() => decode("01 01 00 01 00 01 01 05 02 ff fe"), /UTF-8/);
+  assert.throws(() => decode("02 01 00 fb ff ff"), /exceeds/, "an op count past the bytes left");
+});
+
+test("inputs are written from the schema, and read back", () => {
+  const input = { type: "Input", seq: 300, input: { move_x: -127, move_y: 127, buttons: 1 } };
+  const bytes = encodeClientMessage(input, schema);
+  assert.deepEqual(bytes, unhex("00fb2c01817f01"));
+  assert.deepEqual(decodeClientMessage(bytes, schema), input);
+  assert.deepEqual(encodeClientMessage({ type: "Ping", id: 65536 }), Uint8Array.of(1, 252, 0, 0, 1, 0));
+});
+
+test("input values that do not fit the schema are refused, naming the field", () => {
+  const send = (input, seq = 1) => encodeClientMessage({ type: "Input", seq, input }, schema);
+  assert.throws(() => send({ move_x: 128, move_y: 0, buttons: 0 }), /input.move_x must be an integer in -128..=127/);
+  assert.throws(() => send({ move_x: 0, move_y: 0 }), /lacks field buttons/);
+  assert.throws(() => send({ move_x: 0, move_y: 0, buttons: 1.5 }), RangeError);
+  assert.throws(() => send({ move_x: 0, move_y: 0, buttons: 0 }, -1), RangeError);
   assert.throws(() => encodeClientMessage({ type: "Hello" }), TypeError);
 });
 
 test("decoding accepts an ArrayBuffer, as WebSocket delivers it", () => {
-  assert.deepEqual(decodeServerMessage(bytes(3, 1, 2, 9).buffer), { type: "Pong", id: 1, tick: 2, players: 9 });
+  assert.equal(decodeServerMessage(unhex(ARENA_WELCOME_HEX).buffer).entity_id, 300);
 });

@@ -1,95 +1,119 @@
-// Snapshot application (docs/protocol.md section 5): a Full, then Deltas, and every way a
-// snapshot can fail to fit the replica.
+// Snapshot application (docs/protocol.md, "Applying a snapshot"): a Full, then Deltas of
+// every op form, components read by name, and every way a snapshot can fail to fit.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Replica, ReplicaError } from "../replica.js";
+import { Replica, ReplicaError } from "../tickwire/replica.js";
+import { Schema } from "../tickwire/schema.js";
+import { ARENA_SCHEMA, CID } from "./fixtures/arena.js";
 
-const SELF = 2;
+const schema = new Schema(ARENA_SCHEMA);
+const OWN = 2;
 
-const player = (x, y, name = "p") => ({ kind: "Player", x, y, radius: 64, color: [1, 2, 3], score: 0, name });
-const orb = (x, y, score = 1) => ({ kind: "Orb", x, y, radius: 26, color: [4, 5, 6], score, name: "" });
-const spawn = (id_gap, entity) => ({ type: "Spawn", id_gap, entity });
-const move = (id_gap, dx, dy) => ({ type: "Move", id_gap, dx, dy });
-const update = (id_gap, dx, dy, score) => ({ type: "Update", id_gap, dx, dy, score });
-const despawn = (id_gap) => ({ type: "Despawn", id_gap });
-const own = (vx, vy) => ({ type: "Own", vx, vy });
+const c = (name, value) => ({ component: CID[name], value });
+const spawn = (id, ...components) => ({ op: "Spawn", id, components });
+const despawn = (id) => ({ op: "Despawn", id });
+const changes = (id, ...list) => ({ op: "Changes", id, changes: list });
+const own = (...list) => ({ op: "Own", changes: list });
+const set = (name, value) => ({ component: CID[name], set: value });
+const delta = (name, ...ints) => ({ component: CID[name], delta: ints });
+const remove = (name) => ({ component: CID[name], remove: true });
 const full = (tick, last_input_seq, ops) => ({ type: "Full", tick, last_input_seq, ops });
-const delta = (tick_delta, input_seq_delta, ops) => ({ type: "Delta", tick_delta, input_seq_delta, ops });
+const deltaMsg = (tick_delta, input_seq_delta, ops) => ({ type: "Delta", tick_delta, input_seq_delta, ops });
 
-// Ids 2 (self), 3 and 300.
+const player = (id, x, y, name) => spawn(id, c("Position", [x, y]), c("Radius", [64]), c("Color", [1, 2, 3]), c("Score", 0), c("Name", name));
+
 function started() {
-  const replica = new Replica(SELF);
-  replica.apply(full(1000, 7, [own(64, -32), spawn(2, player(640, 640, "me")), spawn(1, player(0, 0)), spawn(297, orb(128, 64))]));
+  const replica = new Replica(schema, OWN);
+  replica.apply(full(1000, 7, [
+    spawn(OWN, c("Position", [640, 640]), c("Velocity", [64, -32]), c("Radius", [64]), c("Name", "me"), c("Score", 1)),
+    player(3, 0, 0, "p"),
+    spawn(300, c("Position", [128, 64]), c("Radius", [26]), c("Score", 1), c("Orb", null)),
+  ]));
   return replica;
 }
 
-test("a Full builds the replica from gaps, and Deltas change it", () => {
+test("a Full builds the replica; components read by name, scaled or raw", () => {
   const replica = started();
   assert.deepEqual([...replica.entities.keys()], [2, 3, 300]);
-  assert.equal(replica.self.name, "me");
-  assert.deepEqual(replica.ownVelocity, { vx: 64, vy: -32 });
   assert.equal(replica.tick, 1000);
   assert.equal(replica.lastInputSeq, 7);
+  assert.deepEqual(replica.own.get("Position"), { x: 10, y: 10 });
+  assert.deepEqual(replica.own.raw("Position"), [640, 640]);
+  assert.deepEqual(replica.own.get("Velocity"), { x: 1, y: -0.5 });
+  assert.equal(replica.own.get("Name"), "me");
+  assert.equal(replica.entities.get(300).has("Orb"), true);
+  assert.equal(replica.entities.get(3).has("Orb"), false);
+  assert.equal(replica.entities.get(3).get("Velocity"), undefined);
+  assert.deepEqual(replica.entities.get(300).toObject(), { id: 300, Position: { x: 2, y: 1 }, Radius: { radius: 26 / 64 }, Score: 1, Orb: null });
+  assert.throws(() => replica.own.get("Health"), /no component Health/);
+});
 
-  const changes = replica.apply(delta(2, 3, [move(2, 5, -5), update(1, -10, 0, 42), despawn(297), spawn(1, orb(9, 9))]));
-  assert.deepEqual(changes, { spawned: [301], despawned: [300] });
+test("Deltas: OWN, DELTA adds, SET replaces, REMOVE, DESPAWN, SPAWN replaces", () => {
+  const replica = started();
+  const report = replica.apply(deltaMsg(2, 3, [
+    own(delta("Velocity", 1, -1)),
+    changes(OWN, delta("Position", 5, -5), set("Score", 42)),
+    changes(3, remove("Name"), remove("Orb")),
+    despawn(300),
+    player(301, 9, 9, "new"),
+  ]));
+  assert.deepEqual(report, { spawned: [301], despawned: [300], changed: [OWN, OWN, 3] });
   assert.equal(replica.tick, 1002);
   assert.equal(replica.lastInputSeq, 10);
-  assert.deepEqual([replica.self.x, replica.self.y], [645, 635]);
-  assert.deepEqual([replica.entities.get(3).x, replica.entities.get(3).score], [-10, 42]);
+  assert.deepEqual(replica.own.raw("Position"), [645, 635]);
+  assert.deepEqual(replica.own.raw("Velocity"), [65, -33]);
+  assert.equal(replica.own.get("Score"), 42);
+  assert.equal(replica.entities.get(3).has("Name"), false);
   assert.equal(replica.entities.has(300), false);
-  assert.equal(replica.entities.get(301).kind, "Orb");
-  // Own is remembered across deltas that do not carry it.
-  assert.deepEqual(replica.ownVelocity, { vx: 64, vy: -32 });
+  replica.apply(deltaMsg(1, 0, [spawn(3, c("Orb", null))]));
+  assert.deepEqual(replica.entities.get(3).toObject(), { id: 3, Orb: null }, "a spawn replaces the entity whole");
 });
 
-test("Own leads without moving the id cursor; an idle delta changes only the tick", () => {
+test("quantized deltas wrap like i32", () => {
   const replica = started();
-  replica.apply(delta(1, 0, [own(-1, 1), move(3, 1, 1)]));
-  assert.deepEqual(replica.ownVelocity, { vx: -1, vy: 1 });
-  assert.deepEqual([replica.entities.get(3).x, replica.entities.get(3).y], [1, 1]);
-  const before = structuredClone([...replica.entities]);
-  replica.apply(delta(1, 0, []));
-  assert.equal(replica.tick, 1002);
-  assert.deepEqual([...replica.entities], before);
+  replica.apply(deltaMsg(1, 0, [changes(3, set("Position", [2147483647, -2147483648]))]));
+  replica.apply(deltaMsg(1, 0, [changes(3, delta("Position", 1, -1))]));
+  assert.deepEqual(replica.entities.get(3).raw("Position"), [-2147483648, 2147483647]);
 });
 
-test("Spawn replaces an entity with the same id", () => {
+test("a Full starts over", () => {
   const replica = started();
-  replica.apply(delta(1, 0, [spawn(3, orb(1, 2, 5))]));
-  assert.deepEqual(replica.entities.get(3), orb(1, 2, 5));
-});
-
-test("a Full discards everything held before", () => {
-  const replica = started();
-  replica.apply(full(5000, 0, [own(0, 0), spawn(2, player(1, 1))]));
-  assert.deepEqual([...replica.entities.keys()], [2]);
+  replica.apply(full(5000, 0, [spawn(OWN, c("Position", [0, 0]))]));
+  assert.deepEqual([...replica.entities.keys()], [OWN]);
   assert.equal(replica.tick, 5000);
   assert.equal(replica.lastInputSeq, 0);
 });
 
-test("positions wrap like the server's i32", () => {
-  const replica = started();
-  replica.apply(delta(1, 0, [move(3, 2147483647, -2147483648)]));
-  assert.deepEqual([replica.entities.get(3).x, replica.entities.get(3).y], [2147483647, -2147483648]);
+test("the replica's values are its own, not the message's", () => {
+  const replica = new Replica(schema, OWN);
+  const message = full(1, 0, [spawn(OWN, c("Position", [1, 1]))]);
+  replica.apply(message);
+  replica.apply(deltaMsg(1, 0, [changes(OWN, delta("Position", 1, 1))]));
+  assert.deepEqual(message.ops[0].components[0].value, [1, 1]);
 });
 
-test("snapshots that do not fit are errors", () => {
-  const cases = {
-    "a Delta before any Full": () => new Replica(SELF).apply(delta(1, 0, [])),
-    "a Move of an unknown id": (r) => r.apply(delta(1, 0, [move(4, 1, 1)])),
-    "an Update of an unknown id": (r) => r.apply(delta(1, 0, [update(4, 1, 1, 1)])),
-    "a Despawn of an unknown id": (r) => r.apply(delta(1, 0, [despawn(4)])),
-    "an id gap of 0": (r) => r.apply(delta(1, 0, [move(2, 1, 1), move(0, 1, 1)])),
-    "Own after another op": (r) => r.apply(delta(1, 0, [move(2, 1, 1), own(0, 0)])),
-    "a Move inside a Full": (r) => r.apply(full(1, 0, [own(0, 0), spawn(2, player(0, 0)), move(0, 1, 1)])),
-    "a Full without the own player": (r) => r.apply(full(1, 0, [own(0, 0), spawn(3, player(0, 0))])),
-    "a Despawn of the own player": (r) => r.apply(delta(1, 0, [despawn(2)])),
-    "a Delta that does not advance the tick": (r) => r.apply(delta(0, 0, [])),
-    "an id beyond u32": (r) => r.apply(delta(1, 0, [move(2, 1, 1), spawn(0xfffffffe, orb(0, 0))])),
-  };
-  for (const [what, apply] of Object.entries(cases)) {
-    assert.throws(() => apply(started()), ReplicaError, what);
-  }
+const refusals = [
+  ["a Delta before any Full", (r) => new Replica(schema, OWN).apply(deltaMsg(1, 0, [])), /before any Full/],
+  ["a Delta that does not advance", (r) => r.apply(deltaMsg(0, 0, [])), /advance the tick/],
+  ["ids out of order", (r) => r.apply(deltaMsg(1, 0, [despawn(3), despawn(2)])), /ids must ascend/],
+  ["the same id twice", (r) => r.apply(deltaMsg(1, 0, [changes(3, set("Score", 1)), despawn(3)])), /ids must ascend/],
+  ["OWN not first", (r) => r.apply(deltaMsg(1, 0, [despawn(3), own(set("Score", 1))])), /first op/],
+  ["changes to an entity not held", (r) => r.apply(deltaMsg(1, 0, [changes(4, set("Score", 1))])), /does not hold/],
+  ["a despawn of an entity not held", (r) => r.apply(deltaMsg(1, 0, [despawn(299)])), /does not hold/],
+  ["a DELTA of a component not held", (r) => r.apply(deltaMsg(1, 0, [changes(3, delta("Velocity", 1, 1))])), /does not hold it/],
+  ["OWN before the own entity exists", () => new Replica(schema, OWN).apply(full(1, 0, [own(set("Score", 1)), spawn(OWN)])), /does not hold/],
+  ["OWN for a client without an entity", () => new Replica(schema).apply(full(1, 0, [own(set("Score", 1))])), /without an entity/],
+  ["a Pong", (r) => r.apply({ type: "Pong" }), /not a snapshot/],
+];
+for (const [what, apply, message] of refusals) {
+  test(`refused: ${what}`, () => {
+    assert.throws(() => apply(started()), (e) => e instanceof ReplicaError && message.test(e.message));
+  });
+}
+
+test("REMOVE of a component not held is ignored", () => {
+  const replica = started();
+  replica.apply(deltaMsg(1, 0, [changes(3, remove("Orb"))]));
+  assert.equal(replica.entities.get(3).has("Orb"), false);
 });
