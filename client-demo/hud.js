@@ -26,30 +26,30 @@ export function showConnection(status, nowMs) {
   if (status.fatal) $("banner-text").textContent = `Disconnected (${status.code}): ${status.message}`;
 }
 
-/** Traffic and world numbers; `world` may be null before the first Welcome. */
-export function showStats(status, world) {
+/** Traffic and world numbers; `tick` and `players` (those in view) are null before the
+ *  first snapshot. */
+export function showStats(status, tick, players) {
   const open = status.state === "open";
   $("stat-rtt").textContent = open && status.rttMs !== null ? `${status.rttMs.toFixed(1)} ms` : "–";
   $("stat-snapshots").textContent = open ? status.snapshotsPerSec.toFixed(0) : "–";
   $("stat-bytes").textContent = open ? status.kBytesPerSec.toFixed(2) : "–";
   $("stat-online").textContent = open && status.playersOnline !== null ? String(status.playersOnline) : "–";
-  $("stat-players").textContent = world?.ready ? String(world.players.length) : "–";
-  $("stat-tick").textContent = world?.ready ? String(world.replica.tick) : "–";
+  $("stat-players").textContent = players ? String(players.length) : "–";
+  $("stat-tick").textContent = tick === null ? "–" : String(tick);
 }
 
-/** The best players among those this client sees; the own player is always listed. */
-export function showScoreboard(world) {
+/** The best players among those this client sees (highest score first, or null before
+ *  the first snapshot); the own player is always listed. */
+export function showScoreboard(players, selfId) {
   const list = $("scores");
-  if (!world?.ready) {
+  if (!players) {
     list.replaceChildren();
     return;
   }
-  const players = world.players;
   const top = players.slice(0, SCOREBOARD_SIZE);
-  if (!top.some((p) => p.id === world.selfId)) {
-    top[top.length - 1] = players.find((p) => p.id === world.selfId);
-  }
-  list.replaceChildren(...top.map((p) => row(p, players.indexOf(p) + 1, p.id === world.selfId)));
+  const self = players.find((p) => p.id === selfId);
+  if (self && !top.includes(self)) top[top.length - 1] = self;
+  list.replaceChildren(...top.map((p) => row(p, players.indexOf(p) + 1, p.id === selfId)));
 }
 
 function row(player, rank, isSelf) {

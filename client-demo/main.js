@@ -1,12 +1,11 @@
-// Wires the demo together: keyboard -> input ticks -> World + Connection; Connection ->
-// World; World -> Renderer and HUD on every display frame. No game logic lives here.
+// Wires the arena page: keyboard -> the game's input; the tickwire Client -> Renderer and
+// HUD on every display frame; the name box and Reconnect -> the connection. No protocol and
+// no game rules live here: those are in tickwire/ and arena.js.
 
-import { FixedRateLoop, InputTiming } from "./clock.js";
+import { arenaClient, BUTTON_BOOST, players, scene } from "./arena.js";
 import { showConnection, showScoreboard, showStats } from "./hud.js";
-import { Connection, socketUrl } from "./net.js";
-import { BUTTON_BOOST } from "./protocol.js";
 import { Renderer } from "./render.js";
-import { World } from "./world.js";
+import { socketUrl } from "./tickwire/index.js";
 
 /** DOM numbers are refreshed a few times a second; the canvas every frame. */
 const HUD_REFRESH_MS = 250;
@@ -27,58 +26,19 @@ const renderer = new Renderer(document.getElementById("view"));
 const nameInput = document.getElementById("name");
 const debugBox = document.getElementById("debug");
 const closes = [];
-let world = null;
-let inputLoop = null;
-let inputTiming = null;
 
-const connection = new Connection({
-  url: socketUrl(location, currentName()),
-  onMessage: handleMessage,
-  onStatus: handleStatus,
+const client = arenaClient(socketUrl(location, currentName()), intent);
+client.on("status", (status) => showConnection(status, performance.now()));
+client.on("close", (status) => {
+  closes.push({ code: status.code, reason: status.reason });
+  if (closes.length > MAX_CLOSES_REMEMBERED) closes.shift();
 });
 
 function currentName() {
   return new URLSearchParams(location.search).get("name") ?? "";
 }
 
-function handleMessage(message, nowMs) {
-  if (message.type === "Welcome") {
-    world = new World(message);
-    inputLoop?.stop();
-    inputLoop = new FixedRateLoop(message.tick_rate_hz, sendInput);
-    inputTiming = new InputTiming(1000 / message.tick_rate_hz);
-    inputLoop.start();
-    return;
-  }
-  try {
-    world.applySnapshot(message, nowMs);
-    inputLoop?.steer(inputTiming.snapshot(nowMs, world.replica.lastInputSeq));
-  } catch (error) {
-    console.error("tickwire: snapshot rejected:", error);
-    connection.fail(error.message);
-  }
-}
-
-function handleStatus(status) {
-  // Inputs belong to the World of one connection: a new socket gets a new World (and
-  // seq 1) with its Welcome, so the old loop must not feed it.
-  if (status.state !== "open") inputLoop?.stop();
-  if (status.state === "closed") {
-    closes.push({ code: status.code, reason: status.reason });
-    if (closes.length > MAX_CLOSES_REMEMBERED) closes.shift();
-  }
-  showConnection(status, performance.now());
-}
-
-// One input per tick, every tick while connected: the server then applies exactly the
-// inputs this page predicted, so prediction stays exact even while the player idles.
-function sendInput(tickMs) {
-  const input = world?.input(intent(), tickMs);
-  if (!input) return;
-  connection.send(input);
-  inputTiming.sent(input.seq);
-}
-
+// The arena's input mapping: the keys held now, as {move_x, move_y, buttons}.
 function intent() {
   const axis = (minus, plus) => (plus.some((k) => held.has(k)) ? 1 : 0) - (minus.some((k) => held.has(k)) ? 1 : 0);
   return {
@@ -114,36 +74,40 @@ document.getElementById("name-form").addEventListener("submit", (event) => {
   url.searchParams.set("name", nameInput.value.trim());
   history.replaceState(null, "", url);
   nameInput.blur();
-  connection.connect(socketUrl(location, currentName()));
+  client.connect(socketUrl(location, currentName()));
 });
-document.getElementById("reconnect").addEventListener("click", () => connection.connect());
+document.getElementById("reconnect").addEventListener("click", () => client.connect());
 
 let lastHudMs = -Infinity;
 function frame(nowMs) {
-  inputLoop?.poll(nowMs);
-  renderer.draw(world?.view(nowMs) ?? null, world?.welcome ?? null);
+  client.frame(nowMs);
+  renderer.draw(scene(client, nowMs), client.welcome?.game ?? null);
   if (nowMs - lastHudMs >= HUD_REFRESH_MS) {
     lastHudMs = nowMs;
-    showConnection(connection.status, nowMs);
-    showStats(connection.status, world);
-    showScoreboard(world);
+    const replica = client.replica;
+    const list = replica ? players(replica) : null;
+    showConnection(client.status, nowMs);
+    showStats(client.status, replica?.tick ?? null, list);
+    showScoreboard(list, client.welcome?.entity_id);
   }
   requestAnimationFrame(frame);
 }
 
 // Read-only view for tests and the console; positions in world units.
+const ownPosition = () => client.replica?.own?.get("Position") ?? null;
 window.tickwire = Object.freeze({
-  get state() { return connection.status.state; },
-  get closeCode() { return connection.status.code; },
-  get closeReason() { return connection.status.reason; },
+  get state() { return client.status.state; },
+  get closeCode() { return client.status.code; },
+  get closeReason() { return client.status.reason; },
   get closes() { return closes.map((c) => ({ ...c })); },
-  get selfId() { return world?.selfId ?? null; },
-  get tick() { return world?.ready ? world.replica.tick : null; },
-  get selfServerPos() { return world?.serverPosition ?? null; },
-  get selfPredictedPos() { return world?.predictedPosition ?? null; },
-  get entityCount() { return world?.ready ? world.replica.entities.size : 0; },
-  get players() { return world?.ready ? world.players.map(({ id, name, x, y }) => ({ id, name, x, y })) : []; },
+  get selfId() { return client.welcome?.entity_id ?? null; },
+  get tick() { return client.replica?.tick ?? null; },
+  get selfServerPos() { return ownPosition(); },
+  get selfPredictedPos() { return client.predicted ? { ...client.predicted.Position } : null; },
+  get entityCount() { return client.replica?.entities.size ?? 0; },
+  get players() { return players(client.replica).map(({ id, name, x, y }) => ({ id, name, x, y })); },
+  get schema() { return client.schema?.raw ?? null; },
 });
 
-connection.connect();
+client.connect();
 requestAnimationFrame(frame);

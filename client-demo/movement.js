@@ -1,4 +1,5 @@
-// The server's movement rules (docs/protocol.md section 8), step for step, in f32.
+// The arena's movement rules (docs/protocol.md, "The arena"), step for step, in f32: what
+// the arena predicts for its own player.
 //
 // JavaScript computes in f64; rounding with Math.fround after every single operation
 // gives exactly the f32 result the server gets, because f64 holds every f32 sum, product,
@@ -7,7 +8,12 @@
 //
 // Collisions between players and eating orbs are not predicted: the server corrects them.
 
-import { BUTTON_BOOST, POSITION_SCALE, VELOCITY_SCALE } from "./protocol.js";
+/** Input button bit: boost. */
+export const BUTTON_BOOST = 1;
+/** Positions are 1/64 unit fixed point, velocities 1/64 unit per second (the schema's
+ *  scales for Position and Velocity); the server snaps its state to that grid every tick. */
+const POSITION_SCALE = 64;
+const VELOCITY_SCALE = 64;
 
 const f = Math.fround;
 
@@ -18,20 +24,21 @@ function roundHalfAway(x) {
 
 /**
  * The constants a step needs, all f32, taken from a Welcome (never hard-coded).
- * @param {object} welcome decoded Welcome message
+ * @param {object} game the Welcome's game value (ArenaWelcome)
+ * @param {number} tickRateHz the Welcome's tick rate
  */
-export function movementRules(welcome) {
-  const m = welcome.movement;
+export function movementRules(game, tickRateHz) {
+  const m = game.movement;
   return {
-    dt: f(1 / welcome.tick_rate_hz),
+    dt: f(1 / tickRateHz),
     accel: f(m.accel),
     boostAccel: f(m.boost_accel),
     friction: f(m.friction),
     maxSpeed: f(m.max_speed),
     boostMaxSpeed: f(m.boost_max_speed),
     radius: f(m.player_radius),
-    worldWidth: f(welcome.world_width),
-    worldHeight: f(welcome.world_height),
+    worldWidth: f(game.world_width),
+    worldHeight: f(game.world_height),
   };
 }
 

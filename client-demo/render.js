@@ -1,5 +1,6 @@
-// Draws a World view on a canvas. Only draws: it reads the view it is handed and changes
-// nothing else. The camera follows the own player; one world unit is `scale` pixels.
+// Draws the arena's scene (arena.js `scene`) on a canvas. Only draws: it reads what it is
+// handed and changes nothing else. The camera follows the own player; one world unit is
+// `scale` pixels.
 
 const THEME = {
   void: "#07090e",
@@ -18,7 +19,8 @@ const GRID_MAJOR_UNITS = 25;
 const NAME_FONT_PX = 13;
 const MINIMAP_PX = 132;
 const MINIMAP_MARGIN_PX = 16;
-/** Entities are dropped past 1.25 × view_radius (protocol section 7); drawn in debug. */
+/** Entities are dropped past 1.25 × view_radius (docs/protocol.md, "Visibility"); drawn
+ *  in debug. */
 const VIEW_HYSTERESIS = 1.25;
 
 export class Renderer {
@@ -40,8 +42,8 @@ export class Renderer {
   }
 
   /**
-   * @param {object|null} view World.view(now), or null before the first snapshot
-   * @param {object|null} welcome the Welcome (arena size, view radius)
+   * @param {object|null} view scene(client, now), or null before the first snapshot
+   * @param {object|null} welcome the Welcome's game value (arena size, view radius)
    */
   draw(view, welcome) {
     const { ctx } = this;

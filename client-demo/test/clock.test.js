@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FixedRateLoop, InputTiming, ServerClock } from "../clock.js";
+import { FixedRateLoop, InputTiming, ServerClock } from "../tickwire/clock.js";
 
 const TICK_MS = 1000 / 30;
 

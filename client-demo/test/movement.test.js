@@ -1,16 +1,14 @@
-// Prediction's movement rules (docs/protocol.md section 8). The expected numbers were
+// The arena's movement rules (docs/protocol.md, "The arena"). The expected numbers were
 // computed with Rust f32 arithmetic, the same operations as src/sim/movement.rs.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { readFileSync } from "node:fs";
-import { movementRules, step } from "../movement.js";
-import { decodeServerMessage } from "../protocol.js";
+import { movementRules as rulesOf, step } from "../movement.js";
+import { ARENA_WELCOME } from "./fixtures/arena.js";
 
-// The golden welcome: the server's default rules in a 200 × 150.5 arena at 30 Hz.
-const WELCOME = decodeServerMessage(Buffer.from(
-  JSON.parse(readFileSync(new URL("../../tests/vectors/welcome.json", import.meta.url), "utf8")).hex, "hex"));
-const welcome = ({ tickRateHz = 30 } = {}) => ({ ...WELCOME, tick_rate_hz: tickRateHz });
+// The arena welcome: the server's default rules in a 200 × 150.5 arena at 30 Hz.
+const welcome = ({ tickRateHz = 30 } = {}) => ({ ...ARENA_WELCOME, tick_rate_hz: tickRateHz });
+const movementRules = (w) => rulesOf(w.game, w.tick_rate_hz);
 
 const input = (move_x, move_y, buttons = 0) => ({ move_x, move_y, buttons });
 
@@ -78,7 +76,8 @@ test("state stays on the 1/64 grid and friction brings the player to rest", () =
 });
 
 test("constants come from the welcome", () => {
-  const slow = { ...welcome(), movement: { ...WELCOME.movement, max_speed: 3 } };
+  const game = ARENA_WELCOME.game;
+  const slow = { ...welcome(), game: { ...game, movement: { ...game.movement, max_speed: 3 } } };
   const body = run({ px: 100, py: 75, vx: 0, vy: 0 }, movementRules(slow), [[input(127, 0), 60]]);
   assert.ok(body.vx <= 3 && body.vx > 2.9, `vx ${body.vx}`);
 });

@@ -149,3 +149,9 @@ test("input values that do not fit the schema are refused, naming the field", ()
 test("decoding accepts an ArrayBuffer, as WebSocket delivers it", () => {
   assert.equal(decodeServerMessage(unhex(ARENA_WELCOME_HEX).buffer).entity_id, 300);
 });
+
+test("the tests' server encoder writes the hand-made bytes back", async () => {
+  const { encodeServerMessage } = await import("./fixtures/server.js");
+  const bytes = "0201010503010402 0005fb2c010201 0201020c0514 0101 100209".replaceAll(" ", "");
+  assert.equal(Buffer.from(encodeServerMessage(decode(bytes), schema)).toString("hex"), bytes);
+});

@@ -1,6 +1,7 @@
-// Time: where the server's tick stands on the local clock, and a fixed-rate driver for
-// input ticks. Times are milliseconds from performance.now() (or any monotonic source the
-// caller passes in, which keeps ServerClock testable without timers).
+// Time: where the server's tick stands on the local clock, a fixed-rate driver for input
+// ticks, and when inputs should leave to reach the server just before its tick. Knows no
+// game. Times are milliseconds from performance.now() (or any monotonic source the caller
+// passes in, which keeps all three testable without real timers).
 
 /** Arrivals further than this from the estimate mean a stall or a jump: start over. */
 const RESYNC_MS = 250;

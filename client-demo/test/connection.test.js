@@ -1,17 +1,18 @@
-// The socket's life: URL, handshake order, pings, refusals and reconnect backoff, against a
-// fake WebSocket with the test owning the timers.
+// The socket's life: URL, handshake order, version and game checks, pings, refusals and
+// reconnect backoff, against a fake WebSocket with the test owning the timers.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, mock, test } from "node:test";
-import { CLIENT_PROTOCOL_ERROR, Connection, socketUrl } from "../net.js";
-import { decodeClientMessage } from "../protocol.js";
+import { CLIENT_PROTOCOL_ERROR, Connection, socketUrl } from "../tickwire/connection.js";
+import { decodeClientMessage } from "../tickwire/protocol.js";
+import { Schema } from "../tickwire/schema.js";
+import { ARENA_SCHEMA, ARENA_WELCOME_HEX, unhex } from "./fixtures/arena.js";
 
-const vectorBytes = (name) => Uint8Array.from(Buffer.from(
-  JSON.parse(readFileSync(new URL(`../../tests/vectors/${name}.json`, import.meta.url), "utf8")).hex, "hex")).buffer;
-const WELCOME = vectorBytes("welcome");
-const DELTA = vectorBytes("delta_idle");
-const PONG = vectorBytes("pong");
+const schema = new Schema(ARENA_SCHEMA);
+const WELCOME = unhex(ARENA_WELCOME_HEX).buffer;
+const DELTA = Uint8Array.of(2, 1, 0, 0).buffer;
+const PONG = Uint8Array.of(3, 252, 0, 0x28, 0x6b, 0xee, 42, 5).buffer; // id 4000000000
+const IDLE = { move_x: 0, move_y: 0, buttons: 0 };
 
 /** Records what the page does with its socket; the test plays the server. */
 class FakeSocket {
@@ -25,7 +26,7 @@ class FakeSocket {
   }
 
   send(bytes) {
-    this.sent.push(decodeClientMessage(bytes));
+    this.sent.push(decodeClientMessage(bytes, schema));
   }
 
   close(code, reason) {
@@ -51,15 +52,11 @@ class FakeSocket {
 let now;
 let received;
 
-function connect() {
+function connect(options = {}) {
   received = [];
-  const connection = new Connection({
-    url: "ws://host/ws",
-    onMessage: (message) => received.push(message.type),
-    onStatus: () => {},
-    WebSocketImpl: FakeSocket,
-    now: () => now,
-  });
+  const connection = new Connection({ url: "ws://host/ws", WebSocketImpl: FakeSocket, now: () => now, ...options });
+  connection.on("welcome", (welcome) => received.push(welcome.type));
+  connection.on("message", (message) => received.push(message.type));
   connection.connect();
   return connection;
 }
@@ -86,7 +83,7 @@ test("the URL follows the page's scheme and host and carries the name", () => {
 
 test("it offers the subprotocol and follows the socket's events", () => {
   const connection = connect();
-  assert.equal(latest().protocol, "tickwire.v1");
+  assert.equal(latest().protocol, "tickwire.v2");
   assert.equal(latest().binaryType, "arraybuffer");
   assert.equal(connection.status.state, "connecting");
   latest().accept();
@@ -121,10 +118,10 @@ test("nothing is sent before the Welcome of the socket it would go to", () => {
   latest().deliver(WELCOME);
   connection.connect("ws://host/ws?name=new"); // a new socket: a new session
   latest().accept();
-  connection.send({ type: "Input", seq: 90, move_x: 0, move_y: 0, buttons: 0 });
+  connection.send({ type: "Input", seq: 90, input: IDLE });
   assert.deepEqual(latest().sent, []);
   latest().deliver(WELCOME);
-  connection.send({ type: "Input", seq: 1, move_x: 0, move_y: 0, buttons: 0 });
+  connection.send({ type: "Input", seq: 1, input: IDLE });
   assert.deepEqual(latest().sent.map((m) => m.type), ["Ping", "Input"]);
 });
 
@@ -144,11 +141,11 @@ test("an unknown protocol version is refused for good", () => {
   const connection = connect();
   latest().accept();
   const future = new Uint8Array(WELCOME.slice(0));
-  future[1] = 2; // protocol_version
+  future[1] = 3; // protocol_version
   latest().deliver(future.buffer);
   latest().end(CLIENT_PROTOCOL_ERROR, latest().closedWith.reason);
   assert.equal(connection.status.fatal, true);
-  assert.match(connection.status.message, /protocol version 2/);
+  assert.match(connection.status.message, /protocol version 3/);
   advance(60_000);
   assert.equal(FakeSocket.made.length, 1, "no retry");
 });
@@ -204,4 +201,53 @@ test("connect() starts over: the old socket is closed quietly and failures forgo
   second.accept();
   assert.equal(second.closedWith.code, 1000);
   assert.equal(connection.status.state, "connecting");
+});
+
+test("a page for one game refuses a server running another, for good", () => {
+  const connection = connect({ game: "cursors" });
+  latest().accept();
+  latest().deliver(WELCOME);
+  assert.equal(latest().closedWith.code, CLIENT_PROTOCOL_ERROR);
+  latest().end(CLIENT_PROTOCOL_ERROR, latest().closedWith.reason);
+  assert.match(connection.status.message, /runs the game "arena", this page plays "cursors"/);
+  assert.equal(connection.status.fatal, true);
+});
+
+test("the welcome comes with the compiled schema; inputs are encoded with it", () => {
+  const connection = connect({ game: "arena" });
+  let got = null;
+  connection.on("welcome", (welcome, compiled) => (got = { welcome, compiled }));
+  latest().accept();
+  latest().deliver(WELCOME);
+  assert.equal(got.welcome.entity_id, 300);
+  assert.equal(got.compiled.component("Position").id, 0);
+  assert.throws(() => connection.send({ type: "Input", seq: 1, input: { move_x: 300, move_y: 0, buttons: 0 } }), RangeError);
+  assert.ok(connection.send({ type: "Input", seq: 1, input: { move_x: -5, move_y: 0, buttons: 1 } }));
+  assert.deepEqual(latest().sent.at(-1), { type: "Input", seq: 1, input: { move_x: -5, move_y: 0, buttons: 1 } });
+});
+
+test("a snapshot that does not decode with the schema is a protocol error; error and close are reported", () => {
+  const connection = connect();
+  const events = [];
+  connection.on("error", (reason) => events.push(["error", reason]));
+  connection.on("close", (status) => events.push(["close", status.code]));
+  latest().accept();
+  latest().deliver(WELCOME);
+  latest().deliver(Uint8Array.of(2, 1, 0, 1, 0x19, 1).buffer); // cop 21: no component 7
+  latest().end(CLIENT_PROTOCOL_ERROR, latest().closedWith.reason);
+  assert.match(events[0][1], /undecodable server message: .*component id 7/);
+  assert.deepEqual(events[1], ["close", CLIENT_PROTOCOL_ERROR]);
+  assert.equal(connection.status.fatal, false);
+});
+
+test("close() leaves with 1000 and does not come back", () => {
+  const connection = connect();
+  const socket = latest();
+  socket.accept();
+  latest().deliver(WELCOME);
+  connection.close("leaving");
+  assert.deepEqual(socket.closedWith, { code: 1000, reason: "leaving" });
+  advance(60_000);
+  assert.equal(FakeSocket.made.length, 1);
+  assert.equal(connection.status.state, "closed");
 });

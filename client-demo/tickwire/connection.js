@@ -1,16 +1,26 @@
-// The WebSocket: connect, decode, ping, report state, reconnect.
+// The WebSocket: connect, handshake, decode, ping, report state, reconnect.
 //
-// Owns the socket and nothing else: decoded messages go to `onMessage`, every state
-// change (as the socket's own open/error/close events report it) to `onStatus`. The game
-// lives in world.js; this file knows only the protocol's framing, handshake and close codes.
+// Owns the socket and the session's first rules: nothing before the Welcome, the protocol
+// version, the schema (and, if the page asks, the game's name). Events, in order of a life:
+//   "status"  (status)            every change of `status` (state as the socket reports it)
+//   "open"    ()                  the socket opened
+//   "welcome" (welcome, schema)   the Welcome decoded; `schema` is the compiled Schema
+//   "message" (message, nowMs)    every Full and Delta, decoded with the schema
+//   "pong"    (pong, rttMs)       an answer to one of this connection's pings
+//   "error"   (reason)            the server broke the protocol; the socket closes with 4000
+//   "close"   (status)            the socket closed: code, reason, and whether it retries
+// Knows no game: snapshots are handed on, not applied.
 
+import { Emitter } from "./events.js";
 import {
   CloseCode,
   decodeServerMessage,
   encodeClientMessage,
-  PROTOCOL_VERSION,
+  ServerTag,
   SUBPROTOCOL,
+  VersionError,
 } from "./protocol.js";
+import { Schema } from "./schema.js";
 
 /** How often RTT is measured and the traffic rates are refreshed. */
 const PING_INTERVAL_MS = 1000;
@@ -24,15 +34,18 @@ const BACKOFF_MAX_MS = 8000;
 const MAX_ATTEMPTS = 10;
 /** Pings without a pong that are still remembered. */
 const MAX_PINGS_IN_FLIGHT = 8;
+/** Close reasons are at most 123 bytes; this leaves room for multi-byte characters. */
+const MAX_REASON_CHARS = 120;
 
-/** Close code this client sends when the server's bytes do not make sense (protocol
- *  section 5: fatal, reconnect). Browsers only let a page send 1000 or 3000-4999; 4000 is
- *  the first private code, next to the server's own 4001. */
-export const CLIENT_PROTOCOL_ERROR = 4000;
+const SERVER_MESSAGES = Object.fromEntries(Object.entries(ServerTag).map(([name, tag]) => [tag, name]));
+
+/** Close code this client sends when the server's bytes do not make sense: fatal for the
+ *  connection, reconnect. Browsers only let a page send 1000 or 3000-4999. */
+export const CLIENT_PROTOCOL_ERROR = CloseCode.CLIENT_PROTOCOL_ERROR;
 
 // Closes that mean "do not come back like this": retrying cannot help, so the page says
 // why and waits for the user. 1013 (full) is included: hammering a full server makes it
-// worse, and the Reconnect button is one click away.
+// worse, and a reconnect is one call away.
 const REFUSALS = new Map([
   [CloseCode.UNSUPPORTED_DATA, "the server refused a text frame"],
   [CloseCode.INVALID_PAYLOAD, "the server could not decode a message from this client"],
@@ -41,31 +54,34 @@ const REFUSALS = new Map([
   [CloseCode.TRY_AGAIN_LATER, "the server is full, try again later"],
 ]);
 
-/** The WebSocket URL for this page: same host, ws or wss following the page's scheme. */
-export function socketUrl(location, name) {
+/** The WebSocket URL for a page: same host, ws or wss following the page's scheme, path
+ *  /ws, and `?name=` when a name is given. */
+export function socketUrl(location, name, path = "/ws") {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const query = name ? `?name=${encodeURIComponent(name)}` : "";
-  return `${scheme}//${location.host}/ws${query}`;
+  return `${scheme}//${location.host}${path}${query}`;
 }
 
-export class Connection {
+export class Connection extends Emitter {
   /**
    * @param {object} options
    * @param {string} options.url WebSocket URL (see socketUrl)
-   * @param {(message: object, nowMs: number) => void} options.onMessage every server message but Pong
-   * @param {(status: object) => void} options.onStatus called on every change of `status`
+   * @param {string} [options.game] refuse a server whose schema names another game
    */
-  constructor({ url, onMessage, onStatus, WebSocketImpl = globalThis.WebSocket, now = () => performance.now() }) {
+  constructor({ url, game = null, WebSocketImpl = globalThis.WebSocket, now = () => performance.now() }) {
+    super();
     this.url = url;
-    this.onMessage = onMessage;
-    this.onStatus = onStatus;
+    this.game = game;
     this.WebSocketImpl = WebSocketImpl;
     this.now = now;
     this.ws = null;
+    this.clientReason = null;
+    this.schema = null;
+    this.welcome = null;
     this.attempts = 0;
     this.retryTimer = null;
     this.pingTimer = null;
-    /** What the HUD shows; `state` follows the socket's events. */
+    /** What a HUD shows; `state` follows the socket's events. */
     this.status = {
       state: "closed", code: null, reason: "", message: "", retryAtMs: null, fatal: false,
       rttMs: null, playersOnline: null, snapshotsPerSec: 0, kBytesPerSec: 0,
@@ -80,15 +96,31 @@ export class Connection {
     this.open();
   }
 
-  /** Sends a ClientMessage object; dropped unless the session is up (open and welcomed). */
-  send(message) {
-    if (this.welcomed && this.ws?.readyState === this.WebSocketImpl.OPEN) this.ws.send(encodeClientMessage(message));
+  /** Leaves on purpose: closes with 1000 and does not come back. */
+  close(reason = "bye") {
+    this.dispose(reason);
+    this.update({ state: "closed", code: CloseCode.NORMAL, reason, message: "", retryAtMs: null, fatal: true });
   }
 
-  /** The server sent something this client cannot use: close, then reconnect with backoff. */
+  /** Whether the session is up: the socket open and the Welcome received. */
+  get ready() {
+    return this.welcomed && this.ws?.readyState === this.WebSocketImpl.OPEN;
+  }
+
+  /** Sends a client message ({type: "Input", seq, input} or {type: "Ping", id}); dropped
+   *  unless the session is up. Throws on an input that does not fit the schema. */
+  send(message) {
+    if (!this.ready) return false;
+    this.ws.send(encodeClientMessage(message, this.schema));
+    return true;
+  }
+
+  /** The server sent something this client cannot use: close with 4000, then reconnect. */
   fail(reason) {
+    if (this.clientReason !== null) return;
     this.clientReason = reason;
-    this.ws?.close(CLIENT_PROTOCOL_ERROR, reason.slice(0, 120));
+    this.emit("error", reason);
+    this.ws?.close(CLIENT_PROTOCOL_ERROR, reason.slice(0, MAX_REASON_CHARS));
   }
 
   open() {
@@ -112,6 +144,7 @@ export class Connection {
 
   handleOpen() {
     this.update({ state: "open", code: null, reason: "" });
+    this.emit("open");
   }
 
   handleMessage(data) {
@@ -119,37 +152,49 @@ export class Connection {
     if (this.clientReason !== null) return;
     if (!(data instanceof ArrayBuffer)) return this.fail("the server sent a text frame");
     this.bytesIn += data.byteLength;
+    const tag = new Uint8Array(data)[0];
+    if (!this.welcomed && tag !== ServerTag.WELCOME) {
+      return this.fail(`expected Welcome first, got ${SERVER_MESSAGES[tag] ?? `message tag ${tag}`}`);
+    }
     let message;
     try {
-      message = decodeServerMessage(data);
+      message = decodeServerMessage(data, this.welcomed ? this.schema : null);
     } catch (error) {
-      return this.fail(`undecodable server message: ${error.message}`);
+      if (error instanceof VersionError) this.refusal = error.message;
+      return this.fail(error instanceof VersionError ? error.message : `undecodable server message: ${error.message}`);
     }
-    if (!this.welcomed) {
-      if (message.type !== "Welcome") return this.fail(`expected Welcome first, got ${message.type}`);
-      if (message.protocol_version !== PROTOCOL_VERSION) {
-        this.refusal = `the server speaks protocol version ${message.protocol_version}, this page speaks ${PROTOCOL_VERSION}`;
-        return this.fail(this.refusal);
-      }
-      this.welcomed = true;
-      this.attempts = 0;
-      // Pings start with the session, not the socket: nothing may come before the Welcome.
-      this.pingTimer = setInterval(() => this.tickSecond(), PING_INTERVAL_MS);
-      this.tickSecond();
-    }
+    if (!this.welcomed) return this.handleWelcome(message);
+    if (message.type === "Welcome") return this.fail("a second Welcome");
     if (message.type === "Pong") return this.handlePong(message);
-    if (message.type === "Full" || message.type === "Delta") this.snapshots++;
-    this.onMessage(message, this.now());
+    this.snapshots++;
+    this.emit("message", message, this.now());
+  }
+
+  handleWelcome(welcome) {
+    if (this.game !== null && welcome.schema.game !== this.game) {
+      this.refusal = `the server runs the game "${welcome.schema.game}", this page plays "${this.game}"`;
+      return this.fail(this.refusal);
+    }
+    this.welcomed = true;
+    this.attempts = 0;
+    this.welcome = welcome;
+    this.schema = new Schema(welcome.schema);
+    // Pings start with the session, not the socket: nothing may come before the Welcome.
+    this.pingTimer = setInterval(() => this.tickSecond(), PING_INTERVAL_MS);
+    this.emit("welcome", welcome, this.schema);
+    this.tickSecond();
   }
 
   handlePong(pong) {
     const sentMs = this.pings.get(pong.id);
     if (sentMs === undefined) return;
     this.pings.delete(pong.id);
-    this.update({ rttMs: this.now() - sentMs, playersOnline: pong.players });
+    const rttMs = this.now() - sentMs;
+    this.update({ rttMs, playersOnline: pong.players });
+    this.emit("pong", pong, rttMs);
   }
 
-  // Once a second while open: one ping, and the traffic rates over the second just gone.
+  // Once a second while welcomed: one ping, and the traffic rates over the second just gone.
   tickSecond() {
     const now = this.now();
     const seconds = (now - this.countersSinceMs) / 1000;
@@ -188,6 +233,7 @@ export class Connection {
       this.retryTimer = setTimeout(() => this.open(), jittered);
     }
     this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null, playersOnline: null });
+    this.emit("close", this.status);
   }
 
   // Detaches the current socket without letting its close event schedule a retry. A socket
@@ -199,12 +245,12 @@ export class Connection {
     if (!ws) return;
     this.ws = null;
     ws.onmessage = ws.onclose = ws.onerror = null;
-    ws.onopen = () => ws.close(1000, reason);
+    ws.onopen = () => ws.close(CloseCode.NORMAL, reason);
     if (ws.readyState !== this.WebSocketImpl.CONNECTING) ws.onopen();
   }
 
   update(changes) {
     Object.assign(this.status, changes);
-    this.onStatus(this.status);
+    this.emit("status", this.status);
   }
 }

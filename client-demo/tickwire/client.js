@@ -1,0 +1,160 @@
+// The client a game's page uses: one object wiring the connection, the replica, the server
+// clock, input timing, prediction and interpolation, so the page writes only its input
+// mapping and its rendering.
+//
+//   const client = new Client({ url, game: "arena", input: () => ({...}),
+//     prediction: { components: ["Position", "Velocity"], predict, smooth: "Position" },
+//     interpolation: { component: "Position" } });
+//   client.connect();
+//   // every display frame:  client.frame(now); draw(client.view(now));
+//
+// Events (besides the connection's "status", "welcome", "pong", "error", "close", forwarded):
+//   "snapshot" (replica, report)  after each Full or Delta was applied and reconciled
+// Each Welcome starts a new session (new replica, seq from 1); a snapshot that does not fit
+// closes the connection with 4000 and it reconnects.
+
+import { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
+import { Connection } from "./connection.js";
+import { Emitter } from "./events.js";
+import { Interpolator } from "./interpolation.js";
+import { Predictor } from "./prediction.js";
+import { Replica } from "./replica.js";
+
+const FORWARDED = ["status", "open", "pong", "error", "close"];
+
+export class Client extends Emitter {
+  /**
+   * @param {object} options
+   * @param {string} options.url WebSocket URL (see socketUrl)
+   * @param {string} [options.game] refuse a server running another game
+   * @param {() => object|null} [options.input] the game's input value for this tick, sampled
+   *   once per server tick while connected (null: send nothing this tick)
+   * @param {object} [options.prediction] {components, predict, smooth, snapDistance}: see Predictor;
+   *   `predict(state, input, dt, welcome)` gets this connection's Welcome
+   * @param {object} [options.interpolation] {component, delayMs, vanishNow}: see Interpolator
+   */
+  constructor({ url, game = null, input = null, prediction = null, interpolation = null, WebSocketImpl, now }) {
+    super();
+    this.inputSource = input;
+    this.predictionOptions = prediction;
+    this.interpolationOptions = interpolation;
+    this.connection = new Connection({ url, game, WebSocketImpl, now });
+    /** The current connection's state, or null before its Welcome. */
+    this.session = null;
+    for (const type of FORWARDED) this.connection.on(type, (...args) => this.emit(type, ...args));
+    this.connection.on("welcome", (welcome, schema) => this.start(welcome, schema));
+    this.connection.on("message", (message, nowMs) => this.applySnapshot(message, nowMs));
+    // Inputs belong to one connection's session: a new socket gets a new one (and seq 1)
+    // with its Welcome, so the old loop must not feed it.
+    this.connection.on("status", (status) => status.state !== "open" && this.session?.inputLoop.stop());
+  }
+
+  /** Connects (again), to `url` or the last one. */
+  connect(url) {
+    this.connection.connect(url);
+  }
+
+  /** Leaves with 1000. */
+  close(reason) {
+    this.session?.inputLoop.stop();
+    this.connection.close(reason);
+  }
+
+  get status() {
+    return this.connection.status;
+  }
+
+  get welcome() {
+    return this.session?.welcome ?? null;
+  }
+
+  get schema() {
+    return this.session?.schema ?? null;
+  }
+
+  /** The replica once a Full has arrived, else null. */
+  get replica() {
+    return this.session?.replica.hasBaseline ? this.session.replica : null;
+  }
+
+  /** The predicted own state after the latest input (null without prediction). */
+  get predicted() {
+    return this.session?.predictor?.state ?? null;
+  }
+
+  start(welcome, schema) {
+    this.session?.inputLoop.stop();
+    const hz = welcome.tick_rate_hz;
+    const ownId = welcome.entity_id;
+    const prediction = this.predictionOptions;
+    const interpolation = this.interpolationOptions;
+    this.session = {
+      welcome,
+      schema,
+      replica: new Replica(schema, ownId),
+      clock: new ServerClock(hz),
+      timing: new InputTiming(1000 / hz),
+      inputLoop: new FixedRateLoop(hz, (tickMs) => this.sendInput(tickMs), this.connection.now),
+      predictor: prediction && ownId ? new Predictor({ ...prediction, tickRateHz: hz, welcome }) : null,
+      interpolator: interpolation ? new Interpolator(schema, { ...interpolation, tickRateHz: hz, ownId }) : null,
+      nextSeq: 1,
+    };
+    if (this.inputSource) this.session.inputLoop.start();
+    this.emit("welcome", welcome, schema);
+  }
+
+  applySnapshot(message, nowMs) {
+    const s = this.session;
+    let report;
+    try {
+      report = s.replica.apply(message);
+    } catch (error) {
+      console.error("tickwire: snapshot rejected:", error);
+      return this.connection.fail(error.message);
+    }
+    s.clock.observe(s.replica.tick, nowMs);
+    s.interpolator?.record(s.replica, report);
+    if (s.predictor) {
+      const own = s.replica.own;
+      if (own) s.predictor.reconcile(own, s.replica.lastInputSeq, nowMs);
+      else s.predictor.reset();
+    }
+    if (this.inputSource) s.inputLoop.steer(s.timing.snapshot(nowMs, s.replica.lastInputSeq));
+    this.emit("snapshot", s.replica, report);
+  }
+
+  // One input per tick, every tick while connected: the server then applies exactly the
+  // inputs this client predicted, so prediction stays exact even while the player idles.
+  sendInput(tickMs) {
+    const s = this.session;
+    if (!s?.replica.hasBaseline || !this.connection.ready) return;
+    const input = this.inputSource();
+    if (input === null || input === undefined) return;
+    const seq = s.nextSeq++;
+    this.connection.send({ type: "Input", seq, input });
+    s.timing.sent(seq);
+    s.predictor?.input(seq, input, tickMs);
+  }
+
+  /** Runs the input ticks due by `nowMs`; call it before drawing each frame. */
+  frame(nowMs) {
+    this.session?.inputLoop.poll(nowMs);
+  }
+
+  /**
+   * What to draw at `nowMs`, or null before the first snapshot: {tick (the replica's),
+   * renderTick (remote entities' time), own: {id, entity, state, drawn} | null, entities:
+   * [{id, entity, value}] (interpolated, without the own entity)}.
+   */
+  view(nowMs) {
+    const s = this.session;
+    if (!s?.replica.hasBaseline) return null;
+    const serverTick = s.clock.tickAt(nowMs);
+    const renderTick = s.interpolator ? s.interpolator.renderTick(serverTick) : serverTick;
+    const entity = s.replica.own;
+    const own = entity
+      ? { id: entity.id, entity, state: s.predictor?.state ?? null, drawn: s.predictor?.drawn(nowMs) ?? null }
+      : null;
+    return { tick: s.replica.tick, renderTick, own, entities: s.interpolator?.at(renderTick) ?? [] };
+  }
+}

@@ -1,0 +1,22 @@
+// tickwire's browser client library, game-agnostic: import everything from here.
+//
+//   Client                         the whole client in one object (start here)
+//   Connection, socketUrl          the WebSocket: handshake, pings, close codes, reconnect
+//   Replica, Entity, ReplicaError  snapshots applied to components, read by name
+//   Predictor, Interpolator        prediction/reconciliation and the interpolation buffer
+//   ServerClock, FixedRateLoop, InputTiming   server time and input timing
+//   Schema, decode/encode functions, tags, CloseCode   the wire protocol v2
+
+export { DecodeError, Reader, Writer } from "./bincode.js";
+export { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
+export { Client } from "./client.js";
+export { CLIENT_PROTOCOL_ERROR, Connection, socketUrl } from "./connection.js";
+export { Emitter } from "./events.js";
+export { INTERPOLATION_DELAY_MS, Interpolator } from "./interpolation.js";
+export { Predictor } from "./prediction.js";
+export {
+  ChangeKind, ClientTag, CloseCode, decodeClientMessage, decodeServerMessage, encodeClientMessage,
+  NO_ENTITY, OpTag, PROTOCOL_VERSION, ServerTag, SUBPROTOCOL, VersionError,
+} from "./protocol.js";
+export { Entity, Replica, ReplicaError } from "./replica.js";
+export { ComponentInfo, fnv1a64, Schema } from "./schema.js";
