@@ -1,9 +1,11 @@
 // The demo page in a real browser against the real server.
 //
-// Starts `tickwire serve` on a free port, drives Debian's chromium through playwright-core,
-// and checks what a person would: the page connects, a held key moves the player at once
-// (prediction) and on the server, two pages see each other, and a server shutdown shows up
-// as a closed connection with its code and reason. Any console error fails the test.
+// Starts `tickwire serve` (the arena, protocol v2) on a free port, drives Debian's chromium
+// through playwright-core, and checks what a person would: the page connects and decodes the
+// arena from the Welcome's schema, a held key moves the player at once (prediction) and on
+// the server, two pages see each other, and a server shutdown shows up as a closed
+// connection with its code and reason. Any console error fails the test. The page reads
+// everything through the tickwire client library (client-demo/tickwire/).
 //
 //   cargo build --release && (cd tests/browser && npm ci) && node --test tests/browser/
 //
@@ -154,6 +156,13 @@ test("the page connects and shows the server's world", { timeout: 30_000 }, asyn
   assert.equal(state.state, "open");
   assert.ok(state.tick > 0, `tick ${state.tick}`);
   assert.ok(state.players.some((p) => p.id === state.selfId && p.name === "alice"), JSON.stringify(state.players));
+  // The page knows the arena only from the Welcome's schema (protocol v2).
+  const schema = await alice.evaluate(() => window.tickwire.schema);
+  assert.equal(schema.game, "arena");
+  const names = schema.components.map((c) => c.name);
+  for (const name of ["Position", "Velocity", "Radius", "Color", "Score", "Name", "Orb"]) {
+    assert.ok(names.includes(name), `component ${name} in ${names}`);
+  }
   await waitFor(alice, () => document.getElementById("connection-text").textContent === "open");
   // F3 draws the debug overlay for a few frames, and turns it off again.
   await alice.keyboard.press("F3");
