@@ -146,6 +146,10 @@ test("input values that do not fit the schema are refused, naming the field", ()
   assert.throws(() => encodeClientMessage({ type: "Hello" }), TypeError);
 });
 
+test("client messages over 64 bytes are refused before decoding", () => {
+  assert.throws(() => decodeClientMessage(new Uint8Array(65), schema), /exceeds 64/);
+});
+
 test("decoding accepts an ArrayBuffer, as WebSocket delivers it", () => {
   assert.equal(decodeServerMessage(unhex(ARENA_WELCOME_HEX).buffer).entity_id, 300);
 });

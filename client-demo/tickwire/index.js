@@ -16,7 +16,7 @@ export { INTERPOLATION_DELAY_MS, Interpolator } from "./interpolation.js";
 export { Predictor } from "./prediction.js";
 export {
   ChangeKind, ClientTag, CloseCode, decodeClientMessage, decodeServerMessage, encodeClientMessage,
-  NO_ENTITY, OpTag, PROTOCOL_VERSION, ServerTag, SUBPROTOCOL, VersionError,
+  MAX_CLIENT_MESSAGE_BYTES, NO_ENTITY, OpTag, PROTOCOL_VERSION, ServerTag, SUBPROTOCOL, VersionError,
 } from "./protocol.js";
 export { Entity, Replica, ReplicaError } from "./replica.js";
 export { ComponentInfo, fnv1a64, Schema } from "./schema.js";

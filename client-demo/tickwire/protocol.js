@@ -18,6 +18,8 @@ import { fnv1a64, hex64, readSchema, Schema } from "./schema.js";
 export const PROTOCOL_VERSION = 2;
 /** The WebSocket subprotocol to offer. */
 export const SUBPROTOCOL = "tickwire.v2";
+/** Largest client message the server decodes by default (a game may raise it). */
+export const MAX_CLIENT_MESSAGE_BYTES = 64;
 /** Entity id meaning "no entity" (a Welcome.entity_id for a client without one). */
 export const NO_ENTITY = 0;
 const MAX_ENTITY_ID = 0xffffffff;
@@ -163,9 +165,11 @@ export function encodeClientMessage(message, schema = null) {
   return w.finish();
 }
 
-/** Decodes one client message; the server's side, used by tests. Throws DecodeError. */
-export function decodeClientMessage(data, schema = null) {
+/** Decodes one client message; the server's side, used by tests. Throws DecodeError, also
+ *  for a message over `maxBytes` (the server closes those with 1009 before decoding). */
+export function decodeClientMessage(data, schema = null, maxBytes = MAX_CLIENT_MESSAGE_BYTES) {
   const r = new Reader(data);
+  if (r.bytes.length > maxBytes) throw new DecodeError(`message of ${r.bytes.length} bytes exceeds ${maxBytes}`);
   const tag = r.variant(2, "ClientMessage");
   let message;
   if (tag === ClientTag.PING) {
