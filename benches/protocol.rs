@@ -1,134 +1,109 @@
 //! Message encode and decode: what one input, one welcome and one big snapshot cost.
 //!
-//! - `encode/input`, `encode/welcome`: `protocol::encode` (serde + bincode into a new `Vec`);
+//! - `encode/input`, `encode/welcome`: an input message and the arena's welcome (with its
+//!   schema) encoded into a new `Vec`;
 //! - `decode_client/input`: `protocol::decode_client`, as the server reads every input frame;
-//! - `apply/delta_500_moves`: `Replica::apply` of a delta with an own-velocity op and 500 Move
-//!   ops (every entity of a 1,250-entity world that moved: 500 players among 750 orbs);
-//! - `apply/full_500_spawns`: `Replica::apply` of a full snapshot with 500 Spawns (100 named
-//!   players, 400 orbs), what a client decodes when it joins;
-//! - `decode_server/delta_500_moves`: the same delta through the serde decoder, for comparison
-//!   with the replica's streaming reader.
+//! - `apply/delta_500_moves`: `Replica::apply` of the delta a client is sent when the 500
+//!   players of an all-visible world of 1,250 entities (500 players, 750 orbs) have moved;
+//! - `apply/full_1250_spawns`: `Replica::apply` of that world's full snapshot, what a client
+//!   decodes when it joins;
+//! - `inspect/delta_500_moves`: the same delta through the schema-driven JSON decoder (what a
+//!   generic client does), for comparison with the typed replica.
 //!
-//! Message sizes are printed once. Run: `cargo bench --bench protocol`.
+//! Both snapshots come from the real replication of a stepped arena. Message sizes are
+//! printed once. Run: `cargo bench --bench protocol`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
-use tickwire::config::{DEFAULT_TICK_RATE_HZ, WorldConfig};
-use tickwire::protocol::{
-    self, ClientMessage, DeltaSnapshot, EntityKind, EntityState, FullSnapshot, Input, Op,
-    PROTOCOL_VERSION, ServerMessage, Welcome,
-};
-use tickwire::replication::Replica;
+use tickwire::arena::{Arena, ArenaConfig, ArenaInput};
+use tickwire::protocol::{self, ClientMessage, inspect};
+use tickwire::replication::ClientView;
+use tickwire::{ClientInfo, NetId, Replica, Room, RoomSettings, Tick};
 
-/// Ops in the big snapshots.
-const OPS: usize = 500;
-/// Side of the world the snapshot entities live in, wire units (632 world units).
-const WORLD_WIRE: i32 = 632 * 64;
+/// Players in the snapshots' world; all of them move.
+const PLAYERS: usize = 500;
+/// Orbs beside them.
+const ORBS: usize = 750;
 
-fn input() -> ClientMessage {
-    ClientMessage::Input(Input { seq: 123_456, move_x: 90, move_y: -90, buttons: 1 })
+fn input() -> ClientMessage<ArenaInput> {
+    ClientMessage::Input { seq: 123_456, input: ArenaInput { move_x: 90, move_y: -90, buttons: 1 } }
 }
 
-fn welcome() -> ServerMessage {
-    let world = WorldConfig::default();
-    ServerMessage::Welcome(Welcome {
-        protocol_version: PROTOCOL_VERSION,
-        client_id: 4_321,
-        entity_id: 217,
-        tick_rate_hz: DEFAULT_TICK_RATE_HZ,
-        world_width: world.size,
-        world_height: world.size,
-        view_radius: world.view_radius,
-        movement: world.movement,
-    })
-}
-
-/// The ids of the snapshots' entities: ascending, gaps of 1 to 4 (the 500 movers of a world of
-/// about 1,250 entities).
-fn ids(rng: &mut fastrand::Rng) -> Vec<u32> {
-    let mut id = 0;
-    (0..OPS)
-        .map(|_| {
-            id += rng.u32(1..=4);
-            id
-        })
-        .collect()
-}
-
-/// A full snapshot spawning every id: one in five a named player, the rest orbs.
-fn full(ids: &[u32], rng: &mut fastrand::Rng) -> ServerMessage {
-    let mut ops = vec![Op::Own { vx: 512, vy: -300 }];
-    let mut previous = 0;
-    for (n, &id) in ids.iter().enumerate() {
-        let player = n.is_multiple_of(5);
-        let entity = EntityState {
-            kind: if player { EntityKind::Player } else { EntityKind::Orb },
-            x: rng.i32(0..WORLD_WIRE),
-            y: rng.i32(0..WORLD_WIRE),
-            radius: if player { 64 } else { 22 },
-            color: [rng.u8(..), rng.u8(..), rng.u8(..)],
-            score: if player { rng.u32(0..300) } else { rng.u32(1..=3) },
-            name: if player { format!("player{n}") } else { String::new() },
-        };
-        ops.push(Op::Spawn { id_gap: id - previous, entity });
-        previous = id;
+/// The arena world, its first client's welcome, its full snapshot, and the delta after
+/// one tick in which every player moved.
+fn world() -> (Room<Arena>, Vec<u8>, Vec<u8>, Vec<u8>) {
+    let config =
+        ArenaConfig { size: 632.0, view_radius: 632.0, orbs: ORBS, ..ArenaConfig::default() };
+    let settings = RoomSettings { history_ticks: 8, ..RoomSettings::default() };
+    let mut room = Room::new(Arena::new(config), settings).expect("arena");
+    let players: Vec<_> = (0..PLAYERS)
+        .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new() }))
+        .collect();
+    let steer = |room: &mut Room<Arena>, seq: u32| {
+        for (n, (entity, _)) in players.iter().enumerate() {
+            let heading = n as f32 * 2.399 + seq as f32 * 0.02;
+            let input = ArenaInput {
+                move_x: (heading.cos() * 127.0) as i8,
+                move_y: (heading.sin() * 127.0) as i8,
+                buttons: 0,
+            };
+            room.push_input(*entity, seq, input);
+        }
+    };
+    let (own_entity, own): (_, NetId) = players[0];
+    let welcome = room.welcome(1, own).encode();
+    let mut view = ClientView::new(own);
+    let mut full = Vec::new();
+    let mut delta = Vec::new();
+    for tick in 1..=10 {
+        steer(&mut room, tick);
+        room.step(Tick(tick));
+        view.settle(false);
+        let out = if tick == 1 { &mut full } else { &mut delta };
+        out.clear();
+        room.build(&mut view, own_entity, out);
     }
-    ServerMessage::Full(FullSnapshot { tick: 90_000, last_input_seq: 89_950, ops })
-}
-
-/// A delta moving every id by one tick's worth of movement (up to 20 units/s at 30 Hz).
-fn delta(ids: &[u32], rng: &mut fastrand::Rng) -> ServerMessage {
-    let mut ops = vec![Op::Own { vx: 520, vy: -290 }];
-    let mut previous = 0;
-    for &id in ids {
-        ops.push(Op::Move { id_gap: id - previous, dx: rng.i32(-42..=42), dy: rng.i32(-42..=42) });
-        previous = id;
-    }
-    ServerMessage::Delta(DeltaSnapshot { tick_delta: 1, input_seq_delta: 1, ops })
+    (room, welcome, full, delta)
 }
 
 fn messages(c: &mut Criterion) {
-    let mut rng = fastrand::Rng::with_seed(0x7157);
-    let ids = ids(&mut rng);
-    let (input, welcome) = (input(), welcome());
-    let full = protocol::encode(&full(&ids, &mut rng));
-    let delta = protocol::encode(&delta(&ids, &mut rng));
-    let input_bytes = protocol::encode(&input);
-    let welcome_bytes = protocol::encode(&welcome);
+    let (room, welcome, full, delta) = world();
+    let registry = room.registry().clone();
+    let schema = room.schema().clone();
+    let encoded_input = input().encode();
     println!(
-        "bytes: input {}, welcome {}, delta with {OPS} moves {} ({:.2} per move), full with \
-         {OPS} spawns {} ({:.2} per spawn)",
-        input_bytes.len(),
-        welcome_bytes.len(),
-        delta.len(),
-        delta.len() as f64 / OPS as f64,
+        "sizes: input {} bytes, welcome {} bytes, full ({} entities) {} bytes, delta ({PLAYERS} \
+         moves) {} bytes",
+        encoded_input.len(),
+        welcome.len(),
+        PLAYERS + ORBS,
         full.len(),
-        full.len() as f64 / OPS as f64,
+        delta.len()
     );
-
     let mut group = c.benchmark_group("protocol");
-    group.throughput(Throughput::Bytes(input_bytes.len() as u64));
-    group.bench_function("encode/input", |b| b.iter(|| protocol::encode(black_box(&input))));
+    group.bench_function("encode/input", |b| b.iter(|| black_box(input().encode())));
+    group.bench_function("encode/welcome", |b| {
+        b.iter(|| black_box(room.welcome(1, NetId { id: 1, incarnation: 1 }).encode()))
+    });
     group.bench_function("decode_client/input", |b| {
-        b.iter(|| protocol::decode_client(black_box(&input_bytes)).is_ok())
+        b.iter(|| black_box(protocol::decode_client::<ArenaInput>(&encoded_input, 64)))
     });
-    group.throughput(Throughput::Bytes(welcome_bytes.len() as u64));
-    group.bench_function("encode/welcome", |b| b.iter(|| protocol::encode(black_box(&welcome))));
-
-    group.throughput(Throughput::Elements(OPS as u64));
-    let mut replica = Replica::new();
-    replica.apply(&full).expect("the full snapshot applies");
-    replica.apply(&delta).expect("the delta applies");
-    assert!(protocol::decode_client(&input_bytes).is_ok(), "the input decodes");
+    let mut base = Replica::new(registry.clone());
+    base.apply(&full).expect("the full snapshot applies");
+    group.throughput(Throughput::Elements(PLAYERS as u64));
     group.bench_function("apply/delta_500_moves", |b| {
-        b.iter(|| replica.apply(black_box(&delta)).is_ok())
+        // The same delta applied over and over moves the players further each time; the
+        // cost per op is what is measured.
+        b.iter(|| black_box(base.apply(&delta)))
     });
-    group.bench_function("apply/full_500_spawns", |b| {
-        b.iter(|| replica.apply(black_box(&full)).is_ok())
+    group.bench_function("inspect/delta_500_moves", |b| {
+        b.iter(|| black_box(inspect::server_message(&delta, Some(&schema))))
     });
-    group.bench_function("decode_server/delta_500_moves", |b| {
-        b.iter(|| protocol::decode_server(black_box(&delta), delta.len()).is_ok())
+    group.throughput(Throughput::Elements((PLAYERS + ORBS) as u64));
+    group.bench_function("apply/full_1250_spawns", |b| {
+        let mut replica = Replica::new(registry.clone());
+        b.iter(|| black_box(replica.apply(&full)))
     });
     group.finish();
 }
@@ -137,7 +112,7 @@ fn config() -> Criterion {
     Criterion::default()
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_secs(1))
-        .sample_size(30)
+        .sample_size(20)
 }
 
 criterion_group! {

@@ -8,28 +8,26 @@
 //! - `all_visible`: view radius = world size, so every client sees every entity;
 //! - `interest`: view radius 30 (the default), so a client sees the 60 × 60 square around it.
 //!
-//! Timed per tick, as the tick loop does it: `replication::capture`, `Replication::begin_tick`,
-//! then per client its own-player state, `ClientView::settle(false)` (the last snapshot was
-//! taken, so the baseline is the previous tick) and one `Replication::build` into a fresh
-//! buffer. The simulation step between ticks is not timed. `shared` times capture and
-//! begin_tick alone, the part every tick pays whatever the client count; `capture` times
-//! `replication::capture` alone. `tick_kept_buffers` is `tick` with each client's buffer kept
-//! and cleared instead of a fresh `Vec` per client per tick (the tick loop's way): the
-//! difference is what the allocator costs.
+//! Timed per tick, as the tick loop does it: `Room::capture` (every registered component's
+//! change encoded once), then per client `ClientView::settle(false)` (the last snapshot was
+//! taken, so the baseline is the previous tick) and one `Room::build` into a fresh buffer.
+//! The simulation half of the tick is not timed. `shared` times the capture alone, the part
+//! every tick pays whatever the client count. `tick_kept_buffers` is `tick` with each
+//! client's buffer kept and cleared instead of a fresh `Vec` per client per tick (the tick
+//! loop's way): the difference is what the allocator costs.
 //!
 //! Bytes are measured once, outside the timed loop, over `BYTES_TICKS` steady-state ticks:
-//! each snapshot is decoded and its ops counted by kind.
+//! each snapshot is applied to a replica and its ops counted by kind.
 //!
 //! Run: `cargo bench --bench replication`.
 
 use bevy_ecs::entity::Entity;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
-use tickwire::config::WorldConfig;
-use tickwire::protocol::{self, Input, Op, ServerMessage};
-use tickwire::replication::{self, ClientView, OwnState, Replication};
-use tickwire::sim::{Controller, Sim, Velocity};
-use tickwire::tick::Tick;
+use tickwire::arena::{Arena, ArenaConfig, ArenaInput};
+use tickwire::replication::ClientView;
+use tickwire::replication::replica::OpCounts;
+use tickwire::{ClientInfo, Replica, Room, RoomSettings, Tick};
 
 /// Client counts benchmarked.
 const CLIENTS: [usize; 3] = [1, 100, 1_000];
@@ -68,8 +66,7 @@ impl Scenario {
 
 /// The server side of one run: the world, replication, and the connected clients' views.
 struct Server {
-    sim: Sim,
-    replication: Replication,
+    room: Room<Arena>,
     players: Vec<Entity>,
     clients: Vec<(Entity, ClientView)>,
     last_sizes: Vec<usize>,
@@ -85,19 +82,20 @@ impl Server {
             Scenario::AllVisible => size,
             Scenario::Interest => INTEREST_VIEW_RADIUS,
         };
-        let world = WorldConfig { size, view_radius, orbs: ORBS, ..WorldConfig::default() };
-        let mut sim = Sim::new(world, 30, 4);
-        let spawned: Vec<_> = (0..PLAYERS).map(|n| sim.spawn_player(&format!("bot{n}"))).collect();
+        let config = ArenaConfig { size, view_radius, orbs: ORBS, ..ArenaConfig::default() };
+        let settings = RoomSettings { history_ticks: HISTORY_TICKS, ..RoomSettings::default() };
+        let mut room = Room::new(Arena::new(config), settings).expect("arena");
+        let spawned: Vec<_> = (0..PLAYERS)
+            .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new() }))
+            .collect();
         let players = spawned.iter().map(|&(entity, _)| entity).collect();
         let clients = spawned[..connected]
             .iter()
             .map(|&(entity, id)| (entity, ClientView::new(id)))
             .collect();
-        let replication = Replication::new(size, view_radius, HISTORY_TICKS);
         let last_sizes = vec![0; connected];
         let kept = vec![Vec::new(); connected];
-        let mut server =
-            Server { sim, replication, players, clients, last_sizes, kept, tick: Tick(0) };
+        let mut server = Server { room, players, clients, last_sizes, kept, tick: Tick(0) };
         for _ in 0..SETTLE_TICKS {
             server.step();
             server.replicate();
@@ -112,22 +110,19 @@ impl Server {
         let seq = self.tick.0;
         for (n, &player) in self.players.iter().enumerate() {
             let heading = n as f32 * 2.399 + seq as f32 * 0.02;
-            let input = Input {
-                seq,
+            let input = ArenaInput {
                 move_x: (heading.cos() * 127.0) as i8,
                 move_y: (heading.sin() * 127.0) as i8,
                 buttons: u8::from(n.is_multiple_of(4)),
             };
-            // Seqs increase and only the boost bit is set, so every input is accepted.
-            self.sim.push_input(player, input).ok();
+            self.room.push_input(player, seq, input);
         }
-        self.sim.step(self.tick);
+        self.room.simulate(self.tick);
     }
 
-    /// Capture and begin_tick: the shared part of a tick.
+    /// The capture: the shared part of a tick.
     fn begin_tick(&mut self) {
-        let frame = replication::capture(self.sim.world_mut(), self.tick);
-        self.replication.begin_tick(frame);
+        self.room.capture(self.tick);
     }
 
     /// The timed part of a tick: shared capture, then one snapshot per client.
@@ -135,10 +130,9 @@ impl Server {
         self.begin_tick();
         let mut sent = Vec::with_capacity(self.clients.len());
         for ((entity, view), last_size) in self.clients.iter_mut().zip(&mut self.last_sizes) {
-            let own = own_state(&self.sim, *entity);
             view.settle(false);
             let mut bytes = Vec::with_capacity(*last_size + 16);
-            self.replication.build(self.sim.world(), view, own, &mut bytes);
+            self.room.build(view, *entity, &mut bytes);
             *last_size = bytes.len();
             sent.push(bytes);
         }
@@ -150,23 +144,11 @@ impl Server {
     fn replicate_into_kept(&mut self) {
         self.begin_tick();
         for ((entity, view), bytes) in self.clients.iter_mut().zip(&mut self.kept) {
-            let own = own_state(&self.sim, *entity);
             view.settle(false);
             bytes.clear();
-            self.replication.build(self.sim.world(), view, own, bytes);
+            self.room.build(view, *entity, bytes);
         }
     }
-}
-
-/// The own-player figures a snapshot reports, read as the tick loop reads them.
-fn own_state(sim: &Sim, entity: Entity) -> OwnState {
-    let world = sim.world();
-    let seq = world.get::<Controller>(entity).map_or(0, Controller::last_applied_seq);
-    let velocity = world.get::<Velocity>(entity).map_or((0, 0), |v| {
-        let scale = protocol::VELOCITY_SCALE;
-        ((v.0.x * scale) as i32, (v.0.y * scale) as i32)
-    });
-    OwnState { seq, velocity }
 }
 
 /// Snapshot sizes, and op counts of the decoded ones, summed over many snapshots.
@@ -176,9 +158,9 @@ struct Tally {
     bytes: usize,
     decoded: usize,
     decoded_bytes: usize,
-    /// Move, Update, Spawn, Despawn, Own: count and encoded bytes.
+    /// Single-component changes (moves), multi-component changes, spawns, despawns, own
+    /// ops: count and encoded bytes.
     ops: [(usize, usize); 5],
-    scratch: Vec<u8>,
 }
 
 impl Tally {
@@ -187,26 +169,15 @@ impl Tally {
         self.bytes += snapshot.len();
     }
 
-    fn decode(&mut self, snapshot: &[u8]) {
+    fn decode(&mut self, replica: &mut Replica, snapshot: &[u8]) {
         self.decoded += 1;
         self.decoded_bytes += snapshot.len();
-        let ops = match protocol::decode_server(snapshot, snapshot.len()) {
-            Ok(ServerMessage::Delta(delta)) => delta.ops,
-            Ok(ServerMessage::Full(full)) => full.ops,
-            other => panic!("not a snapshot: {other:?}"),
-        };
-        for op in &ops {
-            let kind = match op {
-                Op::Move { .. } => 0,
-                Op::Update { .. } => 1,
-                Op::Spawn { .. } => 2,
-                Op::Despawn { .. } => 3,
-                Op::Own { .. } => 4,
-            };
-            self.scratch.clear();
-            protocol::encode_into(op, &mut self.scratch);
-            self.ops[kind].0 += 1;
-            self.ops[kind].1 += self.scratch.len();
+        let mut counts = OpCounts::default();
+        replica.apply_counting(snapshot, &mut counts).expect("the snapshot applies");
+        let kinds = [counts.single, counts.changes, counts.spawn, counts.despawn, counts.own];
+        for (kind, tally) in kinds.into_iter().enumerate() {
+            self.ops[kind].0 += tally.count as usize;
+            self.ops[kind].1 += tally.bytes as usize;
         }
     }
 
@@ -221,9 +192,10 @@ impl Tally {
         let op_size = |kind: usize| self.ops[kind].1 as f64 / self.ops[kind].0.max(1) as f64;
         println!(
             "{label}: {per_client:.1} bytes per client per tick ({} snapshots); per snapshot \
-             ({} decoded) {:.1} moves, {:.2} updates, {:.2} spawns, {:.2} despawns, {:.2} own; \
-             {per_mover:.2} bytes per moving entity (whole snapshot / (moves + updates)); \
-             op sizes: move {:.2}, update {:.2}, spawn {:.2}, despawn {:.2}, own {:.2} bytes",
+             ({} decoded) {:.1} moves, {:.2} multi-changes, {:.2} spawns, {:.2} despawns, \
+             {:.2} own; {per_mover:.2} bytes per moving entity (whole snapshot / changed \
+             entities); op sizes: move {:.2}, multi-change {:.2}, spawn {:.2}, despawn {:.2}, \
+             own {:.2} bytes",
             self.snapshots,
             self.decoded,
             self.per_snapshot(0),
@@ -246,15 +218,28 @@ fn report_bytes(scenario: Scenario, clients: usize) {
     let mut server = Server::new(scenario, clients);
     let mut fresh = ClientView::new(server.clients[0].1.own);
     let mut full = Vec::new();
-    let own = own_state(&server.sim, server.clients[0].0);
-    server.replication.build(server.sim.world(), &mut fresh, own, &mut full);
+    server.room.build(&mut fresh, server.clients[0].0, &mut full);
     let mut tally = Tally::default();
+    let registry = server.room.registry().clone();
+    // Each decoded client starts from a full snapshot of its own, then follows the deltas.
+    let mut replicas: Vec<Replica> = server.clients[..clients.min(DECODED_CLIENTS)]
+        .iter_mut()
+        .map(|(entity, view)| {
+            let mut replica = Replica::new(registry.clone());
+            replica.own_id = view.own.id;
+            *view = ClientView::new(view.own);
+            let mut bytes = Vec::new();
+            server.room.build(view, *entity, &mut bytes);
+            replica.apply(&bytes).expect("the full snapshot applies");
+            replica
+        })
+        .collect();
     for _ in 0..BYTES_TICKS {
         server.step();
         for (n, snapshot) in server.replicate().iter().enumerate() {
             tally.add(snapshot);
-            if n < DECODED_CLIENTS {
-                tally.decode(snapshot);
+            if let Some(replica) = replicas.get_mut(n) {
+                tally.decode(replica, snapshot);
             }
         }
     }
@@ -266,19 +251,6 @@ fn build(c: &mut Criterion) {
     for scenario in [Scenario::AllVisible, Scenario::Interest] {
         let mut group = c.benchmark_group(format!("replication/{}", scenario.name()));
         let mut server = Server::new(scenario, 0);
-        group.bench_function("capture", |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    server.step();
-                    let started = Instant::now();
-                    let frame = replication::capture(server.sim.world_mut(), server.tick);
-                    total += started.elapsed();
-                    server.replication.begin_tick(frame);
-                }
-                total
-            });
-        });
         group.bench_function("shared", |b| {
             b.iter_custom(|iters| timed(iters, &mut server, Server::begin_tick));
         });

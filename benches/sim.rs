@@ -1,4 +1,4 @@
-//! The simulation step: `Sim::step` at 100, 1,000 and 10,000 entities.
+//! The arena's simulation half of a tick: `Room::simulate` at 100, 1,000 and 10,000 entities.
 //!
 //! The world keeps the default arena's mix and density as it grows: 100 players and 150 orbs
 //! in 200 × 200 units is two players to three orbs, one entity per 160 square units, so the
@@ -6,19 +6,18 @@
 //! tick, steering along a slowly turning heading so it keeps moving, meets walls, other
 //! players and orbs. Two figures per size:
 //!
-//! - `step`: `Sim::step` alone (inputs are queued outside the timed region);
-//! - `inputs+step`: one `Sim::push_input` per player and the step, as the tick loop pays it.
+//! - `step`: `Room::simulate` alone (inputs are queued outside the timed region);
+//! - `inputs+step`: one `Room::push_input` per player and the simulation, as the tick loop
+//!   pays it.
 //!
-//! Run: `cargo bench --bench sim`.
+//! Replication's capture is timed by `benches/replication.rs`. Run: `cargo bench --bench sim`.
 
 use bevy_ecs::entity::Entity;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tickwire::config::WorldConfig;
-use tickwire::protocol::Input;
-use tickwire::sim::Sim;
-use tickwire::tick::Tick;
+use tickwire::arena::{Arena, ArenaConfig, ArenaInput, ArenaStats};
+use tickwire::{ClientInfo, Room, RoomSettings, Tick};
 
 /// Entity counts benchmarked.
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
@@ -28,25 +27,29 @@ const AREA_PER_ENTITY: f32 = 200.0 * 200.0 / 250.0;
 const SETTLE_TICKS: u32 = 30;
 
 /// A world of `entities` (two players to three orbs) whose players all keep moving.
-struct Arena {
-    sim: Sim,
+struct World {
+    room: Room<Arena>,
     players: Vec<Entity>,
     tick: Tick,
+    config: ArenaConfig,
 }
 
-impl Arena {
-    fn new(entities: usize) -> Arena {
+impl World {
+    fn new(entities: usize) -> World {
         let players = entities * 2 / 5;
         let size = (AREA_PER_ENTITY * entities as f32).sqrt();
-        let world = WorldConfig { size, orbs: entities - players, ..WorldConfig::default() };
-        let mut sim = Sim::new(world, 30, 4);
-        let players = (0..players).map(|n| sim.spawn_player(&format!("bot{n}")).0).collect();
-        let mut arena = Arena { sim, players, tick: Tick(0) };
+        let config = ArenaConfig { size, orbs: entities - players, ..ArenaConfig::default() };
+        let settings = RoomSettings { history_ticks: 64, ..RoomSettings::default() };
+        let mut room = Room::new(Arena::new(config.clone()), settings).expect("arena");
+        let players = (0..players)
+            .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new() }).0)
+            .collect();
+        let mut world = World { room, players, tick: Tick(0), config };
         for _ in 0..SETTLE_TICKS {
-            arena.push_inputs();
-            arena.step();
+            world.push_inputs();
+            world.step();
         }
-        arena
+        world
     }
 
     /// One input per player: a heading that turns by about 1° per tick, different per player.
@@ -54,20 +57,18 @@ impl Arena {
         let seq = self.tick.0 + 1;
         for (n, &player) in self.players.iter().enumerate() {
             let heading = n as f32 * 2.399 + seq as f32 * 0.02;
-            let input = Input {
-                seq,
+            let input = ArenaInput {
                 move_x: (heading.cos() * 127.0) as i8,
                 move_y: (heading.sin() * 127.0) as i8,
                 buttons: u8::from(n.is_multiple_of(4)),
             };
-            // Seqs increase and only the boost bit is set, so every input is accepted.
-            black_box(self.sim.push_input(player, input)).ok();
+            black_box(self.room.push_input(player, seq, input));
         }
     }
 
-    fn step(&mut self) {
+    fn step(&mut self) -> u64 {
         self.tick = self.tick.next();
-        self.sim.step(self.tick);
+        self.room.simulate(self.tick).inputs_applied
     }
 }
 
@@ -75,14 +76,15 @@ fn step(c: &mut Criterion) {
     let mut group = c.benchmark_group("sim");
     for entities in SIZES {
         group.throughput(Throughput::Elements(entities as u64));
-        let mut arena = Arena::new(entities);
+        let mut world = World::new(entities);
+        let mut applied = 0;
         group.bench_function(BenchmarkId::new("step", entities), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    arena.push_inputs();
+                    world.push_inputs();
                     let started = Instant::now();
-                    arena.step();
+                    applied += world.step();
                     total += started.elapsed();
                 }
                 total
@@ -90,20 +92,18 @@ fn step(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("inputs+step", entities), |b| {
             b.iter(|| {
-                arena.push_inputs();
-                arena.step();
+                world.push_inputs();
+                applied += world.step();
             });
         });
-        let stats = arena.sim.take_stats();
+        let eaten = world.room.world().resource::<ArenaStats>().orbs_eaten;
         println!(
-            "sim/{entities}: {} players, {} orbs in {:.0} x {:.0} units; {} inputs applied, \
-             {} orbs eaten over the run",
-            arena.players.len(),
-            arena.sim.rules().world.orbs,
-            arena.sim.rules().world.size,
-            arena.sim.rules().world.size,
-            stats.inputs_applied,
-            stats.orbs_eaten,
+            "sim/{entities}: {} players, {} orbs in {:.0} x {:.0} units; {applied} inputs \
+             applied, {eaten} orbs eaten over the run",
+            world.players.len(),
+            world.config.orbs,
+            world.config.size,
+            world.config.size,
         );
     }
     group.finish();

@@ -33,7 +33,7 @@ export function showStats(status, tick, players) {
   $("stat-rtt").textContent = open && status.rttMs !== null ? `${status.rttMs.toFixed(1)} ms` : "–";
   $("stat-snapshots").textContent = open ? status.snapshotsPerSec.toFixed(0) : "–";
   $("stat-bytes").textContent = open ? status.kBytesPerSec.toFixed(2) : "–";
-  $("stat-online").textContent = open && status.playersOnline !== null ? String(status.playersOnline) : "–";
+  $("stat-online").textContent = open && status.clientsOnline !== null ? String(status.clientsOnline) : "–";
   $("stat-players").textContent = players ? String(players.length) : "–";
   $("stat-tick").textContent = tick === null ? "–" : String(tick);
 }

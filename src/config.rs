@@ -1,19 +1,21 @@
-//! Server configuration: every limit is a named field with its unit, default and reason.
+//! Server configuration, for any game: every limit is a named field with its unit, default
+//! and reason. A game's own settings live in the game.
 
-use crate::protocol::MovementParams;
 use std::time::Duration;
 
 /// Default simulation and snapshot rate. 30 Hz is what browser games on WebSocket commonly
 /// use: one snapshot per 33 ms keeps interpolation delay near 100 ms.
 pub const DEFAULT_TICK_RATE_HZ: u16 = 30;
 
+/// Inputs a client may catch up on in one tick when a backlog waits. Two drains a backlog
+/// within a few ticks while moving at most twice as far as one tick allows.
+pub const DEFAULT_MAX_INPUTS_PER_TICK: usize = 2;
+
 /// Everything `run` needs besides the listener and the shutdown signal.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Ticks per second (1..=240). Default 30.
     pub tick_rate_hz: u16,
-    /// The simulated world.
-    pub world: WorldConfig,
     /// Most simultaneous connections; one more is accepted and closed with 1013. Default 1,000.
     pub max_clients: usize,
     /// Inputs buffered per player before the oldest is dropped. Default 4 (133 ms at 30 Hz):
@@ -33,7 +35,8 @@ pub struct ServerConfig {
     pub history_ticks: usize,
     /// Control messages (welcome, pongs) queued per client before pongs are dropped. Default 16.
     pub control_queue: usize,
-    /// Largest WebSocket message accepted from a client, in bytes. Default 64.
+    /// Largest WebSocket message accepted from a client, in bytes. Default 64: an input is a
+    /// tag, a sequence number and the game's input; a game with larger inputs raises it.
     pub max_message_bytes: usize,
     /// How long a close handshake may take before the socket is dropped. Default 2 s.
     pub close_timeout: Duration,
@@ -50,49 +53,13 @@ pub struct ServerConfig {
     pub realtime_tick: bool,
 }
 
-/// The arena and its rules.
-#[derive(Debug, Clone)]
-pub struct WorldConfig {
-    /// Side of the square arena, world units. Default 200.
-    pub size: f32,
-    /// Half-side of the square a client sees around its player, world units. Default 30;
-    /// a value of `size` or more makes everyone see everything.
-    pub view_radius: f32,
-    /// Orbs kept in the arena. Default 150.
-    pub orbs: usize,
-    /// Movement constants, shared with clients in the welcome.
-    pub movement: MovementParams,
-    /// Seed of the world's random numbers (orb places, colours). Default 0x7157.
-    pub seed: u64,
-}
-
-impl Default for WorldConfig {
-    fn default() -> Self {
-        WorldConfig {
-            size: 200.0,
-            view_radius: 30.0,
-            orbs: 150,
-            movement: MovementParams {
-                accel: 60.0,
-                boost_accel: 110.0,
-                friction: 4.0,
-                max_speed: 12.0,
-                boost_max_speed: 20.0,
-                player_radius: 1.0,
-            },
-            seed: 0x7157,
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             tick_rate_hz: DEFAULT_TICK_RATE_HZ,
-            world: WorldConfig::default(),
             max_clients: 1_000,
             input_buffer: 4,
-            max_inputs_per_tick: crate::sim::DEFAULT_MAX_INPUTS_PER_TICK,
+            max_inputs_per_tick: DEFAULT_MAX_INPUTS_PER_TICK,
             input_rate_factor: 3,
             max_lag_ticks: 90,
             history_ticks: 64,
@@ -117,11 +84,12 @@ impl ServerConfig {
         if !(1..=240).contains(&self.tick_rate_hz) {
             return Err(format!("tick rate {} Hz is outside 1..=240", self.tick_rate_hz));
         }
-        if !(self.world.size >= 10.0 && self.world.size <= 100_000.0) {
-            return Err(format!("world size {} is outside 10..=100000", self.world.size));
-        }
-        if !(self.world.view_radius > 0.0 && self.world.view_radius.is_finite()) {
-            return Err(format!("view radius {} must be positive", self.world.view_radius));
+        if !(1..=crate::net::http::CLIENT_MAX_FRAME_BYTES).contains(&self.max_message_bytes) {
+            let limit = crate::net::http::CLIENT_MAX_FRAME_BYTES;
+            return Err(format!(
+                "max message bytes {} is outside 1..={limit}",
+                self.max_message_bytes
+            ));
         }
         if self.max_clients == 0
             || self.input_buffer == 0

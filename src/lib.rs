@@ -1,26 +1,49 @@
-//! tickwire: an authoritative game state-sync server.
+//! tickwire: an authoritative game state-sync server, as a library for any game.
 //!
-//! A fixed-tick bevy_ecs world simulates an arena; clients send binary input frames over
-//! WebSocket and receive a delta snapshot every tick, encoded against what they hold.
+//! A game registers its bevy_ecs components and systems, its input type, and what it
+//! replicates ([`Game`], [`GameBuilder`]); tickwire runs it on a fixed tick, takes binary
+//! inputs over WebSocket and sends each client a delta snapshot every tick, encoded against
+//! what that client holds. The welcome carries the game's [`protocol::Schema`], so a generic
+//! client decodes any game.
 //!
 //! # Layout
 //!
-//! - [`protocol`]: wire types, the bincode configuration, close codes. No game logic.
-//! - [`sim`]: the bevy_ecs world and its systems; `step(tick)`. No I/O, no clock.
+//! - [`game`]: the trait a game implements and the builder it registers with.
+//! - [`registry`]: replicated components, their codecs and visibility; the schema.
+//! - [`input`]: each client's input buffer inside the world.
+//! - [`room`]: one game world: its schedule, inputs and replication; `step(tick)`.
+//! - [`protocol`]: the wire envelope, schema types, the bincode configuration, tags, close
+//!   codes. No game logic.
 //! - [`replication`]: capture once per tick, per-client deltas, interest, client replica.
-//! - [`net`]: HTTP routes, the WebSocket handshake, per-connection reader and writer, outbox.
-//! - [`tick_loop`]: the fixed-rate driver thread: inbox → sim → replication → outboxes.
+//! - [`net`]: HTTP routes, the WebSocket handshake, per-connection reader and writer, inbox
+//!   and outbox.
+//! - [`tick_loop`]: the fixed-rate driver thread: inbox → room → outboxes.
+//! - [`server`]: [`Server`], the composition root.
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
-//! - [`server`]: `run(listener, config, shutdown)`, the composition root.
-//! - [`config`], [`metrics`], [`tick`]: settings, Prometheus metrics, the tick counter.
+//! - [`arena`]: the arena, the first game, written only against the public API.
+//! - [`config`], [`context`], [`metrics`], [`tick`]: settings, shared state, metrics, the tick.
 
+pub mod arena;
 pub mod bots;
 pub mod config;
+pub mod context;
+pub mod game;
+pub mod input;
 pub mod metrics;
 pub mod net;
 pub mod protocol;
+pub mod registry;
 pub mod replication;
+pub mod room;
 pub mod server;
-pub mod sim;
 pub mod tick;
 pub mod tick_loop;
+
+pub use config::ServerConfig;
+pub use game::{ClientInfo, Game, GameBuilder, GameInput};
+pub use input::Inputs;
+pub use registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
+pub use replication::{NetId, Replica, Replicated};
+pub use room::{Room, RoomSettings, TickInfo, registry_of};
+pub use server::Server;
+pub use tick::Tick;

@@ -3,7 +3,10 @@
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig, WorldConfig};
+use tickwire::Server;
+use tickwire::arena::{Arena, ArenaConfig};
+use tickwire::bots::GameSpec;
+use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
 use tracing::info;
 
 /// An authoritative game state-sync server: a fixed-tick world, binary inputs, and per-client
@@ -34,14 +37,14 @@ struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
     tick_rate: u16,
     /// Side of the square arena, in world units (a player's radius is 1).
-    #[arg(long, default_value_t = WorldConfig::default().size, value_name = "UNITS")]
+    #[arg(long, default_value_t = ArenaConfig::default().size, value_name = "UNITS")]
     world_size: f32,
     /// Half-side of the square each client sees around its player, in world units; a value of
     /// at least the world size makes everyone see everything.
-    #[arg(long, default_value_t = WorldConfig::default().view_radius, value_name = "UNITS")]
+    #[arg(long, default_value_t = ArenaConfig::default().view_radius, value_name = "UNITS")]
     view_radius: f32,
     /// Orbs kept in the arena.
-    #[arg(long, default_value_t = WorldConfig::default().orbs, value_name = "COUNT")]
+    #[arg(long, default_value_t = ArenaConfig::default().orbs, value_name = "COUNT")]
     orbs: usize,
     /// Most simultaneous clients; one more is closed with 1013 "server full".
     #[arg(long, default_value_t = ServerConfig::default().max_clients, value_name = "COUNT")]
@@ -80,11 +83,21 @@ struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
     /// Seed of the world's random numbers.
-    #[arg(long, default_value_t = WorldConfig::default().seed)]
+    #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
 }
 
 impl ServeArgs {
+    fn arena(&self) -> ArenaConfig {
+        ArenaConfig {
+            size: self.world_size,
+            view_radius: self.view_radius,
+            orbs: self.orbs,
+            seed: self.seed,
+            ..ArenaConfig::default()
+        }
+    }
+
     fn config(&self) -> Result<ServerConfig, String> {
         let defaults = ServerConfig::default();
         let tls = match (&self.tls_cert, &self.tls_key) {
@@ -93,13 +106,6 @@ impl ServeArgs {
         };
         Ok(ServerConfig {
             tick_rate_hz: self.tick_rate,
-            world: WorldConfig {
-                size: self.world_size,
-                view_radius: self.view_radius,
-                orbs: self.orbs,
-                seed: self.seed,
-                ..WorldConfig::default()
-            },
             max_clients: self.max_clients,
             input_buffer: self.input_buffer,
             max_inputs_per_tick: self.max_inputs_per_tick,
@@ -125,7 +131,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
-        Some(Command::Bots(args)) => tickwire::bots::cli::main(args),
+        Some(Command::Bots(args)) => {
+            GameSpec::of(Arena::default()).and_then(|game| tickwire::bots::cli::main(game, args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -139,6 +147,8 @@ fn main() -> ExitCode {
 fn serve(args: ServeArgs) -> Result<(), String> {
     let config = args.config()?;
     config.validate()?;
+    let arena = args.arena();
+    arena.validate()?;
     let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
     let io_threads = args.io_threads.unwrap_or(cpus.saturating_sub(1)).max(1);
@@ -154,10 +164,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         // One line on stdout, for people and for tests that start the server on port 0.
         println!(
-            "tickwire: serving {http}://{addr}/ (demo) and {ws}://{addr}/ws (WebSocket, subprotocol tickwire.v1)"
+            "tickwire: serving {http}://{addr}/ (demo) and {ws}://{addr}/ws (WebSocket, subprotocol {})",
+            tickwire::protocol::SUBPROTOCOL
         );
-        info!(tick_rate = config.tick_rate_hz, world = config.world.size, view = config.world.view_radius, "server started");
-        tickwire::server::run(listener, config, shutdown_signal()).await.map_err(|e| e.to_string())
+        info!(tick_rate = config.tick_rate_hz, world = arena.size, view = arena.view_radius, "server started");
+        Server::new(Arena::new(arena))
+            .config(config)
+            .pages(tickwire::net::http::demo_files())
+            .run(listener, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 

@@ -1,81 +1,88 @@
-//! The composition root: `run(listener, config, shutdown)` wires the tick thread, the HTTP
-//! routes and the connections together, and takes them down in order.
+//! The composition root: `Server::new(game).config(config).run(listener, shutdown)` wires
+//! the game's room, the tick thread, the HTTP routes and the connections together, and takes
+//! them down in order.
 
 use crate::config::ServerConfig;
-use crate::metrics::Metrics;
-use crate::net::http;
+use crate::context::Shared;
+use crate::game::Game;
+use crate::net::http::{self, Files};
 use crate::net::tls::TlsListener;
-use crate::tick_loop::{Event, TickLoop};
+use crate::room::{Room, RoomSettings};
+use crate::tick_loop::TickLoop;
 use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-/// State shared by the tick thread and the connection tasks.
-pub struct Shared {
-    /// The configuration in force.
-    pub config: ServerConfig,
-    /// Exported metrics.
-    pub metrics: Metrics,
-    /// Connections → tick. Bounded: inputs that find it full are dropped and counted; joins
-    /// and leaves wait for room.
-    pub events: mpsc::Sender<Event>,
-    /// The latest tick run.
-    pub tick: AtomicU32,
-    /// Players in the world at the latest tick.
-    pub players: AtomicU32,
-    /// Open connections (including one being refused for capacity).
-    pub connections: AtomicUsize,
-    /// Next connection id.
-    pub next_client_id: AtomicU32,
-    /// Set once shutdown starts.
-    pub shutting_down: AtomicBool,
-    epoch: Instant,
-    last_tick_micros: AtomicU64,
-}
-
-impl Shared {
-    /// Notes that a tick just finished (for `/healthz`).
-    pub fn mark_tick(&self) {
-        self.last_tick_micros.store(self.epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
-    }
-
-    /// Time since the last tick finished.
-    pub fn since_last_tick(&self) -> Duration {
-        let last = Duration::from_micros(self.last_tick_micros.load(Ordering::Relaxed));
-        self.epoch.elapsed().saturating_sub(last)
-    }
-}
-
-/// Serves until `shutdown` completes, then closes every client with 1001 and returns.
-pub async fn run(
-    listener: TcpListener,
+/// A game server: a game, its configuration and its pages.
+///
+/// ```no_run
+/// # use tickwire::{Game, Server, ServerConfig};
+/// # async fn serve<G: Game>(game: G) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// let shutdown = async { tokio::signal::ctrl_c().await.ok(); };
+/// Server::new(game).config(ServerConfig::default()).run(listener, shutdown).await
+/// # }
+/// ```
+pub struct Server<G: Game> {
+    game: G,
     config: ServerConfig,
+    files: Files,
+}
+
+impl<G: Game> Server<G> {
+    /// A server for `game` with the default configuration and no pages.
+    pub fn new(game: G) -> Server<G> {
+        Server { game, config: ServerConfig::default(), files: &[] }
+    }
+
+    /// Sets the configuration.
+    pub fn config(mut self, config: ServerConfig) -> Server<G> {
+        self.config = config;
+        self
+    }
+
+    /// Serves `files` (path relative to `/`, contents) as the game's pages; `index.html` is
+    /// served at `/`.
+    pub fn pages(mut self, files: Files) -> Server<G> {
+        self.files = files;
+        self
+    }
+
+    /// Serves until `shutdown` completes, then closes every client with 1001 and returns.
+    /// Fails at once if the configuration or the game's registrations are invalid.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Server { game, config, files } = self;
+        config.validate().map_err(std::io::Error::other)?;
+        let settings = RoomSettings::from_config(&config);
+        let room = Room::new(game, settings).map_err(std::io::Error::other)?;
+        let capacity = (config.max_clients * 8).max(1024);
+        let (inbox, events) = mpsc::channel(capacity);
+        let shared = Arc::new(Shared::new(config));
+        let tick_loop = TickLoop::new(room, shared.clone(), events);
+        let tick_thread = std::thread::Builder::new()
+            .name("tickwire-tick".into())
+            .spawn(move || tick_loop.run())?;
+        let router = http::router::<G::Input>(shared.clone(), inbox, files);
+        serve(listener, shared, router, tick_thread, shutdown).await
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    router: axum::Router,
+    tick_thread: std::thread::JoinHandle<()>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    config.validate().map_err(std::io::Error::other)?;
-    let capacity = (config.max_clients * 8).max(1024);
-    let (events, inbox) = mpsc::channel(capacity);
-    let shared = Arc::new(Shared {
-        config,
-        metrics: Metrics::new(),
-        events,
-        tick: AtomicU32::new(0),
-        players: AtomicU32::new(0),
-        connections: AtomicUsize::new(0),
-        next_client_id: AtomicU32::new(1),
-        shutting_down: AtomicBool::new(false),
-        epoch: Instant::now(),
-        last_tick_micros: AtomicU64::new(0),
-    });
-    let tick_loop = TickLoop::new(shared.clone(), inbox);
-    let tick_thread =
-        std::thread::Builder::new().name("tickwire-tick".into()).spawn(move || tick_loop.run())?;
-
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let signal = {
         let shared = shared.clone();
@@ -89,7 +96,6 @@ pub async fn run(
     tokio::spawn(signal);
     let send_buffer = shared.config.socket_send_buffer;
     let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer);
-    let router = http::router(shared.clone());
     let stop = async move {
         let _ = http_stopped.await;
     };

@@ -1,16 +1,19 @@
-//! The fixed-rate driver, on its own thread: inbox → `sim.step` → replication → outboxes.
+//! The fixed-rate driver, on its own thread: inbox → `room.step` → replication → outboxes.
 //!
 //! Deadline pacing: tick `n` is due at `start + n × period`. The loop sleeps until the
 //! deadline, runs the tick, and when a tick overran so far that deadlines were missed it
 //! counts the overrun and skips the missed deadlines rather than running a burst of ticks.
 //! The tick never awaits a socket: it only swaps bytes into outboxes.
 
+use crate::context::Shared;
+use crate::game::{ClientInfo, Game};
+use crate::input::Queued;
+use crate::net::inbox::Event;
 use crate::net::outbox::{Ending, Outbox};
 use crate::net::pool::BufferPool;
-use crate::protocol::{self, CloseCode, Input, PROTOCOL_VERSION, ServerMessage, Welcome};
-use crate::replication::{self, ClientView, OwnState, Replication};
-use crate::server::Shared;
-use crate::sim::{Controller, Queued, Sim, Velocity};
+use crate::protocol::CloseCode;
+use crate::replication::ClientView;
+use crate::room::Room;
 use crate::tick::Tick;
 use axum::body::Bytes;
 use bevy_ecs::entity::Entity;
@@ -21,32 +24,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-/// What connections tell the tick.
-pub enum Event {
-    /// A connection opened: spawn its player and start its snapshots.
-    Join {
-        /// Connection id.
-        client_id: u32,
-        /// Sanitized player name.
-        name: String,
-        /// Where its messages go.
-        outbox: Arc<Outbox>,
-    },
-    /// One input frame.
-    Input {
-        /// Connection id.
-        client_id: u32,
-        /// The decoded input.
-        input: Input,
-    },
-    /// The connection ended: despawn its player.
-    Leave {
-        /// Connection id.
-        client_id: u32,
-    },
-}
-
 struct Client {
+    info: ClientInfo,
     entity: Entity,
     outbox: Arc<Outbox>,
     view: ClientView,
@@ -57,31 +36,25 @@ struct Client {
 }
 
 /// The tick loop's state.
-pub struct TickLoop {
-    sim: Sim,
-    replication: Replication,
+pub struct TickLoop<G: Game> {
+    room: Room<G>,
     clients: HashMap<u32, Client>,
-    events: mpsc::Receiver<Event>,
+    events: mpsc::Receiver<Event<G::Input>>,
     shared: Arc<Shared>,
     /// Snapshot buffers, back from the writers once sent.
     buffers: Arc<BufferPool>,
 }
 
-impl TickLoop {
-    /// A tick loop for a new world.
-    pub fn new(shared: Arc<Shared>, events: mpsc::Receiver<Event>) -> TickLoop {
-        let config = &shared.config;
-        let sim = Sim::with_catch_up(
-            config.world.clone(),
-            config.tick_rate_hz,
-            config.input_buffer,
-            config.max_inputs_per_tick,
-        );
-        let replication =
-            Replication::new(config.world.size, config.world.view_radius, config.history_ticks);
+impl<G: Game> TickLoop<G> {
+    /// A tick loop for a room.
+    pub fn new(
+        room: Room<G>,
+        shared: Arc<Shared>,
+        events: mpsc::Receiver<Event<G::Input>>,
+    ) -> TickLoop<G> {
         // A client has at most two snapshots alive: one in its outbox, one being written.
-        let buffers = BufferPool::new(config.max_clients.saturating_mul(2));
-        TickLoop { sim, replication, clients: HashMap::new(), events, shared, buffers }
+        let buffers = BufferPool::new(shared.config.max_clients.saturating_mul(2));
+        TickLoop { room, clients: HashMap::new(), events, shared, buffers }
     }
 
     /// Runs ticks until the server shuts down, then closes every client with 1001.
@@ -95,7 +68,7 @@ impl TickLoop {
         let mut pacer = Pacer::new(Instant::now(), self.shared.config.tick_period());
         let mut tick = Tick(1);
         let mut last_warning: Option<Instant> = None;
-        while !self.shared.shutting_down.load(Ordering::Acquire) {
+        while !self.shared.is_shutting_down() {
             let now = Instant::now();
             if pacer.deadline() > now {
                 std::thread::sleep(pacer.deadline() - now);
@@ -137,15 +110,12 @@ impl TickLoop {
     /// One tick: events, simulation, replication.
     pub fn tick(&mut self, tick: Tick) {
         self.drain_events();
-        self.sim.step(tick);
-        let stats = self.sim.take_stats();
+        let stats = self.room.step(tick);
         self.shared.metrics.inputs_applied.inc_by(stats.inputs_applied);
-        let frame = replication::capture(self.sim.world_mut(), tick);
-        self.shared.metrics.entities.set(frame.records.len() as i64);
-        self.replication.begin_tick(frame);
+        self.shared.metrics.entities.set(self.room.entity_count() as i64);
         self.send_snapshots();
         self.shared.tick.store(tick.0, Ordering::Relaxed);
-        self.shared.players.store(self.clients.len() as u32, Ordering::Relaxed);
+        self.shared.clients_in_world.store(self.clients.len() as u32, Ordering::Relaxed);
         self.shared.mark_tick();
         self.shared.metrics.ticks.inc();
     }
@@ -157,43 +127,33 @@ impl TickLoop {
             let Ok(event) = self.events.try_recv() else { break };
             budget -= 1;
             match event {
-                Event::Join { client_id, name, outbox } => self.join(client_id, &name, outbox),
-                Event::Input { client_id, input } => self.input(client_id, input),
+                Event::Join { client, outbox } => self.join(client, outbox),
+                Event::Input { client_id, seq, input } => self.input(client_id, seq, input),
                 Event::Leave { client_id } => self.leave(client_id),
             }
         }
     }
 
-    fn join(&mut self, client_id: u32, name: &str, outbox: Arc<Outbox>) {
-        let (entity, net_id) = self.sim.spawn_player(name);
-        let config = &self.shared.config;
-        let welcome = ServerMessage::Welcome(Welcome {
-            protocol_version: PROTOCOL_VERSION,
-            client_id,
-            entity_id: net_id.id,
-            tick_rate_hz: config.tick_rate_hz,
-            world_width: config.world.size,
-            world_height: config.world.size,
-            view_radius: config.world.view_radius,
-            movement: config.world.movement,
-        });
-        outbox.push_welcome(Bytes::from(protocol::encode(&welcome)));
-        debug!(client_id, entity = net_id.id, name, "player joined");
-        self.clients.insert(
-            client_id,
-            Client { entity, outbox, view: ClientView::new(net_id), lag: 0, last_size: 0 },
-        );
+    fn join(&mut self, info: ClientInfo, outbox: Arc<Outbox>) {
+        let (entity, own) = self.room.join(&info);
+        let welcome = self.room.welcome(info.client_id, own);
+        outbox.push_welcome(Bytes::from(welcome.encode()));
+        debug!(client_id = info.client_id, entity = own.id, "client joined");
+        let client =
+            Client { info, entity, outbox, view: ClientView::new(own), lag: 0, last_size: 0 };
+        self.clients.insert(client.info.client_id, client);
     }
 
-    fn input(&mut self, client_id: u32, input: Input) {
+    fn input(&mut self, client_id: u32, seq: u32, input: G::Input) {
         let Some(client) = self.clients.get(&client_id) else { return };
-        match self.sim.push_input(client.entity, input) {
-            Ok(Queued::Ok) => {}
-            Ok(Queued::DroppedOldest) => self.shared.metrics.input_dropped("buffer_full"),
-            Err(error) => {
-                debug!(client_id, %error, "invalid input");
+        match self.room.push_input(client.entity, seq, input) {
+            Some(Queued::Ok) => {}
+            Some(Queued::DroppedOldest) => self.shared.metrics.input_dropped("buffer_full"),
+            None => {
+                let reason = "the game removed this client's entity".to_owned();
+                debug!(client_id, "{reason}");
                 self.shared.metrics.disconnect(CloseCode::PolicyViolation.label());
-                client.outbox.end(Ending::Close(CloseCode::PolicyViolation, error.to_string()));
+                client.outbox.end(Ending::Close(CloseCode::PolicyViolation, reason));
                 self.remove(client_id);
             }
         }
@@ -201,13 +161,13 @@ impl TickLoop {
 
     fn leave(&mut self, client_id: u32) {
         if self.remove(client_id) {
-            debug!(client_id, "player left");
+            debug!(client_id, "client left");
         }
     }
 
     fn remove(&mut self, client_id: u32) -> bool {
         let Some(client) = self.clients.remove(&client_id) else { return false };
-        self.sim.despawn(client.entity);
+        self.room.leave(&client.info, client.entity);
         true
     }
 
@@ -232,9 +192,8 @@ impl TickLoop {
             } else {
                 client.lag = 0;
             }
-            let own = own_state(&self.sim, client.entity);
             let mut bytes = self.buffers.take(client.last_size + 16);
-            let built = self.replication.build(self.sim.world(), &mut client.view, own, &mut bytes);
+            let built = self.room.build(&mut client.view, client.entity, &mut bytes);
             built_counts[built as usize] += 1;
             client.last_size = bytes.len();
             metrics.snapshot_bytes.observe(bytes.len() as f64);
@@ -267,9 +226,9 @@ impl TickLoop {
         self.clients.len()
     }
 
-    /// The simulation (for tests and benches).
-    pub fn sim(&self) -> &Sim {
-        &self.sim
+    /// The room (for tests and benches).
+    pub fn room(&self) -> &Room<G> {
+        &self.room
     }
 }
 
@@ -326,17 +285,6 @@ impl Pacer {
         self.deadline += self.period * missed;
         missed
     }
-}
-
-/// The own-player figures a snapshot reports.
-fn own_state(sim: &Sim, entity: Entity) -> OwnState {
-    let world = sim.world();
-    let seq = world.get::<Controller>(entity).map_or(0, Controller::last_applied_seq);
-    let velocity = world.get::<Velocity>(entity).map_or((0, 0), |v| {
-        let scale = protocol::VELOCITY_SCALE;
-        ((v.0.x * scale) as i32, (v.0.y * scale) as i32)
-    });
-    OwnState { seq, velocity }
 }
 
 #[cfg(test)]

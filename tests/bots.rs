@@ -3,8 +3,10 @@
 
 mod common;
 
-use common::{TestServer, small_world};
+use common::{TestServer, arena_spec, small_arena};
 use std::time::Duration;
+use tickwire::ServerConfig;
+use tickwire::arena::ArenaConfig;
 use tickwire::bots::pattern::Pattern;
 use tickwire::bots::{LoadOptions, run};
 
@@ -13,20 +15,21 @@ async fn load(server: &TestServer, clients: usize, pattern: Pattern) -> tickwire
     options.duration = Duration::from_millis(2_500);
     options.ramp_up = Duration::from_millis(500);
     options.pattern = pattern;
-    let report =
-        tokio::time::timeout(Duration::from_secs(15), run(&options, std::future::pending::<()>()))
-            .await
-            .expect("the run ends at its duration plus grace")
-            .expect("the run starts");
+    let report = tokio::time::timeout(
+        Duration::from_secs(15),
+        run(&arena_spec(), &options, std::future::pending::<()>()),
+    )
+    .await
+    .expect("the run ends at its duration plus grace")
+    .expect("the run starts");
     eprintln!("{}", tickwire::bots::report::render_text(&report));
     report
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_bots_connect_and_keep_correct_replicas() {
-    let mut config = small_world();
-    config.world.view_radius = 100.0;
-    let server = TestServer::start(config).await;
+    let arena = ArenaConfig { view_radius: 100.0, ..small_arena() };
+    let server = TestServer::start_arena(ServerConfig::default(), arena).await;
     let report = load(&server, 20, Pattern::RandomWalk).await;
     assert_eq!(report.clients.connected, 20, "{:?}", report.clients);
     assert_eq!(report.clients.failed, 0);
@@ -44,7 +47,7 @@ async fn twenty_bots_connect_and_keep_correct_replicas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_bots_send_no_inputs_and_still_get_snapshots() {
-    let server = TestServer::start(small_world()).await;
+    let server = TestServer::start_small().await;
     let report = load(&server, 5, Pattern::Idle).await;
     assert_eq!(report.clients.connected, 5);
     assert_eq!(report.replica.errors(), 0);
@@ -56,9 +59,10 @@ async fn idle_bots_send_no_inputs_and_still_get_snapshots() {
 #[tokio::test]
 async fn refuses_bad_urls_and_ramp_up() {
     let options = LoadOptions::new("http://127.0.0.1:1/ws", 1);
-    let error = run(&options, std::future::pending::<()>()).await.expect_err("http refused");
+    let error =
+        run(&arena_spec(), &options, std::future::pending::<()>()).await.expect_err("http refused");
     assert!(error.contains("ws://"), "{error}");
     let mut options = LoadOptions::new("ws://127.0.0.1:1/ws", 1);
     options.ramp_up = options.duration;
-    assert!(run(&options, std::future::pending::<()>()).await.is_err());
+    assert!(run(&arena_spec(), &options, std::future::pending::<()>()).await.is_err());
 }

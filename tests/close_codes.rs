@@ -2,11 +2,13 @@
 
 mod common;
 
-use common::{TestServer, small_world, within};
+use common::{TestServer, small_arena, within};
 use futures_util::SinkExt;
+use tickwire::ServerConfig;
+use tickwire::arena::ArenaInput;
 use tickwire::bots::client::{BotError, next_binary};
 use tickwire::bots::{BotClient, client};
-use tickwire::protocol::{self, ClientMessage, Input};
+use tickwire::protocol::ClientMessage;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 /// Reads until the server closes; returns the close code and reason.
@@ -29,7 +31,7 @@ async fn send_raw(bot: &mut BotClient, message: Message) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_fault_gets_its_close_code_and_spares_the_others() {
-    let server = TestServer::start(small_world()).await;
+    let server = TestServer::start_small().await;
     let mut bystander = server.connect("bystander").await;
 
     let mut text = server.connect("text").await;
@@ -49,10 +51,23 @@ async fn each_fault_gets_its_close_code_and_spares_the_others() {
     assert_eq!(code, 1009);
     assert!(reason.contains("100 bytes"), "{reason}");
 
+    let mut short = server.connect("short").await;
+    // An input message whose game input is cut short: tag, seq, then one byte of three.
+    send_raw(&mut short, Message::Binary(Bytes::from_static(&[0, 1, 5]))).await;
+    let (code, reason) = closed(&mut short).await;
+    assert_eq!(code, 1007);
+    assert!(reason.contains("malformed"), "{reason}");
+
+    let mut invalid = server.connect("invalid").await;
+    invalid.send_input(ArenaInput { move_x: 0, move_y: 0, buttons: 0x80 }).await.expect("send");
+    let (code, reason) = closed(&mut invalid).await;
+    assert_eq!(code, 1008);
+    assert!(reason.contains("invalid input: input buttons 0x80"), "{reason}");
+
     let mut backwards = server.connect("backwards").await;
-    backwards.send_input(0, 0, 0).await.expect("send");
-    let stale = ClientMessage::Input(Input { seq: 1, move_x: 0, move_y: 0, buttons: 0 });
-    send_raw(&mut backwards, Message::Binary(Bytes::from(protocol::encode(&stale)))).await;
+    backwards.send_input(ArenaInput::default()).await.expect("send");
+    let stale = ClientMessage::Input { seq: 1, input: ArenaInput::default() };
+    send_raw(&mut backwards, Message::Binary(Bytes::from(stale.encode()))).await;
     let (code, reason) = closed(&mut backwards).await;
     assert_eq!(code, 1008);
     assert!(reason.contains("does not increase"), "{reason}");
@@ -60,13 +75,8 @@ async fn each_fault_gets_its_close_code_and_spares_the_others() {
     let mut flood = server.connect("flood").await;
     let (code, reason) = within(async {
         for n in 1..=1000 {
-            let input = ClientMessage::Input(Input { seq: n, move_x: 0, move_y: 0, buttons: 0 });
-            if flood
-                .socket()
-                .send(Message::Binary(Bytes::from(protocol::encode(&input))))
-                .await
-                .is_err()
-            {
+            let input = ClientMessage::Input { seq: n, input: ArenaInput::default() };
+            if flood.socket().send(Message::Binary(Bytes::from(input.encode()))).await.is_err() {
                 break;
             }
         }
@@ -85,9 +95,8 @@ async fn each_fault_gets_its_close_code_and_spares_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_server_refuses_with_1013() {
-    let mut config = small_world();
-    config.max_clients = 1;
-    let server = TestServer::start(config).await;
+    let config = ServerConfig { max_clients: 1, ..ServerConfig::default() };
+    let server = TestServer::start_arena(config, small_arena()).await;
     let first = server.connect("first").await;
     let mut socket = within(client::open(&server.ws_url())).await.expect("handshake succeeds");
     match within(next_binary(&mut socket)).await {
@@ -103,7 +112,7 @@ async fn a_full_server_refuses_with_1013() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_clients_with_1001() {
-    let server = TestServer::start(small_world()).await;
+    let server = TestServer::start_small().await;
     let mut bot = server.connect("ada").await;
     within(bot.next_snapshot()).await.expect("snapshot");
     let stopping = tokio::spawn(server.stop());

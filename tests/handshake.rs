@@ -49,13 +49,13 @@ fn upgrade_request(extra: &str) -> String {
 async fn a_good_upgrade_switches_protocols_with_the_subprotocol() {
     let server = TestServer::start_default().await;
     let request = upgrade_request(
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: chat, tickwire.v1\r\n",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: chat, tickwire.v2\r\n",
     );
     let response = within(raw(&server, &request)).await;
     assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{response}");
     let lower = response.to_ascii_lowercase();
     assert!(lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{response}");
-    assert!(lower.contains("sec-websocket-protocol: tickwire.v1"), "{response}");
+    assert!(lower.contains("sec-websocket-protocol: tickwire.v2"), "{response}");
     server.stop().await;
 }
 
@@ -67,14 +67,14 @@ async fn a_plain_get_is_a_clear_400() {
             .await;
     assert!(response.starts_with("HTTP/1.1 400 Bad Request"), "{response}");
     assert!(response.contains("Connection header did not include 'upgrade'"), "{response}");
-    assert!(response.contains("tickwire.v1"), "{response}");
+    assert!(response.contains("tickwire.v2"), "{response}");
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upgrade_without_a_key_is_a_clear_400() {
     let server = TestServer::start_default().await;
-    let request = upgrade_request("Sec-WebSocket-Protocol: tickwire.v1\r\nConnection: close\r\n");
+    let request = upgrade_request("Sec-WebSocket-Protocol: tickwire.v2\r\nConnection: close\r\n");
     let response = within(raw(&server, &request)).await;
     assert!(response.starts_with("HTTP/1.1 400 Bad Request"), "{response}");
     assert!(response.contains("Sec-WebSocket-Key"), "{response}");
@@ -84,12 +84,12 @@ async fn an_upgrade_without_a_key_is_a_clear_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_wrong_subprotocol_is_a_clear_400() {
     let server = TestServer::start_default().await;
-    for offered in ["", "Sec-WebSocket-Protocol: tickwire.v2\r\n"] {
+    for offered in ["", "Sec-WebSocket-Protocol: tickwire.v1\r\n"] {
         let request =
             upgrade_request(&format!("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{offered}"));
         let response = within(raw(&server, &request)).await;
         assert!(response.starts_with("HTTP/1.1 400 Bad Request"), "{response}");
-        assert!(response.contains("this server speaks tickwire.v1"), "{response}");
+        assert!(response.contains("this server speaks tickwire.v2"), "{response}");
     }
     server.stop().await;
 }
@@ -108,7 +108,7 @@ async fn the_demo_health_and_metrics_are_served() {
     );
     let script = within(raw(
         &server,
-        "GET /protocol.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        "GET /tickwire/protocol.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     ))
     .await;
     assert!(script.to_ascii_lowercase().contains("content-type: text/javascript"), "{script}");

@@ -1,15 +1,17 @@
 //! Property: for random sequences of world changes, with random snapshots skipped (taken back
 //! from the outbox unsent), a client replica that applies the snapshots it is sent equals the
-//! server's quantized state exactly, and holds every entity in its view.
+//! server's quantized state exactly, holds every entity in its view, and holds its own
+//! owner-only velocity.
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use proptest::prelude::*;
 use std::collections::HashMap;
-use tickwire::protocol::{EntityKind, POSITION_SCALE};
-use tickwire::replication::{self, ClientView, Frame, OwnState, Replica, Replication};
-use tickwire::sim::{Color, Name, NetId, Orb, Position, Radius, Score};
-use tickwire::tick::Tick;
+use tickwire::arena::{
+    Arena, ArenaConfig, Color, Name, Orb, POSITION_SCALE, Position, Radius, Score, Velocity,
+};
+use tickwire::replication::{ClientView, Replication, assign_ids};
+use tickwire::{NetId, Replica, Replicated, Tick, registry_of};
 
 const WORLD: f32 = 100.0;
 const CLIENTS: usize = 3;
@@ -50,23 +52,13 @@ fn plan() -> impl Strategy<Value = TickPlan> {
 /// A world of orbs and three players, changed by hand the way the systems would.
 struct Scenario {
     world: World,
-    free: Vec<u32>,
-    next_id: u32,
-    incarnation: u32,
     players: Vec<Entity>,
     others: Vec<Entity>,
 }
 
 impl Scenario {
     fn new() -> Scenario {
-        let mut s = Scenario {
-            world: World::new(),
-            free: Vec::new(),
-            next_id: 0,
-            incarnation: 0,
-            players: Vec::new(),
-            others: Vec::new(),
-        };
+        let mut s = Scenario { world: World::new(), players: Vec::new(), others: Vec::new() };
         for n in 0..CLIENTS {
             let e = s.spawn(Vec2::new(20.0 + 30.0 * n as f32, 50.0), false);
             s.players.push(e);
@@ -75,25 +67,17 @@ impl Scenario {
             let e = s.spawn(Vec2::new((n * 37 % 100) as f32, (n * 53 % 100) as f32), true);
             s.others.push(e);
         }
+        assign_ids(&mut s.world);
         s
     }
 
-    fn allocate(&mut self) -> NetId {
-        self.incarnation += 1;
-        let id = self.free.pop().unwrap_or_else(|| {
-            self.next_id += 1;
-            self.next_id
-        });
-        NetId { id, incarnation: self.incarnation }
-    }
-
     fn spawn(&mut self, at: Vec2, orb: bool) -> Entity {
-        let id = self.allocate();
-        let mut e = self.world.spawn((id, Position(at), Radius(0.5), Color([1, 2, 3]), Score(1)));
+        let parts = (Replicated, Position(at), Radius(0.5), Color([1, 2, 3]), Score(1));
+        let mut e = self.world.spawn(parts);
         if orb {
             e.insert(Orb);
         } else {
-            e.insert(Name(format!("p{}", id.id)));
+            e.insert((Name(format!("p{}", self.players.len())), Velocity::default()));
         }
         e.id()
     }
@@ -117,7 +101,7 @@ impl Scenario {
             }
             Action::Spawn { x, y } => {
                 let at = Vec2::new(f32::from(x) % WORLD, f32::from(y) % WORLD);
-                let e = self.spawn(tickwire::sim::movement::snap_position(at), true);
+                let e = self.spawn(tickwire::arena::movement::snap_position(at), true);
                 self.others.push(e);
             }
             Action::Despawn { pick } => {
@@ -125,68 +109,74 @@ impl Scenario {
                     return;
                 }
                 let e = self.others.swap_remove(pick % self.others.len());
-                let id = *self.world.get::<NetId>(e).expect("id");
-                self.free.push(id.id);
                 self.world.despawn(e);
             }
         }
     }
+
+    /// The replicated state now: each entity's position, score and velocity by wire id.
+    fn state(&mut self) -> State {
+        let mut query = self.world.query::<(&NetId, &Position, &Score, Option<&Velocity>)>();
+        query.iter(&self.world).map(|(id, p, s, v)| (id.id, (p.0, s.0, v.map(|v| v.0)))).collect()
+    }
 }
+
+type State = HashMap<u32, (Vec2, u32, Option<Vec2>)>;
 
 struct Client {
     view: ClientView,
     replica: Replica,
-    pending: Option<(Vec<u8>, Tick, OwnState)>,
+    pending: Option<(Vec<u8>, Tick, u32)>,
 }
 
 fn check(
     replica: &Replica,
-    frame: &Frame,
+    state: &State,
+    (tick, seq): (Tick, u32),
     own_id: u32,
-    own: OwnState,
     view_radius: f32,
 ) -> Result<(), TestCaseError> {
-    prop_assert_eq!(replica.tick, frame.tick.0);
-    prop_assert_eq!(replica.last_input_seq, own.seq);
-    prop_assert_eq!(replica.own_velocity, own.velocity);
-    for (id, held) in replica.iter() {
-        let index = frame.find(id);
-        prop_assert!(index.is_some(), "replica holds {} which the server does not have", id);
-        let record = frame.records[index.unwrap_or_default()];
-        prop_assert_eq!(
-            (held.x, held.y, held.score),
-            (record.x, record.y, record.score),
-            "entity {}",
-            id
-        );
-    }
-    let me = frame.records[frame.find(own_id).expect("own player exists")];
-    let reach = replication::to_wire(view_radius);
-    for record in &frame.records {
-        if (record.x - me.x).abs() <= reach && (record.y - me.y).abs() <= reach {
-            prop_assert!(
-                replica.get(record.id.id).is_some(),
-                "entity {} in view but not held",
-                record.id.id
-            );
+    prop_assert_eq!(replica.tick, tick.0);
+    prop_assert_eq!(replica.last_input_seq, seq);
+    for id in replica.ids() {
+        let server = state.get(&id);
+        prop_assert!(server.is_some(), "replica holds {} which the server does not have", id);
+        let Some(&(at, score, velocity)) = server else { continue };
+        let held =
+            (replica.get::<Position>(id).map(|p| p.0), replica.get::<Score>(id).map(|s| s.0));
+        prop_assert_eq!(held, (Some(at), Some(score)), "entity {}", id);
+        let own_velocity = replica.get::<Velocity>(id).map(|v| v.0);
+        if id == own_id {
+            prop_assert_eq!(own_velocity, velocity, "own velocity");
+        } else {
+            prop_assert_eq!(own_velocity, None, "velocity is owner-only, seen on {}", id);
         }
     }
-    let own_entity = replica.get(own_id);
-    prop_assert!(own_entity.is_some_and(|e| e.kind == EntityKind::Player));
+    let me = state[&own_id].0;
+    for (&id, &(at, _, _)) in state {
+        let near = (at - me).abs();
+        if near.x <= view_radius && near.y <= view_radius {
+            prop_assert!(replica.contains(id), "entity {} in view but not held", id);
+        }
+    }
+    prop_assert!(replica.has::<Name>(own_id), "the own player is held whole");
     Ok(())
 }
 
 fn run(plans: Vec<TickPlan>, view_radius: f32) -> Result<(), TestCaseError> {
+    let arena = ArenaConfig { size: WORLD, view_radius, ..ArenaConfig::default() };
+    let (registry, _) = registry_of(&mut Arena::new(arena)).expect("arena");
     let mut scenario = Scenario::new();
-    let mut replication = Replication::new(WORLD, view_radius, 4);
-    let mut frames: HashMap<Tick, Frame> = HashMap::new();
+    let mut replication = Replication::new(registry.clone(), &mut scenario.world, 4);
+    let mut states: HashMap<Tick, State> = HashMap::new();
     let mut clients: Vec<Client> = scenario
         .players
         .iter()
-        .map(|&e| Client {
-            view: ClientView::new(*scenario.world.get::<NetId>(e).expect("id")),
-            replica: Replica::new(),
-            pending: None,
+        .map(|&e| {
+            let own = *scenario.world.get::<NetId>(e).expect("id");
+            let mut replica = Replica::new(registry.clone());
+            replica.own_id = own.id;
+            Client { view: ClientView::new(own), replica, pending: None }
         })
         .collect();
     for (n, plan) in plans.iter().enumerate() {
@@ -194,27 +184,30 @@ fn run(plans: Vec<TickPlan>, view_radius: f32) -> Result<(), TestCaseError> {
         for action in &plan.actions {
             scenario.apply(action);
         }
-        let frame = replication::capture(&mut scenario.world, tick);
-        frames.insert(tick, frame.clone());
-        replication.begin_tick(frame);
+        for (c, &(vx, vy)) in plan.velocities.iter().enumerate() {
+            let v = Vec2::new(f32::from(vx), f32::from(vy)) / 64.0;
+            scenario.world.get_mut::<Velocity>(scenario.players[c]).expect("velocity").0 = v;
+        }
+        replication.begin_tick(&mut scenario.world, tick);
+        states.insert(tick, scenario.state());
         for (c, client) in clients.iter_mut().enumerate() {
             let reclaimed = plan.skips[c] && client.pending.is_some();
             // A snapshot not taken back was written to the socket: the client applies it.
-            if let Some((bytes, sent_tick, own)) = client.pending.take()
+            if let Some((bytes, sent_tick, seq)) = client.pending.take()
                 && !reclaimed
             {
                 client
                     .replica
                     .apply(&bytes)
                     .map_err(|e| TestCaseError::fail(format!("apply: {e}")))?;
-                check(&client.replica, &frames[&sent_tick], client.view.own.id, own, view_radius)?;
+                let own = client.view.own.id;
+                check(&client.replica, &states[&sent_tick], (sent_tick, seq), own, view_radius)?;
             }
             client.view.settle(reclaimed);
-            let (vx, vy) = plan.velocities[c];
-            let own = OwnState { seq: n as u32 / 2, velocity: (i32::from(vx), i32::from(vy)) };
+            let seq = n as u32 / 2;
             let mut bytes = Vec::new();
-            replication.build(&scenario.world, &mut client.view, own, &mut bytes);
-            client.pending = Some((bytes, tick, own));
+            replication.build(&mut client.view, seq, &mut bytes);
+            client.pending = Some((bytes, tick, seq));
         }
     }
     Ok(())
@@ -232,29 +225,4 @@ proptest! {
     fn replicas_match_the_server_with_interest(plans in prop::collection::vec(plan(), 1..40)) {
         run(plans, 20.0)?;
     }
-}
-
-#[test]
-fn serde_decoder_agrees_with_the_streaming_replica() {
-    // The same bytes through both decoders: the serde types and the replica must agree.
-    let mut scenario = Scenario::new();
-    let mut replication = Replication::new(WORLD, WORLD, 4);
-    let mut view = ClientView::new(*scenario.world.get::<NetId>(scenario.players[0]).expect("id"));
-    let own = OwnState { seq: 1, velocity: (3, 4) };
-    let mut replica = Replica::new();
-    for tick in 1..5 {
-        scenario.apply(&Action::Move { pick: tick, dx: 100, dy: -50 });
-        replication.begin_tick(replication::capture(&mut scenario.world, Tick(tick as u32)));
-        view.settle(false);
-        let mut bytes = Vec::new();
-        replication.build(&scenario.world, &mut view, own, &mut bytes);
-        let decoded = tickwire::protocol::decode_server(&bytes, 1 << 20).expect("serde decodes");
-        assert_eq!(
-            tickwire::protocol::encode(&decoded),
-            bytes,
-            "assembled bytes are canonical bincode"
-        );
-        replica.apply(&bytes).expect("replica applies");
-    }
-    assert_eq!(replica.len(), scenario.all().len());
 }

@@ -6,6 +6,7 @@ mod common;
 use common::{TestServer, within};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
+use tickwire::arena::ArenaConfig;
 use tickwire::config::ServerConfig;
 use tickwire::protocol::SUBPROTOCOL;
 use tokio::net::TcpSocket;
@@ -17,12 +18,11 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
     // Thousands of orbs in view make the first full snapshot far larger than the stalled
     // client's tiny receive window plus the server's capped send buffer.
     let mut config = ServerConfig::default();
-    config.world.size = 100.0;
-    config.world.view_radius = 100.0;
-    config.world.orbs = 6_000;
+    let arena =
+        ArenaConfig { size: 100.0, view_radius: 100.0, orbs: 6_000, ..ArenaConfig::default() };
     config.max_lag_ticks = 10;
     config.socket_send_buffer = Some(4096);
-    let server = TestServer::start(config).await;
+    let server = TestServer::start_arena(config, arena).await;
 
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(2048).expect("rcvbuf");

@@ -3,48 +3,48 @@
 
 use bevy_ecs::entity::Entity;
 use glam::Vec2;
-use tickwire::config::WorldConfig;
-use tickwire::protocol::Input;
-use tickwire::replication::{self, ClientView, OwnState, Replication};
-use tickwire::sim::{Position, Sim};
-use tickwire::tick::Tick;
+use tickwire::arena::{Arena, ArenaConfig, ArenaInput, Position};
+use tickwire::replication::ClientView;
+use tickwire::{ClientInfo, Room, RoomSettings, Tick};
 
 /// Puts the `n`th player of a group on a grid 4 units apart, starting at (`corner`, `corner`),
 /// so that no two players touch and the groups stay far apart.
-fn place(sim: &mut Sim, player: Entity, corner: f32, n: usize) {
+fn place(room: &mut Room<Arena>, player: Entity, corner: f32, n: usize) {
     let at = Vec2::new(corner + 4.0 * (n % 100) as f32, corner + 4.0 * (n / 100) as f32);
-    sim.world_mut().get_mut::<Position>(player).expect("position").0 = at;
+    room.world_mut().get_mut::<Position>(player).expect("position").0 = at;
+}
+
+fn join(room: &mut Room<Arena>, id: u32) -> (Entity, tickwire::NetId) {
+    room.join(&ClientInfo { client_id: id, query: Vec::new() })
 }
 
 /// Runs `movers` players holding a direction and `idle` players standing still, everyone in
 /// view, and returns the size of one observer's steady-state delta.
 fn delta_bytes(movers: usize, idle: usize) -> usize {
-    let world =
-        WorldConfig { size: 4000.0, view_radius: 4000.0, orbs: 0, ..WorldConfig::default() };
-    let mut sim = Sim::new(world, 30, 4);
-    let mut replication = Replication::new(4000.0, 4000.0, 8);
-    let (_, observer) = sim.spawn_player("observer");
+    let arena =
+        ArenaConfig { size: 4000.0, view_radius: 4000.0, orbs: 0, ..ArenaConfig::default() };
+    let settings = RoomSettings { history_ticks: 8, ..RoomSettings::default() };
+    let mut room = Room::new(Arena::new(arena), settings).expect("arena");
+    let (observer_entity, observer) = join(&mut room, 1);
     for n in 0..movers {
-        let (player, _) = sim.spawn_player(&format!("p{n}"));
-        place(&mut sim, player, 100.0, n);
+        let (player, _) = join(&mut room, 2 + n as u32);
+        place(&mut room, player, 100.0, n);
         let dir = if n % 2 == 0 { 127 } else { -127 };
-        sim.push_input(player, Input { seq: 1, move_x: dir, move_y: dir / 2, buttons: 0 })
-            .expect("queued");
+        let input = ArenaInput { move_x: dir, move_y: dir / 2, buttons: 0 };
+        room.push_input(player, 1, input).expect("queued");
     }
     for n in 0..idle {
-        let (player, _) = sim.spawn_player(&format!("idle{n}"));
-        place(&mut sim, player, 2000.0, n);
+        let (player, _) = join(&mut room, 10_000 + n as u32);
+        place(&mut room, player, 2000.0, n);
     }
     let mut view = ClientView::new(observer);
     let mut size = 0;
     // Ten ticks reach a steady speed; no one reaches a wall or another player.
     for t in 1..=10 {
-        sim.step(Tick(t));
-        replication.begin_tick(replication::capture(sim.world_mut(), Tick(t)));
+        room.step(Tick(t));
         view.settle(false);
         let mut bytes = Vec::new();
-        let own = OwnState { seq: 0, velocity: (0, 0) };
-        replication.build(sim.world(), &mut view, own, &mut bytes);
+        room.build(&mut view, observer_entity, &mut bytes);
         size = bytes.len();
     }
     size
@@ -60,6 +60,6 @@ fn a_moving_entity_costs_four_bytes_and_an_idle_one_nothing() {
     println!("idle client delta: {header} bytes payload, {} with WebSocket framing", header + 2);
     println!("per moving entity: {per_mover:.2} bytes; per idle entity: {per_idle:.2} bytes");
     assert_eq!(header, 4, "tag, tick delta, input delta, empty op list");
-    assert!(per_mover <= 4.0, "a Move op is tag, id gap, dx, dy: {per_mover}");
+    assert!(per_mover <= 4.0, "one Position delta op is tag, id gap, dx, dy: {per_mover}");
     assert_eq!(movers_and_idle, movers, "an idle entity costs 0 bytes");
 }

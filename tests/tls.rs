@@ -2,8 +2,10 @@
 
 mod common;
 
-use common::{TestServer, small_world, within};
+use common::{TestServer, arena_spec, small_arena, within};
 use std::sync::Arc;
+use tickwire::ServerConfig;
+use tickwire::arena::ArenaInput;
 use tickwire::bots::BotClient;
 use tickwire::bots::client::open_with;
 
@@ -52,16 +54,18 @@ impl Drop for TestCert {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wss_serves_the_same_protocol() {
     let cert = TestCert::new();
-    let mut config = small_world();
-    config.tls = Some(cert.server_config());
-    let server = TestServer::start(config).await;
+    let config = ServerConfig { tls: Some(cert.server_config()), ..ServerConfig::default() };
+    let server = TestServer::start_arena(config, small_arena()).await;
     let url = format!("wss://localhost:{}/ws?name=secure", server.addr.port());
-    let mut bot = within(BotClient::connect_with(&url, Some(cert.client_config())))
+    let mut bot = within(BotClient::connect_with(&url, &arena_spec(), Some(cert.client_config())))
         .await
         .expect("wss connects");
     within(bot.next_snapshot()).await.expect("snapshot over TLS");
-    assert_eq!(bot.own().expect("own player").name, "secure");
-    let seq = bot.send_input(0, 127, 0).await.expect("input over TLS");
+    assert_eq!(bot.own::<tickwire::arena::Name>().expect("own player").0, "secure");
+    let seq = bot
+        .send_input(ArenaInput { move_x: 0, move_y: 127, buttons: 0 })
+        .await
+        .expect("input over TLS");
     within(async {
         while bot.replica.last_input_seq < seq {
             bot.next_snapshot().await.expect("snapshot");

@@ -1,15 +1,24 @@
-//! Golden vectors: the bytes of every message type with their decoded meaning.
+//! Golden vectors: the bytes of every message type with their meaning as a generic client
+//! decodes it from the schema (`tickwire::protocol::inspect`).
 //!
-//! The same files are decoded by `client-demo/protocol.js` under `node --test`, so the Rust
-//! encoder and the JavaScript decoder cannot drift apart. Run with `TICKWIRE_BLESS=1` to
-//! rewrite the files after an intended wire change (and bump the protocol version).
+//! The same files are decoded by `client-demo/tickwire/` under `node --test`, so the Rust
+//! encoder and the JavaScript decoder cannot drift apart. Snapshots come from the real
+//! replication of a small arena world, so the bytes are what the server sends. Run with
+//! `TICKWIRE_BLESS=1` to rewrite the files after an intended wire change (and bump the protocol
+//! version).
 
+use bevy_ecs::prelude::*;
+use glam::Vec2;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use tickwire::protocol::{
-    self, ClientMessage, DeltaSnapshot, EntityKind, EntityState, FullSnapshot, Input,
-    MovementParams, Op, Ping, Pong, ServerMessage, Welcome,
+use std::sync::Arc;
+use tickwire::arena::{
+    Arena, ArenaConfig, ArenaInput, ArenaWelcome, Color, Name, Orb, Position, Radius, Score,
+    Velocity,
 };
+use tickwire::protocol::{self, ClientMessage, Pong, Schema, Welcome, inspect};
+use tickwire::replication::{ClientView, Replication, assign_ids};
+use tickwire::{NetId, Registry, Replica, Replicated, Tick, registry_of};
 
 #[derive(Serialize, Deserialize)]
 struct Vector {
@@ -42,198 +51,175 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-fn player(x: i32, y: i32, name: &str) -> EntityState {
-    EntityState {
-        kind: EntityKind::Player,
-        x,
-        y,
-        radius: 64,
-        color: [230, 80, 40],
-        score: 3,
-        name: name.into(),
-    }
+fn arena() -> (Arc<Registry>, Schema) {
+    let config = ArenaConfig { size: 200.0, view_radius: 200.0, ..ArenaConfig::default() };
+    registry_of(&mut Arena::new(config)).expect("the arena registers")
 }
 
-fn server_vectors() -> Vec<(&'static str, ServerMessage)> {
-    vec![
-        (
-            "welcome",
-            ServerMessage::Welcome(Welcome {
-                protocol_version: 1,
-                client_id: 7,
-                entity_id: 300,
-                tick_rate_hz: 30,
-                world_width: 200.0,
-                world_height: 150.5,
-                view_radius: 30.0,
-                movement: MovementParams {
-                    accel: 60.0,
-                    boost_accel: 110.0,
-                    friction: 4.0,
-                    max_speed: 12.0,
-                    boost_max_speed: 20.0,
-                    player_radius: 1.0,
-                },
-            }),
-        ),
-        (
-            "full",
-            ServerMessage::Full(FullSnapshot {
-                tick: 70_000,
-                last_input_seq: 12,
-                ops: vec![
-                    Op::Own { vx: -700, vy: 5 },
-                    Op::Spawn { id_gap: 3, entity: player(6400, 3200, "Zoë") },
-                    Op::Spawn {
-                        id_gap: 300,
-                        entity: EntityState {
-                            kind: EntityKind::Orb,
-                            x: 12_800,
-                            y: 64,
-                            radius: 26,
-                            color: [250, 220, 60],
-                            score: 1,
-                            name: String::new(),
-                        },
-                    },
-                ],
-            }),
-        ),
-        (
-            "delta_idle",
-            ServerMessage::Delta(DeltaSnapshot { tick_delta: 1, input_seq_delta: 0, ops: vec![] }),
-        ),
-        (
-            "delta_moves",
-            ServerMessage::Delta(DeltaSnapshot {
-                tick_delta: 1,
-                input_seq_delta: 1,
-                ops: vec![
-                    Op::Move { id_gap: 1, dx: 17, dy: -17 },
-                    Op::Move { id_gap: 1, dx: -64, dy: 0 },
-                    Op::Move { id_gap: 2, dx: 0, dy: 63 },
-                ],
-            }),
-        ),
-        (
-            "delta_mixed",
-            ServerMessage::Delta(DeltaSnapshot {
-                tick_delta: 3,
-                input_seq_delta: 260,
-                ops: vec![
-                    Op::Own { vx: 768, vy: -1280 },
-                    Op::Update { id_gap: 2, dx: 130, dy: -126, score: 70_000 },
-                    Op::Despawn { id_gap: 251 },
-                    Op::Spawn { id_gap: 65_536, entity: player(-5, 1_000_000, "") },
-                    Op::Move { id_gap: 1, dx: i32::MIN, dy: i32::MAX },
-                ],
-            }),
-        ),
-        ("pong", ServerMessage::Pong(Pong { id: 4_000_000_000, tick: 251, players: 1000 })),
-    ]
+/// A small world of two players and an orb, stepped by hand; returns each snapshot the
+/// first player is sent, named.
+fn snapshots(registry: &Arc<Registry>) -> Vec<(&'static str, Vec<u8>)> {
+    let mut world = World::new();
+    let player = |name: &str, at: Vec2, color: [u8; 3]| {
+        let parts = (Replicated, Position(at), Radius(1.0), Color(color), Score(3));
+        (parts, Name(name.into()), Velocity(Vec2::new(1.5, -2.0)))
+    };
+    let ada = world.spawn(player("ada", Vec2::new(10.0, 20.0), [230, 80, 40])).id();
+    let bob = world.spawn(player("bob", Vec2::new(50.0, 60.5), [40, 80, 230])).id();
+    let orb_parts = (Replicated, Orb, Position(Vec2::new(3.0, 4.0)), Radius(0.35), Score(1));
+    let orb = world.spawn((orb_parts, Color([120, 220, 140]))).id();
+    assign_ids(&mut world);
+    let own = *world.get::<NetId>(ada).expect("id");
+    let mut replication = Replication::new(registry.clone(), &mut world, 8);
+    let mut view = ClientView::new(own);
+    let mut out = Vec::new();
+    let mut send = |world: &mut World, tick: u32, seq: u32, taken: bool| {
+        replication.begin_tick(world, Tick(tick));
+        view.settle(!taken);
+        let mut bytes = Vec::new();
+        replication.build(&mut view, seq, &mut bytes);
+        bytes
+    };
+    out.push(("full", send(&mut world, 1, 0, true)));
+    world.get_mut::<Position>(ada).expect("p").0 += Vec2::new(17.0, -17.0) / 64.0;
+    world.get_mut::<Position>(bob).expect("p").0.x -= 1.0;
+    world.get_mut::<Velocity>(ada).expect("v").0 = Vec2::new(2.0, -1.0);
+    out.push(("delta_moves", send(&mut world, 2, 1, true)));
+    out.push(("delta_idle", send(&mut world, 3, 1, true)));
+    world.get_mut::<Position>(bob).expect("p").0.y += 0.25;
+    world.get_mut::<Score>(bob).expect("s").0 = 9;
+    world.despawn(orb);
+    world.spawn((Replicated, Orb, Position(Vec2::new(150.0, 20.0)), Radius(0.55), Score(3)));
+    out.push(("delta_mixed", send(&mut world, 4, 2, true)));
+    // The client does not read tick 5's snapshot; tick 6's catches it up with whole values.
+    world.get_mut::<Position>(bob).expect("p").0.x += 2.0;
+    world.get_mut::<Velocity>(ada).expect("v").0 = Vec2::ZERO;
+    let _skipped = send(&mut world, 5, 3, true);
+    world.get_mut::<Score>(bob).expect("s").0 = 10;
+    world.entity_mut(bob).remove::<Color>();
+    out.push(("delta_catch_up", send(&mut world, 6, 4, false)));
+    out
 }
 
-fn client_vectors() -> Vec<(&'static str, ClientMessage)> {
+fn server_vectors(registry: &Arc<Registry>, schema: &Schema) -> Vec<(&'static str, Vec<u8>)> {
+    let game = protocol::encode(&ArenaWelcome {
+        world_width: 200.0,
+        world_height: 150.5,
+        view_radius: 30.0,
+        ..ArenaWelcome::default()
+    });
+    let welcome = Welcome {
+        protocol_version: protocol::PROTOCOL_VERSION,
+        client_id: 7,
+        entity_id: 1,
+        tick_rate_hz: 30,
+        schema_hash: schema.hash(),
+        schema: schema.clone(),
+        game,
+    };
+    let mut vectors = vec![("welcome", welcome.encode())];
+    vectors.extend(snapshots(registry));
+    vectors.push(("pong", Pong { id: 9, tick: 300, clients: 12 }.encode()));
+    vectors
+}
+
+fn client_vectors() -> Vec<(&'static str, Vec<u8>)> {
+    let input = |seq, move_x, move_y, buttons| {
+        ClientMessage::Input { seq, input: ArenaInput { move_x, move_y, buttons } }.encode()
+    };
     vec![
-        ("input", ClientMessage::Input(Input { seq: 1, move_x: 127, move_y: -127, buttons: 0 })),
-        (
-            "input_boost",
-            ClientMessage::Input(Input { seq: 70_000, move_x: -90, move_y: 0, buttons: 1 }),
-        ),
-        ("ping", ClientMessage::Ping(Ping { id: 42 })),
+        ("input", input(1, 127, -127, 0)),
+        ("input_boost", input(300, 0, 5, 1)),
+        ("ping", ClientMessage::<()>::Ping { id: 70_000 }.encode()),
     ]
 }
 
 fn invalid_vectors() -> Vec<Invalid> {
-    let item = |name: &str, direction: &str, bytes: &[u8], reason: &str| Invalid {
+    let item = |name: &str, direction: &str, hex: &str, reason: &str| Invalid {
         name: name.into(),
         direction: direction.into(),
-        hex: hex(bytes),
+        hex: hex.into(),
         reason: reason.into(),
     };
+    let (c, s) = ("client_to_server", "server_to_client");
     vec![
-        item("empty", "client_to_server", &[], "no variant index"),
+        item("empty", c, "", "no message tag"),
+        item("unknown_tag", c, "0901", "tag 9 is not a client message"),
+        item("truncated_input", c, "000105", "the game's input ends early"),
+        item("trailing", c, "012a00", "a byte after a whole ping"),
+        item("bad_marker", c, "01fe", "254 is not a varint marker"),
+        item("unknown_server_tag", s, "09", "tag 9 is not a server message"),
+        item("truncated_full", s, "011e00", "a full snapshot without its op count"),
+        item("ops_beyond_message", s, "0101000a", "ten ops announced, none present"),
+        item("unknown_component", s, "0101000100010163", "a spawn of component 99"),
         item(
-            "unknown_variant",
-            "client_to_server",
-            &[9, 1],
-            "variant index 9 is not a ClientMessage",
+            "delta_on_serde_component",
+            s,
+            "01010001110105",
+            "a DELTA (tag 17: cop 13) on component 4, a serde one",
         ),
-        item("truncated_input", "client_to_server", &[0, 1, 5], "input ends before its fields"),
-        item("trailing", "client_to_server", &[1, 42, 0], "a byte after a whole ping"),
-        item(
-            "bad_marker",
-            "client_to_server",
-            &[1, 254, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            "u128 marker for a u32",
-        ),
-        item(
-            "truncated_delta",
-            "server_to_client",
-            &[2, 1, 0, 2, 1, 1],
-            "ops promises 2, ends inside the first",
-        ),
-        item(
-            "bad_utf8",
-            "server_to_client",
-            &[1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff],
-            "name is not UTF-8",
-        ),
+        item("name_not_utf8", s, "010100010001010501ff", "a spawn whose Name is not UTF-8"),
     ]
 }
 
-fn check_or_bless<T>(name: &str, direction: &str, message: &T)
-where
-    T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
-{
-    let bytes = protocol::encode(message);
+fn check_or_bless(name: &str, direction: &str, bytes: &[u8], meaning: serde_json::Value) {
     let path = dir().join(format!("{name}.json"));
     let vector = Vector {
         name: name.into(),
         direction: direction.into(),
-        hex: hex(&bytes),
-        message: serde_json::to_value(message).expect("wire types map to JSON"),
+        hex: hex(bytes),
+        message: meaning,
     };
     if std::env::var_os("TICKWIRE_BLESS").is_some() {
         let text = serde_json::to_string_pretty(&vector).expect("json") + "\n";
         std::fs::write(&path, text).expect("write vector");
         return;
     }
-    let text = std::fs::read_to_string(&path).expect("vector file exists");
+    let text =
+        std::fs::read_to_string(&path).expect("vector file exists (TICKWIRE_BLESS=1 writes it)");
     let stored: Vector = serde_json::from_str(&text).expect("vector file parses");
     assert_eq!(stored.hex, vector.hex, "{name}: encoding changed");
-    let decoded: T = serde_json::from_value(stored.message).expect("vector meaning parses");
-    assert_eq!(&decoded, message, "{name}: meaning changed");
+    assert_eq!(stored.message, vector.message, "{name}: meaning changed");
 }
 
 #[test]
 fn server_messages_match_their_vectors() {
-    for (name, message) in server_vectors() {
-        check_or_bless(name, "server_to_client", &message);
-        let decoded =
-            protocol::decode_server(&protocol::encode(&message), 1 << 20).expect("decodes");
-        assert_eq!(decoded, message, "{name}: round trip");
+    let (registry, schema) = arena();
+    let mut replica = Replica::new(registry.clone());
+    for (name, bytes) in server_vectors(&registry, &schema) {
+        let meaning = inspect::server_message(&bytes, Some(&schema)).expect("inspects");
+        check_or_bless(name, "server_to_client", &bytes, meaning);
+        // The typed replica applies the same bytes in order.
+        replica.apply(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    assert_eq!(replica.get::<Score>(2).map(|s| s.0), Some(10), "caught up");
+    assert!(!replica.has::<Color>(2), "the removed colour is gone");
+    assert_eq!(replica.get::<Velocity>(1).map(|v| v.0), Some(Vec2::ZERO), "own velocity");
 }
 
 #[test]
 fn client_messages_match_their_vectors() {
-    for (name, message) in client_vectors() {
-        check_or_bless(name, "client_to_server", &message);
-        let decoded = protocol::decode_client(&protocol::encode(&message)).expect("decodes");
-        assert_eq!(decoded, message, "{name}: round trip");
+    let (_, schema) = arena();
+    for (name, bytes) in client_vectors() {
+        let meaning = inspect::client_message(&bytes, &schema).expect("inspects");
+        check_or_bless(name, "client_to_server", &bytes, meaning);
+        let decoded = protocol::decode_client::<ArenaInput>(&bytes, 64).expect("decodes");
+        let ClientMessage::Input { input, .. } = decoded else { continue };
+        assert_eq!(ClientMessage::Input { seq: 1, input }.encode()[2..], bytes[bytes.len() - 3..]);
     }
 }
 
 #[test]
-fn idle_delta_is_four_bytes() {
-    let idle =
-        ServerMessage::Delta(DeltaSnapshot { tick_delta: 1, input_seq_delta: 0, ops: vec![] });
-    assert_eq!(protocol::encode(&idle), [2, 1, 0, 0]);
+fn the_welcome_schema_hash_covers_the_schema_bytes() {
+    let (_, schema) = arena();
+    let bytes = protocol::encode(&schema);
+    assert_eq!(schema.hash(), protocol::schema::fnv1a64(&bytes));
+    assert_eq!(protocol::schema::fnv1a64(b"a"), 0xaf63dc4c8601ec8c, "FNV-1a 64 reference value");
 }
 
 #[test]
 fn invalid_bytes_fail_to_decode() {
+    let (registry, schema) = arena();
     let path = dir().join("invalid.json");
     if std::env::var_os("TICKWIRE_BLESS").is_some() {
         let text = serde_json::to_string_pretty(&invalid_vectors()).expect("json") + "\n";
@@ -246,8 +232,14 @@ fn invalid_bytes_fail_to_decode() {
     for item in stored {
         let bytes = unhex(&item.hex);
         let failed = match item.direction.as_str() {
-            "client_to_server" => protocol::decode_client(&bytes).is_err(),
-            _ => protocol::decode_server(&bytes, 1 << 20).is_err(),
+            "client_to_server" => {
+                protocol::decode_client::<ArenaInput>(&bytes, 64).is_err()
+                    && inspect::client_message(&bytes, &schema).is_err()
+            }
+            _ => {
+                Replica::new(registry.clone()).apply(&bytes).is_err()
+                    && inspect::server_message(&bytes, Some(&schema)).is_err()
+            }
         };
         assert!(failed, "{} decoded but must not: {}", item.name, item.reason);
     }

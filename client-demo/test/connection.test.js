@@ -109,7 +109,7 @@ test("pings start after the Welcome, once a second, and measure RTT", () => {
   // Ping 2 went out 1000 ms ago; its pong (tick 7, 12 players online) gives the RTT.
   latest().deliver(Uint8Array.of(3, 2, 7, 12).buffer);
   assert.equal(connection.status.rttMs, 1000);
-  assert.equal(connection.status.playersOnline, 12);
+  assert.equal(connection.status.clientsOnline, 12);
 });
 
 test("nothing is sent before the Welcome of the socket it would go to", () => {

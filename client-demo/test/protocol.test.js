@@ -103,7 +103,7 @@ test("ids past u32 are refused", () => {
 
 test("a snapshot needs the schema; Pong does not", () => {
   assert.throws(() => decodeServerMessage(unhex("02010000")), /without the Welcome's schema/);
-  assert.deepEqual(decodeServerMessage(unhex("03 fc 00 28 6b ee 2a 05".replaceAll(" ", ""))), { type: "Pong", id: 4000000000, tick: 42, players: 5 });
+  assert.deepEqual(decodeServerMessage(unhex("03 fc 00 28 6b ee 2a 05".replaceAll(" ", ""))), { type: "Pong", id: 4000000000, tick: 42, clients: 5 });
 });
 
 test("varints: every width, longer forms accepted, wider markers refused", () => {

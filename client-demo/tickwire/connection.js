@@ -84,7 +84,7 @@ export class Connection extends Emitter {
     /** What a HUD shows; `state` follows the socket's events. */
     this.status = {
       state: "closed", code: null, reason: "", message: "", retryAtMs: null, fatal: false,
-      rttMs: null, playersOnline: null, snapshotsPerSec: 0, kBytesPerSec: 0,
+      rttMs: null, clientsOnline: null, snapshotsPerSec: 0, kBytesPerSec: 0,
     };
   }
 
@@ -190,7 +190,7 @@ export class Connection extends Emitter {
     if (sentMs === undefined) return;
     this.pings.delete(pong.id);
     const rttMs = this.now() - sentMs;
-    this.update({ rttMs, playersOnline: pong.players });
+    this.update({ rttMs, clientsOnline: pong.clients });
     this.emit("pong", pong, rttMs);
   }
 
@@ -232,7 +232,7 @@ export class Connection extends Emitter {
       retryAtMs = this.now() + jittered;
       this.retryTimer = setTimeout(() => this.open(), jittered);
     }
-    this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null, playersOnline: null });
+    this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null, clientsOnline: null });
     this.emit("close", this.status);
   }
 

@@ -66,7 +66,7 @@ export function decodeServerMessage(data, schema = null) {
   const tag = r.variant(4, "ServerMessage");
   let message;
   if (tag === ServerTag.WELCOME) message = readWelcome(r);
-  else if (tag === ServerTag.PONG) message = { type: "Pong", id: r.u32("id"), tick: r.u32("tick"), players: r.u32("players") };
+  else if (tag === ServerTag.PONG) message = { type: "Pong", id: r.u32("id"), tick: r.u32("tick"), clients: r.u32("clients") };
   else if (!schema) throw new DecodeError("a snapshot cannot be read without the Welcome's schema");
   else if (tag === ServerTag.FULL) {
     message = { type: "Full", tick: r.u32("tick"), last_input_seq: r.u32("last_input_seq"), ops: readOps(r, schema) };

@@ -1,64 +1,74 @@
 //! The components of the arena game.
 
-use crate::protocol::Input;
+use super::{POSITION_SCALE, VELOCITY_SCALE};
+use crate::{Quantized, Spatial};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
-use std::collections::VecDeque;
-
-/// Wire identity of a replicated entity: the id clients see, and an incarnation that tells a
-/// reused id's new entity from the old one.
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NetId {
-    /// The id on the wire (from 1; reused after despawn).
-    pub id: u32,
-    /// Unique per spawn over the server's lifetime.
-    pub incarnation: u32,
-}
+use serde::{Deserialize, Serialize};
 
 /// Position in world units, snapped to the 1/64 wire grid at the end of every tick.
-#[derive(Component, Debug, Clone, Copy, PartialEq)]
+#[derive(Component, Debug, Clone, Copy, PartialEq, Default)]
 pub struct Position(pub Vec2);
+
+impl Quantized for Position {
+    const FIELDS: &'static [(&'static str, f32)] = &[("x", POSITION_SCALE), ("y", POSITION_SCALE)];
+    fn quantize(&self, out: &mut [i32]) {
+        out[0] = (self.0.x * POSITION_SCALE).round() as i32;
+        out[1] = (self.0.y * POSITION_SCALE).round() as i32;
+    }
+    fn dequantize(values: &[i32]) -> Self {
+        Position(Vec2::new(values[0] as f32, values[1] as f32) / POSITION_SCALE)
+    }
+}
+
+impl Spatial for Position {
+    fn position(&self) -> Vec2 {
+        self.0
+    }
+}
 
 /// Velocity in world units per second.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Default)]
 pub struct Velocity(pub Vec2);
 
+impl Quantized for Velocity {
+    const FIELDS: &'static [(&'static str, f32)] = &[("x", VELOCITY_SCALE), ("y", VELOCITY_SCALE)];
+    fn quantize(&self, out: &mut [i32]) {
+        // Velocities are truncated onto their grid by the movement rules: exact here.
+        out[0] = (self.0.x * VELOCITY_SCALE) as i32;
+        out[1] = (self.0.y * VELOCITY_SCALE) as i32;
+    }
+    fn dequantize(values: &[i32]) -> Self {
+        Velocity(Vec2::new(values[0] as f32, values[1] as f32) / VELOCITY_SCALE)
+    }
+}
+
 /// Radius in world units.
-#[derive(Component, Debug, Clone, Copy, PartialEq)]
+#[derive(Component, Debug, Clone, Copy, PartialEq, Default)]
 pub struct Radius(pub f32);
 
+impl Quantized for Radius {
+    const FIELDS: &'static [(&'static str, f32)] = &[("radius", POSITION_SCALE)];
+    fn quantize(&self, out: &mut [i32]) {
+        out[0] = (self.0 * POSITION_SCALE).round() as i32;
+    }
+    fn dequantize(values: &[i32]) -> Self {
+        Radius(values[0] as f32 / POSITION_SCALE)
+    }
+}
+
 /// Display colour (red, green, blue).
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Color(pub [u8; 3]);
 
 /// Display name.
-#[derive(Component, Debug, Clone, PartialEq, Eq)]
+#[derive(Component, Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Name(pub String);
 
 /// A player's score, or an orb's value.
-#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Score(pub u32);
 
 /// A food orb.
-#[derive(Component, Debug, Clone, Copy)]
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Orb;
-
-/// A connected player's input state: the jitter buffer and the input in effect.
-#[derive(Component, Debug, Clone, Default)]
-pub struct Controller {
-    /// Inputs received and not yet applied, oldest first; at most the configured buffer.
-    pub queue: VecDeque<Input>,
-    /// The input applied last; repeated while the queue is empty.
-    pub current: Option<Input>,
-    /// The inputs this tick applies, one movement step each (set by `apply_inputs`).
-    pub this_tick: Vec<Input>,
-    /// Sequence number of the newest input received (inputs must increase).
-    pub last_received_seq: u32,
-}
-
-impl Controller {
-    /// Sequence number of the input in effect (0 before the first).
-    pub fn last_applied_seq(&self) -> u32 {
-        self.current.map_or(0, |input| input.seq)
-    }
-}

@@ -1,148 +1,202 @@
-//! The simulation: a bevy_ecs `World` and `Schedule` for the arena game.
+//! The arena: players steer circles around a square world and eat orbs for score. The first
+//! game built on tickwire, written only against its public API.
 //!
-//! Pure: no sockets, no clock, no tokio. The tick loop owns time and calls
-//! [`Sim::step`] once per tick; tests do the same with a tick they choose.
+//! Replicates a quantized [`Position`] (4 bytes per moving player per snapshot), the owner's
+//! own [`Velocity`] for prediction, and the static [`Radius`], [`Color`], [`Name`], [`Score`]
+//! and [`Orb`] marker; interest is managed by position.
 
 mod components;
 pub mod movement;
 mod systems;
 
-pub use components::{Color, Controller, Name, NetId, Orb, Position, Radius, Score, Velocity};
+pub use components::{Color, Name, Orb, Position, Radius, Score, Velocity};
 
-use crate::config::WorldConfig;
-use crate::protocol::{Input, MAX_NAME_CHARS};
-use crate::tick::Tick;
+use crate::{ClientInfo, Game, GameBuilder, GameInput, InterestConfig, Replicated};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
+use serde::{Deserialize, Serialize};
 
-/// Inputs a player may catch up on in one tick when a backlog waits. Two drains a backlog
-/// within a few ticks while moving a player at most twice as far as one tick allows.
-pub const DEFAULT_MAX_INPUTS_PER_TICK: usize = 2;
+/// Wire units per world unit of positions and radii (1/64 unit).
+pub const POSITION_SCALE: f32 = 64.0;
 
-/// Why an input was not queued.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InputError {
-    /// Inputs must come in strictly increasing sequence.
-    #[error("input seq {seq} does not increase (last {last})")]
-    SeqNotIncreasing {
-        /// The offending seq.
-        seq: u32,
-        /// The newest seq received before.
-        last: u32,
-    },
-    /// Only the boost bit is defined.
-    #[error("input buttons {buttons:#04x} set undefined bits")]
-    UnknownButtons {
-        /// The byte received.
-        buttons: u8,
-    },
-    /// The entity is not a player (it has left).
-    #[error("no such player")]
-    NoPlayer,
+/// Wire units per world unit per second of velocities.
+pub const VELOCITY_SCALE: f32 = 64.0;
+
+/// Input button bit: boost (faster acceleration and a higher speed cap).
+pub const BUTTON_BOOST: u8 = 1;
+
+/// Longest player name in characters, after control characters are stripped.
+pub const MAX_NAME_CHARS: usize = 16;
+
+/// One tick of a player's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ArenaInput {
+    /// Movement direction x, -127..=127 (clamped to unit length by the server).
+    pub move_x: i8,
+    /// Movement direction y, -127..=127.
+    pub move_y: i8,
+    /// Button bits; bit 0 is boost.
+    pub buttons: u8,
 }
 
-/// What happened to an accepted input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queued {
-    /// Queued.
-    Ok,
-    /// Queued, and the oldest buffered input was dropped to make room.
-    DroppedOldest,
+impl GameInput for ArenaInput {
+    fn validate(&self) -> Result<(), String> {
+        if self.buttons & !BUTTON_BOOST != 0 {
+            return Err(format!("input buttons {:#04x} set undefined bits", self.buttons));
+        }
+        Ok(())
+    }
 }
 
-/// The arena world.
-pub struct Sim {
-    world: World,
-    schedule: Schedule,
+/// The movement rules, so a client predicts with exactly the server's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct MovementParams {
+    /// Acceleration at full input, units/s².
+    pub accel: f32,
+    /// Acceleration while boosting, units/s².
+    pub boost_accel: f32,
+    /// Velocity decay per second: each tick `v *= max(0, 1 - friction * dt)`.
+    pub friction: f32,
+    /// Speed cap, units/s.
+    pub max_speed: f32,
+    /// Speed cap while boosting, units/s.
+    pub boost_max_speed: f32,
+    /// Player radius, world units.
+    pub player_radius: f32,
+}
+
+/// What the arena tells each client on connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ArenaWelcome {
+    /// Arena width in world units; x runs from 0 to width.
+    pub world_width: f32,
+    /// Arena height in world units; y runs from 0 to height.
+    pub world_height: f32,
+    /// Half the side of the square a client sees around its player, in world units.
+    pub view_radius: f32,
+    /// The rules a client needs to predict its own player.
+    pub movement: MovementParams,
+}
+
+/// The arena and its rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArenaConfig {
+    /// Side of the square arena, world units. Default 200.
+    pub size: f32,
+    /// Half-side of the square a client sees around its player, world units. Default 30;
+    /// a value of `size` or more makes everyone see everything.
+    pub view_radius: f32,
+    /// Orbs kept in the arena. Default 150.
+    pub orbs: usize,
+    /// Movement constants, shared with clients in the welcome.
+    pub movement: MovementParams,
+    /// Seed of the world's random numbers (orb places, colours). Default 0x7157.
+    pub seed: u64,
+}
+
+impl Default for ArenaConfig {
+    fn default() -> Self {
+        ArenaConfig {
+            size: 200.0,
+            view_radius: 30.0,
+            orbs: 150,
+            movement: MovementParams {
+                accel: 60.0,
+                boost_accel: 110.0,
+                friction: 4.0,
+                max_speed: 12.0,
+                boost_max_speed: 20.0,
+                player_radius: 1.0,
+            },
+            seed: 0x7157,
+        }
+    }
+}
+
+impl ArenaConfig {
+    /// Checks the values a user can set; the message names the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.size >= 10.0 && self.size <= 100_000.0) {
+            return Err(format!("world size {} is outside 10..=100000", self.size));
+        }
+        if !(self.view_radius > 0.0 && self.view_radius.is_finite()) {
+            return Err(format!("view radius {} must be positive", self.view_radius));
+        }
+        Ok(())
+    }
 }
 
 /// Settings the systems read, fixed at start.
 #[derive(Resource, Debug, Clone)]
 pub struct Rules {
-    /// The world configuration.
-    pub world: WorldConfig,
+    /// The arena's configuration.
+    pub config: ArenaConfig,
     /// Seconds per tick.
     pub dt: f32,
-    /// Jitter buffer capacity per player.
-    pub input_buffer: usize,
-    /// Most inputs applied to one player in one tick while a backlog waits.
-    pub max_inputs_per_tick: usize,
 }
 
 impl Rules {
     /// Arena size as a vector.
     pub fn arena(&self) -> Vec2 {
-        Vec2::splat(self.world.size)
+        Vec2::splat(self.config.size)
     }
 }
 
-/// Counters the tick loop reports as metrics; reset by [`Sim::take_stats`].
+/// The arena's random numbers.
+#[derive(Resource)]
+pub struct ArenaRng(pub fastrand::Rng);
+
+/// Counters of the arena's events.
 #[derive(Resource, Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SimStats {
-    /// Inputs applied (one per player per tick at most).
-    pub inputs_applied: u64,
+pub struct ArenaStats {
     /// Orbs eaten.
     pub orbs_eaten: u64,
 }
 
-/// The tick being simulated, and the world's random numbers.
-#[derive(Resource)]
-pub(crate) struct SimClock {
-    pub(crate) tick: Tick,
-    pub(crate) rng: fastrand::Rng,
+/// The arena game.
+#[derive(Debug, Clone, Default)]
+pub struct Arena {
+    config: ArenaConfig,
 }
 
-/// Allocates wire ids: lowest free first, so ids stay small and their gaps short.
-#[derive(Resource, Default)]
-pub(crate) struct NetIds {
-    free: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
-    next: u32,
-    incarnations: u32,
-}
-
-impl NetIds {
-    pub(crate) fn allocate(&mut self) -> NetId {
-        self.incarnations = self.incarnations.wrapping_add(1);
-        let id = match self.free.pop() {
-            Some(std::cmp::Reverse(id)) => id,
-            None => {
-                self.next += 1;
-                self.next
-            }
-        };
-        NetId { id, incarnation: self.incarnations }
+impl Arena {
+    /// An arena with these settings.
+    pub fn new(config: ArenaConfig) -> Arena {
+        Arena { config }
     }
 
-    pub(crate) fn release(&mut self, id: NetId) {
-        self.free.push(std::cmp::Reverse(id.id));
+    /// Its settings.
+    pub fn config(&self) -> &ArenaConfig {
+        &self.config
     }
 }
 
-impl Sim {
-    /// A new arena filled with orbs.
-    pub fn new(world: WorldConfig, tick_rate_hz: u16, input_buffer: usize) -> Sim {
-        Sim::with_catch_up(world, tick_rate_hz, input_buffer, DEFAULT_MAX_INPUTS_PER_TICK)
-    }
+impl Game for Arena {
+    type Input = ArenaInput;
+    type Welcome = ArenaWelcome;
+    const NAME: &'static str = "arena";
 
-    /// As [`Sim::new`], choosing how many inputs a player may catch up on per tick.
-    pub fn with_catch_up(
-        world: WorldConfig,
-        tick_rate_hz: u16,
-        input_buffer: usize,
-        max_inputs_per_tick: usize,
-    ) -> Sim {
-        let mut ecs = World::new();
-        let rng = fastrand::Rng::with_seed(world.seed);
-        let dt = 1.0 / f32::from(tick_rate_hz);
-        let max_inputs_per_tick = max_inputs_per_tick.max(1);
-        ecs.insert_resource(Rules { world, dt, input_buffer, max_inputs_per_tick });
-        ecs.insert_resource(SimClock { tick: Tick(0), rng });
-        ecs.insert_resource(NetIds::default());
-        ecs.insert_resource(SimStats::default());
-        let mut schedule = Schedule::default();
-        schedule.add_systems(
+    fn build(&mut self, game: &mut GameBuilder<'_>) {
+        let dt = game.world().resource::<crate::TickInfo>().dt;
+        game.world().insert_resource(Rules { config: self.config.clone(), dt });
+        game.world().insert_resource(ArenaRng(fastrand::Rng::with_seed(self.config.seed)));
+        game.world().init_resource::<ArenaStats>();
+        game.replicate_quantized::<Position>();
+        game.replicate_quantized::<Velocity>().owner_only();
+        game.replicate_quantized::<Radius>();
+        game.replicate::<Color>();
+        game.replicate::<Score>();
+        game.replicate::<Name>();
+        game.replicate::<Orb>();
+        if self.config.view_radius < self.config.size {
+            let interest = InterestConfig {
+                view_radius: self.config.view_radius,
+                world_size: self.config.size,
+            };
+            game.interest::<Position>(interest);
+        }
+        game.add_systems(
             (
-                systems::apply_inputs,
                 systems::move_players,
                 systems::separate_players,
                 systems::eat_orbs,
@@ -150,95 +204,47 @@ impl Sim {
             )
                 .chain(),
         );
-        let mut sim = Sim { world: ecs, schedule };
-        sim.world.run_system_cached(systems::spawn_orbs).ok();
-        sim
+        game.world().run_system_cached(systems::spawn_orbs).ok();
     }
 
-    /// Spawns a player at a random free place; returns its entity and wire id.
-    pub fn spawn_player(&mut self, name: &str) -> (Entity, NetId) {
-        let size = self.world.resource::<Rules>().world.size;
-        let radius = self.world.resource::<Rules>().world.movement.player_radius;
-        let net_id = self.world.resource_mut::<NetIds>().allocate();
-        let mut clock = self.world.resource_mut::<SimClock>();
-        let margin = (radius * 4.0).min(size / 2.0);
-        let at = Vec2::new(
-            margin + clock.rng.f32() * (size - 2.0 * margin),
-            margin + clock.rng.f32() * (size - 2.0 * margin),
-        );
-        let color = systems::player_color(&mut clock.rng);
-        let entity = self
-            .world
-            .spawn((
-                net_id,
-                Position(movement::snap_position(at)),
-                Velocity::default(),
-                Radius(radius),
-                Color(color),
-                Name(name.to_owned()),
-                Score(0),
-                Controller::default(),
-            ))
-            .id();
-        (entity, net_id)
-    }
-
-    /// Removes a player (or any replicated entity) and frees its wire id.
-    pub fn despawn(&mut self, entity: Entity) {
-        if let Some(net_id) = self.world.get::<NetId>(entity).copied() {
-            self.world.resource_mut::<NetIds>().release(net_id);
+    fn welcome(&self) -> ArenaWelcome {
+        ArenaWelcome {
+            world_width: self.config.size,
+            world_height: self.config.size,
+            view_radius: self.config.view_radius,
+            movement: self.config.movement,
         }
-        self.world.despawn(entity);
     }
 
-    /// Queues one input for a player's jitter buffer.
-    pub fn push_input(&mut self, entity: Entity, input: Input) -> Result<Queued, InputError> {
-        let capacity = self.world.resource::<Rules>().input_buffer;
-        let mut controller =
-            self.world.get_mut::<Controller>(entity).ok_or(InputError::NoPlayer)?;
-        if input.seq <= controller.last_received_seq {
-            return Err(InputError::SeqNotIncreasing {
-                seq: input.seq,
-                last: controller.last_received_seq,
-            });
-        }
-        if input.buttons & !crate::protocol::BUTTON_BOOST != 0 {
-            return Err(InputError::UnknownButtons { buttons: input.buttons });
-        }
-        controller.last_received_seq = input.seq;
-        controller.queue.push_back(input);
-        if controller.queue.len() > capacity {
-            controller.queue.pop_front();
-            return Ok(Queued::DroppedOldest);
-        }
-        Ok(Queued::Ok)
+    fn join(&mut self, world: &mut World, client: &ClientInfo) -> Entity {
+        let name = client.param("name").map(sanitize_name).filter(|n| !n.is_empty());
+        let name = name.unwrap_or_else(|| format!("player-{}", client.client_id));
+        spawn_player(world, &name)
     }
+}
 
-    /// Advances the world by one tick.
-    pub fn step(&mut self, tick: Tick) {
-        self.world.resource_mut::<SimClock>().tick = tick;
-        self.schedule.run(&mut self.world);
-    }
-
-    /// Counters since the last call.
-    pub fn take_stats(&mut self) -> SimStats {
-        std::mem::take(&mut *self.world.resource_mut::<SimStats>())
-    }
-
-    /// The ECS world, for replication's capture and for tests.
-    pub fn world(&self) -> &World {
-        &self.world
-    }
-
-    /// The ECS world, mutably (replication caches its queries; tests place entities).
-    pub fn world_mut(&mut self) -> &mut World {
-        &mut self.world
-    }
-
-    /// The rules in force.
-    pub fn rules(&self) -> &Rules {
-        self.world.resource::<Rules>()
-    }
+/// Spawns a player at a random place; returns its entity.
+pub fn spawn_player(world: &mut World, name: &str) -> Entity {
+    let config = world.resource::<Rules>().config.clone();
+    let (size, radius) = (config.size, config.movement.player_radius);
+    let margin = (radius * 4.0).min(size / 2.0);
+    let mut rng = world.resource_mut::<ArenaRng>();
+    let at = Vec2::new(
+        margin + rng.0.f32() * (size - 2.0 * margin),
+        margin + rng.0.f32() * (size - 2.0 * margin),
+    );
+    let color = systems::player_color(&mut rng.0);
+    world
+        .spawn((
+            Replicated,
+            Position(movement::snap_position(at)),
+            Velocity::default(),
+            Radius(radius),
+            Color(color),
+            Name(name.to_owned()),
+            Score(0),
+        ))
+        .id()
 }
 
 /// Cleans a player name from a URL: control characters removed, trimmed, at most
@@ -253,4 +259,11 @@ pub fn sanitize_name(raw: &str) -> String {
         .collect::<String>()
         .trim_end()
         .to_owned()
+}
+
+impl crate::bots::BotGame for Arena {
+    fn bot_input(steer: crate::bots::Steer, _: &crate::Replica, _: u32) -> ArenaInput {
+        let buttons = if steer.action { BUTTON_BOOST } else { 0 };
+        ArenaInput { move_x: steer.x, move_y: steer.y, buttons }
+    }
 }

@@ -1,8 +1,8 @@
-//! The movement rules clients predict with: `docs/protocol.md` section 8, operation for
-//! operation. Every value is `f32` and the order of operations is part of the protocol, so
+//! The arena's movement rules, which clients predict with (`client-demo/movement.js` does the
+//! same operations in the same order). Every value is `f32` and the order of operations is part of the protocol, so
 //! this file is written out per component rather than with vector helpers.
 
-use crate::protocol::{BUTTON_BOOST, Input, MovementParams, POSITION_SCALE, VELOCITY_SCALE};
+use super::{ArenaInput as Input, BUTTON_BOOST, MovementParams, POSITION_SCALE, VELOCITY_SCALE};
 use glam::Vec2;
 
 /// Advances one player by one tick of `input`: accelerate, apply friction, cap the speed,
@@ -90,14 +90,14 @@ pub fn snap_velocity(vel: Vec2) -> Vec2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::WorldConfig;
+    use crate::arena::ArenaConfig;
 
     fn input(move_x: i8, move_y: i8, buttons: u8) -> Input {
-        Input { seq: 1, move_x, move_y, buttons }
+        Input { move_x, move_y, buttons }
     }
 
     fn run(ticks: usize, input: Input, start: Vec2) -> (Vec2, Vec2) {
-        let params = WorldConfig::default().movement;
+        let params = ArenaConfig::default().movement;
         let (mut pos, mut vel) = (start, Vec2::ZERO);
         for _ in 0..ticks {
             step(&mut pos, &mut vel, &input, &params, 1.0 / 30.0, Vec2::splat(200.0));
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn friction_brings_a_player_to_rest() {
-        let params = WorldConfig::default().movement;
+        let params = ArenaConfig::default().movement;
         let (mut pos, mut vel) = (Vec2::splat(100.0), Vec2::new(12.0, -7.0));
         for _ in 0..120 {
             step(&mut pos, &mut vel, &input(0, 0, 0), &params, 1.0 / 30.0, Vec2::splat(200.0));

@@ -1,56 +1,32 @@
-//! The systems of one tick, in schedule order: apply inputs, move, separate, eat, respawn.
+//! The arena's systems, in schedule order: move, separate, eat, respawn orbs.
 
-use super::components::{Color, Controller, NetId, Orb, Position, Radius, Score, Velocity};
-use super::movement;
-use super::{NetIds, Rules, SimClock, SimStats};
-use crate::protocol::Input;
+use super::components::{Color, Orb, Position, Radius, Score, Velocity};
+use super::{ArenaInput, ArenaRng, ArenaStats, Rules, movement};
+use crate::{Inputs, Replicated};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
-/// Takes this tick's inputs from each player's jitter buffer: one, or up to
-/// `max_inputs_per_tick` while a backlog is waiting (the client predicted one movement step
-/// per input, so catching up keeps it in step and keeps input latency bounded). An empty
-/// buffer repeats the last input.
-pub(crate) fn apply_inputs(
-    mut players: Query<&mut Controller>,
-    rules: Res<Rules>,
-    mut stats: ResMut<SimStats>,
-) {
-    for mut controller in &mut players {
-        let controller = &mut *controller;
-        controller.this_tick.clear();
-        let take = if controller.queue.len() > 1 { rules.max_inputs_per_tick } else { 1 };
-        for _ in 0..take {
-            let Some(input) = controller.queue.pop_front() else { break };
-            controller.this_tick.push(input);
-            controller.current = Some(input);
-            stats.inputs_applied += 1;
-        }
-        if controller.this_tick.is_empty() {
-            controller.this_tick.extend(controller.current);
-        }
-    }
-}
+/// A player: an entity with a client's inputs.
+type Controls = Inputs<ArenaInput>;
 
 /// Moves every player by the rules clients predict with.
 pub(crate) fn move_players(
-    mut players: Query<(&Controller, &mut Position, &mut Velocity)>,
+    mut players: Query<(&Controls, &mut Position, &mut Velocity)>,
     rules: Res<Rules>,
 ) {
-    let idle = [Input { seq: 0, move_x: 0, move_y: 0, buttons: 0 }];
+    let idle = [ArenaInput::default()];
     let arena = rules.arena();
-    for (controller, mut pos, mut vel) in &mut players {
-        let inputs =
-            if controller.this_tick.is_empty() { &idle[..] } else { &controller.this_tick };
+    for (controls, mut pos, mut vel) in &mut players {
+        let inputs = if controls.this_tick().is_empty() { &idle[..] } else { controls.this_tick() };
         for input in inputs {
-            movement::step(&mut pos.0, &mut vel.0, input, &rules.world.movement, rules.dt, arena);
+            movement::step(&mut pos.0, &mut vel.0, input, &rules.config.movement, rules.dt, arena);
         }
     }
 }
 
 /// Pushes overlapping players apart, each by half the overlap (sweep and prune on x).
 pub(crate) fn separate_players(
-    mut players: Query<(&mut Position, &mut Velocity, &Radius), With<Controller>>,
+    mut players: Query<(&mut Position, &mut Velocity, &Radius), With<Controls>>,
     rules: Res<Rules>,
 ) {
     let mut bodies: Vec<(Vec2, f32, Vec2)> =
@@ -90,7 +66,7 @@ pub(crate) fn separate_players(
 }
 
 /// Players, as distinct from orbs (so a player query and an orb query may share `Score`).
-type PlayersOnly = (With<Controller>, Without<Orb>);
+type PlayersOnly = (With<Controls>, Without<Orb>);
 
 /// The orbs sorted by x, as `eat_orbs` keeps them between ticks, and its scratch marks.
 #[derive(Debug, Default)]
@@ -106,7 +82,6 @@ pub(crate) struct Food {
     at: Vec2,
     radius: f32,
     value: u32,
-    id: NetId,
 }
 
 /// Players eat the orbs they overlap: the orb's value is added to the score and it despawns.
@@ -117,20 +92,18 @@ pub(crate) struct Food {
 pub(crate) fn eat_orbs(
     mut commands: Commands,
     mut players: Query<(&Position, &Radius, &mut Score), PlayersOnly>,
-    new_orbs: Query<(Entity, &Position, &Radius, &Score, &NetId), Added<Orb>>,
+    new_orbs: Query<(Entity, &Position, &Radius, &Score), Added<Orb>>,
     orbs: Query<(), With<Orb>>,
     mut pantry: Local<Pantry>,
-    mut ids: ResMut<NetIds>,
-    mut stats: ResMut<SimStats>,
+    mut stats: ResMut<ArenaStats>,
 ) {
     let Pantry { food, eaten } = &mut *pantry;
     let before = food.len();
-    food.extend(new_orbs.iter().map(|(entity, pos, radius, score, id)| Food {
+    food.extend(new_orbs.iter().map(|(entity, pos, radius, score)| Food {
         entity,
         at: pos.0,
         radius: radius.0,
         value: score.0,
-        id: *id,
     }));
     if food.len() > before {
         // A stable sort finds the sorted run kept from the last tick and merges the few
@@ -157,7 +130,6 @@ pub(crate) fn eat_orbs(
             }
             score.0 = score.0.saturating_add(orb.value);
             stats.orbs_eaten += 1;
-            ids.release(orb.id);
             commands.entity(orb.entity).despawn();
         }
     }
@@ -173,20 +145,20 @@ pub(crate) fn spawn_orbs(
     mut commands: Commands,
     orbs: Query<(), With<Orb>>,
     rules: Res<Rules>,
-    mut clock: ResMut<SimClock>,
-    mut ids: ResMut<NetIds>,
+    mut rng: ResMut<ArenaRng>,
 ) {
-    let missing = rules.world.orbs.saturating_sub(orbs.iter().count());
-    let size = rules.world.size;
+    let missing = rules.config.orbs.saturating_sub(orbs.iter().count());
+    let size = rules.config.size;
+    let rng = &mut rng.0;
     for _ in 0..missing {
-        let value = 1 + u32::from(clock.rng.u8(0..8) == 0) + u32::from(clock.rng.u8(0..16) == 0);
+        let value = 1 + u32::from(rng.u8(0..8) == 0) + u32::from(rng.u8(0..16) == 0);
         let radius = 0.25 + 0.1 * value as f32;
         let at = Vec2::new(
-            radius + clock.rng.f32() * (size - 2.0 * radius),
-            radius + clock.rng.f32() * (size - 2.0 * radius),
+            radius + rng.f32() * (size - 2.0 * radius),
+            radius + rng.f32() * (size - 2.0 * radius),
         );
         commands.spawn((
-            ids.allocate(),
+            Replicated,
             Orb,
             Position(movement::snap_position(at)),
             Radius(radius),

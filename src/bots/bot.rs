@@ -11,7 +11,7 @@ use super::client::{BotClient, Socket};
 use super::pattern::Steering;
 use super::shared::{Checker, Shared};
 use super::timing::InputTiming;
-use crate::protocol::varint;
+use crate::protocol::{tags, varint};
 use crate::replication::replica::{Applied, OpCounts, OpTally};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -92,7 +92,7 @@ pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bo
     let separator = if shared.url.contains('?') { '&' } else { '?' };
     let url = format!("{}{separator}name=bot-{index}", shared.url);
     let connected = tokio::select! {
-        result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url)) => result,
+        result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
         _ = stop.changed() => return outcome,
     };
     let client = match connected {
@@ -153,7 +153,11 @@ impl<'a> Bot<'a> {
         let now = Instant::now();
         Bot {
             shared,
-            replica: crate::replication::Replica::new(),
+            replica: {
+                let mut replica = shared.game.replica();
+                replica.own_id = own_id;
+                replica
+            },
             steering: Steering::new(shared.pattern, index as u64, tick_rate_hz),
             tick_rate_hz,
             own_id,
@@ -266,8 +270,8 @@ impl<'a> Bot<'a> {
             o.snapshots += 1;
             o.payload_bytes += len as u64;
             o.framed_bytes += (len + frame_header_bytes(len)) as u64;
-            add(&mut o.moves, ops.moves);
-            add(&mut o.updates, ops.update);
+            add(&mut o.moves, ops.single);
+            add(&mut o.updates, ops.changes);
             shared.snapshot_bytes.record(len as u64);
             if let Some(previous) = self.last_arrival {
                 shared.interval_us.record(micros(now - previous));
@@ -305,7 +309,7 @@ impl<'a> Bot<'a> {
     }
 
     fn check_replica(&mut self) {
-        if self.replica.get(self.own_id).is_none() {
+        if !self.replica.contains(self.own_id) {
             self.outcome.own_missing += 1;
             self.shared.errors.fetch_add(1, Relaxed);
         }
@@ -318,13 +322,13 @@ impl<'a> Bot<'a> {
     }
 
     async fn send_input(&mut self, socket: &mut Socket) -> Result<(), String> {
-        let (move_x, move_y, buttons) = self.steering.next_input(self.tick_rate_hz);
+        let steer = self.steering.next_input(self.tick_rate_hz);
         self.seq += 1;
-        // ClientMessage::Input: variant 0, seq (varint), move_x, move_y (raw i8), buttons.
+        // An input message: its tag, the seq (varint), then the game's input.
         self.input.clear();
-        self.input.push(0);
+        self.input.push(tags::MSG_INPUT);
         varint::write_u32(&mut self.input, self.seq);
-        self.input.extend_from_slice(&[move_x as u8, move_y as u8, buttons]);
+        self.shared.game.write_input(steer, &self.replica, self.own_id, &mut self.input);
         let now = Instant::now();
         self.sent[self.seq as usize % SENT_RING] = (self.seq, now, self.snapshots_seen);
         self.timing.sent(now);
@@ -337,7 +341,7 @@ impl<'a> Bot<'a> {
         let id = self.ping.0.wrapping_add(1);
         self.ping = (id, Instant::now());
         let mut ping = Vec::with_capacity(6);
-        ping.push(1);
+        ping.push(tags::MSG_PING);
         varint::write_u32(&mut ping, id);
         socket.send(Message::Binary(Bytes::from(ping))).await.map_err(|_| "1006".to_owned())
     }
@@ -375,7 +379,6 @@ pub fn frame_header_bytes(payload: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{self, ClientMessage, Input};
 
     #[test]
     fn frame_headers_by_payload_size() {
@@ -384,18 +387,5 @@ mod tests {
         assert_eq!(frame_header_bytes(126), 4);
         assert_eq!(frame_header_bytes(65_535), 4);
         assert_eq!(frame_header_bytes(65_536), 10);
-    }
-
-    #[test]
-    fn hand_encoded_input_matches_the_codec() {
-        let mut out = Vec::new();
-        for (seq, mx, my, b) in [(1u32, -127i8, 127i8, 1u8), (300, 0, -1, 0), (70_000, 5, 5, 0)] {
-            out.clear();
-            out.push(0);
-            varint::write_u32(&mut out, seq);
-            out.extend_from_slice(&[mx as u8, my as u8, b]);
-            let expected = ClientMessage::Input(Input { seq, move_x: mx, move_y: my, buttons: b });
-            assert_eq!(out, protocol::encode(&expected));
-        }
     }
 }

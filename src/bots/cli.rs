@@ -1,5 +1,6 @@
 //! `tickwire bots`: the command-line face of the load tester (and its hidden `plot` mode).
 
+use super::game::GameSpec;
 use super::load::{self, LoadOptions};
 use super::pattern::Pattern;
 use super::plot;
@@ -77,8 +78,9 @@ struct PlotArgs {
     reports: Vec<PathBuf>,
 }
 
-/// Runs the subcommand; an error (or a violated threshold) is the message to exit with.
-pub fn main(args: BotsArgs) -> Result<(), String> {
+/// Runs the subcommand against a server of `game`; an error (or a violated threshold) is the
+/// message to exit with.
+pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
     if let Some(BotsCommand::Plot(plot)) = args.command {
         return write_plot(&plot);
     }
@@ -105,7 +107,7 @@ pub fn main(args: BotsArgs) -> Result<(), String> {
             std::future::pending::<()>().await;
         }
     };
-    let report = runtime.block_on(load::run(&options, ctrl_c))?;
+    let report = runtime.block_on(load::run(&game, &options, ctrl_c))?;
     if args.json {
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         println!("{json}");

@@ -2,7 +2,8 @@
 //!
 //! The load tester runs hundreds of these; the integration tests drive the server with them.
 
-use crate::protocol::{self, ClientMessage, Input, Ping, SUBPROTOCOL, Welcome};
+use super::game::GameSpec;
+use crate::protocol::{self, ClientMessage, SUBPROTOCOL, Welcome};
 use crate::replication::{Replica, ReplicaError, replica::Applied};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -36,6 +37,16 @@ pub enum BotError {
     /// A message could not be applied to the replica.
     #[error("replica: {0}")]
     Replica(#[from] ReplicaError),
+    /// The server runs another game (or another version of it).
+    #[error(
+        "schema mismatch: the server's schema hash is {server:016x}, this client's {client:016x}"
+    )]
+    SchemaMismatch {
+        /// The welcome's hash.
+        server: u64,
+        /// This client's game's hash.
+        client: u64,
+    },
     /// The first message was not a welcome, or an unexpected message arrived.
     #[error("protocol: {0}")]
     Protocol(String),
@@ -59,7 +70,7 @@ pub enum Received {
 pub struct BotClient {
     socket: Socket,
     /// The server's welcome.
-    pub welcome: Welcome,
+    pub welcome: Box<Welcome>,
     /// The world as this client holds it.
     pub replica: Replica,
     seq: u32,
@@ -94,19 +105,21 @@ pub async fn open_with(
 }
 
 impl BotClient {
-    /// Connects and waits for the welcome.
-    pub async fn connect(url: &str) -> Result<BotClient, BotError> {
-        BotClient::connect_with(url, None).await
+    /// Connects and waits for the welcome; the server must run `game`.
+    pub async fn connect(url: &str, game: &GameSpec) -> Result<BotClient, BotError> {
+        BotClient::connect_with(url, game, None).await
     }
 
     /// As [`BotClient::connect`], with the TLS client configuration for `wss://` given.
     pub async fn connect_with(
         url: &str,
+        game: &GameSpec,
         tls: Option<Arc<rustls::ClientConfig>>,
     ) -> Result<BotClient, BotError> {
         let mut socket = open_with(url, tls).await?;
         let bytes = next_binary(&mut socket).await?;
-        let welcome = match Replica::new().apply(&bytes)? {
+        let mut replica = game.replica();
+        let welcome = match replica.apply(&bytes)? {
             Applied::Welcome(welcome) => welcome,
             other => return Err(BotError::Protocol(format!("expected a welcome, got {other:?}"))),
         };
@@ -116,7 +129,11 @@ impl BotClient {
                 welcome.protocol_version
             )));
         }
-        Ok(BotClient { socket, welcome, replica: Replica::new(), seq: 0 })
+        if welcome.schema_hash != game.schema_hash {
+            let (server, client) = (welcome.schema_hash, game.schema_hash);
+            return Err(BotError::SchemaMismatch { server, client });
+        }
+        Ok(BotClient { socket, welcome, replica, seq: 0 })
     }
 
     /// Waits for the next message and applies it.
@@ -138,32 +155,28 @@ impl BotClient {
         }
     }
 
-    /// Sends one input and returns its seq.
-    pub async fn send_input(
-        &mut self,
-        move_x: i8,
-        move_y: i8,
-        buttons: u8,
-    ) -> Result<u32, BotError> {
+    /// Sends one input of the game and returns its seq.
+    pub async fn send_input<I: serde::Serialize>(&mut self, input: I) -> Result<u32, BotError> {
         self.seq += 1;
-        let input = ClientMessage::Input(Input { seq: self.seq, move_x, move_y, buttons });
-        self.send(&input).await?;
+        let message = ClientMessage::Input { seq: self.seq, input };
+        self.send_bytes(message.encode()).await?;
         Ok(self.seq)
     }
 
     /// Sends a ping.
     pub async fn send_ping(&mut self, id: u32) -> Result<(), BotError> {
-        self.send(&ClientMessage::Ping(Ping { id })).await
+        self.send_bytes(ClientMessage::<()>::Ping { id }.encode()).await
     }
 
-    async fn send(&mut self, message: &ClientMessage) -> Result<(), BotError> {
-        self.socket.send(Message::Binary(Bytes::from(protocol::encode(message)))).await?;
+    /// Sends raw bytes as one binary message (tests of malformed input).
+    pub async fn send_bytes(&mut self, bytes: Vec<u8>) -> Result<(), BotError> {
+        self.socket.send(Message::Binary(Bytes::from(bytes))).await?;
         Ok(())
     }
 
-    /// The client's own player in its replica.
-    pub fn own(&self) -> Option<&protocol::EntityState> {
-        self.replica.get(self.welcome.entity_id)
+    /// Component `C` of the client's own entity in its replica.
+    pub fn own<C: bevy_ecs::component::Component>(&self) -> Option<C> {
+        self.replica.get::<C>(self.welcome.entity_id)
     }
 
     /// Closes the connection normally and waits briefly for the server's reply.
@@ -178,7 +191,7 @@ impl BotClient {
 
     /// The socket and the welcome, for a caller that runs its own receive loop (the load
     /// tester); the replica, still empty after the welcome, is dropped.
-    pub fn into_parts(self) -> (Socket, Welcome) {
+    pub fn into_parts(self) -> (Socket, Box<Welcome>) {
         (self.socket, self.welcome)
     }
 

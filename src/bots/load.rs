@@ -6,6 +6,7 @@
 //! reasons. Nothing waits past `duration + GRACE`.
 
 use super::bot::{self, BotOutcome};
+use super::game::GameSpec;
 use super::pattern::Pattern;
 use super::report::{self, Report, RunInfo, Scrapes};
 use super::scrape::{self, Scrape};
@@ -88,6 +89,7 @@ impl LoadOptions {
 
 /// Runs the load test; `shutdown` (Ctrl-C) ends it early with a report.
 pub async fn run(
+    game: &GameSpec,
     options: &LoadOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Report, String> {
@@ -104,6 +106,7 @@ pub async fn run(
     scrapes.before = note(fetch(&metrics_url).await);
     let settle = SETTLE.min((options.duration - options.ramp_up) / 4);
     let shared = Arc::new(Shared::new(
+        game.clone(),
         options.url.clone(),
         options.pattern,
         options.clients,

@@ -2,6 +2,8 @@
 //! `tickwire bots`.
 //!
 //! - [`client`]: one headless client (connect, receive, send); the tests drive it directly.
+//! - [`game`]: what the bots need of a game ([`GameSpec`]) and the hook it provides
+//!   ([`BotGame`]).
 //! - [`load`]: the load test: N [`bot`]s over a ramp-up, a measurement window, `/metrics`
 //!   scrapes, the [`report`]. [`cli`] is its command line, [`plot`] the results writer.
 //! - [`shared`], [`histogram`], [`scrape`], [`pattern`]: what the bots record into, and how
@@ -12,6 +14,7 @@
 pub mod bot;
 pub mod cli;
 pub mod client;
+pub mod game;
 pub mod histogram;
 pub mod load;
 pub mod pattern;
@@ -22,5 +25,6 @@ pub mod shared;
 pub mod timing;
 
 pub use client::{BotClient, BotError, Received};
+pub use game::{BotGame, GameSpec, Steer};
 pub use load::{LoadOptions, run};
 pub use report::Report;

@@ -1,5 +1,6 @@
 //! How a bot moves: one input per tick from a small deterministic state machine.
 
+use super::game::Steer;
 use serde::{Deserialize, Serialize};
 use std::f32::consts::TAU;
 
@@ -39,8 +40,8 @@ impl Steering {
         self.pattern != Pattern::Idle
     }
 
-    /// The next tick's `(move_x, move_y, buttons)`.
-    pub fn next_input(&mut self, tick_rate_hz: u16) -> (i8, i8, u8) {
+    /// The next tick's steering.
+    pub fn next_input(&mut self, tick_rate_hz: u16) -> Steer {
         match self.pattern {
             Pattern::RandomWalk => {
                 if self.rng.u32(..u32::from(tick_rate_hz.max(1))) == 0 {
@@ -49,11 +50,10 @@ impl Steering {
                 }
             }
             Pattern::Circles => self.angle = (self.angle + self.turn_per_tick) % TAU,
-            Pattern::Idle => return (0, 0, 0),
+            Pattern::Idle => return Steer::default(),
         }
         let axis = |v: f32| (v * 127.0).round().clamp(-127.0, 127.0) as i8;
-        let buttons = if self.boost { crate::protocol::BUTTON_BOOST } else { 0 };
-        (axis(self.angle.cos()), axis(self.angle.sin()), buttons)
+        Steer { x: axis(self.angle.cos()), y: axis(self.angle.sin()), action: self.boost }
     }
 }
 
@@ -68,9 +68,9 @@ mod tests {
         for _ in 0..89 {
             s.next_input(30);
         }
-        let (x, y, _) = s.next_input(30);
-        assert!((i32::from(x) - i32::from(first.0)).abs() <= 2, "{x} vs {first:?}");
-        assert!((i32::from(y) - i32::from(first.1)).abs() <= 2, "{y} vs {first:?}");
+        let Steer { x, y, .. } = s.next_input(30);
+        assert!((i32::from(x) - i32::from(first.x)).abs() <= 2, "{x} vs {first:?}");
+        assert!((i32::from(y) - i32::from(first.y)).abs() <= 2, "{y} vs {first:?}");
     }
 
     #[test]
@@ -78,8 +78,8 @@ mod tests {
         assert!(!Steering::new(Pattern::Idle, 1, 30).sends_inputs());
         let mut s = Steering::new(Pattern::RandomWalk, 7, 30);
         for _ in 0..1_000 {
-            let (x, y, b) = s.next_input(30);
-            assert!(x >= -127 && y >= -127 && b <= 1);
+            let Steer { x, y, .. } = s.next_input(30);
+            assert!(x >= -127 && y >= -127);
         }
     }
 }

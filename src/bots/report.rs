@@ -518,7 +518,9 @@ mod tests {
     #[test]
     fn a_run_where_nobody_connected_reports_no_jitter() {
         let second = Duration::from_secs(1);
+        let game = crate::bots::GameSpec::of(crate::arena::Arena::default()).expect("arena");
         let shared = Shared::new(
+            game,
             "ws://127.0.0.1:1/ws".into(),
             Pattern::Idle,
             2,

@@ -4,6 +4,7 @@
 //! Recording is lock-free except for the replica check, which takes a mutex once per bot
 //! every [`CHECK_EVERY_SECONDS`].
 
+use super::game::GameSpec;
 use super::histogram::Histogram;
 use super::pattern::Pattern;
 use crate::replication::Replica;
@@ -61,11 +62,15 @@ pub struct Shared {
     pub errors: AtomicU64,
     /// The cross-replica check.
     pub checker: Checker,
+    /// The game played.
+    pub game: GameSpec,
 }
 
 impl Shared {
     /// A plan; the window ends at `t0 + duration`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        game: GameSpec,
         url: String,
         pattern: Pattern,
         clients: usize,
@@ -92,6 +97,7 @@ impl Shared {
             snapshots: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             checker: Checker::default(),
+            game,
         }
     }
 
@@ -124,15 +130,15 @@ impl Shared {
 }
 
 /// Compares replicas across bots: at every sampled tick, each entity that two bots hold must
-/// have the same kind, position and score in both. One sampled tick is open at a time; a bot
+/// have the same public components in both. One sampled tick is open at a time; a bot
 /// that reaches it late (after a newer one opened) is not checked for it.
 #[derive(Debug, Default)]
 pub struct Checker {
     current: Mutex<(u32, HashMap<u32, Print>)>,
 }
 
-/// What is compared of an entity: kind, x, y, score.
-type Print = (u8, i32, i32, u32);
+/// What is compared of an entity: the fingerprint of the components everyone is sent.
+type Print = u64;
 
 /// One bot's contribution to a check.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -160,8 +166,8 @@ impl Checker {
         } else if tick < current.0 {
             return checked;
         }
-        for (id, e) in replica.iter().take(CHECK_MAX_ENTITIES) {
-            let print = (e.kind as u8, e.x, e.y, e.score);
+        for id in replica.ids().take(CHECK_MAX_ENTITIES) {
+            let Some(print) = replica.fingerprint(id) else { continue };
             match current.1.entry(id) {
                 Entry::Occupied(seen) => {
                     checked.compared += 1;
@@ -179,25 +185,19 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{self, EntityKind, EntityState, FullSnapshot, Op, ServerMessage};
+    use crate::arena::Arena;
+    use crate::bots::GameSpec;
+    use crate::protocol::varint;
 
     fn replica(tick: u32, x: i32) -> Replica {
-        let entity = EntityState {
-            kind: EntityKind::Orb,
-            x,
-            y: 0,
-            radius: 1,
-            color: [0; 3],
-            score: 1,
-            name: String::new(),
-        };
-        let full = ServerMessage::Full(FullSnapshot {
-            tick,
-            last_input_seq: 0,
-            ops: vec![Op::Spawn { id_gap: 3, entity }],
-        });
-        let mut replica = Replica::new();
-        replica.apply(&protocol::encode(&full)).expect("applies");
+        // A full snapshot with entity 3 holding a Position (component 0, two integers).
+        let mut full = vec![1];
+        varint::write_u32(&mut full, tick);
+        full.extend_from_slice(&[0, 1, 0, 3, 1, 0]);
+        varint::write_i32(&mut full, x);
+        varint::write_i32(&mut full, 0);
+        let mut replica = GameSpec::of(Arena::default()).expect("arena").replica();
+        replica.apply(&full).expect("applies");
         replica
     }
 

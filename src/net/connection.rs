@@ -4,10 +4,11 @@
 //! One task per connection. Client-caused faults close only that connection, with a close
 //! code and a reason, and are logged at `debug!`.
 
+use super::inbox::{Event, Inbox};
 use super::outbox::{Ending, Outbox};
-use crate::protocol::{self, ClientMessage, CloseCode, Pong, ServerMessage};
-use crate::server::Shared;
-use crate::tick_loop::Event;
+use crate::context::Shared;
+use crate::game::{ClientInfo, GameInput};
+use crate::protocol::{self, ClientMessage, CloseCode, Pong};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
@@ -20,13 +21,14 @@ use tracing::debug;
 ///
 /// One task, one loop: it waits for either a client message or something in the outbox. The
 /// socket is not split, so reading and writing share no lock.
-pub async fn serve(
+pub async fn serve<I: GameInput>(
     mut socket: WebSocket,
     shared: Arc<Shared>,
-    client_id: u32,
-    name: String,
+    inbox: Inbox<I>,
+    client: ClientInfo,
     over_capacity: bool,
 ) {
+    let client_id = client.client_id;
     if over_capacity {
         let reason = format!("server full: {} clients connected", shared.config.max_clients);
         shared.metrics.disconnect(CloseCode::TryAgainLater.label());
@@ -35,8 +37,8 @@ pub async fn serve(
         return;
     }
     let outbox = Arc::new(Outbox::new(shared.config.control_queue));
-    let join = Event::Join { client_id, name, outbox: outbox.clone() };
-    if shared.events.send(join).await.is_err() {
+    let join = Event::Join { client, outbox: outbox.clone() };
+    if inbox.send(join).await.is_err() {
         let ending = Ending::Close(CloseCode::InternalError, "tick loop stopped".into());
         finish(&mut socket, &shared, Some(ending)).await;
         return;
@@ -46,7 +48,7 @@ pub async fn serve(
         tokio::select! {
             // Cancel safe: a partly received frame stays in tungstenite's buffer.
             message = socket.next() => {
-                if let Some(ending) = reader.handle(message, &shared, &outbox) {
+                if let Some(ending) = reader.handle(message, &shared, &inbox, &outbox) {
                     break Some(ending);
                 }
             }
@@ -63,27 +65,30 @@ pub async fn serve(
     };
     finish(&mut socket, &shared, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
-    let _ = shared.events.send(Event::Leave { client_id }).await;
+    let _ = inbox.send(Event::Leave { client_id }).await;
 }
 
 /// Validates what the client sends and forwards it.
 struct Reader {
     client_id: u32,
     bucket: TokenBucket,
+    /// Sequence number of the newest input received.
+    last_seq: u32,
 }
 
 impl Reader {
     fn new(shared: &Shared, client_id: u32) -> Reader {
         let config = &shared.config;
         let per_second = f64::from(config.tick_rate_hz) * f64::from(config.input_rate_factor);
-        Reader { client_id, bucket: TokenBucket::new(per_second) }
+        Reader { client_id, bucket: TokenBucket::new(per_second), last_seq: 0 }
     }
 
     /// Handles one read; `Some` when the connection must end.
-    fn handle(
+    fn handle<I: GameInput>(
         &mut self,
         message: Option<Result<Message, axum::Error>>,
         shared: &Shared,
+        inbox: &Inbox<I>,
         outbox: &Outbox,
     ) -> Option<Ending> {
         let client_id = self.client_id;
@@ -95,7 +100,7 @@ impl Reader {
                 return Some(Ending::PeerClosed);
             }
             Some(Ok(Message::Text(_))) => {
-                let reason = "text frames are not part of tickwire.v1".to_owned();
+                let reason = format!("text frames are not part of {}", protocol::SUBPROTOCOL);
                 return Some(refuse(shared, client_id, CloseCode::UnsupportedData, reason));
             }
             Some(Err(error)) => {
@@ -127,17 +132,26 @@ impl Reader {
             let reason = format!("message of {} bytes exceeds {limit}", bytes.len());
             return Some(refuse(shared, client_id, CloseCode::MessageTooBig, reason));
         }
-        match protocol::decode_client(&bytes) {
-            Ok(ClientMessage::Input(input)) => {
-                if shared.events.try_send(Event::Input { client_id, input }).is_err() {
+        match protocol::decode_client::<I>(&bytes, shared.config.max_message_bytes) {
+            Ok(ClientMessage::Input { seq, input }) => {
+                if seq <= self.last_seq {
+                    let reason =
+                        format!("input seq {seq} does not increase (last {})", self.last_seq);
+                    return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
+                }
+                if let Err(reason) = input.validate() {
+                    let reason = format!("invalid input: {reason}");
+                    return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
+                }
+                self.last_seq = seq;
+                if inbox.try_send(Event::Input { client_id, seq, input }).is_err() {
                     shared.metrics.input_dropped("inbox_full");
                 }
             }
-            Ok(ClientMessage::Ping(ping)) => {
+            Ok(ClientMessage::Ping { id }) => {
                 let tick = shared.tick.load(Ordering::Relaxed);
-                let players = shared.players.load(Ordering::Relaxed);
-                let pong = ServerMessage::Pong(Pong { id: ping.id, tick, players });
-                let pong = protocol::encode(&pong);
+                let clients = shared.clients_in_world.load(Ordering::Relaxed);
+                let pong = Pong { id, tick, clients }.encode();
                 if !outbox.push_control(Bytes::from(pong)) {
                     debug!(client_id, "pong dropped: control queue full");
                 }

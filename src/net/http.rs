@@ -1,8 +1,9 @@
-//! HTTP routes: the demo page, the WebSocket endpoint, health and metrics.
+//! HTTP routes: the game's pages, the WebSocket endpoint, health and metrics.
 
+use super::inbox::Inbox;
+use crate::context::Shared;
+use crate::game::{ClientInfo, GameInput};
 use crate::protocol::SUBPROTOCOL;
-use crate::server::Shared;
-use crate::sim::sanitize_name;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -10,7 +11,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -26,29 +26,61 @@ pub const CLIENT_READ_BUFFER_BYTES: usize = 512;
 /// checked after, is smaller still: it answers with 1009 and the size).
 pub const CLIENT_MAX_FRAME_BYTES: usize = 4096;
 
-/// The router for one server.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// Most query parameters of `/ws` handed to the game; more are refused with `400`.
+pub const MAX_QUERY_PARAMS: usize = 8;
+
+/// Longest query parameter key or value handed to the game, in bytes; longer is refused.
+pub const MAX_QUERY_PARAM_BYTES: usize = 128;
+
+/// What every route can reach.
+pub struct AppState<I> {
+    shared: Arc<Shared>,
+    inbox: Inbox<I>,
+    files: Files,
+}
+
+impl<I> Clone for AppState<I> {
+    fn clone(&self) -> Self {
+        AppState { shared: self.shared.clone(), inbox: self.inbox.clone(), files: self.files }
+    }
+}
+
+/// Static files served at `/` and below: path and contents.
+pub type Files = &'static [(&'static str, &'static [u8])];
+
+/// The arena's demo page, embedded from `client-demo/` at build time.
+pub fn demo_files() -> Files {
+    demo::FILES
+}
+
+/// The router for one server, serving `files` as its pages.
+pub fn router<I: GameInput>(shared: Arc<Shared>, inbox: Inbox<I>, files: Files) -> Router {
     Router::new()
-        .route("/", get(|| async { demo_file("index.html") }))
-        .route("/ws", get(upgrade))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/{*path}", get(|Path(path): Path<String>| async move { demo_file(&path) }))
-        .with_state(shared)
+        .route(
+            "/",
+            get(|State(state): State<AppState<I>>| async move {
+                static_file(state.files, "index.html")
+            }),
+        )
+        .route("/ws", get(upgrade::<I>))
+        .route("/healthz", get(healthz::<I>))
+        .route("/metrics", get(metrics::<I>))
+        .route(
+            "/{*path}",
+            get(|State(state): State<AppState<I>>, Path(path): Path<String>| async move {
+                static_file(state.files, &path)
+            }),
+        )
+        .with_state(AppState { shared, inbox, files })
 }
 
-/// Query parameters of `/ws`.
-#[derive(Debug, Deserialize)]
-pub struct JoinParams {
-    name: Option<String>,
-}
-
-async fn upgrade(
-    State(shared): State<Arc<Shared>>,
+async fn upgrade<I: GameInput>(
+    State(state): State<AppState<I>>,
     headers: HeaderMap,
-    Query(params): Query<JoinParams>,
+    Query(params): Query<Vec<(String, String)>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let AppState { shared, inbox, .. } = state;
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
@@ -72,9 +104,16 @@ async fn upgrade(
     if shared.shutting_down.load(Ordering::Acquire) {
         return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
     }
+    if params.len() > MAX_QUERY_PARAMS
+        || params.iter().any(|(k, v)| k.len().max(v.len()) > MAX_QUERY_PARAM_BYTES)
+    {
+        let reason = format!(
+            "at most {MAX_QUERY_PARAMS} query parameters of at most {MAX_QUERY_PARAM_BYTES} bytes each\n"
+        );
+        return (StatusCode::BAD_REQUEST, reason).into_response();
+    }
     let client_id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let name = params.name.as_deref().map(sanitize_name).filter(|n| !n.is_empty());
-    let name = name.unwrap_or_else(|| format!("player-{client_id}"));
+    let client = ClientInfo { client_id, query: params };
     let guard = ConnectionGuard::new(shared.clone());
     let over_capacity = guard.count > shared.config.max_clients;
     // Client messages are at most 64 bytes. tungstenite zeroes `read_buffer_size` bytes of
@@ -86,7 +125,7 @@ async fn upgrade(
         .max_frame_size(CLIENT_MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let _guard = guard;
-            super::connection::serve(socket, shared, client_id, name, over_capacity).await;
+            super::connection::serve(socket, shared, inbox, client, over_capacity).await;
         })
 }
 
@@ -111,7 +150,7 @@ impl Drop for ConnectionGuard {
     }
 }
 
-async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+async fn healthz<I>(State(AppState { shared, .. }): State<AppState<I>>) -> Response {
     let age = shared.since_last_tick();
     let limit = (shared.config.tick_period() * 10).max(std::time::Duration::from_secs(1));
     if age <= limit {
@@ -122,13 +161,13 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+async fn metrics<I>(State(AppState { shared, .. }): State<AppState<I>>) -> Response {
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
 }
 
-fn demo_file(path: &str) -> Response {
-    let Some((_, body)) = demo::FILES.iter().find(|(name, _)| *name == path) else {
+fn static_file(files: Files, path: &str) -> Response {
+    let Some((_, body)) = files.iter().find(|(name, _)| *name == path) else {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
     let content_type = match path.rsplit_once('.').map(|(_, ext)| ext) {

@@ -5,6 +5,7 @@
 
 pub mod connection;
 pub mod http;
+pub mod inbox;
 pub mod outbox;
 pub mod pool;
 pub mod tls;

@@ -1,6 +1,6 @@
 //! What one client holds: the baseline its next delta is encoded against.
 
-use crate::sim::NetId;
+use super::NetId;
 use crate::tick::Tick;
 
 /// The client's replica after a snapshot, described by what produced it.
@@ -10,8 +10,6 @@ pub struct Baseline {
     pub tick: Tick,
     /// Last input seq it reported.
     pub seq: u32,
-    /// Own velocity it reported, wire units.
-    pub velocity: (i32, i32),
     /// The entities it held.
     pub visible: Visible,
 }

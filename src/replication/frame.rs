@@ -1,75 +1,96 @@
-//! Capture: the replicated state of the world at one tick, read once per tick.
+//! Wire identity of replicated entities, and the frame: which entities are replicated at a
+//! tick, sorted by wire id.
 
-use crate::protocol::{EntityKind, EntityState, POSITION_SCALE};
-use crate::sim::{Color, Name, NetId, Orb, Position, Radius, Score};
 use crate::tick::Tick;
 use bevy_ecs::prelude::*;
+use glam::Vec2;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
-/// One entity's mutable replicated state, in wire units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Record {
-    /// Wire id and incarnation.
-    pub id: NetId,
-    /// x, 1/64 units.
-    pub x: i32,
-    /// y, 1/64 units.
-    pub y: i32,
-    /// Score.
-    pub score: u32,
+/// Marks an entity for replication: the server gives it a [`NetId`] and sends its registered
+/// components to the clients that see it.
+#[derive(Component, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replicated;
+
+/// Wire identity of a replicated entity: the id clients see, and an incarnation that tells a
+/// reused id's new entity from the old one. Given by the server; games only read it.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NetId {
+    /// The id on the wire (from 1; reused after despawn).
+    pub id: u32,
+    /// Unique per spawn over the world's lifetime.
+    pub incarnation: u32,
 }
 
-/// The replicated world at one tick: every entity, sorted by wire id.
+/// Allocates wire ids: lowest free first, so ids stay small and their gaps short.
+#[derive(Resource, Default, Debug)]
+pub struct NetIds {
+    free: BinaryHeap<Reverse<u32>>,
+    next: u32,
+    incarnations: u32,
+}
+
+impl NetIds {
+    /// A new id.
+    pub fn allocate(&mut self) -> NetId {
+        self.incarnations = self.incarnations.wrapping_add(1);
+        let id = match self.free.pop() {
+            Some(Reverse(id)) => id,
+            None => {
+                self.next += 1;
+                self.next
+            }
+        };
+        NetId { id, incarnation: self.incarnations }
+    }
+
+    /// Returns an id for reuse.
+    pub fn release(&mut self, id: NetId) {
+        self.free.push(Reverse(id.id));
+    }
+}
+
+/// Gives a [`NetId`] to every [`Replicated`] entity that has none yet.
+pub fn assign_ids(world: &mut World) {
+    let mut query = world.query_filtered::<Entity, (With<Replicated>, Without<NetId>)>();
+    let fresh: Vec<Entity> = query.iter(world).collect();
+    if fresh.is_empty() {
+        return;
+    }
+    world.init_resource::<NetIds>();
+    for entity in fresh {
+        let id = world.resource_mut::<NetIds>().allocate();
+        world.entity_mut(entity).insert(id);
+    }
+}
+
+/// The replicated entities at one tick, sorted by wire id.
 #[derive(Debug, Clone, Default)]
 pub struct Frame {
     /// The tick.
     pub tick: Tick,
-    /// Entities in ascending `id.id` order.
-    pub records: Vec<Record>,
-    /// The ECS entity of each record (same index), to read static state for spawns.
+    /// Wire ids in ascending `id` order.
+    pub ids: Vec<NetId>,
+    /// The ECS entity of each id (same index).
     pub entities: Vec<Entity>,
+    /// Each entity's position for interest management (same index; `None`: not spatial, or
+    /// no interest management). Empty in frames kept as history.
+    pub positions: Vec<Option<Vec2>>,
 }
 
 impl Frame {
-    /// Index of the record with this wire id.
+    /// Index of the entity with this wire id.
     pub fn find(&self, id: u32) -> Option<usize> {
-        self.records.binary_search_by_key(&id, |r| r.id.id).ok()
+        self.ids.binary_search_by_key(&id, |n| n.id).ok()
     }
-}
 
-/// Converts a world-unit coordinate to wire units. Positions are already on the grid, so
-/// this is exact.
-pub fn to_wire(value: f32) -> i32 {
-    (value * POSITION_SCALE).round() as i32
-}
-
-/// Reads every replicated entity of `world` into a frame.
-pub fn capture(world: &mut World, tick: Tick) -> Frame {
-    let mut query = world.query::<(Entity, &NetId, &Position, &Score)>();
-    let mut rows: Vec<(Record, Entity)> = query
-        .iter(world)
-        .map(|(entity, id, pos, score)| {
-            let record =
-                Record { id: *id, x: to_wire(pos.0.x), y: to_wire(pos.0.y), score: score.0 };
-            (record, entity)
-        })
-        .collect();
-    rows.sort_unstable_by_key(|(record, _)| record.id.id);
-    let (records, entities) = rows.into_iter().unzip();
-    Frame { tick, records, entities }
-}
-
-/// The whole state of one entity, for a spawn.
-pub fn entity_state(world: &World, entity: Entity, record: &Record) -> EntityState {
-    let kind =
-        if world.get::<Orb>(entity).is_some() { EntityKind::Orb } else { EntityKind::Player };
-    let radius = world.get::<Radius>(entity).map_or(0.0, |r| r.0);
-    EntityState {
-        kind,
-        x: record.x,
-        y: record.y,
-        radius: (radius * POSITION_SCALE).round().clamp(0.0, f32::from(u16::MAX)) as u16,
-        color: world.get::<Color>(entity).map_or([255; 3], |c| c.0),
-        score: record.score,
-        name: world.get::<Name>(entity).map_or_else(String::new, |n| n.0.clone()),
+    /// Reads the replicated entities of `world`.
+    pub fn capture(world: &mut World, tick: Tick) -> Frame {
+        let mut query = world.query::<(Entity, &NetId)>();
+        let mut rows: Vec<(NetId, Entity)> =
+            query.iter(world).map(|(entity, id)| (*id, entity)).collect();
+        rows.sort_unstable_by_key(|(id, _)| id.id);
+        let (ids, entities) = rows.into_iter().unzip();
+        Frame { tick, ids, entities, positions: Vec::new() }
     }
 }

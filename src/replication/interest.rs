@@ -1,14 +1,18 @@
 //! Interest management: which entities each client is sent.
 //!
-//! A uniform grid over the arena, rebuilt once per tick from the frame; a client's view is
-//! the square of half-side `view_radius` around its player. Entities already in view stay
-//! until they are more than `HYSTERESIS × view_radius` away, so an entity on the edge does
-//! not flicker between spawn and despawn.
+//! A uniform grid over the world, rebuilt once per tick from the spatial entities' positions;
+//! a client's view is the square of half-side `view_radius` around its own entity. Entities
+//! already in view stay until they are more than `HYSTERESIS × view_radius` away, so an
+//! entity on the edge does not flicker between spawn and despawn. Positions are resolved to
+//! 1/[`GRID_SCALE`] of a world unit.
 
-use super::frame::Frame;
+/// Grid units per world unit.
+pub const GRID_SCALE: f32 = 64.0;
 
-/// How much farther than the view radius an entity already in view may go before it leaves.
-pub const HYSTERESIS: f32 = 1.25;
+/// A world-unit length in grid units.
+pub fn to_grid(value: f32) -> i32 {
+    (value * GRID_SCALE).round() as i32
+}
 
 /// Entities bucketed by grid cell: each entry is a record's position and its index in the
 /// frame, so a query reads each cell front to back without going back to the frame.
@@ -21,10 +25,10 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// An empty grid for an arena of `size` world units and a view of `view_radius`.
+    /// An empty grid for a world of `size` world units and a view of `view_radius`.
     pub fn new(size: f32, view_radius: f32) -> Grid {
-        let cell = super::frame::to_wire(view_radius).max(64);
-        let side = super::frame::to_wire(size).max(1);
+        let cell = to_grid(view_radius).max(64);
+        let side = to_grid(size).max(1);
         let cols = (side / cell + 1).min(4096);
         let rows = cols;
         Grid { cell, cols, rows, cells: vec![Vec::new(); (cols * rows) as usize] }
@@ -34,12 +38,12 @@ impl Grid {
         ((x / self.cell).clamp(0, self.cols - 1), (y / self.cell).clamp(0, self.rows - 1))
     }
 
-    /// Refills the grid from a frame.
-    pub fn rebuild(&mut self, frame: &Frame) {
+    /// Refills the grid with points `(x, y, index)` in grid units.
+    pub fn rebuild(&mut self, points: impl Iterator<Item = (i32, i32, u32)>) {
         self.cells.iter_mut().for_each(Vec::clear);
-        for (index, record) in frame.records.iter().enumerate() {
-            let (cx, cy) = self.cell_of(record.x, record.y);
-            self.cells[(cy * self.cols + cx) as usize].push((record.x, record.y, index as u32));
+        for (x, y, index) in points {
+            let (cx, cy) = self.cell_of(x, y);
+            self.cells[(cy * self.cols + cx) as usize].push((x, y, index));
         }
     }
 

@@ -1,12 +1,14 @@
-//! Replication: from the world's state each tick to each client's snapshot bytes.
+//! Replication: from the world's state each tick to each client's snapshot bytes, for any
+//! game's registered components.
 //!
-//! Pure: it takes frames and returns bytes; no sockets, no clock. Per tick the
-//! [`Replication::begin_tick`] phase captures what is shared (each entity's change since the
-//! previous tick, encoded once; spawn bodies, encoded once on first use; the all-entities delta
-//! when everyone sees everything). Per client, [`Replication::build`] assembles a message from
-//! those pieces against that client's baseline: writing an op tag and an id gap per entity
-//! and copying the shared body, not re-encoding. Only a client whose baseline is older than the
-//! previous tick (it skipped snapshots) has its changes encoded for it alone.
+//! Pure: it reads the world and returns bytes; no sockets, no clock. Per tick,
+//! [`Replication::begin_tick`] captures what is shared: each registered component's change
+//! since the previous tick (encoded once, by its codec), each entity's change op built from
+//! them, spawn bodies (encoded once on first use), and the all-entities delta when everyone
+//! sees everything. Per client, [`Replication::build`] assembles a message from those pieces
+//! against that client's baseline: an op tag and an id gap per entity, then the shared body.
+//! Only a client whose baseline is older than the previous tick (it skipped snapshots) has its
+//! changes encoded for it alone.
 
 mod client_view;
 mod frame;
@@ -14,34 +16,22 @@ mod interest;
 pub mod replica;
 
 pub use client_view::{Baseline, ClientView, Visible};
-pub use frame::{Frame, Record, capture, entity_state, to_wire};
-pub use interest::{Grid, HYSTERESIS};
+pub use frame::{Frame, NetId, NetIds, Replicated, assign_ids};
+pub use interest::{GRID_SCALE, Grid};
 pub use replica::{Replica, ReplicaError};
 
-use crate::protocol::{self, varint};
-use crate::sim::NetId;
+use crate::protocol::tags::{
+    self, MSG_DELTA, MSG_FULL, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
+};
+use crate::protocol::{Visibility, varint};
+use crate::registry::rule::RuleState;
+use crate::registry::{HYSTERESIS, Registry, SpatialSource};
 use crate::tick::Tick;
 use bevy_ecs::world::World;
+use glam::Vec2;
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
-
-const MSG_FULL: u8 = 1;
-const MSG_DELTA: u8 = 2;
-const OP_SPAWN: u8 = 0;
-const OP_MOVE: u8 = 1;
-const OP_UPDATE: u8 = 2;
-const OP_DESPAWN: u8 = 3;
-const OP_OWN: u8 = 4;
-
-/// The client's own player as the tick loop reads it from the world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OwnState {
-    /// Last input seq applied.
-    pub seq: u32,
-    /// Velocity, wire units (1/64 units per second).
-    pub velocity: (i32, i32),
-}
 
 /// What a build produced, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,75 +45,103 @@ pub enum Built {
     CatchUp,
 }
 
-/// An entity's change since the previous tick: its op tag and the op body after the id gap.
+/// An encoded op body in the shared buffer, with its tag.
 #[derive(Debug, Clone)]
-struct Change {
-    tag: u8,
+struct Op {
+    tag: u32,
     body: Range<usize>,
 }
 
-/// Replication state shared by all clients: world history and this tick's shared encodings.
-pub struct Replication {
-    history: VecDeque<Arc<Frame>>,
-    history_ticks: usize,
-    everyone_sees_all: bool,
+/// Interest management state.
+struct Interest {
+    source: Box<dyn SpatialSource>,
+    grid: Grid,
     view_reach: i32,
     keep_reach: i32,
-    grid: Grid,
+    by_id: Vec<Option<Vec2>>,
+    /// Frame indices of entities without a position: everyone sees them.
+    everywhere: Vec<u32>,
+}
+
+/// Replication state shared by all clients of one world: history and this tick's encodings.
+pub struct Replication {
+    registry: Arc<Registry>,
+    states: Vec<Box<dyn RuleState>>,
+    interest: Option<Interest>,
+    history: VecDeque<Arc<Frame>>,
+    history_ticks: usize,
     shared: Vec<u8>,
-    changes: Vec<Option<Change>>,
+    /// Per frame index: the entity's public change op this tick.
+    changes: Vec<Option<Op>>,
+    /// Per frame index: the body of an OWN op (count and component ops) for owner-only changes.
+    owner_changes: Vec<Option<Range<usize>>>,
     spawns: Vec<Option<Range<usize>>>,
     all_delta: Option<(Range<usize>, usize)>,
     ops: Vec<u8>,
+    scratch: Vec<u8>,
     candidates: Vec<u32>,
     /// The last client's visible list, kept for the next to fill.
     visible: Vec<u32>,
 }
 
 impl Replication {
-    /// Replication for an arena of `size` with the given view, keeping `history_ticks` frames.
-    pub fn new(size: f32, view_radius: f32, history_ticks: usize) -> Replication {
+    /// Replication of `registry`'s components in `world`, keeping `history_ticks` frames.
+    pub fn new(registry: Arc<Registry>, world: &mut World, history_ticks: usize) -> Replication {
+        let states = registry.rules().map(|rule| rule.new_state(world)).collect();
+        let interest = registry.interest.as_ref().map(|spec| Interest {
+            source: (spec.source)(world),
+            grid: Grid::new(spec.config.world_size, spec.config.view_radius),
+            view_reach: interest::to_grid(spec.config.view_radius),
+            keep_reach: interest::to_grid(spec.config.view_radius * HYSTERESIS),
+            by_id: Vec::new(),
+            everywhere: Vec::new(),
+        });
         Replication {
+            registry,
+            states,
+            interest,
             history: VecDeque::with_capacity(history_ticks + 1),
             history_ticks: history_ticks.max(2),
-            everyone_sees_all: view_radius >= size,
-            view_reach: to_wire(view_radius),
-            keep_reach: to_wire(view_radius * HYSTERESIS),
-            grid: Grid::new(size, view_radius),
             shared: Vec::new(),
             changes: Vec::new(),
+            owner_changes: Vec::new(),
             spawns: Vec::new(),
             all_delta: None,
             ops: Vec::new(),
+            scratch: Vec::new(),
             candidates: Vec::new(),
             visible: Vec::new(),
         }
     }
 
-    /// Takes this tick's frame: stores it in history and encodes each entity's change since
-    /// the previous tick, once for all clients.
-    pub fn begin_tick(&mut self, frame: Frame) {
+    /// The registry replicated.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Captures the world at `tick`: gives new replicated entities their ids, frees the ids
+    /// of despawned ones, and encodes each entity's change since the previous tick, once for
+    /// all clients.
+    pub fn begin_tick(&mut self, world: &mut World, tick: Tick) {
+        assign_ids(world);
+        let mut frame = Frame::capture(world, tick);
         self.shared.clear();
-        self.changes.clear();
-        self.spawns.clear();
-        self.spawns.resize(frame.records.len(), None);
         self.all_delta = None;
-        let previous = self.history.back().cloned();
-        let before: &[Record] = previous.as_deref().map_or(&[], |p| &p.records);
-        // Both frames are sorted by id: one merge pass finds each record's previous state.
-        let mut b = 0;
-        for record in &frame.records {
-            while before.get(b).is_some_and(|old| old.id.id < record.id.id) {
-                b += 1;
-            }
-            let change = match before.get(b) {
-                Some(old) if old.id == record.id => encode_change(&mut self.shared, old, record),
-                _ => None,
-            };
-            self.changes.push(change);
+        for state in &mut self.states {
+            state.capture(world, &frame, tick, &mut self.shared);
         }
-        if !self.everyone_sees_all {
-            self.grid.rebuild(&frame);
+        let previous = self.history.back().cloned();
+        let before: &[NetId] = previous.as_deref().map_or(&[], |p| &p.ids);
+        self.release_gone(world, before, &frame.ids);
+        self.encode_changes(&frame, before, tick);
+        if let Some(interest) = &mut self.interest {
+            interest.locate(world, &mut frame);
+        }
+        if let Some(old) = self.history.back_mut() {
+            // History frames are only read for their ids.
+            if let Some(old) = Arc::get_mut(old) {
+                old.positions = Vec::new();
+            }
         }
         self.history.push_back(Arc::new(frame));
         while self.history.len() > self.history_ticks {
@@ -131,7 +149,79 @@ impl Replication {
         }
     }
 
-    /// The current frame (the last one passed to [`Replication::begin_tick`]).
+    /// Frees the ids of entities that were in the previous frame and are gone now.
+    fn release_gone(&mut self, world: &mut World, before: &[NetId], now: &[NetId]) {
+        let mut b = 0;
+        let mut gone = Vec::new();
+        for id in now {
+            while before.get(b).is_some_and(|old| old.id < id.id) {
+                gone.push(before[b]);
+                b += 1;
+            }
+            if before.get(b).is_some_and(|old| old.id == id.id) {
+                if before[b] != *id {
+                    gone.push(before[b]);
+                }
+                b += 1;
+            }
+        }
+        gone.extend_from_slice(&before[b.min(before.len())..]);
+        if gone.is_empty() {
+            return;
+        }
+        world.init_resource::<NetIds>();
+        let mut ids = world.resource_mut::<NetIds>();
+        for id in gone {
+            ids.release(id);
+        }
+    }
+
+    /// Builds each surviving entity's change op (public) and OWN body (owner-only).
+    fn encode_changes(&mut self, frame: &Frame, before: &[NetId], tick: Tick) {
+        let n = frame.ids.len();
+        self.changes.clear();
+        self.changes.resize(n, None);
+        self.owner_changes.clear();
+        self.owner_changes.resize(n, None);
+        self.spawns.clear();
+        self.spawns.resize(n, None);
+        let mut b = 0;
+        let mut public: Vec<(u32, Range<usize>)> = Vec::new();
+        let mut owner: Vec<(u32, Range<usize>)> = Vec::new();
+        for (index, &id) in frame.ids.iter().enumerate() {
+            while before.get(b).is_some_and(|old| old.id < id.id) {
+                b += 1;
+            }
+            if before.get(b) != Some(&id) {
+                continue; // new this tick: its spawn carries everything
+            }
+            public.clear();
+            owner.clear();
+            for (cid, state) in self.states.iter().enumerate() {
+                let Some(change) = state.change(id, tick) else { continue };
+                let cop = tags::cop(cid as u16, change.kind);
+                match state.visibility() {
+                    Visibility::Everyone => public.push((cop, change.payload.clone())),
+                    Visibility::Owner => owner.push((cop, change.payload.clone())),
+                }
+            }
+            self.changes[index] = match public.as_slice() {
+                [] => None,
+                [(cop, payload)] => {
+                    Some(Op { tag: u32::from(OP_SINGLE) + cop, body: payload.clone() })
+                }
+                many => {
+                    let body = write_component_ops(&mut self.shared, many);
+                    Some(Op { tag: u32::from(OP_CHANGES), body })
+                }
+            };
+            if !owner.is_empty() {
+                self.owner_changes[index] = Some(write_component_ops(&mut self.shared, &owner));
+            }
+        }
+    }
+
+    /// The current frame (the last one captured).
     pub fn current(&self) -> Option<&Arc<Frame>> {
         self.history.back()
     }
@@ -144,14 +234,9 @@ impl Replication {
     }
 
     /// Builds this tick's snapshot for one client into `out` and records it as the client's
-    /// in-flight baseline. Call [`ClientView::settle`] first.
-    pub fn build(
-        &mut self,
-        world: &World,
-        view: &mut ClientView,
-        own: OwnState,
-        out: &mut Vec<u8>,
-    ) -> Built {
+    /// in-flight baseline; `seq` is the last input of the client the world applied. Call
+    /// [`ClientView::settle`] first.
+    pub fn build(&mut self, view: &mut ClientView, seq: u32, out: &mut Vec<u8>) -> Built {
         let Some(frame) = self.history.back().cloned() else {
             return Built::Full;
         };
@@ -159,23 +244,22 @@ impl Replication {
         let base = view.confirmed.as_ref().and_then(|b| Some((b, self.frame_at(b.tick)?.clone())));
         let built = match base {
             None => {
-                self.write_full(world, &frame, &visible, own, out);
+                self.write_full(&frame, &visible, view.own, seq, out);
                 Built::Full
             }
             Some((base, base_frame)) => {
-                self.write_delta(world, &frame, &visible, base, &base_frame, own, out)
+                self.write_delta(&frame, &visible, view.own, base, &base_frame, seq, out)
             }
         };
         view.inflight = Some(Baseline {
             tick: frame.tick,
-            seq: own.seq,
-            velocity: own.velocity,
+            seq,
             visible: match &visible {
                 None => Visible::All,
                 Some(list) => {
                     let mut ids = std::mem::take(&mut view.spare);
                     ids.clear();
-                    ids.extend(list.iter().map(|&i| frame.records[i as usize].id));
+                    ids.extend(list.iter().map(|&i| frame.ids[i as usize]));
                     Visible::List(ids)
                 }
             },
@@ -186,29 +270,33 @@ impl Replication {
         built
     }
 
-    /// Indices (ascending) of the records this client sees now; `None` means all of them.
+    /// Indices (ascending) of the entities this client sees now; `None` means all of them.
     fn visible_now(&mut self, frame: &Frame, view: &ClientView) -> Option<Vec<u32>> {
-        if self.everyone_sees_all {
-            return None;
-        }
-        let own_index = frame.find(view.own.id).filter(|&i| frame.records[i].id == view.own);
+        let interest = self.interest.as_ref()?;
         let mut list = std::mem::take(&mut self.visible);
         list.clear();
-        let Some(own_index) = own_index else {
+        list.extend_from_slice(&interest.everywhere);
+        let own_index = frame.find(view.own.id).filter(|&i| frame.ids[i] == view.own);
+        let Some(Some(me)) = own_index.map(|i| frame.positions[i]) else {
+            list.extend(own_index.map(|i| i as u32));
+            list.sort_unstable();
+            list.dedup();
             return Some(list);
         };
-        let me = frame.records[own_index];
+        let (mx, my) = (interest::to_grid(me.x), interest::to_grid(me.y));
         let held = match view.confirmed.as_ref().map(|b| &b.visible) {
             Some(Visible::List(ids)) => ids.as_slice(),
             _ => &[],
         };
         self.candidates.clear();
-        self.grid.query(me.x, me.y, self.keep_reach, &mut self.candidates);
+        interest.grid.query(mx, my, interest.keep_reach, &mut self.candidates);
+        let reach = interest.view_reach;
         for &index in &self.candidates {
-            let r = &frame.records[index as usize];
-            let near =
-                (r.x - me.x).abs() <= self.view_reach && (r.y - me.y).abs() <= self.view_reach;
-            if near || index as usize == own_index || held.binary_search(&r.id).is_ok() {
+            let Some(at) = frame.positions[index as usize] else { continue };
+            let (x, y) = (interest::to_grid(at.x), interest::to_grid(at.y));
+            let near = (x - mx).abs() <= reach && (y - my).abs() <= reach;
+            let id = frame.ids[index as usize];
+            if near || Some(index as usize) == own_index || held.binary_search(&id).is_ok() {
                 list.push(index);
             }
         }
@@ -218,30 +306,34 @@ impl Replication {
 
     fn write_full(
         &mut self,
-        world: &World,
         frame: &Frame,
         visible: &Option<Vec<u32>>,
-        own: OwnState,
+        own: NetId,
+        seq: u32,
         out: &mut Vec<u8>,
     ) {
         self.ops.clear();
-        let mut count = 1;
-        write_own(&mut self.ops, own.velocity);
+        let mut count = 0;
         let mut previous = 0;
         let seen = match visible {
-            None => Seen::All(frame.records.len()),
+            None => Seen::All(frame.ids.len()),
             Some(list) => Seen::List(list),
         };
         for index in (0..).map_while(|i| seen.get(i)) {
-            let id = frame.records[index].id.id;
-            let body = self.spawn_body(world, frame, index);
-            write_op(&mut self.ops, OP_SPAWN, id - previous, &self.shared[body]);
-            previous = id;
+            let id = frame.ids[index];
+            let body = self.spawn_body(frame, index, id == own);
+            write_op(
+                &mut self.ops,
+                u32::from(OP_SPAWN),
+                Some(id.id - previous),
+                &self.shared[body.clone()],
+            );
+            previous = id.id;
             count += 1;
         }
         out.push(MSG_FULL);
         varint::write_u32(out, frame.tick.0);
-        varint::write_u32(out, own.seq);
+        varint::write_u32(out, seq);
         varint::write_len(out, count);
         out.extend_from_slice(&self.ops);
     }
@@ -249,109 +341,118 @@ impl Replication {
     #[allow(clippy::too_many_arguments)]
     fn write_delta(
         &mut self,
-        world: &World,
         frame: &Frame,
         visible: &Option<Vec<u32>>,
+        own: NetId,
         base: &Baseline,
         base_frame: &Frame,
-        own: OwnState,
+        seq: u32,
         out: &mut Vec<u8>,
     ) -> Built {
         let consecutive = frame.tick.since(base.tick) == 1;
-        let own_changed = own.velocity != base.velocity;
         out.push(MSG_DELTA);
         varint::write_u32(out, frame.tick.since(base.tick));
-        varint::write_u32(out, own.seq.saturating_sub(base.seq));
+        varint::write_u32(out, seq.saturating_sub(base.seq));
+        self.ops.clear();
+        let own_held = match &base.visible {
+            Visible::All => base_frame.find(own.id).is_some_and(|i| base_frame.ids[i] == own),
+            Visible::List(ids) => ids.binary_search(&own).is_ok(),
+        };
+        let own_index = frame.find(own.id).filter(|&i| frame.ids[i] == own);
+        let own_op = match own_index.filter(|_| own_held) {
+            Some(index) if consecutive => self.owner_changes[index].clone(),
+            Some(_) => self.owner_catch_up(own, base.tick),
+            None => None,
+        };
+        let mut count = 0;
+        if let Some(body) = own_op {
+            write_op(&mut self.ops, u32::from(OP_OWN), None, &self.shared[body.clone()]);
+            count += 1;
+        }
         if consecutive && visible.is_none() && base.visible == Visible::All {
-            let (range, count) = self.all_delta(world, frame, base_frame);
-            varint::write_len(out, count + usize::from(own_changed));
-            if own_changed {
-                write_own(out, own.velocity);
-            }
+            let (range, shared_count) = self.all_delta(frame, base_frame, own);
+            varint::write_len(out, count + shared_count);
+            out.extend_from_slice(&self.ops);
             out.extend_from_slice(&self.shared[range]);
             return Built::Delta;
         }
-        self.ops.clear();
-        let mut count = 0;
-        if own_changed {
-            write_own(&mut self.ops, own.velocity);
-            count += 1;
-        }
         let held = match &base.visible {
-            Visible::All => Held::All(&base_frame.records),
+            Visible::All => Held::List(&base_frame.ids),
             Visible::List(ids) => Held::List(ids),
         };
         let now = match visible {
-            None => Seen::All(frame.records.len()),
+            None => Seen::All(frame.ids.len()),
             Some(list) => Seen::List(list),
         };
-        count += self.merge(world, frame, base_frame, consecutive, now, held);
+        count += self.merge(frame, base.tick, consecutive, now, held, own);
         varint::write_len(out, count);
         out.extend_from_slice(&self.ops);
         if consecutive { Built::Delta } else { Built::CatchUp }
     }
 
-    /// Writes the ops that take a client from holding `held` (at `base_frame`) to holding
+    /// Writes (into `self.ops`) the ops that take a client from holding `held` to holding
     /// `now` (indices into `frame`), returning how many it wrote.
     fn merge(
         &mut self,
-        world: &World,
         frame: &Frame,
-        base_frame: &Frame,
+        base_tick: Tick,
         consecutive: bool,
         now: Seen<'_>,
         held: Held<'_>,
+        own: NetId,
     ) -> usize {
         let (mut a, mut b, mut previous, mut count) = (0, 0, 0u32, 0);
         loop {
-            let current = now.get(a).map(|i| (i, frame.records[i]));
+            let current = now.get(a).map(|i| (i, frame.ids[i]));
             let old = held.get(b);
             match (current, old) {
-                (Some((index, record)), Some(old)) if record.id.id == old.id => {
+                (Some((index, id)), Some(old)) if id.id == old.id => {
                     a += 1;
                     b += 1;
-                    if record.id != old {
-                        let body = self.spawn_body(world, frame, index);
+                    let gap = id.id - previous;
+                    if id != old {
+                        let body = self.spawn_body(frame, index, id == own);
                         write_op(
                             &mut self.ops,
-                            OP_SPAWN,
-                            record.id.id - previous,
-                            &self.shared[body],
+                            u32::from(OP_SPAWN),
+                            Some(gap),
+                            &self.shared[body.clone()],
                         );
                     } else if consecutive {
                         let Some(change) = self.changes[index].clone() else { continue };
                         write_op(
                             &mut self.ops,
                             change.tag,
-                            record.id.id - previous,
-                            &self.shared[change.body],
+                            Some(gap),
+                            &self.shared[change.body.clone()],
                         );
                     } else {
-                        let Some(before) = base_frame.find(old.id).map(|i| base_frame.records[i])
-                        else {
-                            continue;
-                        };
-                        let start = self.shared.len();
-                        let Some(tag) =
-                            encode_change(&mut self.shared, &before, &record).map(|c| c.tag)
-                        else {
-                            continue;
-                        };
-                        let body = start..self.shared.len();
-                        write_op(&mut self.ops, tag, record.id.id - previous, &self.shared[body]);
+                        let Some(change) = self.public_catch_up(id, base_tick) else { continue };
+                        write_op(
+                            &mut self.ops,
+                            change.tag,
+                            Some(gap),
+                            &self.shared[change.body.clone()],
+                        );
                     }
-                    previous = record.id.id;
+                    previous = id.id;
                 }
-                (Some((index, record)), old) if old.is_none_or(|o| record.id.id < o.id) => {
+                (Some((index, id)), old) if old.is_none_or(|o| id.id < o.id) => {
                     // Entering view (or new in the world): sent whole.
                     a += 1;
-                    let body = self.spawn_body(world, frame, index);
-                    write_op(&mut self.ops, OP_SPAWN, record.id.id - previous, &self.shared[body]);
-                    previous = record.id.id;
+                    let body = self.spawn_body(frame, index, id == own);
+                    let gap = Some(id.id - previous);
+                    write_op(&mut self.ops, u32::from(OP_SPAWN), gap, &self.shared[body.clone()]);
+                    previous = id.id;
                 }
                 (_, Some(old)) => {
                     b += 1;
-                    write_op(&mut self.ops, OP_DESPAWN, old.id - previous, &[]);
+                    write_op(
+                        &mut self.ops,
+                        u32::from(OP_DESPAWN),
+                        Some(old.id - previous),
+                        &self.shared[0..0],
+                    );
                     previous = old.id;
                 }
                 (Some(_), None) | (None, None) => break,
@@ -362,45 +463,147 @@ impl Replication {
     }
 
     /// The ops that take a client holding every entity of the previous tick to holding every
-    /// entity now; built once per tick on first use.
+    /// entity now; built once per tick on first use. Written into the shared buffer.
     fn all_delta(
         &mut self,
-        world: &World,
         frame: &Frame,
         base_frame: &Frame,
+        own: NetId,
     ) -> (Range<usize>, usize) {
         if let Some(done) = &self.all_delta {
             return done.clone();
         }
-        let (now, held) = (Seen::All(frame.records.len()), Held::All(&base_frame.records));
-        self.ops.clear();
-        let count = self.merge(world, frame, base_frame, true, now, held);
+        let own_ops = std::mem::take(&mut self.ops);
+        let (now, held) = (Seen::All(frame.ids.len()), Held::List(&base_frame.ids));
+        // `own` only decides spawn bodies, and the own entity is never new in a delta.
+        let count = self.merge(frame, frame.tick, true, now, held, own);
         let start = self.shared.len();
-        self.shared.extend_from_slice(&self.ops);
+        let ops = std::mem::replace(&mut self.ops, own_ops);
+        self.shared.extend_from_slice(&ops);
         let done = (start..self.shared.len(), count);
         self.all_delta = Some(done.clone());
         done
     }
 
-    /// The encoded [`protocol::EntityState`] of a record, encoded on first use this tick.
-    fn spawn_body(&mut self, world: &World, frame: &Frame, index: usize) -> Range<usize> {
-        if let Some(range) = &self.spawns[index] {
+    /// A spawn body: the count of components, then each one's id and whole value. The own
+    /// entity's includes its owner-only components; others' bodies are encoded once a tick.
+    fn spawn_body(&mut self, frame: &Frame, index: usize, own: bool) -> Range<usize> {
+        if !own && let Some(range) = &self.spawns[index] {
             return range.clone();
         }
-        let state = entity_state(world, frame.entities[index], &frame.records[index]);
+        let id = frame.ids[index];
+        self.scratch.clear();
+        let mut count = 0;
+        for (cid, state) in self.states.iter().enumerate() {
+            if !own && state.visibility() == Visibility::Owner {
+                continue;
+            }
+            let mark = self.scratch.len();
+            varint::write_u32(&mut self.scratch, cid as u32);
+            if state.write_full(id, &mut self.scratch) {
+                count += 1;
+            } else {
+                self.scratch.truncate(mark);
+            }
+        }
         let start = self.shared.len();
-        protocol::encode_into(&state, &mut self.shared);
+        varint::write_len(&mut self.shared, count);
+        self.shared.extend_from_slice(&self.scratch);
         let range = start..self.shared.len();
-        self.spawns[index] = Some(range.clone());
+        if !own {
+            self.spawns[index] = Some(range.clone());
+        }
         range
     }
+
+    /// The change op of an entity's public components since `since` (whole values).
+    fn public_catch_up(&mut self, id: NetId, since: Tick) -> Option<Op> {
+        let ops = self.catch_up_ops(id, since, Visibility::Everyone);
+        match ops.as_slice() {
+            [] => None,
+            [(cop, payload)] => Some(Op { tag: u32::from(OP_SINGLE) + cop, body: payload.clone() }),
+            many => Some(Op {
+                tag: u32::from(OP_CHANGES),
+                body: write_component_ops(&mut self.shared, many),
+            }),
+        }
+    }
+
+    /// The OWN body of the own entity's owner-only components changed since `since`.
+    fn owner_catch_up(&mut self, id: NetId, since: Tick) -> Option<Range<usize>> {
+        let ops = self.catch_up_ops(id, since, Visibility::Owner);
+        (!ops.is_empty()).then(|| write_component_ops(&mut self.shared, &ops))
+    }
+
+    /// SET (or REMOVE) component ops, with payloads written into the shared buffer.
+    fn catch_up_ops(
+        &mut self,
+        id: NetId,
+        since: Tick,
+        visibility: Visibility,
+    ) -> Vec<(u32, Range<usize>)> {
+        let mut ops = Vec::new();
+        for (cid, state) in self.states.iter().enumerate() {
+            if state.visibility() != visibility {
+                continue;
+            }
+            let Some(present) = state.changed_since(id, since) else { continue };
+            let start = self.shared.len();
+            let kind = if present && state.write_full(id, &mut self.shared) {
+                tags::COP_SET
+            } else {
+                tags::COP_REMOVE
+            };
+            ops.push((tags::cop(cid as u16, kind), start..self.shared.len()));
+        }
+        ops
+    }
+}
+
+impl Interest {
+    /// Reads this tick's positions into the frame and rebuilds the grid.
+    fn locate(&mut self, world: &World, frame: &mut Frame) {
+        self.by_id.iter_mut().for_each(|p| *p = None);
+        self.source.positions(world, &mut self.by_id);
+        frame.positions.clear();
+        frame
+            .positions
+            .extend(frame.ids.iter().map(|id| self.by_id.get(id.id as usize).copied().flatten()));
+        self.everywhere.clear();
+        self.everywhere.extend(
+            frame.positions.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i as u32),
+        );
+        let points = frame.positions.iter().enumerate().filter_map(|(i, p)| {
+            p.map(|p| (interest::to_grid(p.x), interest::to_grid(p.y), i as u32))
+        });
+        self.grid.rebuild(points);
+    }
+}
+
+/// Writes `count`, then each component op and its payload (copied from `shared`), at the end
+/// of `shared`; returns the range written.
+fn write_component_ops(shared: &mut Vec<u8>, ops: &[(u32, Range<usize>)]) -> Range<usize> {
+    let start = shared.len();
+    varint::write_len(shared, ops.len());
+    for (cop, payload) in ops {
+        varint::write_u32(shared, *cop);
+        shared.extend_from_within(payload.clone());
+    }
+    start..shared.len()
+}
+
+/// Writes an op: its tag, its id gap (if it has one) and its body from the shared buffer.
+fn write_op(out: &mut Vec<u8>, tag: u32, id_gap: Option<u32>, body: &[u8]) {
+    varint::write_u32(out, tag);
+    if let Some(gap) = id_gap {
+        varint::write_u32(out, gap);
+    }
+    out.extend_from_slice(body);
 }
 
 /// The entities a client held at its baseline, ascending by id.
 #[derive(Clone, Copy)]
 enum Held<'a> {
-    /// Every record of the baseline frame.
-    All(&'a [Record]),
     /// These.
     List(&'a [NetId]),
 }
@@ -408,16 +611,15 @@ enum Held<'a> {
 impl Held<'_> {
     fn get(self, i: usize) -> Option<NetId> {
         match self {
-            Held::All(records) => records.get(i).map(|r| r.id),
             Held::List(ids) => ids.get(i).copied(),
         }
     }
 }
 
-/// The records (indices into the current frame) a client sees now, ascending.
+/// The entities (indices into the current frame) a client sees now, ascending.
 #[derive(Clone, Copy)]
 enum Seen<'a> {
-    /// All of the frame's `n` records.
+    /// All of the frame's `n` entities.
     All(usize),
     /// These.
     List(&'a [u32]),
@@ -430,32 +632,4 @@ impl Seen<'_> {
             Seen::List(list) => list.get(i).map(|&index| index as usize),
         }
     }
-}
-
-/// Encodes the body of a Move or Update op from `old` to `new`; `None` when nothing changed.
-fn encode_change(shared: &mut Vec<u8>, old: &Record, new: &Record) -> Option<Change> {
-    let (dx, dy) = (new.x.wrapping_sub(old.x), new.y.wrapping_sub(old.y));
-    let rescored = new.score != old.score;
-    if dx == 0 && dy == 0 && !rescored {
-        return None;
-    }
-    let start = shared.len();
-    varint::write_i32(shared, dx);
-    varint::write_i32(shared, dy);
-    if rescored {
-        varint::write_u32(shared, new.score);
-    }
-    Some(Change { tag: if rescored { OP_UPDATE } else { OP_MOVE }, body: start..shared.len() })
-}
-
-fn write_op(out: &mut Vec<u8>, tag: u8, id_gap: u32, body: &[u8]) {
-    out.push(tag);
-    varint::write_u32(out, id_gap);
-    out.extend_from_slice(body);
-}
-
-fn write_own(out: &mut Vec<u8>, velocity: (i32, i32)) {
-    out.push(OP_OWN);
-    varint::write_i32(out, velocity.0);
-    varint::write_i32(out, velocity.1);
 }

@@ -1,23 +1,25 @@
-//! A client's replica of the world, built by applying snapshots as they arrive.
+//! A client's replica of the world, built by applying snapshots as they arrive, for any game:
+//! the registry tells how each component reads.
 //!
-//! Used by the bots, the tests and the property test. Snapshots are applied straight from
-//! the bytes, without building the [`crate::protocol::ServerMessage`] first: a load test runs
-//! hundreds of replicas on the same machine as the server, so the bots' decoding must be
-//! cheap. The streaming reader is checked against the serde decoder in the tests.
+//! Used by the bots, the tests and the property tests. Snapshots are applied straight from
+//! the bytes: a load test runs hundreds of replicas on the same machine as the server, so the
+//! bots' decoding must be cheap.
 
-use crate::protocol::{self, EntityKind, EntityState, ServerMessage};
+use crate::protocol::tags::{
+    COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_FULL, MSG_PONG, MSG_WELCOME,
+    OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
+};
+use crate::protocol::{self, Control, Reader, WireError};
+use crate::registry::{AnyValue, Registry};
+use bevy_ecs::component::Component;
+use std::sync::Arc;
 
 /// Why a message could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplicaError {
     /// The bytes are not a valid server message.
-    #[error("malformed message at byte {at}: {what}")]
-    Malformed {
-        /// Offset of the problem.
-        at: usize,
-        /// What was wrong.
-        what: &'static str,
-    },
+    #[error(transparent)]
+    Malformed(#[from] WireError),
     /// An op named an entity the replica does not hold.
     #[error("op {op} names entity {id}, which the replica does not hold")]
     UnknownEntity {
@@ -25,6 +27,12 @@ pub enum ReplicaError {
         op: &'static str,
         /// The id.
         id: u32,
+    },
+    /// An op named a component the schema does not have.
+    #[error("component {cid} is not in the schema")]
+    UnknownComponent {
+        /// The component id.
+        cid: u32,
     },
     /// A delta arrived before any full snapshot.
     #[error("delta before the first full snapshot")]
@@ -35,7 +43,7 @@ pub enum ReplicaError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
     /// The welcome.
-    Welcome(protocol::Welcome),
+    Welcome(Box<protocol::Welcome>),
     /// A snapshot: whether it was full, and how many ops it carried.
     Snapshot {
         /// Full or delta.
@@ -59,36 +67,57 @@ pub struct OpTally {
 /// Op tallies by kind, filled by [`Replica::apply_counting`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OpCounts {
-    /// `Spawn` ops.
+    /// `SPAWN` ops.
     pub spawn: OpTally,
-    /// `Move` ops.
-    pub moves: OpTally,
-    /// `Update` ops.
-    pub update: OpTally,
-    /// `Despawn` ops.
+    /// `DESPAWN` ops.
     pub despawn: OpTally,
-    /// `Own` ops.
+    /// Ops with one component change (a moving entity, typically).
+    pub single: OpTally,
+    /// `CHANGES` ops (several components of one entity).
+    pub changes: OpTally,
+    /// `OWN` ops.
     pub own: OpTally,
 }
 
+/// One entity as a replica holds it: its components by id, ascending.
+type Held = Vec<(u16, AnyValue)>;
+
 /// The world as one client holds it.
-#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Replica {
+    registry: Arc<Registry>,
+    /// The own entity's wire id (from the welcome).
+    pub own_id: u32,
     /// Tick of the last snapshot applied.
     pub tick: u32,
     /// Last input seq the server applied, as of that snapshot.
     pub last_input_seq: u32,
-    /// Own player's velocity, 1/64 units per second.
-    pub own_velocity: (i32, i32),
-    entities: Vec<Option<EntityState>>,
+    entities: Vec<Option<Held>>,
     count: usize,
     started: bool,
 }
 
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("tick", &self.tick)
+            .field("last_input_seq", &self.last_input_seq)
+            .field("entities", &self.count)
+            .finish()
+    }
+}
+
 impl Replica {
-    /// An empty replica.
-    pub fn new() -> Replica {
-        Replica::default()
+    /// An empty replica of a game with these components.
+    pub fn new(registry: Arc<Registry>) -> Replica {
+        Replica {
+            registry,
+            own_id: 0,
+            tick: 0,
+            last_input_seq: 0,
+            entities: Vec::new(),
+            count: 0,
+            started: false,
+        }
     }
 
     /// Applies one server message.
@@ -104,16 +133,20 @@ impl Replica {
         bytes: &[u8],
         counts: &mut OpCounts,
     ) -> Result<Applied, ReplicaError> {
-        let mut reader = Reader { bytes, at: 0 };
-        let applied = match reader.u32()? {
-            0 | 3 => {
-                return match protocol::decode_server(bytes, bytes.len()) {
-                    Ok(ServerMessage::Welcome(w)) => Ok(Applied::Welcome(w)),
-                    Ok(ServerMessage::Pong(p)) => Ok(Applied::Pong(p)),
-                    _ => Err(reader.malformed("undecodable welcome or pong")),
+        let mut reader = Reader::new(bytes);
+        let tag = reader.u32()?;
+        let applied = match u8::try_from(tag).unwrap_or(u8::MAX) {
+            MSG_WELCOME | MSG_PONG => {
+                return match protocol::decode_control(bytes) {
+                    Ok(Some(Control::Welcome(welcome))) => {
+                        self.own_id = welcome.entity_id;
+                        Ok(Applied::Welcome(welcome))
+                    }
+                    Ok(Some(Control::Pong(pong))) => Ok(Applied::Pong(pong)),
+                    _ => Err(reader.malformed("undecodable welcome or pong").into()),
                 };
             }
-            1 => {
+            MSG_FULL => {
                 self.tick = reader.u32()?;
                 self.last_input_seq = reader.u32()?;
                 self.entities.iter_mut().for_each(|e| *e = None);
@@ -121,7 +154,7 @@ impl Replica {
                 self.started = true;
                 self.apply_ops(&mut reader, true, counts)?
             }
-            2 => {
+            MSG_DELTA => {
                 if !self.started {
                     return Err(ReplicaError::NoBaseline);
                 }
@@ -129,11 +162,9 @@ impl Replica {
                 self.last_input_seq = self.last_input_seq.wrapping_add(reader.u32()?);
                 self.apply_ops(&mut reader, false, counts)?
             }
-            _ => return Err(reader.malformed("unknown message variant")),
+            _ => return Err(reader.malformed("unknown message variant").into()),
         };
-        if reader.at != bytes.len() {
-            return Err(reader.malformed("trailing bytes"));
-        }
+        reader.finish()?;
         Ok(applied)
     }
 
@@ -143,21 +174,21 @@ impl Replica {
         full: bool,
         counts: &mut OpCounts,
     ) -> Result<Applied, ReplicaError> {
-        let ops = reader.len()?;
+        let ops = reader.count()?;
         let mut id = 0u32;
         for _ in 0..ops {
-            let start = reader.at;
+            let start = reader.position();
             let tag = reader.u32()?;
             self.apply_op(reader, tag, &mut id)?;
             let tally = match tag {
-                0 => &mut counts.spawn,
-                1 => &mut counts.moves,
-                2 => &mut counts.update,
-                3 => &mut counts.despawn,
-                _ => &mut counts.own,
+                t if t == u32::from(OP_SPAWN) => &mut counts.spawn,
+                t if t == u32::from(OP_DESPAWN) => &mut counts.despawn,
+                t if t == u32::from(OP_CHANGES) => &mut counts.changes,
+                t if t == u32::from(OP_OWN) => &mut counts.own,
+                _ => &mut counts.single,
             };
             tally.count += 1;
-            tally.bytes += (reader.at - start) as u64;
+            tally.bytes += (reader.position() - start) as u64;
         }
         Ok(Applied::Snapshot { full, ops })
     }
@@ -168,55 +199,116 @@ impl Replica {
         tag: u32,
         id: &mut u32,
     ) -> Result<(), ReplicaError> {
-        if tag == 4 {
-            self.own_velocity = (reader.i32()?, reader.i32()?);
+        if tag == u32::from(OP_OWN) {
+            let own = self.own_id;
+            let n = reader.count()?;
+            for _ in 0..n {
+                let cop = reader.u32()?;
+                self.component_op(reader, own, cop, "Own")?;
+            }
             return Ok(());
         }
         *id = id.checked_add(reader.u32()?).ok_or_else(|| reader.malformed("id overflow"))?;
         let id = *id;
         match tag {
-            0 => {
-                let state = reader.entity()?;
-                self.insert(id, state);
-            }
-            1 | 2 => {
-                let (dx, dy) = (reader.i32()?, reader.i32()?);
-                let score = if tag == 2 { Some(reader.u32()?) } else { None };
-                let op = if tag == 1 { "Move" } else { "Update" };
-                let entity = self.get_mut(id).ok_or(ReplicaError::UnknownEntity { op, id })?;
-                entity.x = entity.x.wrapping_add(dx);
-                entity.y = entity.y.wrapping_add(dy);
-                if let Some(score) = score {
-                    entity.score = score;
+            t if t == u32::from(OP_SPAWN) => {
+                let n = reader.count()?;
+                let mut held = Held::with_capacity(n);
+                for _ in 0..n {
+                    let cid = reader.u32()?;
+                    let rule = self.rule(cid)?;
+                    held.push((cid as u16, rule.decode(reader)?));
                 }
+                held.sort_by_key(|(cid, _)| *cid);
+                self.insert(id, held);
             }
-            3 => {
+            t if t == u32::from(OP_DESPAWN) => {
                 let slot = self.entities.get_mut(id as usize).and_then(Option::take);
                 slot.ok_or(ReplicaError::UnknownEntity { op: "Despawn", id })?;
                 self.count -= 1;
             }
-            _ => return Err(reader.malformed("unknown op variant")),
+            t if t == u32::from(OP_CHANGES) => {
+                let n = reader.count()?;
+                for _ in 0..n {
+                    let cop = reader.u32()?;
+                    self.component_op(reader, id, cop, "Changes")?;
+                }
+            }
+            t => {
+                let cop = t - u32::from(OP_SINGLE);
+                self.component_op(reader, id, cop, "Change")?;
+            }
         }
         Ok(())
     }
 
-    fn insert(&mut self, id: u32, state: EntityState) {
+    fn rule(&self, cid: u32) -> Result<&dyn crate::registry::rule::Rule, ReplicaError> {
+        u16::try_from(cid)
+            .ok()
+            .and_then(|cid| self.registry.rule(cid))
+            .ok_or(ReplicaError::UnknownComponent { cid })
+    }
+
+    /// Applies one component op to entity `id`.
+    fn component_op(
+        &mut self,
+        reader: &mut Reader<'_>,
+        id: u32,
+        cop: u32,
+        op: &'static str,
+    ) -> Result<(), ReplicaError> {
+        let (cid, kind) = (cop / COP_KINDS, cop % COP_KINDS);
+        let registry = self.registry.clone();
+        let rule = u16::try_from(cid)
+            .ok()
+            .and_then(|cid| registry.rule(cid))
+            .ok_or(ReplicaError::UnknownComponent { cid })?;
+        let held = self
+            .entities
+            .get_mut(id as usize)
+            .and_then(Option::as_mut)
+            .ok_or(ReplicaError::UnknownEntity { op, id })?;
+        let cid = cid as u16;
+        let at = held.binary_search_by_key(&cid, |(c, _)| *c);
+        match (kind, at) {
+            (COP_SET, Ok(i)) => held[i].1 = rule.decode(reader)?,
+            (COP_SET, Err(i)) => held.insert(i, (cid, rule.decode(reader)?)),
+            (COP_DELTA, Ok(i)) => rule.apply_delta(&mut held[i].1, reader)?,
+            (COP_DELTA, Err(_)) => return Err(ReplicaError::UnknownEntity { op: "Delta", id }),
+            (COP_REMOVE, Ok(i)) => drop(held.remove(i)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, id: u32, held: Held) {
         let index = id as usize;
         if index >= self.entities.len() {
-            self.entities.resize(index + 1, None);
+            self.entities.resize_with(index + 1, || None);
         }
-        if self.entities[index].replace(state).is_none() {
+        if self.entities[index].replace(held).is_none() {
             self.count += 1;
         }
     }
 
-    fn get_mut(&mut self, id: u32) -> Option<&mut EntityState> {
-        self.entities.get_mut(id as usize).and_then(Option::as_mut)
+    /// Component `C` of entity `id`, if the replica holds both.
+    pub fn get<C: Component>(&self, id: u32) -> Option<C> {
+        let cid = self.registry.id_of::<C>()?;
+        let held = self.entities.get(id as usize)?.as_ref()?;
+        let i = held.binary_search_by_key(&cid, |(c, _)| *c).ok()?;
+        self.registry.component_of::<C>(&held[i].1)
     }
 
-    /// The entity with this id.
-    pub fn get(&self, id: u32) -> Option<&EntityState> {
-        self.entities.get(id as usize).and_then(Option::as_ref)
+    /// Whether entity `id` is held.
+    pub fn contains(&self, id: u32) -> bool {
+        self.entities.get(id as usize).is_some_and(Option::is_some)
+    }
+
+    /// Whether entity `id` holds component `C`.
+    pub fn has<C: Component>(&self, id: u32) -> bool {
+        let Some(cid) = self.registry.id_of::<C>() else { return false };
+        let held = self.entities.get(id as usize).and_then(Option::as_ref);
+        held.is_some_and(|held| held.iter().any(|(c, _)| *c == cid))
     }
 
     /// Entities held.
@@ -229,176 +321,57 @@ impl Replica {
         self.count == 0
     }
 
-    /// Every entity with its id, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &EntityState)> {
-        self.entities.iter().enumerate().filter_map(|(id, e)| Some((id as u32, e.as_ref()?)))
-    }
-}
-
-/// A cursor over bincode `standard()` bytes.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn malformed(&self, what: &'static str) -> ReplicaError {
-        ReplicaError::Malformed { at: self.at, what }
+    /// Every entity id held, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entities.iter().enumerate().filter_map(|(id, e)| e.as_ref().map(|_| id as u32))
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], ReplicaError> {
-        let end = self.at.checked_add(n).filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| self.malformed("truncated"))?;
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
-    }
-
-    fn u8(&mut self) -> Result<u8, ReplicaError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u64(&mut self) -> Result<u64, ReplicaError> {
-        Ok(match self.u8()? {
-            small @ 0..=250 => u64::from(small),
-            251 => u64::from(u16::from_le_bytes([self.u8()?, self.u8()?])),
-            252 => u64::from(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default())),
-            253 => u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()),
-            _ => return Err(self.malformed("bad varint marker")),
-        })
-    }
-
-    fn u32(&mut self) -> Result<u32, ReplicaError> {
-        u32::try_from(self.u64()?).map_err(|_| self.malformed("varint exceeds u32"))
-    }
-
-    fn i32(&mut self) -> Result<i32, ReplicaError> {
-        let zigzag = self.u32()?;
-        Ok(((zigzag >> 1) as i32) ^ -((zigzag & 1) as i32))
-    }
-
-    fn len(&mut self) -> Result<usize, ReplicaError> {
-        let len = self.u64()?;
-        // A length can never exceed the bytes left: each element takes at least one byte.
-        if len > (self.bytes.len() - self.at) as u64 {
-            return Err(self.malformed("length exceeds message"));
+    /// A hash of the entity's components that everyone who sees it is sent: two clients that
+    /// hold the same state of it agree on this number.
+    pub fn fingerprint(&self, id: u32) -> Option<u64> {
+        let held = self.entities.get(id as usize)?.as_ref()?;
+        let mut bytes = Vec::new();
+        for (cid, value) in held {
+            let rule = self.registry.rule(*cid)?;
+            if rule.schema().visibility == crate::protocol::Visibility::Owner {
+                continue;
+            }
+            protocol::varint::write_u32(&mut bytes, u32::from(*cid));
+            rule.encode(value, &mut bytes);
         }
-        Ok(len as usize)
+        Some(protocol::schema::fnv1a64(&bytes))
     }
 
-    fn entity(&mut self) -> Result<EntityState, ReplicaError> {
-        let kind = match self.u32()? {
-            0 => EntityKind::Player,
-            1 => EntityKind::Orb,
-            _ => return Err(self.malformed("unknown entity kind")),
+    /// A readable dump of an entity's components (for test failures).
+    pub fn describe(&self, id: u32) -> String {
+        let Some(Some(held)) = self.entities.get(id as usize) else { return "absent".into() };
+        let parts: Vec<String> = held
+            .iter()
+            .filter_map(|(cid, value)| {
+                let rule = self.registry.rule(*cid)?;
+                Some(format!("{}={}", rule.schema().name, rule.debug(value)))
+            })
+            .collect();
+        parts.join(" ")
+    }
+}
+
+/// Whether `a` and `b` hold the same entities with the same components and values
+/// (owner-only components included).
+pub fn same_state(a: &Replica, b: &Replica) -> bool {
+    if a.count != b.count || a.tick != b.tick {
+        return false;
+    }
+    a.ids().zip(b.ids()).all(|(x, y)| {
+        let (Some(Some(p)), Some(Some(q))) =
+            (a.entities.get(x as usize), b.entities.get(y as usize))
+        else {
+            return false;
         };
-        let (x, y) = (self.i32()?, self.i32()?);
-        let radius =
-            u16::try_from(self.u64()?).map_err(|_| self.malformed("radius exceeds u16"))?;
-        let color = [self.u8()?, self.u8()?, self.u8()?];
-        let score = self.u32()?;
-        let len = self.len()?;
-        let at = self.at;
-        let name = std::str::from_utf8(self.take(len)?)
-            .map_err(|_| ReplicaError::Malformed { at, what: "name is not UTF-8" })?
-            .to_owned();
-        Ok(EntityState { kind, x, y, radius, color, score, name })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::{DeltaSnapshot, FullSnapshot, Op};
-
-    fn orb(x: i32) -> EntityState {
-        EntityState {
-            kind: EntityKind::Orb,
-            x,
-            y: 5,
-            radius: 20,
-            color: [1, 2, 3],
-            score: 1,
-            name: String::new(),
-        }
-    }
-
-    #[test]
-    fn applies_full_then_delta() {
-        let mut replica = Replica::new();
-        let full = ServerMessage::Full(FullSnapshot {
-            tick: 300,
-            last_input_seq: 2,
-            ops: vec![
-                Op::Own { vx: 3, vy: -4 },
-                Op::Spawn { id_gap: 1, entity: orb(10) },
-                Op::Spawn { id_gap: 300, entity: orb(20) },
-            ],
-        });
-        assert_eq!(
-            replica.apply(&protocol::encode(&full)),
-            Ok(Applied::Snapshot { full: true, ops: 3 })
-        );
-        let delta = ServerMessage::Delta(DeltaSnapshot {
-            tick_delta: 2,
-            input_seq_delta: 1,
-            ops: vec![
-                Op::Despawn { id_gap: 1 },
-                Op::Update { id_gap: 300, dx: -7, dy: 1, score: 9 },
-            ],
-        });
-        replica.apply(&protocol::encode(&delta)).expect("applies");
-        assert_eq!((replica.tick, replica.last_input_seq, replica.own_velocity), (302, 3, (3, -4)));
-        assert_eq!(replica.len(), 1);
-        let moved = replica.get(301).expect("held");
-        assert_eq!((moved.x, moved.y, moved.score), (13, 6, 9));
-    }
-
-    #[test]
-    fn counts_ops_by_kind_with_their_bytes() {
-        let mut replica = Replica::new();
-        let mut counts = OpCounts::default();
-        let full = ServerMessage::Full(FullSnapshot {
-            tick: 1,
-            last_input_seq: 0,
-            ops: vec![Op::Own { vx: 1, vy: 0 }, Op::Spawn { id_gap: 1, entity: orb(10) }],
-        });
-        replica.apply_counting(&protocol::encode(&full), &mut counts).expect("applies");
-        let delta = ServerMessage::Delta(DeltaSnapshot {
-            tick_delta: 1,
-            input_seq_delta: 0,
-            ops: vec![Op::Move { id_gap: 1, dx: 1, dy: -300 }],
-        });
-        replica.apply_counting(&protocol::encode(&delta), &mut counts).expect("applies");
-        assert_eq!(counts.own, OpTally { count: 1, bytes: 3 });
-        assert_eq!(counts.spawn.count, 1);
-        // Tag, id gap, dx (1 byte), dy (zigzag 599: marker and two bytes).
-        assert_eq!(counts.moves, OpTally { count: 1, bytes: 6 });
-        assert_eq!(counts.update, OpTally::default());
-    }
-
-    #[test]
-    fn rejects_ops_on_unknown_entities() {
-        let mut replica = Replica::new();
-        let full = ServerMessage::Full(FullSnapshot { tick: 1, last_input_seq: 0, ops: vec![] });
-        replica.apply(&protocol::encode(&full)).expect("applies");
-        let delta = ServerMessage::Delta(DeltaSnapshot {
-            tick_delta: 1,
-            input_seq_delta: 0,
-            ops: vec![Op::Move { id_gap: 4, dx: 1, dy: 1 }],
-        });
-        assert_eq!(
-            replica.apply(&protocol::encode(&delta)),
-            Err(ReplicaError::UnknownEntity { op: "Move", id: 4 })
-        );
-    }
-
-    #[test]
-    fn rejects_deltas_before_a_full_and_garbage() {
-        let mut replica = Replica::new();
-        assert_eq!(replica.apply(&[2, 1, 0, 0]), Err(ReplicaError::NoBaseline));
-        assert!(replica.apply(&[1, 1, 0, 5]).is_err());
-        assert!(replica.apply(&[9]).is_err());
-        assert!(replica.apply(&[]).is_err());
-    }
+        x == y
+            && p.len() == q.len()
+            && p.iter().zip(q).all(|((c, u), (d, v))| {
+                c == d && a.registry.rule(*c).is_some_and(|rule| rule.eq(u, v))
+            })
+    })
 }

@@ -4,8 +4,10 @@
 
 use std::net::SocketAddr;
 use std::time::Duration;
-use tickwire::bots::BotClient;
+use tickwire::arena::{Arena, ArenaConfig};
+use tickwire::bots::{BotClient, GameSpec};
 use tickwire::config::ServerConfig;
+use tickwire::{Game, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -17,11 +19,23 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// Starts the arena with the default arena settings.
     pub async fn start(config: ServerConfig) -> TestServer {
+        TestServer::start_arena(config, ArenaConfig::default()).await
+    }
+
+    /// Starts the arena.
+    pub async fn start_arena(config: ServerConfig, arena: ArenaConfig) -> TestServer {
+        TestServer::start_game(Arena::new(arena), config).await
+    }
+
+    /// Starts any game.
+    pub async fn start_game<G: Game>(game: G, config: ServerConfig) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(tickwire::server::run(listener, config, async move {
+        let server = Server::new(game).config(config).pages(tickwire::net::http::demo_files());
+        let task = tokio::spawn(server.run(listener, async move {
             let _ = stopped.await;
         }));
         TestServer { addr, stop: Some(stop), task: Some(task) }
@@ -31,13 +45,18 @@ impl TestServer {
         TestServer::start(ServerConfig::default()).await
     }
 
+    /// A small fast arena.
+    pub async fn start_small() -> TestServer {
+        TestServer::start_arena(ServerConfig::default(), small_arena()).await
+    }
+
     pub fn ws_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
 
     pub async fn connect(&self, name: &str) -> BotClient {
         let url = format!("{}?name={name}", self.ws_url());
-        within(BotClient::connect(&url)).await.expect("connects")
+        within(BotClient::connect(&url, &arena_spec())).await.expect("connects")
     }
 
     /// Shuts the server down and waits until `run` returns.
@@ -66,10 +85,12 @@ pub async fn within<F: std::future::Future>(future: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(10), future).await.expect("finished within 10 s")
 }
 
-/// Test config: a small fast world.
-pub fn small_world() -> ServerConfig {
-    let mut config = ServerConfig::default();
-    config.world.size = 60.0;
-    config.world.orbs = 10;
-    config
+/// The arena as the bots see it.
+pub fn arena_spec() -> GameSpec {
+    GameSpec::of(Arena::default()).expect("the arena registers")
+}
+
+/// A small arena: 60 units, 10 orbs.
+pub fn small_arena() -> ArenaConfig {
+    ArenaConfig { size: 60.0, orbs: 10, ..ArenaConfig::default() }
 }

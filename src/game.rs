@@ -1,0 +1,186 @@
+//! The API a game implements: its components and systems, its input, what happens when a
+//! client joins and leaves, and what it replicates.
+//!
+//! A game knows nothing of bytes, sockets or threads: it registers components with a codec
+//! and a visibility, and the server does the rest.
+
+use crate::protocol::describe::describe;
+use crate::protocol::{Schema, Type};
+use crate::registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
+use bevy_ecs::component::Component;
+use bevy_ecs::entity::Entity;
+use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::system::ScheduleSystem;
+use bevy_ecs::world::World;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+
+/// A game's input: one tick of what a client asks for, sent as its own bincode value.
+///
+/// Decoded and validated at the connection, never inside the tick: an input that does not
+/// decode or that [`GameInput::validate`] refuses closes only that client, with the reason.
+pub trait GameInput:
+    Serialize + DeserializeOwned + Clone + Default + Debug + Send + Sync + 'static
+{
+    /// Checks a decoded input; the error is the close reason the client is sent.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Who joined: what the server knows of a connection when it asks the game to spawn for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The connection's id, unique for the server's lifetime.
+    pub client_id: u32,
+    /// The query parameters of the WebSocket URL (`/ws?name=ada` gives `("name", "ada")`),
+    /// at most [`crate::net::http::MAX_QUERY_PARAMS`] of them, each bounded in length. They
+    /// come from the client: check them.
+    pub query: Vec<(String, String)>,
+}
+
+impl ClientInfo {
+    /// The value of query parameter `key`, if the client sent it.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A game served by tickwire.
+///
+/// ```
+/// use bevy_ecs::prelude::*;
+/// use serde::{Deserialize, Serialize};
+/// use tickwire::{ClientInfo, Game, GameBuilder, GameInput, Inputs, Replicated};
+///
+/// /// A counter each client raises by pressing.
+/// #[derive(Component, Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+/// struct Count(u32);
+///
+/// #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// struct Press { times: u8 }
+/// impl GameInput for Press {}
+///
+/// fn count(mut counters: Query<(&Inputs<Press>, &mut Count)>) {
+///     for (inputs, mut count) in &mut counters {
+///         for press in inputs.this_tick() {
+///             count.0 += u32::from(press.times);
+///         }
+///     }
+/// }
+///
+/// struct Counters;
+///
+/// impl Game for Counters {
+///     type Input = Press;
+///     type Welcome = ();
+///     const NAME: &'static str = "counters";
+///     fn build(&mut self, game: &mut GameBuilder<'_>) {
+///         game.replicate::<Count>();
+///         game.add_systems(count);
+///     }
+///     fn welcome(&self) {}
+///     fn join(&mut self, world: &mut World, _: &ClientInfo) -> Entity {
+///         world.spawn((Replicated, Count(0))).id()
+///     }
+/// }
+/// ```
+pub trait Game: Send + 'static {
+    /// One tick of a client's input.
+    type Input: GameInput;
+    /// What every client is told on connecting, besides the schema (world size, rules for
+    /// prediction...).
+    type Welcome: Serialize + DeserializeOwned + Clone + Default + Debug + Send + Sync + 'static;
+    /// The game's name, sent in the schema.
+    const NAME: &'static str;
+
+    /// Registers the game's systems (run once per tick, after inputs are applied), resources
+    /// and replicated components.
+    fn build(&mut self, game: &mut GameBuilder<'_>);
+
+    /// The welcome value sent to each client.
+    fn welcome(&self) -> Self::Welcome;
+
+    /// Spawns the entity of a client that joined (give it [`crate::Replicated`] to send it);
+    /// the server adds its [`crate::Inputs`] and treats it as the client's own entity.
+    fn join(&mut self, world: &mut World, client: &ClientInfo) -> Entity;
+
+    /// A client left: by default its entity is despawned.
+    fn leave(&mut self, world: &mut World, client: &ClientInfo, entity: Entity) {
+        let _ = client;
+        world.despawn(entity);
+    }
+}
+
+/// What [`Game::build`] registers with.
+pub struct GameBuilder<'a> {
+    world: &'a mut World,
+    schedule: &'a mut Schedule,
+    registry: &'a mut Registry,
+}
+
+impl<'a> GameBuilder<'a> {
+    pub(crate) fn new(
+        world: &'a mut World,
+        schedule: &'a mut Schedule,
+        registry: &'a mut Registry,
+    ) -> GameBuilder<'a> {
+        GameBuilder { world, schedule, registry }
+    }
+
+    /// The world, to insert resources or spawn the entities a game starts with.
+    pub fn world(&mut self) -> &mut World {
+        self.world
+    }
+
+    /// Adds systems to the tick's schedule.
+    pub fn add_systems<M>(
+        &mut self,
+        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
+    ) -> &mut Self {
+        self.schedule.add_systems(systems);
+        self
+    }
+
+    /// Replicates `C`: the whole value with serde, whenever it changes (compared with
+    /// `PartialEq`). Its wire shape is read off `C::default()`.
+    pub fn replicate<C>(&mut self) -> Registration<'_>
+    where
+        C: Component + Clone + PartialEq + Debug + Default + Serialize + DeserializeOwned,
+    {
+        self.registry.replicate(&C::default())
+    }
+
+    /// Replicates `C` like [`GameBuilder::replicate`], reading its wire shape off `sample`
+    /// (for a type without `Default`, or whose default holds an empty list or a `None`).
+    pub fn replicate_sample<C>(&mut self, sample: C) -> Registration<'_>
+    where
+        C: Component + Clone + PartialEq + Debug + Serialize + DeserializeOwned,
+    {
+        self.registry.replicate(&sample)
+    }
+
+    /// Replicates `C` as quantized integers: a change is sent as the difference of each, so a
+    /// small move costs a byte per integer.
+    pub fn replicate_quantized<C: Quantized>(&mut self) -> Registration<'_> {
+        self.registry.replicate_quantized::<C>()
+    }
+
+    /// Sends each client only the entities near its own, by the spatial component `C`.
+    /// Without it, every client sees every entity.
+    pub fn interest<C: Spatial>(&mut self, config: InterestConfig) -> &mut Self {
+        self.registry.interest::<C>(config);
+        self
+    }
+}
+
+/// The schema of game `G` with `registry`'s components, or why it cannot be described.
+pub(crate) fn schema_of<G: Game>(
+    registry: &Registry,
+    welcome: &G::Welcome,
+) -> Result<Schema, String> {
+    let input = describe(&G::Input::default()).map_err(|e| format!("input type: {e}"))?;
+    let welcome: Type = describe(welcome).map_err(|e| format!("welcome type: {e}"))?;
+    Ok(registry.schema(G::NAME, input, welcome))
+}

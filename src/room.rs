@@ -1,0 +1,226 @@
+//! One game world: the game's bevy_ecs `World` and schedule, its clients' input buffers and
+//! its replication. Pure: the caller passes the tick; no sockets, no clock, no tokio.
+
+use crate::game::{ClientInfo, Game, GameBuilder, schema_of};
+use crate::input::{Inputs, Queued, advance_all};
+use crate::protocol::{PROTOCOL_VERSION, Schema, Welcome};
+use crate::registry::Registry;
+use crate::replication::{Built, ClientView, NetId, NetIds, Replicated, Replication};
+use crate::tick::Tick;
+use bevy_ecs::prelude::*;
+use std::sync::Arc;
+
+/// The tick being simulated, for a game's systems (`Res<TickInfo>`).
+#[derive(Resource, Debug, Clone, Copy, PartialEq)]
+pub struct TickInfo {
+    /// The tick.
+    pub tick: Tick,
+    /// Seconds per tick.
+    pub dt: f32,
+    /// Ticks per second.
+    pub rate_hz: u16,
+}
+
+/// How a room runs its game.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomSettings {
+    /// Ticks per second.
+    pub tick_rate_hz: u16,
+    /// Inputs buffered per client before the oldest is dropped.
+    pub input_buffer: usize,
+    /// Inputs applied to one client in one tick while a backlog waits.
+    pub max_inputs_per_tick: usize,
+    /// Ticks of history kept for delta baselines.
+    pub history_ticks: usize,
+}
+
+impl RoomSettings {
+    /// The settings a server with `config` runs its rooms with.
+    pub fn from_config(config: &crate::ServerConfig) -> RoomSettings {
+        RoomSettings {
+            tick_rate_hz: config.tick_rate_hz,
+            input_buffer: config.input_buffer,
+            max_inputs_per_tick: config.max_inputs_per_tick,
+            history_ticks: config.history_ticks,
+        }
+    }
+}
+
+impl Default for RoomSettings {
+    /// What a server with the default configuration uses.
+    fn default() -> Self {
+        RoomSettings::from_config(&crate::ServerConfig::default())
+    }
+}
+
+/// Counters of one step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepStats {
+    /// Inputs taken from the clients' buffers.
+    pub inputs_applied: u64,
+}
+
+/// A game's world and everything that runs it.
+pub struct Room<G: Game> {
+    game: G,
+    world: World,
+    schedule: Schedule,
+    replication: Replication,
+    inputs: QueryState<&'static mut Inputs<G::Input>, With<NetId>>,
+    settings: RoomSettings,
+    schema: Arc<Schema>,
+    schema_hash: u64,
+    welcome: Vec<u8>,
+}
+
+/// Builds a game's registry and schema with a scratch world (what clients and bots need).
+pub fn registry_of<G: Game>(game: &mut G) -> Result<(Arc<Registry>, Schema), String> {
+    let mut world = fresh_world(crate::config::DEFAULT_TICK_RATE_HZ);
+    let mut schedule = Schedule::default();
+    let registry = build(game, &mut world, &mut schedule)?;
+    let schema = schema_of::<G>(&registry, &game.welcome())?;
+    Ok((Arc::new(registry), schema))
+}
+
+/// A world with the resources the server provides to every game.
+fn fresh_world(tick_rate_hz: u16) -> World {
+    let mut world = World::new();
+    let dt = 1.0 / f32::from(tick_rate_hz.max(1));
+    world.insert_resource(TickInfo { tick: Tick(0), dt, rate_hz: tick_rate_hz });
+    world.init_resource::<NetIds>();
+    world
+}
+
+fn build<G: Game>(
+    game: &mut G,
+    world: &mut World,
+    schedule: &mut Schedule,
+) -> Result<Registry, String> {
+    let mut registry = Registry::default();
+    game.build(&mut GameBuilder::new(world, schedule, &mut registry));
+    if !registry.errors.is_empty() {
+        return Err(format!("game {}: {}", G::NAME, registry.errors.join("; ")));
+    }
+    Ok(registry)
+}
+
+impl<G: Game> Room<G> {
+    /// A new world for `game`; fails if the game's registrations are invalid.
+    pub fn new(mut game: G, settings: RoomSettings) -> Result<Room<G>, String> {
+        let mut world = fresh_world(settings.tick_rate_hz);
+        let mut schedule = Schedule::default();
+        let registry = Arc::new(build(&mut game, &mut world, &mut schedule)?);
+        let welcome = game.welcome();
+        let schema = schema_of::<G>(&registry, &welcome)?;
+        let schema_hash = schema.hash();
+        let replication = Replication::new(registry, &mut world, settings.history_ticks);
+        let inputs = world.query_filtered();
+        Ok(Room {
+            game,
+            world,
+            schedule,
+            replication,
+            inputs,
+            settings,
+            schema: Arc::new(schema),
+            schema_hash,
+            welcome: crate::protocol::encode(&welcome),
+        })
+    }
+
+    /// The game's replicated components.
+    pub fn registry(&self) -> &Arc<Registry> {
+        self.replication.registry()
+    }
+
+    /// The schema sent in welcomes.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The welcome for a client whose own entity is `own`.
+    pub fn welcome(&self, client_id: u32, own: NetId) -> Welcome {
+        Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            client_id,
+            entity_id: own.id,
+            tick_rate_hz: self.settings.tick_rate_hz,
+            schema_hash: self.schema_hash,
+            schema: (*self.schema).clone(),
+            game: self.welcome.clone(),
+        }
+    }
+
+    /// Lets the game spawn a client's entity; returns it with its wire id.
+    pub fn join(&mut self, client: &ClientInfo) -> (Entity, NetId) {
+        let entity = self.game.join(&mut self.world, client);
+        let id = match self.world.get::<NetId>(entity) {
+            Some(id) => *id,
+            None => self.world.resource_mut::<NetIds>().allocate(),
+        };
+        if let Ok(mut spawned) = self.world.get_entity_mut(entity) {
+            spawned.insert((Replicated, id, Inputs::<G::Input>::new(self.settings.input_buffer)));
+        }
+        (entity, id)
+    }
+
+    /// Lets the game remove a client's entity.
+    pub fn leave(&mut self, client: &ClientInfo, entity: Entity) {
+        if self.world.get_entity(entity).is_ok() {
+            self.game.leave(&mut self.world, client, entity);
+        }
+    }
+
+    /// Queues one input for a client's entity; `None` if it has no input buffer any more.
+    pub fn push_input(&mut self, entity: Entity, seq: u32, input: G::Input) -> Option<Queued> {
+        let mut inputs = self.world.get_mut::<Inputs<G::Input>>(entity)?;
+        Some(inputs.push(seq, input))
+    }
+
+    /// Runs one tick: [`Room::simulate`], then [`Room::capture`].
+    pub fn step(&mut self, tick: Tick) -> StepStats {
+        let stats = self.simulate(tick);
+        self.capture(tick);
+        stats
+    }
+
+    /// The simulation half of a tick: inputs, then the game's systems.
+    pub fn simulate(&mut self, tick: Tick) -> StepStats {
+        self.world.resource_mut::<TickInfo>().tick = tick;
+        let max = self.settings.max_inputs_per_tick;
+        let inputs_applied = advance_all(&mut self.inputs, &mut self.world, max);
+        self.schedule.run(&mut self.world);
+        StepStats { inputs_applied }
+    }
+
+    /// The replication half of a tick: what every client's snapshot is built from.
+    pub fn capture(&mut self, tick: Tick) {
+        self.replication.begin_tick(&mut self.world, tick);
+    }
+
+    /// Builds this tick's snapshot for one client (see [`Replication::build`]).
+    pub fn build(&mut self, view: &mut ClientView, entity: Entity, out: &mut Vec<u8>) -> Built {
+        let seq = self.world.get::<Inputs<G::Input>>(entity).map_or(0, Inputs::last_applied_seq);
+        self.replication.build(view, seq, out)
+    }
+
+    /// Replicated entities at the last tick.
+    pub fn entity_count(&self) -> usize {
+        self.replication.current().map_or(0, |frame| frame.ids.len())
+    }
+
+    /// The world (tests, benches).
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The world, mutably (tests place entities).
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    /// The game.
+    pub fn game(&self) -> &G {
+        &self.game
+    }
+}
