@@ -170,7 +170,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         info!(tick_rate = config.tick_rate_hz, world = arena.size, view = arena.view_radius, "server started");
         Server::new(Arena::new(arena))
             .config(config)
-            .pages(tickwire::net::http::demo_files())
+            .pages(tickwire::net::http::demo_files().iter().copied())
             .run(listener, shutdown_signal())
             .await
             .map_err(|e| e.to_string())

@@ -5,7 +5,7 @@
 use crate::config::ServerConfig;
 use crate::context::Shared;
 use crate::game::Game;
-use crate::net::http::{self, Files};
+use crate::net::http::{self, Files, Page};
 use crate::net::tls::TlsListener;
 use crate::room::{Room, RoomSettings};
 use crate::tick_loop::TickLoop;
@@ -37,7 +37,7 @@ pub struct Server<G: Game> {
 impl<G: Game> Server<G> {
     /// A server for `game` with the default configuration and no pages.
     pub fn new(game: G) -> Server<G> {
-        Server { game, config: ServerConfig::default(), files: &[] }
+        Server { game, config: ServerConfig::default(), files: Arc::new([]) }
     }
 
     /// Sets the configuration.
@@ -48,8 +48,8 @@ impl<G: Game> Server<G> {
 
     /// Serves `files` (path relative to `/`, contents) as the game's pages; `index.html` is
     /// served at `/`.
-    pub fn pages(mut self, files: Files) -> Server<G> {
-        self.files = files;
+    pub fn pages(mut self, files: impl IntoIterator<Item = Page>) -> Server<G> {
+        self.files = files.into_iter().collect();
         self
     }
 

@@ -41,16 +41,27 @@ pub struct AppState<I> {
 
 impl<I> Clone for AppState<I> {
     fn clone(&self) -> Self {
-        AppState { shared: self.shared.clone(), inbox: self.inbox.clone(), files: self.files }
+        let (shared, inbox, files) = (self.shared.clone(), self.inbox.clone(), self.files.clone());
+        AppState { shared, inbox, files }
     }
 }
 
-/// Static files served at `/` and below: path and contents.
-pub type Files = &'static [(&'static str, &'static [u8])];
+/// A static file served by the server: its path below `/`, and its contents.
+pub type Page = (&'static str, &'static [u8]);
 
-/// The arena's demo page, embedded from `client-demo/` at build time.
-pub fn demo_files() -> Files {
+/// The files a server serves.
+pub type Files = Arc<[Page]>;
+
+/// The files of `client-demo/`, embedded at build time: the arena's page, and the JavaScript
+/// client library under `tickwire/` that any game's page can import.
+pub fn demo_files() -> &'static [Page] {
     demo::FILES
+}
+
+/// The JavaScript client library alone (`tickwire/...` of [`demo_files`]), for another
+/// game's pages.
+pub fn client_library() -> impl Iterator<Item = Page> {
+    demo::FILES.iter().copied().filter(|(path, _)| path.starts_with("tickwire/"))
 }
 
 /// The router for one server, serving `files` as its pages.
@@ -59,7 +70,7 @@ pub fn router<I: GameInput>(shared: Arc<Shared>, inbox: Inbox<I>, files: Files) 
         .route(
             "/",
             get(|State(state): State<AppState<I>>| async move {
-                static_file(state.files, "index.html")
+                static_file(&state.files, "index.html")
             }),
         )
         .route("/ws", get(upgrade::<I>))
@@ -68,7 +79,7 @@ pub fn router<I: GameInput>(shared: Arc<Shared>, inbox: Inbox<I>, files: Files) 
         .route(
             "/{*path}",
             get(|State(state): State<AppState<I>>, Path(path): Path<String>| async move {
-                static_file(state.files, &path)
+                static_file(&state.files, &path)
             }),
         )
         .with_state(AppState { shared, inbox, files })
@@ -166,7 +177,7 @@ async fn metrics<I>(State(AppState { shared, .. }): State<AppState<I>>) -> Respo
     ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
 }
 
-fn static_file(files: Files, path: &str) -> Response {
+fn static_file(files: &[Page], path: &str) -> Response {
     let Some((_, body)) = files.iter().find(|(name, _)| *name == path) else {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
