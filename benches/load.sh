@@ -8,7 +8,9 @@
 # DURATION (per point, default 20s), RAMP_UP (default 5s), PATTERN (default random-walk),
 # BOT_THREADS (default 1), OUT_DIR (default docs/load), IDLE_COUNTS (counts for a third
 # scenario, all-visible with idle bots: the cost of a quiet tick; default none),
-# SERVER_FLAGS (added to every server's command line, e.g. --realtime-tick; default none).
+# SERVER_FLAGS (added to every server's command line, e.g. --realtime-tick; default none),
+# BIN (the tickwire binary that serves and runs the bots, e.g. an older build to compare
+# against; default: target/release/tickwire, built first).
 #
 # Each point gets a fresh server (so memory per connection starts from an empty server),
 # started on an ephemeral port and stopped afterwards; the trap stops it on any exit.
@@ -24,12 +26,15 @@ PATTERN="${PATTERN:-random-walk}"
 BOT_THREADS="${BOT_THREADS:-1}"
 OUT_DIR="${OUT_DIR:-docs/load}"
 SERVER_FLAGS="${SERVER_FLAGS:-}"
-BIN=target/release/tickwire
+BIN="${BIN:-}"
 ALL_VISIBLE=(--world-size 60 --view-radius 60 --orbs 40)
 LARGE_ARENA=(--world-size 1000 --view-radius 30 --orbs 2000)
-COMMAND="COUNTS=\"$COUNTS\" LARGE_COUNTS=\"$LARGE_COUNTS\" IDLE_COUNTS=\"$IDLE_COUNTS\" DURATION=$DURATION RAMP_UP=$RAMP_UP PATTERN=$PATTERN BOT_THREADS=$BOT_THREADS${SERVER_FLAGS:+ SERVER_FLAGS=\"$SERVER_FLAGS\"} OUT_DIR=$OUT_DIR benches/load.sh"
+COMMAND="${BIN:+BIN=$BIN }COUNTS=\"$COUNTS\" LARGE_COUNTS=\"$LARGE_COUNTS\" IDLE_COUNTS=\"$IDLE_COUNTS\" DURATION=$DURATION RAMP_UP=$RAMP_UP PATTERN=$PATTERN BOT_THREADS=$BOT_THREADS${SERVER_FLAGS:+ SERVER_FLAGS=\"$SERVER_FLAGS\"} OUT_DIR=$OUT_DIR benches/load.sh"
 
-cargo build --release --quiet
+if [ -z "$BIN" ]; then
+    cargo build --release --quiet
+    BIN=target/release/tickwire
+fi
 work="$(mktemp -d)"
 server_pid=""
 stop_server() {

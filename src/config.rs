@@ -18,10 +18,10 @@ pub struct ServerConfig {
     pub tick_rate_hz: u16,
     /// Most simultaneous connections; one more is accepted and closed with 1013. Default 1,000.
     pub max_clients: usize,
-    /// Inputs buffered per player before the oldest is dropped. Default 4 (133 ms at 30 Hz):
+    /// Inputs buffered per client before the oldest is dropped. Default 4 (133 ms at 30 Hz):
     /// absorbs network jitter without adding much latency.
     pub input_buffer: usize,
-    /// Inputs applied to one player in one tick while more than one is buffered. Default 2:
+    /// Inputs applied to one client in one tick while more than one is buffered. Default 2:
     /// a backlog drains within a few ticks instead of adding a tick of latency per input.
     pub max_inputs_per_tick: usize,
     /// Client messages per second allowed per connection, as a multiple of the tick rate.

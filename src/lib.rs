@@ -47,3 +47,8 @@ pub use replication::{NetId, Replica, Replicated};
 pub use room::{Room, RoomSettings, TickInfo, registry_of};
 pub use server::Server;
 pub use tick::Tick;
+
+/// The README's code blocks, compiled and run as doctests (its "Write your own game" game).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -18,10 +18,27 @@ const CLIENTS: usize = 3;
 
 #[derive(Debug, Clone)]
 enum Action {
-    Move { pick: usize, dx: i16, dy: i16 },
-    Rescore { pick: usize, score: u32 },
-    Spawn { x: u16, y: u16 },
-    Despawn { pick: usize },
+    Move {
+        pick: usize,
+        dx: i16,
+        dy: i16,
+    },
+    Rescore {
+        pick: usize,
+        score: u32,
+    },
+    Spawn {
+        x: u16,
+        y: u16,
+    },
+    Despawn {
+        pick: usize,
+    },
+    /// Removes an entity's colour, or gives it one back.
+    Recolor {
+        pick: usize,
+        red: Option<u8>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +54,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (any::<usize>(), 0u32..100_000).prop_map(|(pick, score)| Action::Rescore { pick, score }),
         1 => (any::<u16>(), any::<u16>()).prop_map(|(x, y)| Action::Spawn { x, y }),
         1 => any::<usize>().prop_map(|pick| Action::Despawn { pick }),
+        1 => (any::<usize>(), any::<Option<u8>>()).prop_map(|(pick, red)| Action::Recolor { pick, red }),
     ]
 }
 
@@ -104,6 +122,13 @@ impl Scenario {
                 let e = self.spawn(tickwire::arena::movement::snap_position(at), true);
                 self.others.push(e);
             }
+            Action::Recolor { pick, red } => {
+                let e = all[pick % all.len()];
+                match red {
+                    Some(red) => drop(self.world.entity_mut(e).insert(Color([red, 2, 3]))),
+                    None => drop(self.world.entity_mut(e).remove::<Color>()),
+                }
+            }
             Action::Despawn { pick } => {
                 if self.others.is_empty() {
                     return;
@@ -114,14 +139,18 @@ impl Scenario {
         }
     }
 
-    /// The replicated state now: each entity's position, score and velocity by wire id.
+    /// The replicated state now: each entity's position, score, velocity and colour by id.
     fn state(&mut self) -> State {
-        let mut query = self.world.query::<(&NetId, &Position, &Score, Option<&Velocity>)>();
-        query.iter(&self.world).map(|(id, p, s, v)| (id.id, (p.0, s.0, v.map(|v| v.0)))).collect()
+        let mut query =
+            self.world.query::<(&NetId, &Position, &Score, Option<&Velocity>, Option<&Color>)>();
+        query
+            .iter(&self.world)
+            .map(|(id, p, s, v, c)| (id.id, (p.0, s.0, v.map(|v| v.0), c.map(|c| c.0))))
+            .collect()
     }
 }
 
-type State = HashMap<u32, (Vec2, u32, Option<Vec2>)>;
+type State = HashMap<u32, (Vec2, u32, Option<Vec2>, Option<[u8; 3]>)>;
 
 struct Client {
     view: ClientView,
@@ -141,10 +170,11 @@ fn check(
     for id in replica.ids() {
         let server = state.get(&id);
         prop_assert!(server.is_some(), "replica holds {} which the server does not have", id);
-        let Some(&(at, score, velocity)) = server else { continue };
+        let Some(&(at, score, velocity, color)) = server else { continue };
         let held =
             (replica.get::<Position>(id).map(|p| p.0), replica.get::<Score>(id).map(|s| s.0));
         prop_assert_eq!(held, (Some(at), Some(score)), "entity {}", id);
+        prop_assert_eq!(replica.get::<Color>(id).map(|c| c.0), color, "colour of {}", id);
         let own_velocity = replica.get::<Velocity>(id).map(|v| v.0);
         if id == own_id {
             prop_assert_eq!(own_velocity, velocity, "own velocity");
@@ -153,7 +183,7 @@ fn check(
         }
     }
     let me = state[&own_id].0;
-    for (&id, &(at, _, _)) in state {
+    for (&id, &(at, ..)) in state {
         let near = (at - me).abs();
         if near.x <= view_radius && near.y <= view_radius {
             prop_assert!(replica.contains(id), "entity {} in view but not held", id);

@@ -49,7 +49,11 @@ pub(crate) trait Codec: Send + Sync + 'static {
     type C: Component + Clone;
     /// What is kept and compared: the component itself, or its integers.
     type V: Clone + PartialEq + Debug + Send + Sync + 'static;
+    /// A quantized codec's integers per value; 0 for any other.
+    const FIELDS: usize;
     fn value(component: &Self::C) -> Self::V;
+    /// Whether `component` is what `held` stands for (without building a value for it).
+    fn same(component: &Self::C, held: &Self::V) -> bool;
     fn component(value: &Self::V) -> Self::C;
     fn schema(sample: Option<&Self::C>) -> Result<CodecSchema, String>;
     fn encode(value: &Self::V, out: &mut Vec<u8>);
@@ -68,8 +72,12 @@ where
 {
     type C = C;
     type V = C;
+    const FIELDS: usize = 0;
     fn value(component: &C) -> C {
         component.clone()
+    }
+    fn same(component: &C, held: &C) -> bool {
+        component == held
     }
     fn component(value: &C) -> C {
         value.clone()
@@ -102,10 +110,14 @@ pub(crate) type Quants = [i32; MAX_QUANTIZED_FIELDS];
 impl<C: Quantized> Codec for QuantizedCodec<C> {
     type C = C;
     type V = Quants;
+    const FIELDS: usize = C::FIELDS.len();
     fn value(component: &C) -> Quants {
         let mut out = [0; MAX_QUANTIZED_FIELDS];
         component.quantize(&mut out[..C::FIELDS.len()]);
         out
+    }
+    fn same(component: &C, held: &Quants) -> bool {
+        Self::value(component) == *held
     }
     fn component(value: &Quants) -> C {
         C::dequantize(&value[..C::FIELDS.len()])

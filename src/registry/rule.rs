@@ -1,10 +1,15 @@
 //! One registered component, type-erased: how the server captures and writes it, and how a
 //! client replica reads it back.
 
-use super::codec::Codec;
+use super::codec::{Codec, Quants};
 use crate::protocol::{ComponentSchema, Reader, Visibility, WireError, tags};
-use crate::replication::{Frame, NetId};
+use crate::replication::NetId;
 use crate::tick::Tick;
+use bevy_ecs::change_detection::{DetectChanges, Ref};
+use bevy_ecs::component::ComponentId;
+use bevy_ecs::entity::Entity;
+use bevy_ecs::lifecycle::RemovedComponentEntity;
+use bevy_ecs::message::MessageCursor;
 use bevy_ecs::query::QueryState;
 use bevy_ecs::world::World;
 use std::any::Any;
@@ -12,8 +17,39 @@ use std::fmt::Debug;
 use std::marker::PhantomData;
 use std::ops::Range;
 
-/// A replicated component's value as a client replica holds it (the codec's value).
-pub type AnyValue = Box<dyn Any + Send + Sync>;
+/// A replicated component's value as a client replica holds it: a quantized component's
+/// integers inline (a delta is applied to them without a call through the rule), any other
+/// component's value boxed.
+#[derive(Debug)]
+pub enum AnyValue {
+    /// A quantized component's integers (unused ones are 0).
+    Ints(Quants),
+    /// Any other component's value.
+    Boxed(Box<dyn Any + Send + Sync>),
+}
+
+impl AnyValue {
+    fn of<V: Any + Send + Sync>(value: V, quantized: bool) -> AnyValue {
+        if quantized && let Some(ints) = (&value as &dyn Any).downcast_ref::<Quants>() {
+            return AnyValue::Ints(*ints);
+        }
+        AnyValue::Boxed(Box::new(value))
+    }
+
+    fn get<V: Any>(&self) -> Option<&V> {
+        match self {
+            AnyValue::Ints(ints) => (ints as &dyn Any).downcast_ref(),
+            AnyValue::Boxed(value) => value.downcast_ref(),
+        }
+    }
+
+    fn get_mut<V: Any>(&mut self) -> Option<&mut V> {
+        match self {
+            AnyValue::Ints(ints) => (ints as &mut dyn Any).downcast_mut(),
+            AnyValue::Boxed(value) => value.downcast_mut(),
+        }
+    }
+}
 
 /// A registered component, as the server and replicas use it.
 pub(crate) trait Rule: Send + Sync {
@@ -21,12 +57,14 @@ pub(crate) trait Rule: Send + Sync {
     fn schema_mut(&mut self) -> &mut ComponentSchema;
     /// The component a held value stands for, boxed.
     fn to_component(&self, value: &AnyValue) -> Option<Box<dyn Any>>;
-    /// Fresh capture state for one world.
-    fn new_state(&self, world: &mut World) -> Box<dyn RuleState>;
+    /// Fresh capture state for one world, for the component with wire id `cid`.
+    fn new_state(&self, cid: u16, world: &mut World) -> Box<dyn RuleState>;
     /// Reads a whole value (a spawn's or a SET's).
     fn decode(&self, reader: &mut Reader<'_>) -> Result<AnyValue, WireError>;
     /// Applies a DELTA to a held value.
     fn apply_delta(&self, value: &mut AnyValue, reader: &mut Reader<'_>) -> Result<(), WireError>;
+    /// A quantized component's integers per value; 0 for any other codec.
+    fn quantized_fields(&self) -> usize;
     fn eq(&self, a: &AnyValue, b: &AnyValue) -> bool;
     /// Writes a held value as a spawn would carry it.
     fn encode(&self, value: &AnyValue, out: &mut Vec<u8>);
@@ -36,19 +74,29 @@ pub(crate) trait Rule: Send + Sync {
 /// What changed in one component of one entity at a tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Change {
-    /// [`tags::COP_SET`], [`tags::COP_DELTA`] or [`tags::COP_REMOVE`].
-    pub kind: u32,
+    /// The entity's wire id.
+    pub id: u32,
+    /// The component op: component id and [`tags::COP_SET`], [`tags::COP_DELTA`] or
+    /// [`tags::COP_REMOVE`].
+    pub cop: u32,
+    /// Whether only the owner is sent it.
+    pub owner: bool,
     /// The payload, in the replication's shared buffer.
     pub payload: Range<usize>,
 }
 
 /// One world's capture state for one component.
 pub(crate) trait RuleState: Send {
-    /// Reads every value of the component at `tick`, writing each change's payload once into
-    /// `shared`. `frame` lists the replicated entities of this tick.
-    fn capture(&mut self, world: &World, frame: &Frame, tick: Tick, shared: &mut Vec<u8>);
-    /// The change captured at `tick` for this entity, if any.
-    fn change(&self, id: NetId, tick: Tick) -> Option<&Change>;
+    /// Reads every value of the component at `tick` that changed (or was added or removed)
+    /// on an entity that existed before, writing each change's payload once into `shared`
+    /// and the change into `changes`. New entities are not changes: their spawn carries them.
+    fn capture(
+        &mut self,
+        world: &World,
+        tick: Tick,
+        shared: &mut Vec<u8>,
+        changes: &mut Vec<Change>,
+    );
     /// Whether the component changed after `since`: `Some(true)` if it is held now,
     /// `Some(false)` if it was removed, `None` if unchanged.
     fn changed_since(&self, id: NetId, since: Tick) -> Option<bool>;
@@ -71,32 +119,38 @@ impl<K: Codec> Rule for TypedRule<K> {
         &mut self.schema
     }
     fn to_component(&self, value: &AnyValue) -> Option<Box<dyn Any>> {
-        Some(Box::new(K::component(value.downcast_ref::<K::V>()?)))
+        Some(Box::new(K::component(value.get::<K::V>()?)))
     }
-    fn new_state(&self, world: &mut World) -> Box<dyn RuleState> {
+    fn new_state(&self, cid: u16, world: &mut World) -> Box<dyn RuleState> {
         Box::new(State::<K> {
-            query: world.query::<(&NetId, &K::C)>(),
+            cid,
+            component: world.register_component::<K::C>(),
+            query: world.query::<(Ref<'static, NetId>, Ref<'static, K::C>)>(),
+            removed: MessageCursor::default(),
             slots: Vec::new(),
             visibility: self.schema.visibility,
         })
     }
     fn decode(&self, reader: &mut Reader<'_>) -> Result<AnyValue, WireError> {
-        Ok(Box::new(K::decode(reader)?))
+        Ok(AnyValue::of(K::decode(reader)?, K::FIELDS > 0))
     }
     fn apply_delta(&self, value: &mut AnyValue, reader: &mut Reader<'_>) -> Result<(), WireError> {
-        let held = value.downcast_mut::<K::V>().ok_or_else(|| reader.malformed("value type"))?;
+        let held = value.get_mut::<K::V>().ok_or_else(|| reader.malformed("value type"))?;
         K::apply_delta(held, reader)
     }
+    fn quantized_fields(&self) -> usize {
+        K::FIELDS
+    }
     fn eq(&self, a: &AnyValue, b: &AnyValue) -> bool {
-        a.downcast_ref::<K::V>() == b.downcast_ref::<K::V>()
+        a.get::<K::V>() == b.get::<K::V>()
     }
     fn encode(&self, value: &AnyValue, out: &mut Vec<u8>) {
-        if let Some(value) = value.downcast_ref::<K::V>() {
+        if let Some(value) = value.get::<K::V>() {
             K::encode(value, out);
         }
     }
     fn debug(&self, value: &AnyValue) -> String {
-        format!("{:?}", value.downcast_ref::<K::V>())
+        format!("{:?}", value.get::<K::V>())
     }
 }
 
@@ -108,19 +162,22 @@ struct Slot<V> {
     value: Option<V>,
     /// Last tick the value was added, changed or removed.
     changed_at: Tick,
-    /// Last tick the capture saw the component.
-    seen: Tick,
-    change: Option<Change>,
 }
 
 impl<V> Default for Slot<V> {
     fn default() -> Self {
-        Slot { incarnation: 0, value: None, changed_at: Tick(0), seen: Tick(0), change: None }
+        Slot { incarnation: 0, value: None, changed_at: Tick(0) }
     }
 }
 
 struct State<K: Codec> {
-    query: QueryState<(&'static NetId, &'static K::C)>,
+    cid: u16,
+    component: ComponentId,
+    /// Every entity with the component; `Ref` tells an entity that got its wire id since the
+    /// last capture (new: its spawn carries everything).
+    query: QueryState<(Ref<'static, NetId>, Ref<'static, K::C>)>,
+    /// Where this capture is in the world's removal messages for the component.
+    removed: MessageCursor<RemovedComponentEntity>,
     /// Indexed by wire id (ids are dense: the lowest free one is reused first).
     slots: Vec<Slot<K::V>>,
     visibility: Visibility,
@@ -132,54 +189,77 @@ impl<K: Codec> State<K> {
     }
 }
 
+/// Where a slot for wire id `id` lives, made on first use.
+fn slot_of<V>(slots: &mut Vec<Slot<V>>, id: u32) -> &mut Slot<V> {
+    let index = id as usize;
+    if index >= slots.len() {
+        slots.resize_with(index + 1, Slot::default);
+    }
+    &mut slots[index]
+}
+
 impl<K: Codec> RuleState for State<K> {
-    fn capture(&mut self, world: &World, frame: &Frame, tick: Tick, shared: &mut Vec<u8>) {
+    fn capture(
+        &mut self,
+        world: &World,
+        tick: Tick,
+        shared: &mut Vec<u8>,
+        changes: &mut Vec<Change>,
+    ) {
+        let owner = self.visibility == Visibility::Owner;
+        let cid = self.cid;
+        let mut record = |id: u32, kind: u32, payload: Range<usize>| {
+            changes.push(Change { id, cop: tags::cop(cid, kind), owner, payload });
+        };
         for (id, component) in self.query.iter(world) {
-            let index = id.id as usize;
-            if index >= self.slots.len() {
-                self.slots.resize_with(index + 1, Slot::default);
-            }
-            let slot = &mut self.slots[index];
-            let value = K::value(component);
-            slot.seen = tick;
-            if slot.incarnation != id.incarnation {
-                // A new entity: its spawn carries the whole value.
-                *slot = Slot { incarnation: id.incarnation, value: Some(value), ..Slot::default() };
-                slot.seen = tick;
+            let (new, id) = (id.is_added(), *id);
+            let slot = slot_of(&mut self.slots, id.id);
+            if slot.incarnation != id.incarnation || slot.value.is_none() {
+                let value = K::value(&component);
+                if !new {
+                    // Added to an entity that existed before: sent whole.
+                    let start = shared.len();
+                    K::encode(&value, shared);
+                    record(id.id, tags::COP_SET, start..shared.len());
+                }
+                *slot = Slot { incarnation: id.incarnation, value: Some(value), changed_at: tick };
                 continue;
             }
+            // Most components are not even written in a tick (bevy's change ticks say so);
+            // one written is compared before anything is built.
+            if !component.is_changed()
+                || slot.value.as_ref().is_some_and(|held| K::same(&component, held))
+            {
+                continue;
+            }
+            let value = K::value(&component);
             let start = shared.len();
             let kind = match &slot.value {
-                Some(old) if *old == value => continue,
                 Some(old) if K::encode_delta(old, &value, shared) => tags::COP_DELTA,
                 _ => {
                     K::encode(&value, shared);
                     tags::COP_SET
                 }
             };
-            slot.change = Some(Change { kind, payload: start..shared.len() });
             slot.changed_at = tick;
             slot.value = Some(value);
+            record(id.id, kind, start..shared.len());
         }
-        // Entities that no longer have the component (or never had it).
-        for &id in &frame.ids {
-            let index = id.id as usize;
-            if index >= self.slots.len() {
-                self.slots.resize_with(index + 1, Slot::default);
+        // Removals, from the world's removal messages: only entities still replicated and
+        // without the component now (despawned ones leave with their id).
+        let Some(messages) = world.removed_components().get(self.component) else { return };
+        for removed in self.removed.read(messages) {
+            let entity = Entity::from(removed.clone());
+            let Some(id) = world.get::<NetId>(entity).copied() else { continue };
+            if world.get::<K::C>(entity).is_some() {
+                continue;
             }
-            let slot = &mut self.slots[index];
-            if slot.incarnation != id.incarnation {
-                *slot = Slot { incarnation: id.incarnation, seen: tick, ..Slot::default() };
-            } else if slot.seen != tick && slot.value.is_some() {
-                slot.value = None;
+            let slot = slot_of(&mut self.slots, id.id);
+            if slot.incarnation == id.incarnation && slot.value.take().is_some() {
                 slot.changed_at = tick;
-                slot.change = Some(Change { kind: tags::COP_REMOVE, payload: 0..0 });
+                record(id.id, tags::COP_REMOVE, 0..0);
             }
         }
-    }
-
-    fn change(&self, id: NetId, tick: Tick) -> Option<&Change> {
-        self.slot(id).filter(|slot| slot.changed_at == tick)?.change.as_ref()
     }
 
     fn changed_since(&self, id: NetId, since: Tick) -> Option<bool> {

@@ -31,18 +31,21 @@ pub enum Visible {
 /// unsent, which decides which of the two the next delta is encoded against.
 #[derive(Debug, Clone)]
 pub struct ClientView {
-    /// The client's own player.
+    /// The client's own entity.
     pub own: NetId,
     pub(crate) confirmed: Option<Baseline>,
     pub(crate) inflight: Option<Baseline>,
     /// The list of the last baseline dropped, kept for the next build to fill.
     pub(crate) spare: Vec<NetId>,
+    /// Where the own entity was in the last frame: a hint that saves a search, checked
+    /// before use.
+    pub(crate) own_index: usize,
 }
 
 impl ClientView {
     /// A client that holds nothing yet: its first snapshot is full.
     pub fn new(own: NetId) -> ClientView {
-        ClientView { own, confirmed: None, inflight: None, spare: Vec::new() }
+        ClientView { own, confirmed: None, inflight: None, spare: Vec::new(), own_index: 0 }
     }
 
     /// Records the fate of the last snapshot built: taken by the writer (`reclaimed == false`)

@@ -17,6 +17,8 @@ pub mod replica;
 
 pub use client_view::{Baseline, ClientView, Visible};
 pub use frame::{Frame, NetId, NetIds, Replicated, assign_ids};
+
+use frame::{Unassigned, assign_with};
 pub use interest::{GRID_SCALE, Grid};
 pub use replica::{Replica, ReplicaError};
 
@@ -24,9 +26,11 @@ use crate::protocol::tags::{
     self, MSG_DELTA, MSG_FULL, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
 };
 use crate::protocol::{Visibility, varint};
-use crate::registry::rule::RuleState;
+use crate::registry::rule::{Change, RuleState};
 use crate::registry::{HYSTERESIS, Registry, SpatialSource};
 use crate::tick::Tick;
+use bevy_ecs::entity::Entity;
+use bevy_ecs::query::QueryState;
 use bevy_ecs::world::World;
 use glam::Vec2;
 use std::collections::VecDeque;
@@ -67,6 +71,11 @@ struct Interest {
 pub struct Replication {
     registry: Arc<Registry>,
     states: Vec<Box<dyn RuleState>>,
+    unassigned: Unassigned,
+    replicated: QueryState<(Entity, &'static NetId)>,
+    by_id: Vec<Option<(NetId, Entity)>>,
+    /// This tick's component changes, as the rules capture them.
+    pending: Vec<Change>,
     interest: Option<Interest>,
     history: VecDeque<Arc<Frame>>,
     history_ticks: usize,
@@ -87,7 +96,9 @@ pub struct Replication {
 impl Replication {
     /// Replication of `registry`'s components in `world`, keeping `history_ticks` frames.
     pub fn new(registry: Arc<Registry>, world: &mut World, history_ticks: usize) -> Replication {
-        let states = registry.rules().map(|rule| rule.new_state(world)).collect();
+        let states = (registry.rules().enumerate())
+            .map(|(cid, rule)| rule.new_state(cid as u16, world))
+            .collect();
         let interest = registry.interest.as_ref().map(|spec| Interest {
             source: (spec.source)(world),
             grid: Grid::new(spec.config.world_size, spec.config.view_radius),
@@ -99,6 +110,10 @@ impl Replication {
         Replication {
             registry,
             states,
+            unassigned: world.query_filtered(),
+            replicated: world.query(),
+            by_id: Vec::new(),
+            pending: Vec::new(),
             interest,
             history: VecDeque::with_capacity(history_ticks + 1),
             history_ticks: history_ticks.max(2),
@@ -122,21 +137,27 @@ impl Replication {
     /// Captures the world at `tick`: gives new replicated entities their ids, frees the ids
     /// of despawned ones, and encodes each entity's change since the previous tick, once for
     /// all clients.
+    ///
+    /// This is the end of the world's tick: it clears the world's change trackers (which a
+    /// bevy `App` would do), so removal messages do not pile up and the next capture sees
+    /// only what changed after this one.
     pub fn begin_tick(&mut self, world: &mut World, tick: Tick) {
-        assign_ids(world);
-        let mut frame = Frame::capture(world, tick);
+        assign_with(&mut self.unassigned, world);
+        let mut frame = Frame::capture_with(&mut self.replicated, &mut self.by_id, world, tick);
         self.shared.clear();
         self.all_delta = None;
+        self.pending.clear();
         for state in &mut self.states {
-            state.capture(world, &frame, tick, &mut self.shared);
+            state.capture(world, tick, &mut self.shared, &mut self.pending);
         }
         let previous = self.history.back().cloned();
         let before: &[NetId] = previous.as_deref().map_or(&[], |p| &p.ids);
         self.release_gone(world, before, &frame.ids);
-        self.encode_changes(&frame, before, tick);
+        self.encode_changes(&frame);
         if let Some(interest) = &mut self.interest {
             interest.locate(world, &mut frame);
         }
+        world.clear_trackers();
         if let Some(old) = self.history.back_mut() {
             // History frames are only read for their ids.
             if let Some(old) = Arc::get_mut(old) {
@@ -176,8 +197,9 @@ impl Replication {
         }
     }
 
-    /// Builds each surviving entity's change op (public) and OWN body (owner-only).
-    fn encode_changes(&mut self, frame: &Frame, before: &[NetId], tick: Tick) {
+    /// Builds each changed entity's change op (public) and OWN body (owner-only) from the
+    /// changes the rules captured.
+    fn encode_changes(&mut self, frame: &Frame) {
         let n = frame.ids.len();
         self.changes.clear();
         self.changes.resize(n, None);
@@ -185,25 +207,24 @@ impl Replication {
         self.owner_changes.resize(n, None);
         self.spawns.clear();
         self.spawns.resize(n, None);
-        let mut b = 0;
+        // Each rule captured in its query's order; a stable sort by id keeps component order
+        // within an entity (rules run in component-id order).
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|change| change.id);
         let mut public: Vec<(u32, Range<usize>)> = Vec::new();
         let mut owner: Vec<(u32, Range<usize>)> = Vec::new();
-        for (index, &id) in frame.ids.iter().enumerate() {
-            while before.get(b).is_some_and(|old| old.id < id.id) {
-                b += 1;
-            }
-            if before.get(b) != Some(&id) {
-                continue; // new this tick: its spawn carries everything
-            }
+        let mut rest = pending.as_slice();
+        while let Some(first) = rest.first() {
+            let id = first.id;
+            let end = rest.iter().position(|c| c.id != id).unwrap_or(rest.len());
+            let (group, tail) = rest.split_at(end);
+            rest = tail;
+            let Some(index) = frame.find(id) else { continue };
             public.clear();
             owner.clear();
-            for (cid, state) in self.states.iter().enumerate() {
-                let Some(change) = state.change(id, tick) else { continue };
-                let cop = tags::cop(cid as u16, change.kind);
-                match state.visibility() {
-                    Visibility::Everyone => public.push((cop, change.payload.clone())),
-                    Visibility::Owner => owner.push((cop, change.payload.clone())),
-                }
+            for change in group {
+                let list = if change.owner { &mut owner } else { &mut public };
+                list.push((change.cop, change.payload.clone()));
             }
             self.changes[index] = match public.as_slice() {
                 [] => None,
@@ -219,6 +240,7 @@ impl Replication {
                 self.owner_changes[index] = Some(write_component_ops(&mut self.shared, &owner));
             }
         }
+        self.pending = pending;
     }
 
     /// The current frame (the last one captured).
@@ -240,16 +262,27 @@ impl Replication {
         let Some(frame) = self.history.back().cloned() else {
             return Built::Full;
         };
-        let visible = self.visible_now(&frame, view);
+        let own_index = match frame.ids.get(view.own_index) {
+            Some(&id) if id == view.own => Some(view.own_index),
+            _ => frame.find(view.own.id).filter(|&i| frame.ids[i] == view.own),
+        };
+        view.own_index = own_index.unwrap_or(0);
+        let visible = self.visible_now(&frame, view, own_index);
         let base = view.confirmed.as_ref().and_then(|b| Some((b, self.frame_at(b.tick)?.clone())));
         let built = match base {
             None => {
                 self.write_full(&frame, &visible, view.own, seq, out);
                 Built::Full
             }
-            Some((base, base_frame)) => {
-                self.write_delta(&frame, &visible, view.own, base, &base_frame, seq, out)
-            }
+            Some((base, base_frame)) => self.write_delta(
+                &frame,
+                &visible,
+                (view.own, own_index),
+                base,
+                &base_frame,
+                seq,
+                out,
+            ),
         };
         view.inflight = Some(Baseline {
             tick: frame.tick,
@@ -271,19 +304,22 @@ impl Replication {
     }
 
     /// Indices (ascending) of the entities this client sees now; `None` means all of them.
-    fn visible_now(&mut self, frame: &Frame, view: &ClientView) -> Option<Vec<u32>> {
+    fn visible_now(
+        &mut self,
+        frame: &Frame,
+        view: &ClientView,
+        own_index: Option<usize>,
+    ) -> Option<Vec<u32>> {
         let interest = self.interest.as_ref()?;
         let mut list = std::mem::take(&mut self.visible);
         list.clear();
         list.extend_from_slice(&interest.everywhere);
-        let own_index = frame.find(view.own.id).filter(|&i| frame.ids[i] == view.own);
-        let Some(Some(me)) = own_index.map(|i| frame.positions[i]) else {
+        let Some(Some((mx, my))) = own_index.map(|i| frame.positions[i]) else {
             list.extend(own_index.map(|i| i as u32));
             list.sort_unstable();
             list.dedup();
             return Some(list);
         };
-        let (mx, my) = (interest::to_grid(me.x), interest::to_grid(me.y));
         let held = match view.confirmed.as_ref().map(|b| &b.visible) {
             Some(Visible::List(ids)) => ids.as_slice(),
             _ => &[],
@@ -292,8 +328,7 @@ impl Replication {
         interest.grid.query(mx, my, interest.keep_reach, &mut self.candidates);
         let reach = interest.view_reach;
         for &index in &self.candidates {
-            let Some(at) = frame.positions[index as usize] else { continue };
-            let (x, y) = (interest::to_grid(at.x), interest::to_grid(at.y));
+            let Some((x, y)) = frame.positions[index as usize] else { continue };
             let near = (x - mx).abs() <= reach && (y - my).abs() <= reach;
             let id = frame.ids[index as usize];
             if near || Some(index as usize) == own_index || held.binary_search(&id).is_ok() {
@@ -343,7 +378,7 @@ impl Replication {
         &mut self,
         frame: &Frame,
         visible: &Option<Vec<u32>>,
-        own: NetId,
+        (own, own_index): (NetId, Option<usize>),
         base: &Baseline,
         base_frame: &Frame,
         seq: u32,
@@ -354,12 +389,9 @@ impl Replication {
         varint::write_u32(out, frame.tick.since(base.tick));
         varint::write_u32(out, seq.saturating_sub(base.seq));
         self.ops.clear();
-        let own_held = match &base.visible {
-            Visible::All => base_frame.find(own.id).is_some_and(|i| base_frame.ids[i] == own),
-            Visible::List(ids) => ids.binary_search(&own).is_ok(),
-        };
-        let own_index = frame.find(own.id).filter(|&i| frame.ids[i] == own);
-        let own_op = match own_index.filter(|_| own_held) {
+        // The own entity is in every snapshot from the client's first, and its wire id is
+        // never reused while it lives: if it is here now, the baseline holds it.
+        let own_op = match own_index {
             Some(index) if consecutive => self.owner_changes[index].clone(),
             Some(_) => self.owner_catch_up(own, base.tick),
             None => None,
@@ -566,16 +598,19 @@ impl Interest {
         self.by_id.iter_mut().for_each(|p| *p = None);
         self.source.positions(world, &mut self.by_id);
         frame.positions.clear();
-        frame
-            .positions
-            .extend(frame.ids.iter().map(|id| self.by_id.get(id.id as usize).copied().flatten()));
+        frame.positions.extend(frame.ids.iter().map(|id| {
+            let at = self.by_id.get(id.id as usize).copied().flatten()?;
+            Some((interest::to_grid(at.x), interest::to_grid(at.y)))
+        }));
         self.everywhere.clear();
         self.everywhere.extend(
             frame.positions.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i as u32),
         );
-        let points = frame.positions.iter().enumerate().filter_map(|(i, p)| {
-            p.map(|p| (interest::to_grid(p.x), interest::to_grid(p.y), i as u32))
-        });
+        let points = frame
+            .positions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|(x, y)| (x, y, i as u32)));
         self.grid.rebuild(points);
     }
 }

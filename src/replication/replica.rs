@@ -85,6 +85,8 @@ type Held = Vec<(u16, AnyValue)>;
 /// The world as one client holds it.
 pub struct Replica {
     registry: Arc<Registry>,
+    /// Each component's quantized integers per value (0: not quantized), by component id.
+    quantized: Vec<usize>,
     /// The own entity's wire id (from the welcome).
     pub own_id: u32,
     /// Tick of the last snapshot applied.
@@ -109,8 +111,10 @@ impl std::fmt::Debug for Replica {
 impl Replica {
     /// An empty replica of a game with these components.
     pub fn new(registry: Arc<Registry>) -> Replica {
+        let quantized = registry.rules().map(|rule| rule.quantized_fields()).collect();
         Replica {
             registry,
+            quantized,
             own_id: 0,
             tick: 0,
             last_input_seq: 0,
@@ -258,22 +262,30 @@ impl Replica {
         op: &'static str,
     ) -> Result<(), ReplicaError> {
         let (cid, kind) = (cop / COP_KINDS, cop % COP_KINDS);
-        let registry = self.registry.clone();
         let rule = u16::try_from(cid)
             .ok()
-            .and_then(|cid| registry.rule(cid))
+            .and_then(|cid| self.registry.rule(cid))
             .ok_or(ReplicaError::UnknownComponent { cid })?;
         let held = self
             .entities
             .get_mut(id as usize)
             .and_then(Option::as_mut)
             .ok_or(ReplicaError::UnknownEntity { op, id })?;
+        let fields = self.quantized[cid as usize];
         let cid = cid as u16;
         let at = held.binary_search_by_key(&cid, |(c, _)| *c);
         match (kind, at) {
             (COP_SET, Ok(i)) => held[i].1 = rule.decode(reader)?,
             (COP_SET, Err(i)) => held.insert(i, (cid, rule.decode(reader)?)),
-            (COP_DELTA, Ok(i)) => rule.apply_delta(&mut held[i].1, reader)?,
+            (COP_DELTA, Ok(i)) => match &mut held[i].1 {
+                // The common case, a moving entity: integers added in place.
+                AnyValue::Ints(ints) if fields > 0 => {
+                    for value in &mut ints[..fields] {
+                        *value = value.wrapping_add(reader.i32()?);
+                    }
+                }
+                other => rule.apply_delta(other, reader)?,
+            },
             (COP_DELTA, Err(_)) => return Err(ReplicaError::UnknownEntity { op: "Delta", id }),
             (COP_REMOVE, Ok(i)) => drop(held.remove(i)),
             _ => {}

@@ -34,7 +34,9 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = Server::new(game).config(config).pages(tickwire::net::http::demo_files());
+        let server = Server::new(game)
+            .config(config)
+            .pages(tickwire::net::http::demo_files().iter().copied());
         let task = tokio::spawn(server.run(listener, async move {
             let _ = stopped.await;
         }));
