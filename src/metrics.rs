@@ -198,3 +198,70 @@ pub fn process_resident_bytes() -> u64 {
     let pages = statm.split_whitespace().nth(1).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     pages * 4096
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every exported family and sample name, as dashboards and the bots know them: the
+    /// page without bucket lines, help text and values.
+    const EXPORTED: &str = "\
+        # TYPE tickwire_ticks counter\n\
+        tickwire_ticks_total\n\
+        # TYPE tickwire_tick_duration_seconds histogram\n\
+        tickwire_tick_duration_seconds_sum\n\
+        tickwire_tick_duration_seconds_count\n\
+        # TYPE tickwire_tick_lateness_seconds histogram\n\
+        tickwire_tick_lateness_seconds_sum\n\
+        tickwire_tick_lateness_seconds_count\n\
+        # TYPE tickwire_tick_overruns counter\n\
+        tickwire_tick_overruns_total\n\
+        # TYPE tickwire_clients gauge\n\
+        tickwire_clients\n\
+        # TYPE tickwire_entities gauge\n\
+        tickwire_entities\n\
+        # TYPE tickwire_bytes_out counter\n\
+        tickwire_bytes_out_total\n\
+        # TYPE tickwire_frames_out counter\n\
+        tickwire_frames_out_total\n\
+        # TYPE tickwire_bytes_in counter\n\
+        tickwire_bytes_in_total\n\
+        # TYPE tickwire_frames_in counter\n\
+        tickwire_frames_in_total\n\
+        # TYPE tickwire_snapshot_bytes histogram\n\
+        tickwire_snapshot_bytes_sum\n\
+        tickwire_snapshot_bytes_count\n\
+        # TYPE tickwire_snapshots counter\n\
+        tickwire_snapshots_total{kind=\"full\"}\n\
+        # TYPE tickwire_snapshots_skipped counter\n\
+        tickwire_snapshots_skipped_total\n\
+        # TYPE tickwire_inputs_applied counter\n\
+        tickwire_inputs_applied_total\n\
+        # TYPE tickwire_inputs_dropped counter\n\
+        tickwire_inputs_dropped_total{reason=\"x\"}\n\
+        # TYPE tickwire_disconnects counter\n\
+        tickwire_disconnects_total{reason=\"y\"}\n\
+        # TYPE tickwire_process_cpu_seconds counter\n\
+        tickwire_process_cpu_seconds_total\n\
+        # TYPE tickwire_tick_thread_cpu_seconds counter\n\
+        tickwire_tick_thread_cpu_seconds_total\n\
+        # TYPE tickwire_process_resident_memory_bytes gauge\n\
+        tickwire_process_resident_memory_bytes\n";
+
+    #[test]
+    fn exported_names_are_pinned() {
+        let m = Metrics::new();
+        m.input_dropped("x");
+        m.disconnect("y");
+        m.snapshots.get_or_create(&Kind { kind: "full" }).inc();
+        let page = m.render();
+        let names: String = page
+            .lines()
+            .filter(|l| !l.starts_with("# HELP") && !l.starts_with("# EOF"))
+            .filter(|l| !l.contains("_bucket{"))
+            .map(|l| if l.starts_with('#') { l } else { l.rsplit_once(' ').map_or(l, |(n, _)| n) })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(names, EXPORTED);
+    }
+}
