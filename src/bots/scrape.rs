@@ -16,7 +16,7 @@ const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
 /// One parsed sample line: `name{labels} value`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    /// Metric name, suffix included (`tickwire_ticks_total`).
+    /// Sample name, type suffix included (`NAME_total` for a counter).
     pub name: String,
     /// Labels in order of appearance.
     pub labels: Vec<(String, String)>,
@@ -37,9 +37,34 @@ impl Scrape {
         Scrape { samples: text.lines().filter_map(parse_line).collect() }
     }
 
-    /// The value of an unlabelled sample, 0 when absent.
-    pub fn value(&self, name: &str) -> f64 {
-        self.samples.iter().find(|s| s.name == name && s.labels.is_empty()).map_or(0.0, |s| s.value)
+    /// The value of an unlabelled sample, by its full sample name; 0 when absent.
+    pub fn value(&self, sample: &str) -> f64 {
+        self.samples
+            .iter()
+            .find(|s| s.name == sample && s.labels.is_empty())
+            .map_or(0.0, |s| s.value)
+    }
+
+    /// An unlabelled counter, by its family name (one of [`crate::metrics::names`]): the
+    /// `NAME_total` sample.
+    pub fn counter(&self, name: &str) -> f64 {
+        self.value(&format!("{name}_total"))
+    }
+
+    /// A gauge, by its name (the sample has no suffix).
+    pub fn gauge(&self, name: &str) -> f64 {
+        self.value(name)
+    }
+
+    /// A histogram's sum of observations: the `NAME_sum` sample.
+    pub fn histogram_sum(&self, name: &str) -> f64 {
+        self.value(&format!("{name}_sum"))
+    }
+
+    /// A labelled counter family by one label: `(label value, value)` from its `NAME_total`
+    /// samples, in page order.
+    pub fn counters_by_label(&self, name: &str, label: &str) -> Vec<(String, f64)> {
+        self.by_label(&format!("{name}_total"), label)
     }
 
     /// Values of a family by one label: `(label value, value)`, in page order.
@@ -197,30 +222,40 @@ fn response_body(response: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    const PAGE: &str = "# HELP tickwire_ticks Ticks run.\n\
-        # TYPE tickwire_ticks counter\n\
-        tickwire_ticks_total 46\n\
-        tickwire_tick_duration_seconds_sum 0.0029\n\
-        tickwire_tick_duration_seconds_bucket{le=\"0.00005\"} 13\n\
-        tickwire_tick_duration_seconds_bucket{le=\"0.0001\"} 43\n\
-        tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 46\n\
-        tickwire_disconnects_total{reason=\"too \\\"slow\\\", really\"} 2\n\
-        tickwire_disconnects_total{reason=\"connection_lost\"} 1\n\
-        tickwire_process_cpu_seconds_total 1.5\n\
-        # EOF\n";
+    use crate::metrics::names::{
+        DISCONNECTS, PROCESS_CPU_SECONDS, REASON, TICK_DURATION_SECONDS, TICKS,
+    };
+
+    /// A page as the server writes it (a few of its lines).
+    fn page() -> String {
+        format!(
+            "# HELP {TICKS} Ticks run.\n\
+            # TYPE {TICKS} counter\n\
+            {TICKS}_total 46\n\
+            {TICK_DURATION_SECONDS}_sum 0.0029\n\
+            {TICK_DURATION_SECONDS}_bucket{{le=\"0.00005\"}} 13\n\
+            {TICK_DURATION_SECONDS}_bucket{{le=\"0.0001\"}} 43\n\
+            {TICK_DURATION_SECONDS}_bucket{{le=\"+Inf\"}} 46\n\
+            {DISCONNECTS}_total{{{REASON}=\"too \\\"slow\\\", really\"}} 2\n\
+            {DISCONNECTS}_total{{{REASON}=\"connection_lost\"}} 1\n\
+            {PROCESS_CPU_SECONDS}_total 1.5\n\
+            # EOF\n"
+        )
+    }
 
     #[test]
     fn parses_counters_families_and_histograms() {
-        let scrape = Scrape::parse(PAGE);
-        assert_eq!(scrape.value("tickwire_ticks_total"), 46.0);
-        assert_eq!(scrape.value("tickwire_process_cpu_seconds_total"), 1.5);
+        let scrape = Scrape::parse(&page());
+        assert_eq!(scrape.counter(TICKS), 46.0);
+        assert_eq!(scrape.counter(PROCESS_CPU_SECONDS), 1.5);
+        assert_eq!(scrape.histogram_sum(TICK_DURATION_SECONDS), 0.0029);
         assert_eq!(scrape.value("missing"), 0.0);
         assert_eq!(
-            scrape.by_label("tickwire_disconnects_total", "reason"),
+            scrape.counters_by_label(DISCONNECTS, REASON),
             vec![("too \"slow\", really".to_owned(), 2.0), ("connection_lost".to_owned(), 1.0)]
         );
         assert_eq!(
-            scrape.cumulative_buckets("tickwire_tick_duration_seconds"),
+            scrape.cumulative_buckets(TICK_DURATION_SECONDS),
             vec![(0.00005, 13.0), (0.0001, 43.0), (f64::INFINITY, 46.0)]
         );
     }

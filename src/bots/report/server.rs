@@ -2,6 +2,7 @@
 
 use crate::bots::histogram::{bucket_max, bucket_quantile};
 use crate::bots::scrape::{Scrape, bucket_counts_between};
+use crate::metrics::names;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -63,21 +64,24 @@ pub fn server_figures(
 ) -> Option<ServerFigures> {
     let (before, start, end) =
         (scrapes.before.as_ref()?, scrapes.start.as_ref()?, scrapes.end.as_ref()?);
-    let delta = |name: &str| (end.value(name) - start.value(name)).max(0.0);
-    let ticks = delta("tickwire_ticks_total");
-    let mut clients = end.value("tickwire_clients");
+    let delta = |name: &str| (end.counter(name) - start.counter(name)).max(0.0);
+    let ticks = delta(names::TICKS);
+    let mut clients = end.gauge(names::CLIENTS);
     if clients <= 0.0 {
         clients = fallback_clients as f64;
     }
     let per = |x: f64, n: f64| if n > 0.0 { x / n } else { 0.0 };
-    let buckets = bucket_counts_between(start, end, "tickwire_tick_duration_seconds");
-    let cpu = delta("tickwire_process_cpu_seconds_total");
-    let memory = end.value("tickwire_process_resident_memory_bytes")
-        - before.value("tickwire_process_resident_memory_bytes");
+    let buckets = bucket_counts_between(start, end, names::TICK_DURATION_SECONDS);
+    let tick_seconds = (end.histogram_sum(names::TICK_DURATION_SECONDS)
+        - start.histogram_sum(names::TICK_DURATION_SECONDS))
+    .max(0.0);
+    let cpu = delta(names::PROCESS_CPU_SECONDS);
+    let memory = end.gauge(names::PROCESS_RESIDENT_MEMORY_BYTES)
+        - before.gauge(names::PROCESS_RESIDENT_MEMORY_BYTES);
     let after = scrapes.after.as_ref().unwrap_or(end);
     let family_delta = |name: &str, from: &Scrape, to: &Scrape| -> BTreeMap<String, f64> {
-        let earlier = from.by_label(name, "reason");
-        to.by_label(name, "reason")
+        let earlier = from.counters_by_label(name, names::REASON);
+        to.counters_by_label(name, names::REASON)
             .into_iter()
             .map(|(reason, v)| {
                 let was = earlier.iter().find(|(r, _)| *r == reason).map_or(0.0, |(_, v)| *v);
@@ -92,17 +96,14 @@ pub fn server_figures(
         tick_ms_p50: bucket_quantile(&buckets, 0.5) * 1e3,
         tick_ms_p99: bucket_quantile(&buckets, 0.99) * 1e3,
         tick_ms_max: bucket_max(&buckets) * 1e3,
-        tick_ms_mean: per(delta("tickwire_tick_duration_seconds_sum") * 1e3, ticks),
-        tick_thread_cpu_ms_per_tick: per(
-            delta("tickwire_tick_thread_cpu_seconds_total") * 1e3,
-            ticks,
-        ),
-        overruns: delta("tickwire_tick_overruns_total"),
+        tick_ms_mean: per(tick_seconds * 1e3, ticks),
+        tick_thread_cpu_ms_per_tick: per(delta(names::TICK_THREAD_CPU_SECONDS) * 1e3, ticks),
+        overruns: delta(names::TICK_OVERRUNS),
         cpu_us_per_client_per_tick: per(per(cpu * 1e6, clients), ticks),
         cpu_cores: per(cpu, window_s),
         memory_per_connection: per(memory, clients),
-        snapshots_skipped: delta("tickwire_snapshots_skipped_total"),
-        inputs_dropped: family_delta("tickwire_inputs_dropped_total", start, end),
-        disconnects: family_delta("tickwire_disconnects_total", before, after),
+        snapshots_skipped: delta(names::SNAPSHOTS_SKIPPED),
+        inputs_dropped: family_delta(names::INPUTS_DROPPED, start, end),
+        disconnects: family_delta(names::DISCONNECTS, before, after),
     })
 }
