@@ -60,6 +60,28 @@ pub mod names {
     /// Gauge: resident memory of the process in bytes.
     pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "tickwire_process_resident_memory_bytes";
 
+    /// Every metric with a sample on the page from the server's start: all but the labelled
+    /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`]), which show one only
+    /// once a label value is counted. The bots refuse a page that lacks one of these.
+    pub const UNLABELLED: &[&str] = &[
+        TICKS,
+        TICK_DURATION_SECONDS,
+        TICK_LATENESS_SECONDS,
+        TICK_OVERRUNS,
+        CLIENTS,
+        ENTITIES,
+        BYTES_OUT,
+        FRAMES_OUT,
+        BYTES_IN,
+        FRAMES_IN,
+        SNAPSHOT_BYTES,
+        SNAPSHOTS_SKIPPED,
+        INPUTS_APPLIED,
+        PROCESS_CPU_SECONDS,
+        TICK_THREAD_CPU_SECONDS,
+        PROCESS_RESIDENT_MEMORY_BYTES,
+    ];
+
     /// The label of [`super::Reason`] (its field name, which the derive exports).
     pub const REASON: &str = "reason";
     /// The label of [`super::Kind`] (its field name, which the derive exports).
@@ -301,13 +323,19 @@ mod tests {
         # TYPE tickwire_process_resident_memory_bytes gauge\n\
         tickwire_process_resident_memory_bytes\n";
 
-    #[test]
-    fn exported_names_are_pinned() {
+    /// A fresh page, with one label value counted in each family: a family without one is
+    /// not on the page at all.
+    fn page_with_every_family() -> String {
         let m = Metrics::new();
         m.input_dropped("x");
         m.disconnect("y");
         m.snapshots.get_or_create(&Kind { kind: "full" }).inc();
-        let page = m.render();
+        m.render()
+    }
+
+    #[test]
+    fn exported_names_are_pinned() {
+        let page = page_with_every_family();
         let names: String = page
             .lines()
             .filter(|l| !l.starts_with("# HELP") && !l.starts_with("# EOF"))
@@ -319,5 +347,16 @@ mod tests {
         // The derived label names are the constants the bots read them by.
         assert!(page.contains(&format!("{INPUTS_DROPPED}_total{{{REASON}=\"x\"}}")), "{page}");
         assert!(page.contains(&format!("{SNAPSHOTS}_total{{{KIND}=\"full\"}}")), "{page}");
+    }
+
+    #[test]
+    fn unlabelled_lists_every_family_but_the_labelled_ones() {
+        let page = page_with_every_family();
+        let families: Vec<&str> = page
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
+            .filter(|family| !UNLABELLED.contains(family))
+            .collect();
+        assert_eq!(families, [SNAPSHOTS, INPUTS_DROPPED, DISCONNECTS]);
     }
 }
