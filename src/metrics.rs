@@ -3,6 +3,7 @@
 //! Everything here is an atomic: the tick thread and the connection tasks update metrics
 //! without locks, and a scrape reads them.
 
+use names::*;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -10,6 +11,82 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+
+/// The exported metric names, each written once: registration uses them, and so does the
+/// bots' report when it reads a scrape.
+///
+/// Each is a family name as the `# TYPE` line shows it. Samples add the OpenMetrics suffix
+/// of their type: `_total` for a counter (`tickwire_ticks_total`), `_bucket`, `_sum` and
+/// `_count` for a histogram, none for a gauge. Units are part of the name
+/// (`_seconds`, `_bytes`). Renaming one breaks dashboards: the test `exported_names_are_pinned`
+/// guards the page.
+pub mod names {
+    /// Counter: ticks run.
+    pub const TICKS: &str = "tickwire_ticks";
+    /// Histogram: seconds each tick's work took.
+    pub const TICK_DURATION_SECONDS: &str = "tickwire_tick_duration_seconds";
+    /// Histogram: seconds each tick started after its deadline.
+    pub const TICK_LATENESS_SECONDS: &str = "tickwire_tick_lateness_seconds";
+    /// Counter: ticks whose work overran the tick period.
+    pub const TICK_OVERRUNS: &str = "tickwire_tick_overruns";
+    /// Gauge: open WebSocket connections.
+    pub const CLIENTS: &str = "tickwire_clients";
+    /// Gauge: replicated entities in the world.
+    pub const ENTITIES: &str = "tickwire_entities";
+    /// Counter: bytes of WebSocket payload written.
+    pub const BYTES_OUT: &str = "tickwire_bytes_out";
+    /// Counter: WebSocket messages written.
+    pub const FRAMES_OUT: &str = "tickwire_frames_out";
+    /// Counter: bytes of WebSocket payload read.
+    pub const BYTES_IN: &str = "tickwire_bytes_in";
+    /// Counter: WebSocket messages read.
+    pub const FRAMES_IN: &str = "tickwire_frames_in";
+    /// Histogram: snapshot payload sizes in bytes.
+    pub const SNAPSHOT_BYTES: &str = "tickwire_snapshot_bytes";
+    /// Counter family by [`KIND`]: snapshots built.
+    pub const SNAPSHOTS: &str = "tickwire_snapshots";
+    /// Counter: snapshots taken back unsent (slow clients).
+    pub const SNAPSHOTS_SKIPPED: &str = "tickwire_snapshots_skipped";
+    /// Counter: inputs applied by the simulation.
+    pub const INPUTS_APPLIED: &str = "tickwire_inputs_applied";
+    /// Counter family by [`REASON`]: inputs dropped.
+    pub const INPUTS_DROPPED: &str = "tickwire_inputs_dropped";
+    /// Counter family by [`REASON`]: connections closed.
+    pub const DISCONNECTS: &str = "tickwire_disconnects";
+    /// Counter: CPU seconds used by the process.
+    pub const PROCESS_CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
+    /// Counter: CPU seconds used by the tick thread.
+    pub const TICK_THREAD_CPU_SECONDS: &str = "tickwire_tick_thread_cpu_seconds";
+    /// Gauge: resident memory of the process in bytes.
+    pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "tickwire_process_resident_memory_bytes";
+
+    /// Every metric with a sample on the page from the server's start: all but the labelled
+    /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`]), which show one only
+    /// once a label value is counted. The bots refuse a page that lacks one of these.
+    pub const UNLABELLED: &[&str] = &[
+        TICKS,
+        TICK_DURATION_SECONDS,
+        TICK_LATENESS_SECONDS,
+        TICK_OVERRUNS,
+        CLIENTS,
+        ENTITIES,
+        BYTES_OUT,
+        FRAMES_OUT,
+        BYTES_IN,
+        FRAMES_IN,
+        SNAPSHOT_BYTES,
+        SNAPSHOTS_SKIPPED,
+        INPUTS_APPLIED,
+        PROCESS_CPU_SECONDS,
+        TICK_THREAD_CPU_SECONDS,
+        PROCESS_RESIDENT_MEMORY_BYTES,
+    ];
+
+    /// The label of [`super::Reason`] (its field name, which the derive exports).
+    pub const REASON: &str = "reason";
+    /// The label of [`super::Kind`] (its field name, which the derive exports).
+    pub const KIND: &str = "kind";
+}
 
 /// A `reason` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -82,7 +159,9 @@ impl Metrics {
         // within 19 % of the truth around the tick's few-millisecond budget.
         let seconds = || Histogram::new(exponential_buckets(0.000_05, 2f64.powf(0.25), 57));
         let mut m = Metrics {
-            registry: Registry::with_prefix("tickwire"),
+            // No prefix: each name in `names` carries `tickwire_` itself, so it is written whole
+            // in one place and the bots read the very same string.
+            registry: Registry::default(),
             ticks: Counter::default(),
             tick_duration: seconds(),
             tick_lateness: seconds(),
@@ -104,38 +183,34 @@ impl Metrics {
             tick_cpu_seconds: Counter::default(),
         };
         let r = &mut m.registry;
-        r.register("ticks", "Ticks run", m.ticks.clone());
-        r.register("tick_duration_seconds", "Work per tick", m.tick_duration.clone());
+        r.register(TICKS, "Ticks run", m.ticks.clone());
+        r.register(TICK_DURATION_SECONDS, "Work per tick", m.tick_duration.clone());
+        r.register(TICK_LATENESS_SECONDS, "Tick start after its deadline", m.tick_lateness.clone());
+        r.register(TICK_OVERRUNS, "Ticks whose work overran the period", m.overruns.clone());
+        r.register(CLIENTS, "Open WebSocket connections", m.clients.clone());
+        r.register(ENTITIES, "Replicated entities", m.entities.clone());
+        r.register(BYTES_OUT, "WebSocket payload bytes written", m.bytes_out.clone());
+        r.register(FRAMES_OUT, "WebSocket messages written", m.frames_out.clone());
+        r.register(BYTES_IN, "WebSocket payload bytes read", m.bytes_in.clone());
+        r.register(FRAMES_IN, "WebSocket messages read", m.frames_in.clone());
+        r.register(SNAPSHOT_BYTES, "Snapshot payload size", m.snapshot_bytes.clone());
+        r.register(SNAPSHOTS, "Snapshots built, by kind", m.snapshots.clone());
         r.register(
-            "tick_lateness_seconds",
-            "Tick start after its deadline",
-            m.tick_lateness.clone(),
-        );
-        r.register("tick_overruns", "Ticks whose work overran the period", m.overruns.clone());
-        r.register("clients", "Open WebSocket connections", m.clients.clone());
-        r.register("entities", "Replicated entities", m.entities.clone());
-        r.register("bytes_out", "WebSocket payload bytes written", m.bytes_out.clone());
-        r.register("frames_out", "WebSocket messages written", m.frames_out.clone());
-        r.register("bytes_in", "WebSocket payload bytes read", m.bytes_in.clone());
-        r.register("frames_in", "WebSocket messages read", m.frames_in.clone());
-        r.register("snapshot_bytes", "Snapshot payload size", m.snapshot_bytes.clone());
-        r.register("snapshots", "Snapshots built, by kind", m.snapshots.clone());
-        r.register(
-            "snapshots_skipped",
+            SNAPSHOTS_SKIPPED,
             "Snapshots taken back unsent (slow clients)",
             m.snapshots_skipped.clone(),
         );
-        r.register("inputs_applied", "Inputs applied", m.inputs_applied.clone());
-        r.register("inputs_dropped", "Inputs dropped, by reason", m.inputs_dropped.clone());
-        r.register("disconnects", "Connections closed, by reason", m.disconnects.clone());
-        r.register("process_cpu_seconds", "CPU seconds used by the process", m.cpu_seconds.clone());
+        r.register(INPUTS_APPLIED, "Inputs applied", m.inputs_applied.clone());
+        r.register(INPUTS_DROPPED, "Inputs dropped, by reason", m.inputs_dropped.clone());
+        r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
+        r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
-            "tick_thread_cpu_seconds",
+            TICK_THREAD_CPU_SECONDS,
             "CPU seconds used by the tick thread (simulation and replication)",
             m.tick_cpu_seconds.clone(),
         );
         r.register(
-            "process_resident_memory_bytes",
+            PROCESS_RESIDENT_MEMORY_BYTES,
             "Resident memory of the process",
             m.resident_bytes.clone(),
         );
@@ -197,4 +272,91 @@ pub fn process_resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages = statm.split_whitespace().nth(1).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
     pages * 4096
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every exported family and sample name, as dashboards and the bots know them: the
+    /// page without bucket lines, help text and values.
+    const EXPORTED: &str = "\
+        # TYPE tickwire_ticks counter\n\
+        tickwire_ticks_total\n\
+        # TYPE tickwire_tick_duration_seconds histogram\n\
+        tickwire_tick_duration_seconds_sum\n\
+        tickwire_tick_duration_seconds_count\n\
+        # TYPE tickwire_tick_lateness_seconds histogram\n\
+        tickwire_tick_lateness_seconds_sum\n\
+        tickwire_tick_lateness_seconds_count\n\
+        # TYPE tickwire_tick_overruns counter\n\
+        tickwire_tick_overruns_total\n\
+        # TYPE tickwire_clients gauge\n\
+        tickwire_clients\n\
+        # TYPE tickwire_entities gauge\n\
+        tickwire_entities\n\
+        # TYPE tickwire_bytes_out counter\n\
+        tickwire_bytes_out_total\n\
+        # TYPE tickwire_frames_out counter\n\
+        tickwire_frames_out_total\n\
+        # TYPE tickwire_bytes_in counter\n\
+        tickwire_bytes_in_total\n\
+        # TYPE tickwire_frames_in counter\n\
+        tickwire_frames_in_total\n\
+        # TYPE tickwire_snapshot_bytes histogram\n\
+        tickwire_snapshot_bytes_sum\n\
+        tickwire_snapshot_bytes_count\n\
+        # TYPE tickwire_snapshots counter\n\
+        tickwire_snapshots_total{kind=\"full\"}\n\
+        # TYPE tickwire_snapshots_skipped counter\n\
+        tickwire_snapshots_skipped_total\n\
+        # TYPE tickwire_inputs_applied counter\n\
+        tickwire_inputs_applied_total\n\
+        # TYPE tickwire_inputs_dropped counter\n\
+        tickwire_inputs_dropped_total{reason=\"x\"}\n\
+        # TYPE tickwire_disconnects counter\n\
+        tickwire_disconnects_total{reason=\"y\"}\n\
+        # TYPE tickwire_process_cpu_seconds counter\n\
+        tickwire_process_cpu_seconds_total\n\
+        # TYPE tickwire_tick_thread_cpu_seconds counter\n\
+        tickwire_tick_thread_cpu_seconds_total\n\
+        # TYPE tickwire_process_resident_memory_bytes gauge\n\
+        tickwire_process_resident_memory_bytes\n";
+
+    /// A fresh page, with one label value counted in each family: a family without one is
+    /// not on the page at all.
+    fn page_with_every_family() -> String {
+        let m = Metrics::new();
+        m.input_dropped("x");
+        m.disconnect("y");
+        m.snapshots.get_or_create(&Kind { kind: "full" }).inc();
+        m.render()
+    }
+
+    #[test]
+    fn exported_names_are_pinned() {
+        let page = page_with_every_family();
+        let names: String = page
+            .lines()
+            .filter(|l| !l.starts_with("# HELP") && !l.starts_with("# EOF"))
+            .filter(|l| !l.contains("_bucket{"))
+            .map(|l| if l.starts_with('#') { l } else { l.rsplit_once(' ').map_or(l, |(n, _)| n) })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(names, EXPORTED);
+        // The derived label names are the constants the bots read them by.
+        assert!(page.contains(&format!("{INPUTS_DROPPED}_total{{{REASON}=\"x\"}}")), "{page}");
+        assert!(page.contains(&format!("{SNAPSHOTS}_total{{{KIND}=\"full\"}}")), "{page}");
+    }
+
+    #[test]
+    fn unlabelled_lists_every_family_but_the_labelled_ones() {
+        let page = page_with_every_family();
+        let families: Vec<&str> = page
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
+            .filter(|family| !UNLABELLED.contains(family))
+            .collect();
+        assert_eq!(families, [SNAPSHOTS, INPUTS_DROPPED, DISCONNECTS]);
+    }
 }

@@ -1,9 +1,14 @@
 //! Reads the server's `/metrics` page: a plain HTTP/1.0 GET and a small parser of the
 //! Prometheus text format, enough for counters, gauges, labelled families and histograms.
 //!
+//! A metric the reader needs and cannot find is a [`MissingMetric`], never a silent 0:
+//! [`fetch`] refuses a page that lacks any of [`names::UNLABELLED`], and every reader of one
+//! value returns a `Result`.
+//!
 //! The load tester scrapes a few times per run, so this is a blocking `std` socket with
 //! timeouts, run on the blocking pool; it does not need an HTTP client dependency.
 
+use crate::metrics::names;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -13,10 +18,19 @@ const MAX_PAGE_BYTES: u64 = 1 << 20;
 /// Connect, read and write timeout of one scrape.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A metric is not on the page: the server is not the one these bots were built with, or
+/// the URL is not its `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("metric {sample} is missing from the scrape")]
+pub struct MissingMetric {
+    /// The sample looked for, suffix included (`NAME_total`), or a family's name.
+    pub sample: String,
+}
+
 /// One parsed sample line: `name{labels} value`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    /// Metric name, suffix included (`tickwire_ticks_total`).
+    /// Sample name, type suffix included (`NAME_total` for a counter).
     pub name: String,
     /// Labels in order of appearance.
     pub labels: Vec<(String, String)>,
@@ -37,9 +51,49 @@ impl Scrape {
         Scrape { samples: text.lines().filter_map(parse_line).collect() }
     }
 
-    /// The value of an unlabelled sample, 0 when absent.
-    pub fn value(&self, name: &str) -> f64 {
-        self.samples.iter().find(|s| s.name == name && s.labels.is_empty()).map_or(0.0, |s| s.value)
+    /// The value of an unlabelled sample, by its full sample name.
+    pub fn value(&self, sample: &str) -> Result<f64, MissingMetric> {
+        self.samples
+            .iter()
+            .find(|s| s.name == sample && s.labels.is_empty())
+            .map(|s| s.value)
+            .ok_or_else(|| MissingMetric { sample: sample.to_owned() })
+    }
+
+    /// An unlabelled counter, by its family name (one of [`names`]): the `NAME_total`
+    /// sample.
+    pub fn counter(&self, name: &str) -> Result<f64, MissingMetric> {
+        self.value(&format!("{name}_total"))
+    }
+
+    /// A gauge, by its name (the sample has no suffix).
+    pub fn gauge(&self, name: &str) -> Result<f64, MissingMetric> {
+        self.value(name)
+    }
+
+    /// A histogram's sum of observations: the `NAME_sum` sample.
+    pub fn histogram_sum(&self, name: &str) -> Result<f64, MissingMetric> {
+        self.value(&format!("{name}_sum"))
+    }
+
+    /// Checks that each family has at least one sample on the page, whatever its type.
+    pub fn require(&self, families: &[&str]) -> Result<(), MissingMetric> {
+        let of = |family: &str, sample: &str| {
+            sample.strip_prefix(family).is_some_and(|suffix| {
+                matches!(suffix, "" | "_total" | "_bucket" | "_sum" | "_count")
+            })
+        };
+        match families.iter().find(|f| !self.samples.iter().any(|s| of(f, &s.name))) {
+            Some(family) => Err(MissingMetric { sample: (*family).to_owned() }),
+            None => Ok(()),
+        }
+    }
+
+    /// A labelled counter family by one label: `(label value, value)` from its `NAME_total`
+    /// samples, in page order. Empty, not an error, when the family has no sample: a family
+    /// shows none until its first label value is counted (no input dropped yet, say).
+    pub fn counters_by_label(&self, name: &str, label: &str) -> Vec<(String, f64)> {
+        self.by_label(&format!("{name}_total"), label)
     }
 
     /// Values of a family by one label: `(label value, value)`, in page order.
@@ -52,23 +106,32 @@ impl Scrape {
     }
 
     /// A histogram's cumulative buckets `(le, count)` from `NAME_bucket` lines, ascending.
-    pub fn cumulative_buckets(&self, name: &str) -> Vec<(f64, f64)> {
+    pub fn cumulative_buckets(&self, name: &str) -> Result<Vec<(f64, f64)>, MissingMetric> {
         let le = |v: &str| if v == "+Inf" { Some(f64::INFINITY) } else { v.parse().ok() };
+        let sample = format!("{name}_bucket");
         let mut buckets: Vec<(f64, f64)> = self
-            .by_label(&format!("{name}_bucket"), "le")
+            .by_label(&sample, "le")
             .into_iter()
             .filter_map(|(bound, count)| Some((le(&bound)?, count)))
             .collect();
+        if buckets.is_empty() {
+            return Err(MissingMetric { sample });
+        }
         buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-        buckets
+        Ok(buckets)
     }
 }
 
 /// Per-bucket counts of a histogram between two scrapes: `(upper bound, count)`.
-pub fn bucket_counts_between(start: &Scrape, end: &Scrape, name: &str) -> Vec<(f64, f64)> {
-    let before = start.cumulative_buckets(name);
+pub fn bucket_counts_between(
+    start: &Scrape,
+    end: &Scrape,
+    name: &str,
+) -> Result<Vec<(f64, f64)>, MissingMetric> {
+    let before = start.cumulative_buckets(name)?;
     let mut previous = 0.0;
-    end.cumulative_buckets(name)
+    let counts = end
+        .cumulative_buckets(name)?
         .into_iter()
         .map(|(le, cumulative)| {
             let earlier = before.iter().find(|(b, _)| *b == le).map_or(0.0, |&(_, c)| c);
@@ -77,7 +140,8 @@ pub fn bucket_counts_between(start: &Scrape, end: &Scrape, name: &str) -> Vec<(f
             previous = in_window;
             (le, count)
         })
-        .collect()
+        .collect();
+    Ok(counts)
 }
 
 fn parse_line(line: &str) -> Option<Sample> {
@@ -137,7 +201,8 @@ pub fn metrics_url_for(ws_url: &str) -> Result<String, String> {
     Ok(format!("{scheme}://{authority}/metrics"))
 }
 
-/// Fetches and parses a `/metrics` page (blocking, at most 3 s per connect, write or read).
+/// Fetches and parses a `/metrics` page (blocking, at most 3 s per connect, write or read);
+/// a page without one of [`names::UNLABELLED`] is an error naming it (a [`MissingMetric`]).
 pub fn fetch(url: &str) -> Result<Scrape, String> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
         format!("{url}: the bots scrape plain http:// only; pass --metrics-url http://...")
@@ -161,7 +226,9 @@ pub fn fetch(url: &str) -> Result<Scrape, String> {
     stream.take(MAX_PAGE_BYTES).read_to_end(&mut response).map_err(|e| format!("{url}: {e}"))?;
     let body =
         response_body(&String::from_utf8_lossy(&response)).map_err(|e| format!("{url}: {e}"))?;
-    Ok(Scrape::parse(&body))
+    let scrape = Scrape::parse(&body);
+    scrape.require(names::UNLABELLED).map_err(|e| format!("{url}: {e}"))?;
+    Ok(scrape)
 }
 
 /// The body of a `200` HTTP response, de-chunked if it came chunked.
@@ -197,32 +264,86 @@ fn response_body(response: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    const PAGE: &str = "# HELP tickwire_ticks Ticks run.\n\
-        # TYPE tickwire_ticks counter\n\
-        tickwire_ticks_total 46\n\
-        tickwire_tick_duration_seconds_sum 0.0029\n\
-        tickwire_tick_duration_seconds_bucket{le=\"0.00005\"} 13\n\
-        tickwire_tick_duration_seconds_bucket{le=\"0.0001\"} 43\n\
-        tickwire_tick_duration_seconds_bucket{le=\"+Inf\"} 46\n\
-        tickwire_disconnects_total{reason=\"too \\\"slow\\\", really\"} 2\n\
-        tickwire_disconnects_total{reason=\"connection_lost\"} 1\n\
-        tickwire_process_cpu_seconds_total 1.5\n\
-        # EOF\n";
+    use crate::metrics::names::{
+        CLIENTS, DISCONNECTS, INPUTS_DROPPED, PROCESS_CPU_SECONDS, REASON, TICK_DURATION_SECONDS,
+        TICKS, UNLABELLED,
+    };
+
+    /// A page as the server writes it (a few of its lines).
+    fn page() -> String {
+        format!(
+            "# HELP {TICKS} Ticks run.\n\
+            # TYPE {TICKS} counter\n\
+            {TICKS}_total 46\n\
+            {TICK_DURATION_SECONDS}_sum 0.0029\n\
+            {TICK_DURATION_SECONDS}_bucket{{le=\"0.00005\"}} 13\n\
+            {TICK_DURATION_SECONDS}_bucket{{le=\"0.0001\"}} 43\n\
+            {TICK_DURATION_SECONDS}_bucket{{le=\"+Inf\"}} 46\n\
+            {DISCONNECTS}_total{{{REASON}=\"too \\\"slow\\\", really\"}} 2\n\
+            {DISCONNECTS}_total{{{REASON}=\"connection_lost\"}} 1\n\
+            {PROCESS_CPU_SECONDS}_total 1.5\n\
+            # EOF\n"
+        )
+    }
 
     #[test]
     fn parses_counters_families_and_histograms() {
-        let scrape = Scrape::parse(PAGE);
-        assert_eq!(scrape.value("tickwire_ticks_total"), 46.0);
-        assert_eq!(scrape.value("tickwire_process_cpu_seconds_total"), 1.5);
-        assert_eq!(scrape.value("missing"), 0.0);
+        let scrape = Scrape::parse(&page());
+        assert_eq!(scrape.counter(TICKS), Ok(46.0));
+        assert_eq!(scrape.counter(PROCESS_CPU_SECONDS), Ok(1.5));
+        assert_eq!(scrape.histogram_sum(TICK_DURATION_SECONDS), Ok(0.0029));
         assert_eq!(
-            scrape.by_label("tickwire_disconnects_total", "reason"),
+            scrape.counters_by_label(DISCONNECTS, REASON),
             vec![("too \"slow\", really".to_owned(), 2.0), ("connection_lost".to_owned(), 1.0)]
         );
         assert_eq!(
-            scrape.cumulative_buckets("tickwire_tick_duration_seconds"),
-            vec![(0.00005, 13.0), (0.0001, 43.0), (f64::INFINITY, 46.0)]
+            scrape.cumulative_buckets(TICK_DURATION_SECONDS),
+            Ok(vec![(0.00005, 13.0), (0.0001, 43.0), (f64::INFINITY, 46.0)])
         );
+    }
+
+    #[test]
+    fn a_missing_metric_is_an_error_naming_it_not_zero() {
+        let scrape = Scrape::parse(&page());
+        let missing = |sample: String| Some(MissingMetric { sample });
+        assert_eq!(scrape.gauge(CLIENTS).err(), missing(CLIENTS.to_owned()));
+        assert_eq!(scrape.counter(CLIENTS).err(), missing(format!("{CLIENTS}_total")));
+        let buckets = scrape.cumulative_buckets(CLIENTS);
+        assert_eq!(buckets.err(), missing(format!("{CLIENTS}_bucket")));
+        assert_eq!(scrape.require(&[TICKS, TICK_DURATION_SECONDS, DISCONNECTS]), Ok(()));
+        assert_eq!(scrape.require(&[TICKS, CLIENTS]).err(), missing(CLIENTS.to_owned()));
+        assert!(scrape.counters_by_label(INPUTS_DROPPED, REASON).is_empty(), "none counted");
+    }
+
+    #[test]
+    fn a_fresh_servers_page_has_every_unlabelled_metric() {
+        let scrape = Scrape::parse(&crate::metrics::Metrics::new().render());
+        assert_eq!(scrape.require(UNLABELLED), Ok(()));
+    }
+
+    #[test]
+    fn fetch_refuses_a_page_without_a_metric_and_names_it() {
+        let page = crate::metrics::Metrics::new().render();
+        let without_clients: String = page
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{CLIENTS} ")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/metrics", listener.local_addr().expect("address"));
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut request = [0; 1024];
+            let _ = stream.read(&mut request);
+            let response = format!("HTTP/1.0 200 OK\r\n\r\n{without_clients}");
+            stream.write_all(response.as_bytes()).expect("write");
+        });
+        let error = fetch(&url).expect_err("the page lacks a metric");
+        assert!(
+            error.ends_with(&format!("metric {CLIENTS} is missing from the scrape")),
+            "{error}"
+        );
+        server.join().expect("server thread");
     }
 
     #[test]
@@ -233,7 +354,7 @@ mod tests {
             Scrape::parse("h_bucket{le=\"1\"} 2\nh_bucket{le=\"2\"} 9\nh_bucket{le=\"+Inf\"} 10\n");
         assert_eq!(
             bucket_counts_between(&start, &end, "h"),
-            vec![(1.0, 1.0), (2.0, 5.0), (f64::INFINITY, 1.0)]
+            Ok(vec![(1.0, 1.0), (2.0, 5.0), (f64::INFINITY, 1.0)])
         );
     }
 

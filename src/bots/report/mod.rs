@@ -1,0 +1,164 @@
+//! The load test's report: built from the bots' outcomes, the shared histograms and the
+//! server's `/metrics`; printed as a text table or JSON; checked against thresholds.
+//!
+//! - this file: the [`Report`] and its sections, the shape of the JSON;
+//! - [`build()`]: the bots' own figures, from their outcomes and the shared histograms;
+//! - [`server_figures`]: the server's figures, from the [`Scrapes`] of its `/metrics`;
+//! - [`Thresholds`]: the limits that fail a run;
+//! - [`render_text`]: the text table.
+
+mod build;
+mod server;
+mod text;
+mod thresholds;
+
+pub use build::build;
+pub use server::{Scrapes, ServerFigures, server_figures};
+pub use text::render_text;
+pub use thresholds::Thresholds;
+
+use super::histogram::Summary;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything a run measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    /// Free-form label (the load script names scenarios with it).
+    pub label: String,
+    /// What was run.
+    pub run: RunInfo,
+    /// Connections.
+    pub clients: Clients,
+    /// Snapshots received per client per second.
+    pub snapshot_rate: Rate,
+    /// Bytes received.
+    pub bytes: ByteFigures,
+    /// Input sent → first snapshot reflecting it, milliseconds.
+    pub latency_ms: Summary,
+    /// Inputs whose latency could not be timed.
+    pub latency_lost: u64,
+    /// Ping → pong, milliseconds.
+    pub rtt_ms: Summary,
+    /// Snapshot inter-arrival time minus the tick period, milliseconds.
+    pub jitter_ms: Jitter,
+    /// Replica correctness.
+    pub replica: ReplicaFigures,
+    /// The server's own figures, or why they are missing.
+    pub server: Option<ServerFigures>,
+    /// Why the scrape failed, if it did.
+    pub server_error: Option<String>,
+}
+
+/// The run's parameters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// WebSocket URL.
+    pub url: String,
+    /// Movement pattern.
+    pub pattern: String,
+    /// Bots requested.
+    pub clients: usize,
+    /// Seconds from start to stop.
+    pub duration_s: f64,
+    /// Seconds over which connects were spread.
+    pub ramp_up_s: f64,
+    /// Seconds of the measurement window (after ramp-up and a settle second).
+    pub window_s: f64,
+    /// The server's tick rate from the welcome.
+    pub tick_rate_hz: u16,
+    /// Runtime worker threads of the bots (1: current-thread).
+    pub bot_threads: usize,
+    /// CPU the bots' own process used over the window, in cores (the server's competitor on
+    /// a shared machine; includes the server when it runs in-process, as in the tests).
+    #[serde(default)]
+    pub bot_cpu_cores: f64,
+    /// The same per snapshot received, microseconds (receive, apply, and the inputs sent).
+    #[serde(default)]
+    pub bot_cpu_us_per_snapshot: f64,
+    /// Whether Ctrl-C ended the run early.
+    pub interrupted: bool,
+}
+
+/// Connection counts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Clients {
+    /// Bots that received a welcome.
+    pub connected: u64,
+    /// Bots that never did, by reason.
+    pub failed: u64,
+    /// See `failed`.
+    pub failures: BTreeMap<String, u64>,
+    /// Bots whose turn to connect never came (the run was interrupted during the ramp-up).
+    #[serde(default)]
+    pub not_started: u64,
+    /// Connections that ended before the run did.
+    pub disconnected: u64,
+    /// By close code (`1006`: lost without a close frame; `replica-error`: we closed).
+    pub close_codes: BTreeMap<String, u64>,
+}
+
+/// Snapshots per client per second over the window, across clients that stayed connected.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Rate {
+    /// Mean.
+    pub mean: f64,
+    /// Slowest client.
+    pub min: f64,
+}
+
+/// Bytes per client and per snapshot.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct ByteFigures {
+    /// Payload bytes per client per second (mean over clients).
+    pub per_client_per_s: f64,
+    /// With WebSocket framing.
+    pub per_client_per_s_framed: f64,
+    /// Payload bytes per snapshot.
+    pub per_snapshot_mean: f64,
+    /// See `per_snapshot_mean`.
+    pub per_snapshot_p99: f64,
+    /// With framing.
+    pub per_snapshot_framed_mean: f64,
+    /// With framing.
+    pub per_snapshot_framed_p99: f64,
+    /// Bytes of one `Move` op (tag, id gap, dx, dy): the cost of a moving entity.
+    pub per_move_op: f64,
+    /// `Move` ops per snapshot.
+    pub moves_per_snapshot: f64,
+    /// Bytes of one `Update` op (a move with a new score).
+    pub per_update_op: f64,
+}
+
+/// Snapshot inter-arrival jitter.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Jitter {
+    /// Standard deviation of the inter-arrival time.
+    pub stddev: f64,
+    /// 99th percentile of inter-arrival minus the tick period.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// Replica correctness.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct ReplicaFigures {
+    /// Messages that could not be applied.
+    pub apply_errors: u64,
+    /// Snapshots after which the own player was missing.
+    pub own_missing: u64,
+    /// Entities compared across bots at sampled ticks.
+    pub compared: u64,
+    /// Of which disagreed.
+    pub mismatches: u64,
+    /// Full snapshots after the first (server lost the baseline).
+    pub resyncs: u64,
+}
+
+impl ReplicaFigures {
+    /// Everything that counts against `--max-replica-errors`.
+    pub fn errors(&self) -> u64 {
+        self.apply_errors + self.own_missing + self.mismatches
+    }
+}

@@ -1,0 +1,114 @@
+//! The report as an aligned text table, for a terminal.
+
+use super::Report;
+use std::fmt::Write as _;
+
+/// The report as an aligned text table.
+pub fn render_text(r: &Report) -> String {
+    let mut t = String::new();
+    let run = &r.run;
+    let _ = writeln!(
+        t,
+        "tickwire bots{}: {} x {} for {:.1} s (window {:.1} s, ramp-up {:.1} s, {} Hz){}",
+        if r.label.is_empty() { String::new() } else { format!(" {}", r.label) },
+        run.clients,
+        run.pattern,
+        run.duration_s,
+        run.window_s,
+        run.ramp_up_s,
+        run.tick_rate_hz,
+        if run.interrupted { ", interrupted" } else { "" }
+    );
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(t, "  {k:<34} {v}");
+    };
+    let c = &r.clients;
+    let waiting = if c.not_started > 0 {
+        format!(", {} never started", c.not_started)
+    } else {
+        String::new()
+    };
+    row(
+        "clients connected / failed",
+        format!("{} / {} {:?}{waiting}", c.connected, c.failed, c.failures),
+    );
+    row("disconnected (by close code)", format!("{} {:?}", c.disconnected, c.close_codes));
+    row(
+        "snapshots/s per client mean / min",
+        format!("{:.2} / {:.2}", r.snapshot_rate.mean, r.snapshot_rate.min),
+    );
+    let b = &r.bytes;
+    row(
+        "bytes/s per client (framed)",
+        format!("{:.0} ({:.0})", b.per_client_per_s, b.per_client_per_s_framed),
+    );
+    row(
+        "bytes/snapshot mean / p99",
+        format!("{:.1} / {:.0}", b.per_snapshot_mean, b.per_snapshot_p99),
+    );
+    row(
+        "  with framing",
+        format!("{:.1} / {:.0}", b.per_snapshot_framed_mean, b.per_snapshot_framed_p99),
+    );
+    row(
+        "bytes per moving entity (Move op)",
+        format!("{:.2} ({:.1} per snapshot)", b.per_move_op, b.moves_per_snapshot),
+    );
+    let l = &r.latency_ms;
+    row(
+        "input->snapshot ms p50/p90/p99/max",
+        format!(
+            "{:.1} / {:.1} / {:.1} / {:.1} ({} samples, {} lost)",
+            l.p50, l.p90, l.p99, l.max, l.count, r.latency_lost
+        ),
+    );
+    row("ping rtt ms p50 / p99", format!("{:.1} / {:.1}", r.rtt_ms.p50, r.rtt_ms.p99));
+    row(
+        "snapshot jitter ms stddev / p99",
+        format!("{:.2} / {:.1}", r.jitter_ms.stddev, r.jitter_ms.p99),
+    );
+    let re = &r.replica;
+    row(
+        "replica errors (apply/own/mismatch)",
+        format!(
+            "{} ({}/{}/{} of {} compared), {} resyncs",
+            re.errors(),
+            re.apply_errors,
+            re.own_missing,
+            re.mismatches,
+            re.compared,
+            re.resyncs
+        ),
+    );
+    match (&r.server, &r.server_error) {
+        (Some(s), _) => {
+            row(
+                "bots' own CPU (cores, us/snapshot)",
+                format!("{:.2}, {:.1}", run.bot_cpu_cores, run.bot_cpu_us_per_snapshot),
+            );
+            row(
+                "server tick ms p50 / p99 / max",
+                format!(
+                    "{:.3} / {:.3} / {:.3} ({} ticks, {} overruns)",
+                    s.tick_ms_p50, s.tick_ms_p99, s.tick_ms_max, s.ticks, s.overruns
+                ),
+            );
+            row(
+                "server tick ms mean, tick thread CPU",
+                format!("{:.3}, {:.3}", s.tick_ms_mean, s.tick_thread_cpu_ms_per_tick),
+            );
+            row(
+                "server CPU us per client per tick",
+                format!("{:.1} ({} clients)", s.cpu_us_per_client_per_tick, s.clients),
+            );
+            row("server memory per connection", format!("{:.0} bytes", s.memory_per_connection));
+            row("server snapshots skipped", format!("{}", s.snapshots_skipped));
+            row("server inputs dropped", format!("{:?}", s.inputs_dropped));
+            row("server disconnects (whole run)", format!("{:?}", s.disconnects));
+        }
+        (None, error) => {
+            row("server metrics", error.clone().unwrap_or_else(|| "not scraped".into()))
+        }
+    }
+    t
+}
