@@ -174,7 +174,14 @@ pub async fn run(
     }
     report.label = options.label.clone();
     let staying = report.clients.connected - report.clients.disconnected;
-    report.server = report::server_figures(&scrapes, staying, report.run.window_s);
+    // A scrape that failed is reported first; a metric missing from one that worked next.
+    match report::server_figures(&scrapes, staying, report.run.window_s) {
+        Some(Ok(figures)) => report.server = Some(figures),
+        Some(Err(missing)) => {
+            server_error.get_or_insert_with(|| missing.to_string());
+        }
+        None => {}
+    }
     report.server_error = server_error;
     Ok(report)
 }

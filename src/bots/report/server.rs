@@ -57,23 +57,22 @@ pub struct Scrapes {
 }
 
 /// The server's figures from the scrapes; `None` when a needed scrape is missing (the load
-/// test says why in the report's `server_error`).
-///
-/// A metric missing from a scrape is a [`MissingMetric`] and gives `None` too, never a
-/// figure read as 0; it does not happen in a run, as [`scrape::fetch`] refuses such a page
-/// first and its error, naming the metric, becomes the report's `server_error`.
+/// test says why in the report's `server_error`), and a [`MissingMetric`] naming the metric
+/// when a scrape lacks one: never a figure read as 0. The load test puts that error in the
+/// report's `server_error` too ([`scrape::fetch`] already refuses a page without a metric the
+/// server registers).
 ///
 /// [`scrape::fetch`]: crate::bots::scrape::fetch
 pub fn server_figures(
     scrapes: &Scrapes,
     fallback_clients: u64,
     window_s: f64,
-) -> Option<ServerFigures> {
+) -> Option<Result<ServerFigures, MissingMetric>> {
     let (before, start, end) =
         (scrapes.before.as_ref()?, scrapes.start.as_ref()?, scrapes.end.as_ref()?);
     let after = scrapes.after.as_ref().unwrap_or(end);
     let window = Window { before, start, end, after };
-    window.figures(fallback_clients, window_s).ok()
+    Some(window.figures(fallback_clients, window_s))
 }
 
 /// The scrapes of one run, each present.
@@ -162,7 +161,9 @@ mod tests {
             end: Some(page),
             after: None,
         };
-        let figures = server_figures(&scrapes, 3, 1.0).expect("every metric is on the page");
+        let figures = server_figures(&scrapes, 3, 1.0)
+            .expect("all scrapes")
+            .expect("every metric is on the page");
         assert_eq!(figures.ticks, 0.0);
         assert_eq!(figures.clients, 3.0, "no client counted by the server: the fallback");
     }
