@@ -1,9 +1,11 @@
 //! Snapshot building: time per tick and bytes per client, at 1, 100 and 1,000 clients.
 //!
-//! One world for every run: 1,000 players that all keep moving and 1,500 orbs in 632 × 632
-//! units (the default arena's mix and density, 100 players and 150 orbs in 200 × 200, scaled
-//! up), so the client count changes only how many snapshots are built, not what they carry.
-//! The first `clients` players are the connected clients. Two scenarios:
+//! One world for every run: by default 1,000 players that all keep moving and 1,500 orbs in
+//! 632 × 632 units (the default arena's mix and density, 100 players and 150 orbs in
+//! 200 × 200, scaled up), so the client count changes only how many snapshots are built, not
+//! what they carry. `TICKWIRE_BENCH_ENTITIES=10000` runs a world of that many entities in
+//! the same mix and density (client counts above its players are left out). The first
+//! `clients` players are the connected clients. Two scenarios:
 //!
 //! - `all_visible`: view radius = world size, so every client sees every entity;
 //! - `interest`: view radius 30 (the default), so a client sees the 60 × 60 square around it.
@@ -31,10 +33,23 @@ use tickwire::{ClientInfo, Replica, Room, RoomSettings, Tick};
 
 /// Client counts benchmarked.
 const CLIENTS: [usize; 3] = [1, 100, 1_000];
-/// Players in the world (all moving); the first `clients` of them are connected.
-const PLAYERS: usize = 1_000;
-/// Orbs in the world: 150 per 100 players, as in the default arena.
-const ORBS: usize = 1_500;
+/// Entities in the world unless `TICKWIRE_BENCH_ENTITIES` says otherwise: two players
+/// (all moving; the first `clients` of them are connected) to three orbs, as in the default
+/// arena.
+const DEFAULT_ENTITIES: usize = 2_500;
+
+/// Entities in the world (`TICKWIRE_BENCH_ENTITIES`, default 2,500).
+fn entities() -> usize {
+    std::env::var("TICKWIRE_BENCH_ENTITIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_ENTITIES)
+}
+
+/// Players in the world.
+fn players() -> usize {
+    entities() * 2 / 5
+}
 /// Square world units per entity: the default arena (200 × 200) with 100 players and 150 orbs.
 const AREA_PER_ENTITY: f32 = 200.0 * 200.0 / 250.0;
 /// View radius of the interest-managed scenario (the server's default).
@@ -77,15 +92,20 @@ struct Server {
 
 impl Server {
     fn new(scenario: Scenario, connected: usize) -> Server {
-        let size = (AREA_PER_ENTITY * (PLAYERS + ORBS) as f32).sqrt();
+        let size = (AREA_PER_ENTITY * entities() as f32).sqrt();
         let view_radius = match scenario {
             Scenario::AllVisible => size,
             Scenario::Interest => INTEREST_VIEW_RADIUS,
         };
-        let config = ArenaConfig { size, view_radius, orbs: ORBS, ..ArenaConfig::default() };
+        let config = ArenaConfig {
+            size,
+            view_radius,
+            orbs: entities() - players(),
+            ..ArenaConfig::default()
+        };
         let settings = RoomSettings { history_ticks: HISTORY_TICKS, ..RoomSettings::default() };
         let mut room = Room::new(Arena::new(config), settings).expect("arena");
-        let spawned: Vec<_> = (0..PLAYERS)
+        let spawned: Vec<_> = (0..players())
             .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new() }))
             .collect();
         let players = spawned.iter().map(|&(entity, _)| entity).collect();
@@ -254,7 +274,7 @@ fn build(c: &mut Criterion) {
         group.bench_function("shared", |b| {
             b.iter_custom(|iters| timed(iters, &mut server, Server::begin_tick));
         });
-        for clients in CLIENTS {
+        for clients in CLIENTS.into_iter().filter(|&c| c <= players()) {
             report_bytes(scenario, clients);
             let mut server = Server::new(scenario, clients);
             group.throughput(Throughput::Elements(clients as u64));
