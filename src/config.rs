@@ -7,6 +7,10 @@ use std::time::Duration;
 /// use: one snapshot per 33 ms keeps interpolation delay near 100 ms.
 pub const DEFAULT_TICK_RATE_HZ: u16 = 30;
 
+/// The largest message or frame accepted at the WebSocket layer (the protocol's own limit,
+/// checked after, is smaller still: it answers with 1009 and the size).
+pub const CLIENT_MAX_FRAME_BYTES: usize = 4096;
+
 /// Inputs a client may catch up on in one tick when a backlog waits. Two drains a backlog
 /// within a few ticks while moving at most twice as far as one tick allows.
 pub const DEFAULT_MAX_INPUTS_PER_TICK: usize = 2;
@@ -84,8 +88,8 @@ impl ServerConfig {
         if !(1..=240).contains(&self.tick_rate_hz) {
             return Err(format!("tick rate {} Hz is outside 1..=240", self.tick_rate_hz));
         }
-        if !(1..=crate::net::http::CLIENT_MAX_FRAME_BYTES).contains(&self.max_message_bytes) {
-            let limit = crate::net::http::CLIENT_MAX_FRAME_BYTES;
+        if !(1..=CLIENT_MAX_FRAME_BYTES).contains(&self.max_message_bytes) {
+            let limit = CLIENT_MAX_FRAME_BYTES;
             return Err(format!(
                 "max message bytes {} is outside 1..={limit}",
                 self.max_message_bytes

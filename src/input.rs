@@ -4,7 +4,7 @@
 //! Inputs arrive already decoded and validated (the connection does that); here they only
 //! wait for their tick.
 
-use crate::replication::NetId;
+use crate::identity::NetId;
 use bevy_ecs::prelude::*;
 use std::collections::VecDeque;
 

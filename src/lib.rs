@@ -10,6 +10,7 @@
 //!
 //! - [`game`]: the trait a game implements and the builder it registers with.
 //! - [`registry`]: replicated components, their codecs and visibility; the schema.
+//! - [`identity`]: the wire identity of replicated entities (`Replicated`, `NetId`).
 //! - [`input`]: each client's input buffer inside the world.
 //! - [`room`]: one game world: its schedule, inputs and replication; `step(tick)`.
 //! - [`protocol`]: the wire envelope, schema types, the bincode configuration, tags, close
@@ -28,6 +29,7 @@ pub mod bots;
 pub mod config;
 pub mod context;
 pub mod game;
+pub mod identity;
 pub mod input;
 pub mod metrics;
 pub mod net;
@@ -41,9 +43,10 @@ pub mod tick_loop;
 
 pub use config::ServerConfig;
 pub use game::{ClientInfo, Game, GameBuilder, GameInput};
+pub use identity::{NetId, Replicated};
 pub use input::Inputs;
 pub use registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
-pub use replication::{NetId, Replica, Replicated};
+pub use replication::Replica;
 pub use room::{Room, RoomSettings, TickInfo, registry_of};
 pub use server::Server;
 pub use tick::Tick;

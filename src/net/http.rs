@@ -22,9 +22,7 @@ mod demo {
 /// several of them.
 pub const CLIENT_READ_BUFFER_BYTES: usize = 512;
 
-/// The largest message or frame accepted at the WebSocket layer (the protocol's own limit,
-/// checked after, is smaller still: it answers with 1009 and the size).
-pub const CLIENT_MAX_FRAME_BYTES: usize = 4096;
+pub use crate::config::CLIENT_MAX_FRAME_BYTES;
 
 /// Most query parameters of `/ws` handed to the game; more are refused with `400`.
 pub const MAX_QUERY_PARAMS: usize = 8;

@@ -1,6 +1,5 @@
 //! The one bincode configuration, and decoding that refuses oversized or trailing input.
 
-use super::reader::WireError;
 use bincode::config::{Configuration, LittleEndian, Varint};
 use serde::Serialize;
 
@@ -10,6 +9,16 @@ const CONFIG: Configuration<LittleEndian, Varint> = bincode::config::standard();
 /// Most bytes one decoded value may claim to allocate: no client message comes near it, and
 /// it keeps a hostile length prefix from reserving memory the message does not hold.
 const DECODE_LIMIT_BYTES: usize = 1 << 20;
+
+/// Why bytes could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed message at byte {at}: {what}")]
+pub struct WireError {
+    /// Offset of the problem.
+    pub at: usize,
+    /// What was wrong.
+    pub what: &'static str,
+}
 
 /// Why a message did not decode.
 #[derive(Debug, thiserror::Error)]

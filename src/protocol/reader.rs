@@ -1,15 +1,7 @@
 //! A cursor over bincode `standard()` bytes, for the decoders that read messages op by op
 //! (client replicas, the server's input decoder) instead of building whole serde values.
 
-/// Why bytes could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed message at byte {at}: {what}")]
-pub struct WireError {
-    /// Offset of the problem.
-    pub at: usize,
-    /// What was wrong.
-    pub what: &'static str,
-}
+pub use super::codec::WireError;
 
 /// Reads bincode `standard()` values from a byte slice, front to back.
 #[derive(Debug, Clone)]
@@ -27,6 +19,11 @@ impl<'a> Reader<'a> {
     /// Bytes read so far.
     pub fn position(&self) -> usize {
         self.at
+    }
+
+    /// The bytes read since position `start`.
+    pub fn since(&self, start: usize) -> &'a [u8] {
+        &self.bytes[start.min(self.at)..self.at]
     }
 
     /// Bytes not read yet.

@@ -1,6 +1,7 @@
 //! The two ways a component's values are written: whole with serde, or as quantized integers
 //! whose changes are sent as differences.
 
+use super::rule::{AnyValue, WireBytes};
 use crate::protocol::{self, CodecSchema, QuantizedField, Reader, WireError, varint};
 use bevy_ecs::component::Component;
 use serde::Serialize;
@@ -60,7 +61,10 @@ pub(crate) trait Codec: Send + Sync + 'static {
     fn decode(reader: &mut Reader<'_>) -> Result<Self::V, WireError>;
     /// Writes the change from `old` to `new` as a delta; `false` when this codec has none.
     fn encode_delta(old: &Self::V, new: &Self::V, out: &mut Vec<u8>) -> bool;
-    fn apply_delta(value: &mut Self::V, reader: &mut Reader<'_>) -> Result<(), WireError>;
+    /// The value as a client replica holds it; `wire` is its encoding as received.
+    fn hold(value: Self::V, wire: &[u8]) -> AnyValue;
+    /// A value a client replica holds, back.
+    fn unhold(held: &AnyValue) -> Option<Self::V>;
 }
 
 /// The default codec: the whole value with serde, whenever it changes.
@@ -96,8 +100,13 @@ where
     fn encode_delta(_: &C, _: &C, _: &mut Vec<u8>) -> bool {
         false
     }
-    fn apply_delta(_: &mut C, reader: &mut Reader<'_>) -> Result<(), WireError> {
-        Err(reader.malformed("delta for a component without a delta codec"))
+    fn hold(_: C, wire: &[u8]) -> AnyValue {
+        AnyValue::Bytes(WireBytes::new(wire))
+    }
+    fn unhold(held: &AnyValue) -> Option<C> {
+        let AnyValue::Bytes(bytes) = held else { return None };
+        let bytes = bytes.as_slice();
+        protocol::decode_exact(bytes, bytes.len()).ok()
     }
 }
 
@@ -148,10 +157,13 @@ impl<C: Quantized> Codec for QuantizedCodec<C> {
         }
         true
     }
-    fn apply_delta(value: &mut Quants, reader: &mut Reader<'_>) -> Result<(), WireError> {
-        for v in &mut value[..C::FIELDS.len()] {
-            *v = v.wrapping_add(reader.i32()?);
+    fn hold(value: Quants, _: &[u8]) -> AnyValue {
+        AnyValue::Ints(value)
+    }
+    fn unhold(held: &AnyValue) -> Option<Quants> {
+        match held {
+            AnyValue::Ints(ints) => Some(*ints),
+            AnyValue::Bytes(_) => None,
         }
-        Ok(())
     }
 }

@@ -10,8 +10,8 @@ pub(crate) mod rule;
 pub use codec::{MAX_QUANTIZED_FIELDS, Quantized};
 pub use rule::AnyValue;
 
+use crate::identity::NetId;
 use crate::protocol::{ComponentSchema, Schema, Type, Visibility};
-use crate::replication::NetId;
 use bevy_ecs::component::Component;
 use bevy_ecs::query::QueryState;
 use bevy_ecs::world::World;

@@ -2,8 +2,8 @@
 //! client replica reads it back.
 
 use super::codec::{Codec, Quants};
+use crate::identity::NetId;
 use crate::protocol::{ComponentSchema, Reader, Visibility, WireError, tags};
-use crate::replication::NetId;
 use crate::tick::Tick;
 use bevy_ecs::change_detection::{DetectChanges, Ref};
 use bevy_ecs::component::ComponentId;
@@ -17,36 +17,50 @@ use std::fmt::Debug;
 use std::marker::PhantomData;
 use std::ops::Range;
 
-/// A replicated component's value as a client replica holds it: a quantized component's
-/// integers inline (a delta is applied to them without a call through the rule), any other
-/// component's value boxed.
-#[derive(Debug)]
+/// A replicated component's value as a client replica holds it, never boxed: a quantized
+/// component's integers (a delta is added to them in place), any other component's wire
+/// bytes (canonical bincode, so equal values have equal bytes; decoded when read).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnyValue {
     /// A quantized component's integers (unused ones are 0).
     Ints(Quants),
-    /// Any other component's value.
-    Boxed(Box<dyn Any + Send + Sync>),
+    /// Any other component's encoding.
+    Bytes(WireBytes),
 }
 
-impl AnyValue {
-    fn of<V: Any + Send + Sync>(value: V, quantized: bool) -> AnyValue {
-        if quantized && let Some(ints) = (&value as &dyn Any).downcast_ref::<Quants>() {
-            return AnyValue::Ints(*ints);
+/// Bytes held inline when short (most components' encodings are), on the heap otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireBytes {
+    /// Up to [`WireBytes::INLINE`] bytes.
+    Inline {
+        /// How many of `data` are used.
+        len: u8,
+        /// The bytes.
+        data: [u8; WireBytes::INLINE],
+    },
+    /// More.
+    Heap(Box<[u8]>),
+}
+
+impl WireBytes {
+    /// Most bytes held without an allocation.
+    pub const INLINE: usize = 22;
+
+    /// A copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> WireBytes {
+        if bytes.len() > WireBytes::INLINE {
+            return WireBytes::Heap(bytes.into());
         }
-        AnyValue::Boxed(Box::new(value))
+        let mut data = [0; WireBytes::INLINE];
+        data[..bytes.len()].copy_from_slice(bytes);
+        WireBytes::Inline { len: bytes.len() as u8, data }
     }
 
-    fn get<V: Any>(&self) -> Option<&V> {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
         match self {
-            AnyValue::Ints(ints) => (ints as &dyn Any).downcast_ref(),
-            AnyValue::Boxed(value) => value.downcast_ref(),
-        }
-    }
-
-    fn get_mut<V: Any>(&mut self) -> Option<&mut V> {
-        match self {
-            AnyValue::Ints(ints) => (ints as &mut dyn Any).downcast_mut(),
-            AnyValue::Boxed(value) => value.downcast_mut(),
+            WireBytes::Inline { len, data } => &data[..usize::from(*len)],
+            WireBytes::Heap(bytes) => bytes,
         }
     }
 }
@@ -61,13 +75,8 @@ pub(crate) trait Rule: Send + Sync {
     fn new_state(&self, cid: u16, world: &mut World) -> Box<dyn RuleState>;
     /// Reads a whole value (a spawn's or a SET's).
     fn decode(&self, reader: &mut Reader<'_>) -> Result<AnyValue, WireError>;
-    /// Applies a DELTA to a held value.
-    fn apply_delta(&self, value: &mut AnyValue, reader: &mut Reader<'_>) -> Result<(), WireError>;
     /// A quantized component's integers per value; 0 for any other codec.
     fn quantized_fields(&self) -> usize;
-    fn eq(&self, a: &AnyValue, b: &AnyValue) -> bool;
-    /// Writes a held value as a spawn would carry it.
-    fn encode(&self, value: &AnyValue, out: &mut Vec<u8>);
     fn debug(&self, value: &AnyValue) -> String;
 }
 
@@ -119,7 +128,7 @@ impl<K: Codec> Rule for TypedRule<K> {
         &mut self.schema
     }
     fn to_component(&self, value: &AnyValue) -> Option<Box<dyn Any>> {
-        Some(Box::new(K::component(value.get::<K::V>()?)))
+        Some(Box::new(K::component(&K::unhold(value)?)))
     }
     fn new_state(&self, cid: u16, world: &mut World) -> Box<dyn RuleState> {
         Box::new(State::<K> {
@@ -132,25 +141,15 @@ impl<K: Codec> Rule for TypedRule<K> {
         })
     }
     fn decode(&self, reader: &mut Reader<'_>) -> Result<AnyValue, WireError> {
-        Ok(AnyValue::of(K::decode(reader)?, K::FIELDS > 0))
-    }
-    fn apply_delta(&self, value: &mut AnyValue, reader: &mut Reader<'_>) -> Result<(), WireError> {
-        let held = value.get_mut::<K::V>().ok_or_else(|| reader.malformed("value type"))?;
-        K::apply_delta(held, reader)
+        let start = reader.position();
+        let value = K::decode(reader)?;
+        Ok(K::hold(value, reader.since(start)))
     }
     fn quantized_fields(&self) -> usize {
         K::FIELDS
     }
-    fn eq(&self, a: &AnyValue, b: &AnyValue) -> bool {
-        a.get::<K::V>() == b.get::<K::V>()
-    }
-    fn encode(&self, value: &AnyValue, out: &mut Vec<u8>) {
-        if let Some(value) = value.get::<K::V>() {
-            K::encode(value, out);
-        }
-    }
     fn debug(&self, value: &AnyValue) -> String {
-        format!("{:?}", value.get::<K::V>())
+        format!("{:?}", K::unhold(value))
     }
 }
 

@@ -79,8 +79,9 @@ pub struct OpCounts {
     pub own: OpTally,
 }
 
-/// One entity as a replica holds it: its components by id, ascending.
-type Held = Vec<(u16, AnyValue)>;
+/// One component's value for every entity id, as an ECS table holds a column: a delta to a
+/// moving entity's position touches one slot, not the entity's whole record.
+type Column = Vec<Option<AnyValue>>;
 
 /// The world as one client holds it.
 pub struct Replica {
@@ -93,7 +94,10 @@ pub struct Replica {
     pub tick: u32,
     /// Last input seq the server applied, as of that snapshot.
     pub last_input_seq: u32,
-    entities: Vec<Option<Held>>,
+    /// Which entity ids are held.
+    alive: Vec<bool>,
+    /// Each component's values, by component id, then entity id.
+    columns: Vec<Column>,
     count: usize,
     started: bool,
 }
@@ -111,14 +115,16 @@ impl std::fmt::Debug for Replica {
 impl Replica {
     /// An empty replica of a game with these components.
     pub fn new(registry: Arc<Registry>) -> Replica {
-        let quantized = registry.rules().map(|rule| rule.quantized_fields()).collect();
+        let quantized: Vec<usize> = registry.rules().map(|rule| rule.quantized_fields()).collect();
+        let columns = quantized.iter().map(|_| Column::new()).collect();
         Replica {
             registry,
             quantized,
+            alive: Vec::new(),
+            columns,
             own_id: 0,
             tick: 0,
             last_input_seq: 0,
-            entities: Vec::new(),
             count: 0,
             started: false,
         }
@@ -153,7 +159,8 @@ impl Replica {
             MSG_FULL => {
                 self.tick = reader.u32()?;
                 self.last_input_seq = reader.u32()?;
-                self.entities.iter_mut().for_each(|e| *e = None);
+                self.alive.iter_mut().for_each(|alive| *alive = false);
+                self.columns.iter_mut().flatten().for_each(|value| *value = None);
                 self.count = 0;
                 self.started = true;
                 self.apply_ops(&mut reader, true, counts)?
@@ -185,6 +192,7 @@ impl Replica {
             let tag = reader.u32()?;
             self.apply_op(reader, tag, &mut id)?;
             let tally = match tag {
+                t if t >= u32::from(OP_SINGLE) => &mut counts.single,
                 t if t == u32::from(OP_SPAWN) => &mut counts.spawn,
                 t if t == u32::from(OP_DESPAWN) => &mut counts.despawn,
                 t if t == u32::from(OP_CHANGES) => &mut counts.changes,
@@ -215,20 +223,24 @@ impl Replica {
         *id = id.checked_add(reader.u32()?).ok_or_else(|| reader.malformed("id overflow"))?;
         let id = *id;
         match tag {
+            t if t >= u32::from(OP_SINGLE) => {
+                self.component_op(reader, id, t - u32::from(OP_SINGLE), "Change")?;
+            }
             t if t == u32::from(OP_SPAWN) => {
+                self.insert(id);
                 let n = reader.count()?;
-                let mut held = Held::with_capacity(n);
                 for _ in 0..n {
                     let cid = reader.u32()?;
-                    let rule = self.rule(cid)?;
-                    held.push((cid as u16, rule.decode(reader)?));
+                    let value = self.rule(cid)?.decode(reader)?;
+                    self.columns[cid as usize][id as usize] = Some(value);
                 }
-                held.sort_by_key(|(cid, _)| *cid);
-                self.insert(id, held);
             }
             t if t == u32::from(OP_DESPAWN) => {
-                let slot = self.entities.get_mut(id as usize).and_then(Option::take);
-                slot.ok_or(ReplicaError::UnknownEntity { op: "Despawn", id })?;
+                if !self.contains(id) {
+                    return Err(ReplicaError::UnknownEntity { op: "Despawn", id });
+                }
+                self.alive[id as usize] = false;
+                self.columns.iter_mut().for_each(|column| column[id as usize] = None);
                 self.count -= 1;
             }
             t if t == u32::from(OP_CHANGES) => {
@@ -238,10 +250,7 @@ impl Replica {
                     self.component_op(reader, id, cop, "Changes")?;
                 }
             }
-            t => {
-                let cop = t - u32::from(OP_SINGLE);
-                self.component_op(reader, id, cop, "Change")?;
-            }
+            _ => return Err(reader.malformed("unknown op tag").into()),
         }
         Ok(())
     }
@@ -262,65 +271,75 @@ impl Replica {
         op: &'static str,
     ) -> Result<(), ReplicaError> {
         let (cid, kind) = (cop / COP_KINDS, cop % COP_KINDS);
-        let rule = u16::try_from(cid)
-            .ok()
-            .and_then(|cid| self.registry.rule(cid))
-            .ok_or(ReplicaError::UnknownComponent { cid })?;
-        let held = self
-            .entities
-            .get_mut(id as usize)
-            .and_then(Option::as_mut)
-            .ok_or(ReplicaError::UnknownEntity { op, id })?;
-        let fields = self.quantized[cid as usize];
-        let cid = cid as u16;
-        let at = held.binary_search_by_key(&cid, |(c, _)| *c);
-        match (kind, at) {
-            (COP_SET, Ok(i)) => held[i].1 = rule.decode(reader)?,
-            (COP_SET, Err(i)) => held.insert(i, (cid, rule.decode(reader)?)),
-            (COP_DELTA, Ok(i)) => match &mut held[i].1 {
-                // The common case, a moving entity: integers added in place.
-                AnyValue::Ints(ints) if fields > 0 => {
-                    for value in &mut ints[..fields] {
-                        *value = value.wrapping_add(reader.i32()?);
-                    }
-                }
-                other => rule.apply_delta(other, reader)?,
-            },
-            (COP_DELTA, Err(_)) => return Err(ReplicaError::UnknownEntity { op: "Delta", id }),
-            (COP_REMOVE, Ok(i)) => drop(held.remove(i)),
+        let fields =
+            *self.quantized.get(cid as usize).ok_or(ReplicaError::UnknownComponent { cid })?;
+        if !self.alive.get(id as usize).copied().unwrap_or(false) {
+            return Err(ReplicaError::UnknownEntity { op, id });
+        }
+        let slot = &mut self.columns[cid as usize][id as usize];
+        // The common case first, a moving entity: integers added in place.
+        if kind == COP_DELTA
+            && let Some(AnyValue::Ints(ints)) = slot
+            && fields > 0
+        {
+            for value in &mut ints[..fields] {
+                *value = value.wrapping_add(reader.i32()?);
+            }
+            return Ok(());
+        }
+        let rule = self.registry.rule(cid as u16).ok_or(ReplicaError::UnknownComponent { cid })?;
+        match (kind, slot) {
+            (COP_SET, slot) => *slot = Some(rule.decode(reader)?),
+            (COP_DELTA, Some(_)) => {
+                return Err(reader.malformed("delta for a component without a delta codec").into());
+            }
+            (COP_DELTA, None) => return Err(ReplicaError::UnknownEntity { op: "Delta", id }),
+            (COP_REMOVE, slot) => *slot = None,
             _ => {}
         }
         Ok(())
     }
 
-    fn insert(&mut self, id: u32, held: Held) {
+    /// Makes entity `id` held, with no component yet (a spawn replaces what it held).
+    fn insert(&mut self, id: u32) {
         let index = id as usize;
-        if index >= self.entities.len() {
-            self.entities.resize_with(index + 1, || None);
+        if index >= self.alive.len() {
+            self.alive.resize(index + 1, false);
+            self.columns.iter_mut().for_each(|column| column.resize_with(index + 1, || None));
         }
-        if self.entities[index].replace(held).is_none() {
+        if !std::mem::replace(&mut self.alive[index], true) {
             self.count += 1;
         }
+        self.columns.iter_mut().for_each(|column| column[index] = None);
+    }
+
+    /// The value entity `id` holds for component `cid`.
+    fn value(&self, cid: u16, id: u32) -> Option<&AnyValue> {
+        if !self.contains(id) {
+            return None;
+        }
+        self.columns.get(usize::from(cid))?.get(id as usize)?.as_ref()
     }
 
     /// Component `C` of entity `id`, if the replica holds both.
     pub fn get<C: Component>(&self, id: u32) -> Option<C> {
-        let cid = self.registry.id_of::<C>()?;
-        let held = self.entities.get(id as usize)?.as_ref()?;
-        let i = held.binary_search_by_key(&cid, |(c, _)| *c).ok()?;
-        self.registry.component_of::<C>(&held[i].1)
+        let value = self.value(self.registry.id_of::<C>()?, id)?;
+        self.registry.component_of::<C>(value)
     }
 
     /// Whether entity `id` is held.
     pub fn contains(&self, id: u32) -> bool {
-        self.entities.get(id as usize).is_some_and(Option::is_some)
+        self.alive.get(id as usize).copied().unwrap_or(false)
     }
 
     /// Whether entity `id` holds component `C`.
     pub fn has<C: Component>(&self, id: u32) -> bool {
-        let Some(cid) = self.registry.id_of::<C>() else { return false };
-        let held = self.entities.get(id as usize).and_then(Option::as_ref);
-        held.is_some_and(|held| held.iter().any(|(c, _)| *c == cid))
+        self.registry.id_of::<C>().is_some_and(|cid| self.value(cid, id).is_some())
+    }
+
+    /// The components entity `id` holds, by id, ascending.
+    fn held(&self, id: u32) -> impl Iterator<Item = (u16, &AnyValue)> + '_ {
+        (0..self.columns.len() as u16).filter_map(move |cid| Some((cid, self.value(cid, id)?)))
     }
 
     /// Entities held.
@@ -335,37 +354,51 @@ impl Replica {
 
     /// Every entity id held, ascending.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.entities.iter().enumerate().filter_map(|(id, e)| e.as_ref().map(|_| id as u32))
+        self.alive.iter().enumerate().filter_map(|(id, &alive)| alive.then_some(id as u32))
     }
 
     /// A hash of the entity's components that everyone who sees it is sent: two clients that
     /// hold the same state of it agree on this number.
     pub fn fingerprint(&self, id: u32) -> Option<u64> {
-        let held = self.entities.get(id as usize)?.as_ref()?;
-        let mut bytes = Vec::new();
-        for (cid, value) in held {
-            let rule = self.registry.rule(*cid)?;
+        if !self.contains(id) {
+            return None;
+        }
+        let mut hash = FNV_OFFSET;
+        for (cid, value) in self.held(id) {
+            let rule = self.registry.rule(cid)?;
             if rule.schema().visibility == crate::protocol::Visibility::Owner {
                 continue;
             }
-            protocol::varint::write_u32(&mut bytes, u32::from(*cid));
-            rule.encode(value, &mut bytes);
+            hash = fnv(hash, &cid.to_le_bytes());
+            hash = match value {
+                AnyValue::Ints(ints) => ints.iter().fold(hash, |h, v| fnv(h, &v.to_le_bytes())),
+                AnyValue::Bytes(bytes) => fnv(hash, bytes.as_slice()),
+            };
         }
-        Some(protocol::schema::fnv1a64(&bytes))
+        Some(hash)
     }
 
     /// A readable dump of an entity's components (for test failures).
     pub fn describe(&self, id: u32) -> String {
-        let Some(Some(held)) = self.entities.get(id as usize) else { return "absent".into() };
-        let parts: Vec<String> = held
-            .iter()
+        if !self.contains(id) {
+            return "absent".into();
+        }
+        let parts: Vec<String> = self
+            .held(id)
             .filter_map(|(cid, value)| {
-                let rule = self.registry.rule(*cid)?;
+                let rule = self.registry.rule(cid)?;
                 Some(format!("{}={}", rule.schema().name, rule.debug(value)))
             })
             .collect();
         parts.join(" ")
     }
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a 64 over `bytes`, continuing from `hash`.
+fn fnv(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// Whether `a` and `b` hold the same entities with the same components and values
@@ -375,15 +408,13 @@ pub fn same_state(a: &Replica, b: &Replica) -> bool {
         return false;
     }
     a.ids().zip(b.ids()).all(|(x, y)| {
-        let (Some(Some(p)), Some(Some(q))) =
-            (a.entities.get(x as usize), b.entities.get(y as usize))
-        else {
-            return false;
-        };
+        let (mut p, mut q) = (a.held(x), b.held(y));
         x == y
-            && p.len() == q.len()
-            && p.iter().zip(q).all(|((c, u), (d, v))| {
-                c == d && a.registry.rule(*c).is_some_and(|rule| rule.eq(u, v))
+            && std::iter::from_fn(|| match (p.next(), q.next()) {
+                (None, None) => None,
+                (Some((c, u)), Some((d, v))) => Some(c == d && u == v),
+                _ => Some(false),
             })
+            .all(|same| same)
     })
 }
