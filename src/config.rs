@@ -51,6 +51,11 @@ pub struct ServerConfig {
     /// without it the server logs a warning and runs at normal priority). On a machine shared
     /// with other busy threads this keeps them from preempting a tick mid-build.
     pub realtime_tick: bool,
+    /// Browser origins (`scheme://host[:port]`, `null`, or `*` for any) allowed to open a
+    /// WebSocket besides the server's own host and localhost pages, which are always allowed.
+    /// Default: none. A page from any other origin gets `403`: without the check, any site
+    /// could open game sockets from its visitors' browsers. See [`crate::net::origin`].
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +74,7 @@ impl Default for ServerConfig {
             socket_send_buffer: None,
             tls: None,
             realtime_tick: false,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -101,6 +107,9 @@ impl ServerConfig {
         }
         if self.max_lag_ticks == 0 {
             return Err("max lag ticks must be positive".into());
+        }
+        for origin in &self.allowed_origins {
+            crate::net::origin::validate(origin)?;
         }
         Ok(())
     }

@@ -82,6 +82,11 @@ struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// A browser origin (scheme://host[:port], `null`, or `*` for any) allowed to open a
+    /// WebSocket, besides the server's own host and localhost pages; repeatable. Other pages
+    /// get 403. Clients that send no Origin (not browsers) are always allowed.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
@@ -115,6 +120,7 @@ impl ServeArgs {
             socket_send_buffer: self.socket_send_buffer,
             tls,
             realtime_tick: self.realtime_tick,
+            allowed_origins: self.allowed_origins.clone(),
             ..defaults
         })
     }

@@ -92,6 +92,9 @@ async fn upgrade<I: GameInput>(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let AppState { shared, inbox, .. } = state;
+    if let Err(reason) = super::origin::check(&headers, &shared.config.allowed_origins) {
+        return (StatusCode::FORBIDDEN, reason + "\n").into_response();
+    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {

@@ -6,6 +6,7 @@
 pub mod connection;
 pub mod http;
 pub mod inbox;
+pub mod origin;
 pub mod outbox;
 pub mod pool;
 pub mod tls;
