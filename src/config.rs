@@ -56,6 +56,12 @@ pub struct ServerConfig {
     /// Default: none. A page from any other origin gets `403`: without the check, any site
     /// could open game sockets from its visitors' browsers. See [`crate::net::origin`].
     pub allowed_origins: Vec<String>,
+    /// Time a connection has to send a complete HTTP request head (the WebSocket upgrade, or
+    /// any request; a keep-alive connection again for each next request); after it the
+    /// connection is dropped. With TLS, the TLS handshake gets the same time before that.
+    /// Default 5 s: a real handshake takes one round trip, and a scanner or a half-open
+    /// socket should not hold a descriptor for long.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +81,7 @@ impl Default for ServerConfig {
             tls: None,
             realtime_tick: false,
             allowed_origins: Vec::new(),
+            handshake_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -107,6 +114,9 @@ impl ServerConfig {
         }
         if self.max_lag_ticks == 0 {
             return Err("max lag ticks must be positive".into());
+        }
+        if self.handshake_timeout.is_zero() {
+            return Err("handshake timeout must be positive".into());
         }
         for origin in &self.allowed_origins {
             crate::net::origin::validate(origin)?;

@@ -87,6 +87,10 @@ struct ServeArgs {
     /// get 403. Clients that send no Origin (not browsers) are always allowed.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// Time a connection has to complete its HTTP request (the WebSocket upgrade) before it is
+    /// dropped; with TLS, its TLS handshake gets as long again.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    handshake_timeout: std::time::Duration,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
@@ -121,6 +125,7 @@ impl ServeArgs {
             tls,
             realtime_tick: self.realtime_tick,
             allowed_origins: self.allowed_origins.clone(),
+            handshake_timeout: self.handshake_timeout,
             ..defaults
         })
     }

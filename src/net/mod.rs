@@ -3,6 +3,7 @@
 //! The only layer besides the tick loop that touches tokio. It decodes and validates what
 //! clients send, hands inputs to the tick, and writes what the tick leaves in each outbox.
 
+pub mod accept;
 pub mod connection;
 pub mod http;
 pub mod inbox;
