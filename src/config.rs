@@ -62,6 +62,12 @@ pub struct ServerConfig {
     /// Default 5 s: a real handshake takes one round trip, and a scanner or a half-open
     /// socket should not hold a descriptor for long.
     pub handshake_timeout: Duration,
+    /// Time a connected client may send nothing at all (no message, ping or pong) before it
+    /// is closed with 4002. A client quiet for a third of it is sent a WebSocket ping, which
+    /// browsers and libraries answer by themselves, so only a peer that is gone (asleep,
+    /// unplugged, behind a dead NAT entry) reaches it. Default 30 s: common proxies drop
+    /// sockets silent for 60 s, and a ping every 10 s keeps them well inside that.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +88,7 @@ impl Default for ServerConfig {
             realtime_tick: false,
             allowed_origins: Vec::new(),
             handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -117,6 +124,9 @@ impl ServerConfig {
         }
         if self.handshake_timeout.is_zero() {
             return Err("handshake timeout must be positive".into());
+        }
+        if self.idle_timeout.is_zero() {
+            return Err("idle timeout must be positive".into());
         }
         for origin in &self.allowed_origins {
             crate::net::origin::validate(origin)?;

@@ -91,6 +91,10 @@ struct ServeArgs {
     /// dropped; with TLS, its TLS handshake gets as long again.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     handshake_timeout: std::time::Duration,
+    /// Time a connected client may send nothing at all (no message, ping or pong) before it is
+    /// closed with 4002 "idle"; quiet clients are pinged every third of it.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    idle_timeout: std::time::Duration,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
@@ -126,6 +130,7 @@ impl ServeArgs {
             realtime_tick: self.realtime_tick,
             allowed_origins: self.allowed_origins.clone(),
             handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
             ..defaults
         })
     }

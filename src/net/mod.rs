@@ -6,6 +6,7 @@
 pub mod accept;
 pub mod connection;
 pub mod http;
+pub mod idle;
 pub mod inbox;
 pub mod origin;
 pub mod outbox;
