@@ -114,13 +114,10 @@ impl Reader {
             }
             Some(Err(error)) => {
                 debug!(client_id, %error, "read failed");
-                let too_big = matches!(
-                    error.into_inner().downcast_ref(),
-                    Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
-                );
-                if too_big {
-                    let reason = "message too big".to_owned();
-                    return Some(refuse(shared, client_id, CloseCode::MessageTooBig, reason));
+                let close =
+                    error.into_inner().downcast_ref().and_then(super::framing::read_error_close);
+                if let Some((code, reason)) = close {
+                    return Some(refuse(shared, client_id, code, reason));
                 }
                 shared.metrics.disconnect("read_error");
                 return Some(Ending::PeerClosed);

@@ -5,6 +5,7 @@
 
 pub mod accept;
 pub mod connection;
+pub mod framing;
 pub mod http;
 pub mod idle;
 pub mod inbox;
