@@ -68,6 +68,12 @@ pub struct ServerConfig {
     /// unplugged, behind a dead NAT entry) reaches it. Default 30 s: common proxies drop
     /// sockets silent for 60 s, and a ping every 10 s keeps them well inside that.
     pub idle_timeout: Duration,
+    /// Most WebSocket connections from one address (an IPv6 /64 counts as one), counting
+    /// upgrades in progress; one more gets `429`. Loopback is not exempt. Default 64: a
+    /// household or a classroom behind one NAT fits, a script opening thousands does not
+    /// crowd out everyone else. Behind a reverse proxy every client has the proxy's
+    /// address: set it to `max_clients` and limit per client at the proxy.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +95,7 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(30),
+            max_connections_per_ip: 64,
         }
     }
 }
@@ -112,11 +119,13 @@ impl ServerConfig {
             ));
         }
         if self.max_clients == 0
+            || self.max_connections_per_ip == 0
             || self.input_buffer == 0
             || self.max_inputs_per_tick == 0
             || self.history_ticks < 2
         {
-            let what = "max clients, input buffer, inputs per tick and history (>= 2)";
+            let what =
+                "max clients, connections per IP, input buffer, inputs per tick and history (>= 2)";
             return Err(format!("{what} must be positive"));
         }
         if self.max_lag_ticks == 0 {

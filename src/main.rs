@@ -49,6 +49,10 @@ struct ServeArgs {
     /// Most simultaneous clients; one more is closed with 1013 "server full".
     #[arg(long, default_value_t = ServerConfig::default().max_clients, value_name = "COUNT")]
     max_clients: usize,
+    /// Most WebSocket connections from one address (an IPv6 /64 counts as one; loopback too);
+    /// one more gets 429. Behind a reverse proxy, set it to --max-clients.
+    #[arg(long, default_value_t = ServerConfig::default().max_connections_per_ip, value_name = "COUNT")]
+    max_connections_per_ip: usize,
     /// Inputs buffered per player (jitter buffer) before the oldest is dropped.
     #[arg(long, default_value_t = ServerConfig::default().input_buffer, value_name = "INPUTS")]
     input_buffer: usize,
@@ -120,6 +124,7 @@ impl ServeArgs {
         Ok(ServerConfig {
             tick_rate_hz: self.tick_rate,
             max_clients: self.max_clients,
+            max_connections_per_ip: self.max_connections_per_ip,
             input_buffer: self.input_buffer,
             max_inputs_per_tick: self.max_inputs_per_tick,
             input_rate_factor: self.input_rate_factor,

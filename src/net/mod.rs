@@ -11,6 +11,7 @@ pub mod idle;
 pub mod inbox;
 pub mod origin;
 pub mod outbox;
+pub mod per_ip;
 pub mod pool;
 pub mod tls;
 
