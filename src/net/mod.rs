@@ -1,7 +1,10 @@
-//! Networking: HTTP routes, the WebSocket handshake, and per-connection reader and writer.
+//! Networking: the accept loop, HTTP routes, the WebSocket handshake and its checks (origin,
+//! connections per address), and per-connection reader and writer.
 //!
 //! The only layer besides the tick loop that touches tokio. It decodes and validates what
 //! clients send, hands inputs to the tick, and writes what the tick leaves in each outbox.
+//! The limits it enforces, each with its status or close code, are listed in
+//! `docs/limits.md`.
 
 pub mod accept;
 pub mod connection;
