@@ -100,17 +100,17 @@ async fn serve(
     let stop = async move {
         let _ = http_stopped.await;
     };
-    let timeout = shared.config.handshake_timeout;
+    let (timeout, grace) = (shared.config.handshake_timeout, shared.config.close_timeout);
     match shared.config.tls.clone() {
         Some(tls) => {
             let listener = TlsListener::new(listener, tls, timeout, tune).inspect_err(|_| {
                 shared.shutting_down.store(true, Ordering::Release);
             })?;
-            accept::serve(listener, router, timeout, stop).await;
+            accept::serve(listener, router, timeout, grace, stop).await;
         }
         None => {
             let listener = ListenerExt::tap_io(listener, move |tcp| tune(tcp));
-            accept::serve(listener, router, timeout, stop).await;
+            accept::serve(listener, router, timeout, grace, stop).await;
         }
     }
 

@@ -94,3 +94,17 @@ async fn a_zero_handshake_timeout_is_refused() {
     let error = config(Duration::ZERO).validate().expect_err("refused");
     assert!(error.contains("handshake timeout"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_half_sent_requests() {
+    let server = TestServer::start_arena(config(Duration::from_secs(60)), small_arena()).await;
+    let mut half = TcpStream::connect(server.addr).await.expect("connect");
+    half.write_all(b"GET /ws HTTP/1.1\r\nHost: localhost\r\n").await.expect("write");
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    let mut bot = server.connect("ada").await;
+    within(bot.next_snapshot()).await.expect("snapshot");
+    // `stop` bounds itself to 10 s; the handshake timeout is 60.
+    server.stop().await;
+    assert_no_upgrade(&within(dropped(&mut half)).await);
+    assert_no_upgrade(&within(dropped(&mut silent)).await);
+}

@@ -24,15 +24,16 @@ use tokio::sync::watch;
 use tower_service::Service;
 use tracing::debug;
 
-/// Serves `router` on every connection `listener` yields until `stop` completes, then lets
-/// the requests in flight finish (upgraded WebSockets are not waited for: their tasks end
-/// with the tick loop's 1001).
+/// Serves `router` on every connection `listener` yields until `stop` completes, then gives
+/// the requests in flight `grace` to finish and drops the rest, a half-sent request among
+/// them (upgraded WebSockets are not waited for: their tasks end with the tick loop's 1001).
 ///
 /// Handlers see the peer's address as [`ConnectInfo<SocketAddr>`].
 pub async fn serve<L>(
     mut listener: L,
     router: Router,
     handshake_timeout: Duration,
+    grace: Duration,
     stop: impl Future<Output = ()>,
 ) where
     L: Listener<Addr = SocketAddr>,
@@ -58,17 +59,17 @@ pub async fn serve<L>(
         let mut stop_seen = stop_seen.clone();
         tokio::spawn(async move {
             let mut connection = pin!(connection);
-            loop {
-                tokio::select! {
-                    result = connection.as_mut() => {
-                        if let Err(error) = result {
-                            debug!(%peer, %error, "HTTP connection ended");
-                        }
-                        break;
-                    }
-                    // Cancel safe: `changed` only reads the watch.
-                    _ = stop_seen.changed() => connection.as_mut().graceful_shutdown(),
+            let result = tokio::select! {
+                result = connection.as_mut() => Some(result),
+                // Cancel safe: `changed` only reads the watch.
+                _ = stop_seen.changed() => {
+                    // Keep-alive connections close now; a request in flight gets `grace`.
+                    connection.as_mut().graceful_shutdown();
+                    tokio::time::timeout(grace, connection).await.ok()
                 }
+            };
+            if let Some(Err(error)) = result {
+                debug!(%peer, %error, "HTTP connection ended");
             }
             drop(stop_seen);
         });
