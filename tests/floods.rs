@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tickwire::bots::BotClient;
 use tickwire::bots::client::BotError;
 use tickwire::config::ServerConfig;
+use tickwire::metrics::names;
 use tokio::task::JoinHandle;
 
 /// A gauge from `/metrics`.
@@ -28,7 +29,7 @@ async fn gauge(server: &TestServer, name: &str) -> u64 {
 
 /// The `clients` gauge: open WebSocket connections.
 async fn clients_gauge(server: &TestServer) -> u64 {
-    gauge(server, "tickwire_clients").await
+    gauge(server, names::CLIENTS).await
 }
 
 /// Waits (at most 10 s) until the gauge reads `expected`.
@@ -110,7 +111,7 @@ async fn churn(bursts: usize, per_burst: usize) -> Churn {
     let server = TestServer::start_arena(config, small_arena()).await;
     let player = server.connect("player").await;
     gauge_settles_at(&server, 1).await;
-    let resident_before = gauge(&server, "tickwire_process_resident_memory_bytes").await;
+    let resident_before = gauge(&server, names::PROCESS_RESIDENT_MEMORY_BYTES).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
@@ -144,7 +145,7 @@ async fn churn(bursts: usize, per_burst: usize) -> Churn {
     assert!(player.replica.tick > tick);
     newcomer.close().await;
     gauge_settles_at(&server, 1).await;
-    let resident_after = gauge(&server, "tickwire_process_resident_memory_bytes").await;
+    let resident_after = gauge(&server, names::PROCESS_RESIDENT_MEMORY_BYTES).await;
     server.stop().await;
     Churn { snapshots, seconds, resident_before, resident_after }
 }
