@@ -51,7 +51,7 @@ start_server() {
     local clients="$1"
     shift
     # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
-    "$BIN" --bind 127.0.0.1:0 --max-clients $((clients + 16)) $SERVER_FLAGS "$@" >"$work/server.out" 2>"$work/server.err" &
+    "$BIN" --bind 127.0.0.1:0 --max-clients $((clients + 16)) --max-connections-per-ip $((clients + 16)) $SERVER_FLAGS "$@" >"$work/server.out" 2>"$work/server.err" &
     server_pid=$!
     addr=""
     for _ in $(seq 1 100); do
@@ -92,7 +92,7 @@ cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
     echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -sr); load average before the"
     echo "  run: $load_before (other work on the machine disturbs the figures)."
     echo "- Command: \`$COMMAND\`"
-    echo "- Server: \`tickwire --bind 127.0.0.1:0 --max-clients N+16${SERVER_FLAGS:+ $SERVER_FLAGS}\` plus, for *all-visible*,"
+    echo "- Server: \`tickwire --bind 127.0.0.1:0 --max-clients N+16 --max-connections-per-ip N+16${SERVER_FLAGS:+ $SERVER_FLAGS}\` plus, for *all-visible*,"
     echo "  \`${ALL_VISIBLE[*]}\` and, for *large-arena*, \`${LARGE_ARENA[*]}\`; 30 Hz."
     echo "- Bots: \`tickwire bots --duration $DURATION --ramp-up $RAMP_UP --pattern $PATTERN --threads $BOT_THREADS\`"
     echo "  (\`--pattern idle\` for *all-visible-idle*: no inputs, one ping per second),"

@@ -55,6 +55,29 @@ pub struct ServerConfig {
     /// without it the server logs a warning and runs at normal priority). On a machine shared
     /// with other busy threads this keeps them from preempting a tick mid-build.
     pub realtime_tick: bool,
+    /// Browser origins (`scheme://host[:port]`, `null`, or `*` for any) allowed to open a
+    /// WebSocket besides the server's own host and localhost pages, which are always allowed.
+    /// Default: none. A page from any other origin gets `403`: without the check, any site
+    /// could open game sockets from its visitors' browsers. See [`crate::net::origin`].
+    pub allowed_origins: Vec<String>,
+    /// Time a connection has to send a complete HTTP request head (the WebSocket upgrade, or
+    /// any request; a keep-alive connection again for each next request); after it the
+    /// connection is dropped. With TLS, the TLS handshake gets the same time before that.
+    /// Default 5 s: a real handshake takes one round trip, and a scanner or a half-open
+    /// socket should not hold a descriptor for long.
+    pub handshake_timeout: Duration,
+    /// Time a connected client may send nothing at all (no message, ping or pong) before it
+    /// is closed with 4002. A client quiet for a third of it is sent a WebSocket ping, which
+    /// browsers and libraries answer by themselves, so only a peer that is gone (asleep,
+    /// unplugged, behind a dead NAT entry) reaches it. Default 30 s: common proxies drop
+    /// sockets silent for 60 s, and a ping every 10 s keeps them well inside that.
+    pub idle_timeout: Duration,
+    /// Most WebSocket connections from one address (an IPv6 /64 counts as one), counting
+    /// upgrades in progress; one more gets `429`. Loopback is not exempt. Default 64: a
+    /// household or a classroom behind one NAT fits, a script opening thousands does not
+    /// crowd out everyone else. Behind a reverse proxy every client has the proxy's
+    /// address: set it to `max_clients` and limit per client at the proxy.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +96,10 @@ impl Default for ServerConfig {
             socket_send_buffer: None,
             tls: None,
             realtime_tick: false,
+            allowed_origins: Vec::new(),
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(30),
+            max_connections_per_ip: 64,
         }
     }
 }
@@ -96,15 +123,26 @@ impl ServerConfig {
             ));
         }
         if self.max_clients == 0
+            || self.max_connections_per_ip == 0
             || self.input_buffer == 0
             || self.max_inputs_per_tick == 0
             || self.history_ticks < 2
         {
-            let what = "max clients, input buffer, inputs per tick and history (>= 2)";
+            let what =
+                "max clients, connections per IP, input buffer, inputs per tick and history (>= 2)";
             return Err(format!("{what} must be positive"));
         }
         if self.max_lag_ticks == 0 {
             return Err("max lag ticks must be positive".into());
+        }
+        if self.handshake_timeout.is_zero() {
+            return Err("handshake timeout must be positive".into());
+        }
+        if self.idle_timeout.is_zero() {
+            return Err("idle timeout must be positive".into());
+        }
+        for origin in &self.allowed_origins {
+            crate::net::origin::validate(origin)?;
         }
         Ok(())
     }

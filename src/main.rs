@@ -49,6 +49,10 @@ struct ServeArgs {
     /// Most simultaneous clients; one more is closed with 1013 "server full".
     #[arg(long, default_value_t = ServerConfig::default().max_clients, value_name = "COUNT")]
     max_clients: usize,
+    /// Most WebSocket connections from one address (an IPv6 /64 counts as one; loopback too);
+    /// one more gets 429. Behind a reverse proxy, set it to --max-clients.
+    #[arg(long, default_value_t = ServerConfig::default().max_connections_per_ip, value_name = "COUNT")]
+    max_connections_per_ip: usize,
     /// Inputs buffered per player (jitter buffer) before the oldest is dropped.
     #[arg(long, default_value_t = ServerConfig::default().input_buffer, value_name = "INPUTS")]
     input_buffer: usize,
@@ -82,6 +86,19 @@ struct ServeArgs {
     /// PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// A browser origin (scheme://host[:port], `null`, or `*` for any) allowed to open a
+    /// WebSocket, besides the server's own host and localhost pages; repeatable. Other pages
+    /// get 403. Clients that send no Origin (not browsers) are always allowed.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Time a connection has to complete its HTTP request (the WebSocket upgrade) before it is
+    /// dropped; with TLS, its TLS handshake gets as long again.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    handshake_timeout: std::time::Duration,
+    /// Time a connected client may send nothing at all (no message, ping or pong) before it is
+    /// closed with 4002 "idle"; quiet clients are pinged every third of it.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    idle_timeout: std::time::Duration,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
@@ -107,6 +124,7 @@ impl ServeArgs {
         Ok(ServerConfig {
             tick_rate_hz: self.tick_rate,
             max_clients: self.max_clients,
+            max_connections_per_ip: self.max_connections_per_ip,
             input_buffer: self.input_buffer,
             max_inputs_per_tick: self.max_inputs_per_tick,
             input_rate_factor: self.input_rate_factor,
@@ -115,6 +133,9 @@ impl ServeArgs {
             socket_send_buffer: self.socket_send_buffer,
             tls,
             realtime_tick: self.realtime_tick,
+            allowed_origins: self.allowed_origins.clone(),
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
             ..defaults
         })
     }

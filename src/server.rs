@@ -5,6 +5,7 @@
 use crate::config::ServerConfig;
 use crate::context::Shared;
 use crate::game::Game;
+use crate::net::accept;
 use crate::net::http::{self, Files, Page};
 use crate::net::tls::TlsListener;
 use crate::room::{Room, RoomSettings};
@@ -99,18 +100,19 @@ async fn serve(
     let stop = async move {
         let _ = http_stopped.await;
     };
-    let served = match shared.config.tls.clone() {
+    let (timeout, grace) = (shared.config.handshake_timeout, shared.config.close_timeout);
+    match shared.config.tls.clone() {
         Some(tls) => {
-            let listener = TlsListener::new(listener, tls, tune).inspect_err(|_| {
+            let listener = TlsListener::new(listener, tls, timeout, tune).inspect_err(|_| {
                 shared.shutting_down.store(true, Ordering::Release);
             })?;
-            axum::serve(listener, router).with_graceful_shutdown(stop).await
+            accept::serve(listener, router, timeout, grace, stop).await;
         }
         None => {
             let listener = ListenerExt::tap_io(listener, move |tcp| tune(tcp));
-            axum::serve(listener, router).with_graceful_shutdown(stop).await
+            accept::serve(listener, router, timeout, grace, stop).await;
         }
-    };
+    }
 
     // The tick thread closes every client with 1001 when it sees the flag; wait for it, then
     // give the connections the close timeout to deliver their close frames.
@@ -122,7 +124,7 @@ async fn serve(
     while shared.connections.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    served
+    Ok(())
 }
 
 /// `TCP_NODELAY` on (a snapshot must leave when written), and the configured send buffer.

@@ -4,6 +4,7 @@
 //! One task per connection. Client-caused faults close only that connection, with a close
 //! code and a reason, and are logged at `debug!`.
 
+use super::idle::{self, IdleTimer};
 use super::inbox::{Event, Inbox};
 use super::outbox::{Ending, Outbox};
 use crate::context::Shared;
@@ -44,10 +45,12 @@ pub async fn serve<I: GameInput>(
         return;
     }
     let mut reader = Reader::new(&shared, client_id);
+    let mut idle = IdleTimer::new(shared.config.idle_timeout, Instant::now());
     let ending = loop {
         tokio::select! {
             // Cancel safe: a partly received frame stays in tungstenite's buffer.
             message = socket.next() => {
+                idle.heard(Instant::now());
                 if let Some(ending) = reader.handle(message, &shared, &inbox, &outbox) {
                     break Some(ending);
                 }
@@ -59,6 +62,12 @@ pub async fn serve<I: GameInput>(
                 }
                 if batch.ending.is_some() {
                     break batch.ending;
+                }
+            }
+            // Cancel safe (see `IdleTimer::next`).
+            due = idle.next() => {
+                if let Err(ending) = idle::act(due, &mut socket, &shared, &outbox, client_id).await {
+                    break ending;
                 }
             }
         }
@@ -105,13 +114,10 @@ impl Reader {
             }
             Some(Err(error)) => {
                 debug!(client_id, %error, "read failed");
-                let too_big = matches!(
-                    error.into_inner().downcast_ref(),
-                    Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
-                );
-                if too_big {
-                    let reason = "message too big".to_owned();
-                    return Some(refuse(shared, client_id, CloseCode::MessageTooBig, reason));
+                let close =
+                    error.into_inner().downcast_ref().and_then(super::framing::read_error_close);
+                if let Some((code, reason)) = close {
+                    return Some(refuse(shared, client_id, code, reason));
                 }
                 shared.metrics.disconnect("read_error");
                 return Some(Ending::PeerClosed);

@@ -1,16 +1,18 @@
 //! HTTP routes: the game's pages, the WebSocket endpoint, health and metrics.
 
 use super::inbox::Inbox;
+use super::per_ip::ConnectionsPerIp;
 use crate::context::Shared;
 use crate::game::{ClientInfo, GameInput};
 use crate::protocol::SUBPROTOCOL;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -35,12 +37,13 @@ pub struct AppState<I> {
     shared: Arc<Shared>,
     inbox: Inbox<I>,
     files: Files,
+    per_ip: ConnectionsPerIp,
 }
 
 impl<I> Clone for AppState<I> {
     fn clone(&self) -> Self {
         let (shared, inbox, files) = (self.shared.clone(), self.inbox.clone(), self.files.clone());
-        AppState { shared, inbox, files }
+        AppState { shared, inbox, files, per_ip: self.per_ip.clone() }
     }
 }
 
@@ -80,16 +83,20 @@ pub fn router<I: GameInput>(shared: Arc<Shared>, inbox: Inbox<I>, files: Files) 
                 static_file(&state.files, &path)
             }),
         )
-        .with_state(AppState { shared, inbox, files })
+        .with_state(AppState { shared, inbox, files, per_ip: ConnectionsPerIp::default() })
 }
 
 async fn upgrade<I: GameInput>(
     State(state): State<AppState<I>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let AppState { shared, inbox, .. } = state;
+    let AppState { shared, inbox, per_ip, .. } = state;
+    if let Err(reason) = super::origin::check(&headers, &shared.config.allowed_origins) {
+        return (StatusCode::FORBIDDEN, reason + "\n").into_response();
+    }
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => {
@@ -121,6 +128,10 @@ async fn upgrade<I: GameInput>(
         );
         return (StatusCode::BAD_REQUEST, reason).into_response();
     }
+    let slot = match per_ip.try_acquire(peer.ip(), shared.config.max_connections_per_ip) {
+        Ok(slot) => slot,
+        Err(reason) => return (StatusCode::TOO_MANY_REQUESTS, reason + "\n").into_response(),
+    };
     let client_id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let client = ClientInfo { client_id, query: params };
     let guard = ConnectionGuard::new(shared.clone());
@@ -133,7 +144,7 @@ async fn upgrade<I: GameInput>(
         .max_message_size(CLIENT_MAX_FRAME_BYTES)
         .max_frame_size(CLIENT_MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            let _guard = guard;
+            let _guards = (guard, slot);
             super::connection::serve(socket, shared, inbox, client, over_capacity).await;
         })
 }

@@ -19,9 +19,6 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tracing::debug;
 
-/// How long a client may take to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Handshakes finished but not yet taken by the HTTP server.
 const READY_QUEUE: usize = 64;
 
@@ -54,10 +51,12 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    /// Starts accepting on `tcp`; `tune` runs on every TCP connection before its handshake.
+    /// Starts accepting on `tcp`; `tune` runs on every TCP connection before its handshake,
+    /// which must finish within `handshake_timeout`.
     pub fn new(
         tcp: TcpListener,
         config: Arc<ServerConfig>,
+        handshake_timeout: Duration,
         tune: impl Fn(&TcpStream) + Send + 'static,
     ) -> std::io::Result<TlsListener> {
         let local = tcp.local_addr()?;
@@ -77,7 +76,7 @@ impl TlsListener {
                 tune(&stream);
                 let (acceptor, done) = (acceptor.clone(), done.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = done.send((tls, peer)).await;
                         }

@@ -5,6 +5,9 @@
 pub enum CloseCode {
     /// 1001: the server is shutting down.
     GoingAway,
+    /// 1002: the client broke RFC 6455 framing (unmasked or reserved bits, bad opcode,
+    /// fragmented or oversized control frame, bad close frame).
+    ProtocolError,
     /// 1003: the client sent a text frame; the protocol is binary only.
     UnsupportedData,
     /// 1007: a binary frame that does not decode as a client message.
@@ -19,6 +22,8 @@ pub enum CloseCode {
     TryAgainLater,
     /// 4001: the client did not read its snapshots fast enough.
     TooSlow,
+    /// 4002: the client sent nothing at all (no message, ping or pong) for the idle timeout.
+    Idle,
 }
 
 impl CloseCode {
@@ -26,6 +31,7 @@ impl CloseCode {
     pub fn code(self) -> u16 {
         match self {
             CloseCode::GoingAway => 1001,
+            CloseCode::ProtocolError => 1002,
             CloseCode::UnsupportedData => 1003,
             CloseCode::InvalidPayload => 1007,
             CloseCode::PolicyViolation => 1008,
@@ -33,6 +39,7 @@ impl CloseCode {
             CloseCode::InternalError => 1011,
             CloseCode::TryAgainLater => 1013,
             CloseCode::TooSlow => 4001,
+            CloseCode::Idle => 4002,
         }
     }
 
@@ -40,6 +47,7 @@ impl CloseCode {
     pub fn label(self) -> &'static str {
         match self {
             CloseCode::GoingAway => "going_away",
+            CloseCode::ProtocolError => "protocol_error",
             CloseCode::UnsupportedData => "unsupported_data",
             CloseCode::InvalidPayload => "invalid_payload",
             CloseCode::PolicyViolation => "policy_violation",
@@ -47,6 +55,7 @@ impl CloseCode {
             CloseCode::InternalError => "internal_error",
             CloseCode::TryAgainLater => "server_full",
             CloseCode::TooSlow => "too_slow",
+            CloseCode::Idle => "idle",
         }
     }
 }

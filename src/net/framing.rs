@@ -1,0 +1,78 @@
+//! What a failed WebSocket read tells the client: the close code and reason for each way a
+//! client can break RFC 6455 framing or the message limits.
+//!
+//! tungstenite detects every framing violation (unmasked frame, reserved bits, unknown
+//! opcode, fragmented or oversized control frame, stray continuation, interleaved data
+//! frames, bad close frame, invalid UTF-8) but only returns the error: it sends nothing. The
+//! RFC says the endpoint must then *fail the connection*, and a close frame with the status
+//! (1002, or 1007 for invalid UTF-8) and a reason is what tells the client's developer why.
+//! Only an invalid close code is answered by tungstenite itself (1002). Pure: no I/O.
+
+use crate::protocol::CloseCode;
+use tokio_tungstenite::tungstenite::Error;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+
+/// The close code and reason for a read error the client caused; `None` when the connection
+/// is simply gone (reset, I/O error) and no close frame can help.
+pub fn read_error_close(error: &Error) -> Option<(CloseCode, String)> {
+    match error {
+        Error::Capacity(limit) => {
+            Some((CloseCode::MessageTooBig, format!("message too big: {limit}")))
+        }
+        Error::Utf8(_) => Some((
+            CloseCode::InvalidPayload,
+            "invalid UTF-8 in a text frame or close reason".to_owned(),
+        )),
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        Error::Protocol(violation) => {
+            Some((CloseCode::ProtocolError, format!("RFC 6455: {violation}")))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::Data;
+
+    fn code(error: Error) -> Option<u16> {
+        read_error_close(&error).map(|(code, _)| code.code())
+    }
+
+    #[test]
+    fn framing_violations_are_1002_with_the_violation_named() {
+        for violation in [
+            ProtocolError::UnmaskedFrameFromClient,
+            ProtocolError::NonZeroReservedBits,
+            ProtocolError::UnknownDataFrameType(3),
+            ProtocolError::UnknownControlFrameType(11),
+            ProtocolError::FragmentedControlFrame,
+            ProtocolError::ControlFrameTooBig,
+            ProtocolError::UnexpectedContinueFrame,
+            ProtocolError::ExpectedFragment(Data::Binary),
+            ProtocolError::InvalidCloseSequence,
+            ProtocolError::InvalidOpcode(3),
+        ] {
+            assert_eq!(code(Error::Protocol(violation)), Some(1002));
+        }
+        let (_, reason) =
+            read_error_close(&Error::Protocol(ProtocolError::NonZeroReservedBits)).expect("1002");
+        assert_eq!(reason, "RFC 6455: Reserved bits are non-zero");
+    }
+
+    #[test]
+    fn invalid_utf8_is_1007_and_size_is_1009() {
+        assert_eq!(code(Error::Utf8("bad".into())), Some(1007));
+        let too_long = CapacityError::MessageTooLong { size: 5000, max_size: 4096 };
+        assert_eq!(code(Error::Capacity(too_long)), Some(1009));
+    }
+
+    #[test]
+    fn a_vanished_peer_gets_no_close_frame() {
+        assert_eq!(code(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)), None);
+        assert_eq!(code(Error::ConnectionClosed), None);
+        assert_eq!(code(Error::Io(std::io::ErrorKind::BrokenPipe.into())), None);
+    }
+}
