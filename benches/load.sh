@@ -56,7 +56,6 @@ trap 'stop_server; rm -rf "$work"' EXIT
 start_server() {
     local clients="$1"
     shift
-    # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
     local per_ip=()
     if [ "$PER_IP" = yes ]; then
         per_ip=(--max-connections-per-ip $((clients + 16)))
