@@ -231,9 +231,9 @@ mod tests {
 
     #[test]
     fn join_params_refuses_too_many_or_too_long() {
-        let many = vec!["a=1"; MAX_QUERY_PARAMS + 1].join("&");
+        let many = ["a=1"; MAX_QUERY_PARAMS + 1].join("&");
         assert!(join_params(&many).is_err());
-        assert!(join_params(&vec!["a=1"; MAX_QUERY_PARAMS].join("&")).is_ok());
+        assert!(join_params(&["a=1"; MAX_QUERY_PARAMS].join("&")).is_ok());
         let long = format!("name={}", "x".repeat(MAX_QUERY_PARAM_BYTES + 1));
         let error = join_params(&long).expect_err("too long");
         assert!(error.contains("at most 8 query parameters"), "{error}");
