@@ -75,8 +75,7 @@ impl Timeline {
     }
 }
 
-/// The sampling period for a run this long: about [`SAMPLES_PER_RUN`] samples, every 1 to
-/// 10 seconds.
+/// The sampling period for a run this long: about 200 samples, every 1 to 10 seconds.
 pub fn period_for(duration: Duration) -> Duration {
     (duration / SAMPLES_PER_RUN).clamp(MIN_PERIOD, MAX_PERIOD)
 }
@@ -96,7 +95,7 @@ pub fn point(
 }
 
 /// Samples `metrics_url` every `period` from now until `stop` (or, at the latest,
-/// [`SAMPLER_GRACE`] after the bots' hard end).
+/// 10 s after the bots' hard end).
 pub async fn sample(
     metrics_url: String,
     shared: Arc<Shared>,
