@@ -40,7 +40,10 @@ pub fn svg(report: &Report) -> String {
 
 fn panel(out: &mut String, x0: f64, title: &str, timeline: &Timeline, lines: &[Line]) {
     let points = &timeline.points;
-    let max_x = nice(points.iter().map(|p| p.t_s / 60.0).fold(0.0, f64::max));
+    // The last sample comes a moment after the run's end: 10.01 minutes is drawn on a 10
+    // minute axis (a hair past its edge), not a 20 minute one.
+    let minutes = points.iter().map(|p| p.t_s / 60.0).fold(0.0, f64::max);
+    let max_x = nice(minutes / 1.02);
     let max_y = nice(lines.iter().flat_map(|l| points.iter().map(l.2)).fold(0.0, f64::max) * 1.1);
     let y0 = MARGIN;
     let sx = |x: f64| x0 + x / max_x * PANEL_W;
