@@ -36,6 +36,12 @@ if [ -z "$BIN" ]; then
     BIN=target/release/tickwire
 fi
 work="$(mktemp -d)"
+# Every bot connects from 127.0.0.1: lift the per-address limit (builds from before it had
+# none, so BIN= can name one).
+PER_IP=no
+if "$BIN" --help | grep -q -- --max-connections-per-ip; then
+    PER_IP=yes
+fi
 server_pid=""
 stop_server() {
     if [ -n "$server_pid" ]; then
@@ -50,8 +56,12 @@ trap 'stop_server; rm -rf "$work"' EXIT
 start_server() {
     local clients="$1"
     shift
+    local per_ip=()
+    if [ "$PER_IP" = yes ]; then
+        per_ip=(--max-connections-per-ip $((clients + 16)))
+    fi
     # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags
-    "$BIN" --bind 127.0.0.1:0 --max-clients $((clients + 16)) --max-connections-per-ip $((clients + 16)) $SERVER_FLAGS "$@" >"$work/server.out" 2>"$work/server.err" &
+    "$BIN" --bind 127.0.0.1:0 --max-clients $((clients + 16)) "${per_ip[@]}" $SERVER_FLAGS "$@" >"$work/server.out" 2>"$work/server.err" &
     server_pid=$!
     addr=""
     for _ in $(seq 1 100); do

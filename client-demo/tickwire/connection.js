@@ -47,6 +47,7 @@ export const CLIENT_PROTOCOL_ERROR = CloseCode.CLIENT_PROTOCOL_ERROR;
 // why and waits for the user. 1013 (full) is included: hammering a full server makes it
 // worse, and a reconnect is one call away.
 const REFUSALS = new Map([
+  [CloseCode.PROTOCOL_ERROR, "the server says this client broke WebSocket framing"],
   [CloseCode.UNSUPPORTED_DATA, "the server refused a text frame"],
   [CloseCode.INVALID_PAYLOAD, "the server could not decode a message from this client"],
   [CloseCode.POLICY_VIOLATION, "the server says this client broke the input rules"],

@@ -37,6 +37,8 @@ export const ChangeKind = Object.freeze({ SET: 0, DELTA: 1, REMOVE: 2, KINDS: 3 
 export const CloseCode = Object.freeze({
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  /** RFC 6455 framing broken (a browser never does; a hand-written client might). */
+  PROTOCOL_ERROR: 1002,
   UNSUPPORTED_DATA: 1003,
   INVALID_PAYLOAD: 1007,
   POLICY_VIOLATION: 1008,
@@ -46,6 +48,8 @@ export const CloseCode = Object.freeze({
   /** Sent by clients when the server's bytes make no sense. */
   CLIENT_PROTOCOL_ERROR: 4000,
   TOO_SLOW: 4001,
+  /** Nothing received for the server's idle timeout (a page asleep): reconnecting is right. */
+  IDLE: 4002,
 });
 
 /** A Welcome with a protocol_version this client does not speak. */

@@ -64,6 +64,9 @@ pub struct Shared {
     pub checker: Checker,
     /// The game played.
     pub game: GameSpec,
+    /// Churn: the mean lifetime of a bot's connection, after which it closes and connects
+    /// again as a fresh client; `None` keeps one connection per bot for the whole run.
+    pub churn: Option<Duration>,
 }
 
 impl Shared {
@@ -98,6 +101,7 @@ impl Shared {
             errors: AtomicU64::new(0),
             checker: Checker::default(),
             game,
+            churn: None,
         }
     }
 
