@@ -90,7 +90,10 @@ pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bo
         _ = stop.changed() => return outcome,
     }
     let separator = if shared.url.contains('?') { '&' } else { '?' };
-    let url = format!("{}{separator}name=bot-{index}", shared.url);
+    let mut url = format!("{}{separator}name=bot-{index}", shared.url);
+    if let (_, Some(room)) = shared.room_of(index) {
+        url.push_str(&format!("&{}={room}", crate::rooms::ROOM_PARAM));
+    }
     let connected = tokio::select! {
         result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
         _ = stop.changed() => return outcome,
@@ -131,6 +134,8 @@ fn failed(shared: &Shared, mut outcome: BotOutcome, why: String) -> BotOutcome {
 /// The receive loop's state.
 struct Bot<'a> {
     shared: &'a Shared,
+    /// The bot's room, as an index into the plan's rooms.
+    room: usize,
     replica: crate::replication::Replica,
     steering: Steering,
     tick_rate_hz: u16,
@@ -153,6 +158,7 @@ impl<'a> Bot<'a> {
         let now = Instant::now();
         Bot {
             shared,
+            room: shared.room_of(index).0,
             replica: {
                 let mut replica = shared.game.replica();
                 replica.own_id = own_id;
@@ -314,7 +320,7 @@ impl<'a> Bot<'a> {
             self.shared.errors.fetch_add(1, Relaxed);
         }
         if Checker::samples(self.replica.tick, self.tick_rate_hz) {
-            let checked = self.shared.checker.observe(self.replica.tick, &self.replica);
+            let checked = self.shared.checker.observe(self.room, self.replica.tick, &self.replica);
             self.outcome.compared += checked.compared;
             self.outcome.mismatches += checked.mismatches;
             self.shared.errors.fetch_add(checked.mismatches, Relaxed);

@@ -49,6 +49,18 @@ pub struct LoadOptions {
     pub progress: bool,
     /// Worker threads of the runtime this runs on (for the report).
     pub bot_threads: usize,
+    /// The rooms the bots join, bot `i` the room `i % len` (`/ws?room=NAME`); empty: the
+    /// server's default room. See [`room_names`].
+    pub rooms: Vec<String>,
+}
+
+/// The rooms of `--room NAME` and `--rooms COUNT`: `NAME` alone, or `COUNT` rooms
+/// `NAME-0`, `NAME-1`… (`bots-0`… without a name); none for neither.
+pub fn room_names(room: Option<&str>, count: usize) -> Vec<String> {
+    match (room, count) {
+        (room, 0 | 1) => room.map(str::to_owned).into_iter().collect(),
+        (room, count) => (0..count).map(|k| format!("{}-{k}", room.unwrap_or("bots"))).collect(),
+    }
 }
 
 impl LoadOptions {
@@ -64,6 +76,7 @@ impl LoadOptions {
             label: String::new(),
             progress: false,
             bot_threads: 1,
+            rooms: Vec::new(),
         }
     }
 
@@ -114,7 +127,8 @@ pub async fn run(
         options.ramp_up + settle,
         options.duration,
         GRACE,
-    ));
+    )
+    .in_rooms(&options.rooms));
     let (stop, stopped) = watch::channel(false);
     let bots: Vec<_> = (0..options.clients)
         .map(|i| tokio::spawn(bot::run(i, shared.clone(), stopped.clone())))
@@ -162,6 +176,7 @@ pub async fn run(
         window_s: shared.window_seconds(),
         tick_rate_hz: outcomes.iter().map(|o| o.tick_rate_hz).max().unwrap_or(0),
         bot_threads: options.bot_threads,
+        rooms: options.rooms.len().max(1),
         bot_cpu_cores: 0.0,
         bot_cpu_us_per_snapshot: 0.0,
         interrupted,
