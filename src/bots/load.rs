@@ -118,17 +118,19 @@ pub async fn run(
     };
     scrapes.before = note(fetch(&metrics_url).await);
     let settle = SETTLE.min((options.duration - options.ramp_up) / 4);
-    let shared = Arc::new(Shared::new(
-        game.clone(),
-        options.url.clone(),
-        options.pattern,
-        options.clients,
-        options.ramp_up,
-        options.ramp_up + settle,
-        options.duration,
-        GRACE,
-    )
-    .in_rooms(&options.rooms));
+    let shared = Arc::new(
+        Shared::new(
+            game.clone(),
+            options.url.clone(),
+            options.pattern,
+            options.clients,
+            options.ramp_up,
+            options.ramp_up + settle,
+            options.duration,
+            GRACE,
+        )
+        .in_rooms(&options.rooms),
+    );
     let (stop, stopped) = watch::channel(false);
     let bots: Vec<_> = (0..options.clients)
         .map(|i| tokio::spawn(bot::run(i, shared.clone(), stopped.clone())))

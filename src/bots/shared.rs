@@ -153,8 +153,11 @@ impl Shared {
 /// checked for it. Rooms are compared apart: each has its own ticks and entity ids.
 #[derive(Debug, Default)]
 pub struct Checker {
-    current: Mutex<HashMap<usize, (u32, HashMap<u32, Print>)>>,
+    current: Mutex<HashMap<usize, OpenCheck>>,
 }
+
+/// A room's open check: the sampled tick, and the print of each entity seen at it.
+type OpenCheck = (u32, HashMap<u32, Print>);
 
 /// What is compared of an entity: the fingerprint of the components everyone is sent.
 type Print = u64;

@@ -6,11 +6,11 @@
 
 use super::idle::{self, IdleTimer};
 use super::inbox::{Event, Inbox};
-use crate::rooms::{Membership, Refusal, RoomStatus};
 use super::outbox::{Ending, Outbox};
 use crate::context::Shared;
 use crate::game::{ClientInfo, GameInput};
 use crate::protocol::{self, ClientMessage, CloseCode, Pong};
+use crate::rooms::{Membership, Refusal, RoomStatus};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};

@@ -193,7 +193,9 @@ async fn healthz<I>(State(AppState { shared, rooms, .. }): State<AppState<I>>) -
         .list()
         .iter()
         .filter(|room| room.since_last_tick() > limit)
-        .map(|room| format!("room {}: last tick {} ms ago", room.name, room.since_last_tick().as_millis()))
+        .map(|room| {
+            format!("room {}: last tick {} ms ago", room.name, room.since_last_tick().as_millis())
+        })
         .collect();
     if stalled.is_empty() {
         (StatusCode::OK, "ok\n").into_response()

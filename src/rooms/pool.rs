@@ -144,7 +144,8 @@ impl<G: Game> Worker<G> {
             match next.map(|(index, room)| (index, room.deadline())) {
                 Some((index, deadline)) if deadline <= now => self.run_room(index),
                 next => {
-                    let wait = next.map_or(MAX_WAIT, |(_, deadline)| (deadline - now).min(MAX_WAIT));
+                    let wait =
+                        next.map_or(MAX_WAIT, |(_, deadline)| (deadline - now).min(MAX_WAIT));
                     if let Ok(room) = self.arrivals.recv_timeout(wait) {
                         self.open(room);
                     }
