@@ -27,7 +27,7 @@ use tracing::{info, warn};
 ///
 /// ```no_run
 /// # use tickwire::{Game, Server, ServerConfig};
-/// # async fn serve<G: Game>(game: G) -> std::io::Result<()> {
+/// # async fn serve<G: Game + Clone>(game: G) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// let shutdown = async { tokio::signal::ctrl_c().await.ok(); };
 /// Server::new(game).config(ServerConfig::default()).run(listener, shutdown).await
