@@ -1,6 +1,6 @@
 //! Server metrics in Prometheus text format, served at `GET /metrics`.
 //!
-//! Everything here is an atomic: the tick thread and the connection tasks update metrics
+//! Everything here is an atomic: the simulation threads and the connection tasks update metrics
 //! without locks, and a scrape reads them.
 
 use names::*;
@@ -31,7 +31,7 @@ pub mod names {
     pub const TICK_OVERRUNS: &str = "tickwire_tick_overruns";
     /// Gauge: open WebSocket connections.
     pub const CLIENTS: &str = "tickwire_clients";
-    /// Gauge: replicated entities in the world.
+    /// Gauge: replicated entities in every room's world.
     pub const ENTITIES: &str = "tickwire_entities";
     /// Counter: bytes of WebSocket payload written.
     pub const BYTES_OUT: &str = "tickwire_bytes_out";
@@ -55,7 +55,7 @@ pub mod names {
     pub const DISCONNECTS: &str = "tickwire_disconnects";
     /// Counter: CPU seconds used by the process.
     pub const PROCESS_CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
-    /// Counter: CPU seconds used by the tick thread.
+    /// Counter: CPU seconds used by the simulation threads (the name predates rooms).
     pub const TICK_THREAD_CPU_SECONDS: &str = "tickwire_tick_thread_cpu_seconds";
     /// Gauge: rooms open.
     pub const ROOMS: &str = "tickwire_rooms";
@@ -131,7 +131,7 @@ pub struct Metrics {
     pub overruns: Counter,
     /// Open WebSocket connections.
     pub clients: Gauge,
-    /// Replicated entities in the world.
+    /// Replicated entities in every room's world.
     pub entities: Gauge,
     /// Bytes of WebSocket payload written.
     pub bytes_out: Counter,
@@ -228,7 +228,7 @@ impl Metrics {
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
             TICK_THREAD_CPU_SECONDS,
-            "CPU seconds used by the tick thread (simulation and replication)",
+            "CPU seconds used by the simulation threads (simulation and replication of every room)",
             m.tick_cpu_seconds.clone(),
         );
         r.register(

@@ -171,3 +171,44 @@ impl<I> Directory<I> {
         list
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServerConfig;
+
+    /// A directory whose rooms are inboxes nobody reads (no simulation).
+    fn directory(config: ServerConfig) -> Directory<()> {
+        let shared = Arc::new(Shared::new(config));
+        Directory::new(shared, Box::new(|_| Ok(tokio::sync::mpsc::channel(1).0)))
+    }
+
+    #[test]
+    fn capacity_and_room_limit_refuse_and_places_come_back() {
+        let config = ServerConfig { room_capacity: Some(2), max_rooms: 2, ..Default::default() };
+        let rooms = directory(config);
+        rooms.open_permanent("lobby").expect("opens");
+        let (a, b) = (rooms.join("duel").expect("opens"), rooms.join("duel").expect("fits"));
+        let full = Refusal::RoomFull { room: "duel".into(), capacity: 2 };
+        assert_eq!(rooms.join("duel").err(), Some(full));
+        assert_eq!(rooms.join("third").err(), Some(Refusal::TooManyRooms { max_rooms: 2 }));
+        drop(a);
+        let _c = rooms.join("duel").expect("a place came back");
+        assert_eq!(rooms.list().iter().map(|r| r.members()).collect::<Vec<_>>(), [2, 0]);
+        drop(b);
+    }
+
+    #[test]
+    fn a_room_closes_only_when_nobody_holds_a_place() {
+        let rooms = directory(ServerConfig::default());
+        let member = rooms.join("duel").expect("opens");
+        let status = member.status.clone();
+        assert!(!rooms.close_if_empty(&status), "a member holds it");
+        drop(member);
+        assert!(rooms.close_if_empty(&status));
+        assert!(rooms.list().is_empty());
+        let again = rooms.join("duel").expect("opens afresh");
+        assert!(!Arc::ptr_eq(&again.status, &status));
+        assert!(!rooms.close_if_empty(&status), "the old room is not the open one");
+    }
+}
