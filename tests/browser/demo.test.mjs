@@ -239,7 +239,7 @@ test("the name field reconnects under the new name", { timeout: 30_000 }, async 
   assert.deepEqual(consoleErrors, []);
 });
 
-test("a room in the page URL joins that match, apart from the others, and the picker lists it", { timeout: 30_000 }, async () => {
+test("a room in the page URL joins that match, apart from the others, and the picker lists it", { timeout: 60_000 }, async () => {
   const dave = await openPage("dave", "duel-1");
   const erin = await openPage("erin", "duel-1");
   await waitFor(dave, () => window.tickwire.players.some((p) => p.name === "erin"));
