@@ -182,5 +182,10 @@ pub(crate) fn schema_of<G: Game>(
 ) -> Result<Schema, String> {
     let input = describe(&G::Input::default()).map_err(|e| format!("input type: {e}"))?;
     let welcome: Type = describe(welcome).map_err(|e| format!("welcome type: {e}"))?;
-    Ok(registry.schema(G::NAME, input, welcome))
+    let schema = registry.schema(G::NAME, input, welcome);
+    // A client decodes the schema with a bound on how deep types nest: refuse here, at
+    // startup, a game whose welcome no client could decode.
+    crate::protocol::decode_exact::<Schema>(&crate::protocol::encode(&schema), usize::MAX)
+        .map_err(|e| format!("schema: {e}"))?;
+    Ok(schema)
 }

@@ -56,6 +56,37 @@ async fn idle_bots_send_no_inputs_and_still_get_snapshots() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churning_bots_reconnect_as_fresh_clients_with_correct_replicas() {
+    let arena = ArenaConfig { view_radius: 100.0, ..small_arena() };
+    let server = TestServer::start_arena(ServerConfig::default(), arena).await;
+    let mut options = LoadOptions::new(server.ws_url(), 20);
+    options.duration = Duration::from_secs(4);
+    options.ramp_up = Duration::from_millis(500);
+    options.churn = Some(Duration::from_millis(800));
+    let report = tokio::time::timeout(
+        Duration::from_secs(20),
+        run(&arena_spec(), &options, std::future::pending::<()>()),
+    )
+    .await
+    .expect("the run ends at its duration plus grace")
+    .expect("the run starts");
+    eprintln!("{}", tickwire::bots::report::render_text(&report));
+    let (clients, churn) = (&report.clients, &report.churn);
+    assert_eq!((clients.connected, clients.failed), (20, 0), "{clients:?}");
+    assert_eq!(clients.disconnected, 0, "churn is not a disconnect: {:?}", clients.close_codes);
+    assert_eq!(report.replica.errors(), 0, "{:?}", report.replica);
+    assert!(churn.closed >= 20, "about 5 lifetimes per bot: {churn:?}");
+    assert!(churn.reopened + 20 >= churn.closed, "each close but the last reconnects: {churn:?}");
+    assert_eq!(churn.opened, 20 + churn.reopened);
+    assert_eq!(churn.mean_lifetime_s, Some(0.8));
+    let timeline = &report.timeline;
+    assert!(timeline.points.len() >= 3 && timeline.missed == 0, "{timeline:?}");
+    assert!(timeline.points.iter().all(|p| p.resident_bytes > 0.0));
+    assert!(timeline.points.iter().any(|p| p.clients > 0.0), "{timeline:?}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn refuses_bad_urls_and_ramp_up() {
     let options = LoadOptions::new("http://127.0.0.1:1/ws", 1);

@@ -33,12 +33,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Pings per bot: one a second.
 const PING_PERIOD: Duration = Duration::from_secs(1);
+/// Longest churn lifetime, in mean lifetimes (an exponential's tail is unbounded).
+pub const MAX_LIFETIME_MEANS: f64 = 10.0;
+/// The disconnect label of a bot whose reconnect after churn failed.
+pub const RECONNECT_FAILED: &str = "reconnect-failed";
 
 /// What one bot saw. Counts are for the measurement window unless named otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct BotOutcome {
     /// Whether it received a welcome.
     pub connected: bool,
+    /// Connections that received a welcome (more than 1 only with churn).
+    pub connections: u64,
+    /// Connections the bot closed at the end of their lifetime (churn).
+    pub churned: u64,
     /// Why it could not connect.
     pub failed: Option<String>,
     /// The close code (or `1006` for a lost connection, `replica` for an apply error) if
@@ -74,21 +82,46 @@ pub struct BotOutcome {
     pub tick_rate_hz: u16,
 }
 
-/// How the receive loop ended.
+/// How a connection ended.
 enum End {
     /// The run stopped; the bot closes normally.
     Stopped,
+    /// Its lifetime was over (churn); the bot closes normally and connects again.
+    Churned,
     /// The connection ended; the label goes into `disconnected`.
     Lost(String),
 }
 
-/// Runs bot `index` of the plan until the run stops; never panics on network faults.
+/// Runs bot `index` of the plan until the run stops; never panics on network faults. With
+/// churn ([`Shared::churn`]) it closes normally at the end of each random lifetime and
+/// connects again as a fresh client (new connection, fresh replica), until the run stops.
 pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> BotOutcome {
     let mut outcome = BotOutcome::default();
     tokio::select! {
         () = sleep_until(shared.connect_at(index).into()) => {}
         _ = stop.changed() => return outcome,
     }
+    let mut lifetimes = shared.churn.map(|mean| Lifetimes::new(mean, index as u64));
+    // Each pass is one connection; the loop ends when one ends other than by churn, which
+    // the stop signal (or `hard_end`) guarantees.
+    loop {
+        let lifetime = lifetimes.as_mut().map(Lifetimes::draw);
+        match connection(index, &shared, &mut stop, lifetime, &mut outcome).await {
+            End::Churned => outcome.churned += 1,
+            End::Stopped | End::Lost(_) => return outcome,
+        }
+    }
+}
+
+/// One connection of bot `index`, closed by the bot after `lifetime` if one is given; its
+/// figures are added to `outcome`.
+async fn connection(
+    index: usize,
+    shared: &Shared,
+    stop: &mut watch::Receiver<bool>,
+    lifetime: Option<Duration>,
+    outcome: &mut BotOutcome,
+) -> End {
     let separator = if shared.url.contains('?') { '&' } else { '?' };
     let mut url = format!("{}{separator}name=bot-{index}", shared.url);
     if let (_, Some(room)) = shared.room_of(index) {
@@ -96,39 +129,72 @@ pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bo
     }
     let connected = tokio::select! {
         result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
-        _ = stop.changed() => return outcome,
+        _ = stop.changed() => return End::Stopped,
     };
     let client = match connected {
         Ok(Ok(client)) => client,
-        Ok(Err(error)) => return failed(&shared, outcome, error.to_string()),
-        Err(_) => return failed(&shared, outcome, "connect timed out".into()),
+        Ok(Err(error)) => return failed(shared, outcome, error.to_string()),
+        Err(_) => return failed(shared, outcome, "connect timed out".into()),
     };
     shared.connected_now.fetch_add(1, Relaxed);
     let connected_at = Instant::now();
     let (socket, welcome) = client.into_parts();
-    let mut bot = Bot::new(index, &shared, welcome.tick_rate_hz, welcome.entity_id);
-    let end = bot.drive(socket, &mut stop).await;
+    let mut bot = Bot::new(index, shared, welcome.tick_rate_hz, welcome.entity_id);
+    bot.outcome = std::mem::take(outcome);
+    let churn_at = lifetime.map(|lifetime| connected_at + lifetime);
+    let end = bot.drive(socket, stop, churn_at).await;
     shared.connected_now.fetch_sub(1, Relaxed);
-    outcome = bot.outcome;
+    *outcome = bot.outcome;
     outcome.connected = true;
+    outcome.connections += 1;
     outcome.tick_rate_hz = welcome.tick_rate_hz;
-    let until = match end {
+    let until = match &end {
         End::Stopped => shared.window_end(),
+        End::Churned => Instant::now().min(shared.window_end()),
         End::Lost(label) => {
             shared.errors.fetch_add(1, Relaxed);
-            outcome.disconnected = Some(label);
+            outcome.disconnected = Some(label.clone());
             Instant::now().min(shared.window_end())
         }
     };
     let from = connected_at.max(shared.window_start);
-    outcome.window_seconds = until.saturating_duration_since(from).as_secs_f64();
-    outcome
+    outcome.window_seconds += until.saturating_duration_since(from).as_secs_f64();
+    end
 }
 
-fn failed(shared: &Shared, mut outcome: BotOutcome, why: String) -> BotOutcome {
+/// A first connect that fails is a failed bot; a reconnect after churn that fails ends the
+/// bot's presence early, so it counts as a disconnect (`reconnect-failed`).
+fn failed(shared: &Shared, outcome: &mut BotOutcome, why: String) -> End {
     shared.errors.fetch_add(1, Relaxed);
-    outcome.failed = Some(why);
-    outcome
+    if outcome.connected {
+        outcome.disconnected = Some(RECONNECT_FAILED.into());
+    } else {
+        outcome.failed = Some(why);
+    }
+    End::Stopped
+}
+
+/// Random connection lifetimes for churn: exponential with the given mean (so a bot's
+/// leaving is memoryless, as real players' roughly is), capped at [`MAX_LIFETIME_MEANS`]
+/// means. Seeded by the bot's index, so a run's churn is reproducible.
+#[derive(Debug)]
+pub struct Lifetimes {
+    rng: fastrand::Rng,
+    mean: Duration,
+}
+
+impl Lifetimes {
+    /// Lifetimes with this mean for bot `seed`.
+    pub fn new(mean: Duration, seed: u64) -> Lifetimes {
+        Lifetimes { rng: fastrand::Rng::with_seed(seed ^ 0x5eed_c4a2), mean }
+    }
+
+    /// The next connection's lifetime.
+    pub fn draw(&mut self) -> Duration {
+        // 1 - f64() is in (0, 1], so the logarithm is finite.
+        let means = -(1.0 - self.rng.f64()).ln();
+        self.mean.mul_f64(means.min(MAX_LIFETIME_MEANS))
+    }
 }
 
 /// The receive loop's state.
@@ -182,8 +248,13 @@ impl<'a> Bot<'a> {
         }
     }
 
-    /// Receives, steers and pings until the run stops or the connection ends.
-    async fn drive(&mut self, mut socket: Socket, stop: &mut watch::Receiver<bool>) -> End {
+    /// Receives, steers and pings until the run stops, the connection ends, or `churn_at`.
+    async fn drive(
+        &mut self,
+        mut socket: Socket,
+        stop: &mut watch::Receiver<bool>,
+        churn_at: Option<Instant>,
+    ) -> End {
         let start = TokioInstant::now();
         let input_due = sleep_until(TokioInstant::from_std(self.timing.next()));
         tokio::pin!(input_due);
@@ -192,6 +263,8 @@ impl<'a> Bot<'a> {
         let sends_inputs = self.steering.sends_inputs();
         let hard_end = sleep_until(self.shared.hard_end.into());
         tokio::pin!(hard_end);
+        let churn = sleep_until(churn_at.unwrap_or(self.shared.hard_end).into());
+        tokio::pin!(churn);
         // The loop ends at the stop signal or at `hard_end`, whichever comes first.
         let end = loop {
             // Cancel safety: `changed`, `next`, `tick` and `sleep` lose nothing when another
@@ -199,6 +272,7 @@ impl<'a> Bot<'a> {
             tokio::select! {
                 _ = stop.changed() => break End::Stopped,
                 () = &mut hard_end => break End::Stopped,
+                () = &mut churn, if churn_at.is_some() => break End::Churned,
                 message = socket.next() => {
                     if let Err(label) = self.on_message(message) {
                         break End::Lost(label);
@@ -220,7 +294,7 @@ impl<'a> Bot<'a> {
                 input_due.as_mut().reset(due);
             }
         };
-        if let End::Stopped = end {
+        if let End::Stopped | End::Churned = end {
             close(socket).await;
         }
         end
@@ -353,7 +427,7 @@ impl<'a> Bot<'a> {
     }
 }
 
-/// Closes normally and drains briefly for the server's close.
+/// Closes normally (1000) and drains briefly for the server's close.
 async fn close(mut socket: Socket) {
     let frame = CloseFrame { code: 1000.into(), reason: "load test over".into() };
     let _ = timeout(CLOSE_TIMEOUT, async {
@@ -385,6 +459,21 @@ pub fn frame_header_bytes(payload: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_average_their_mean_and_stay_under_the_cap() {
+        let mean = Duration::from_secs(30);
+        let mut lifetimes = Lifetimes::new(mean, 7);
+        let samples: Vec<Duration> = (0..20_000).map(|_| lifetimes.draw()).collect();
+        let average = samples.iter().sum::<Duration>() / samples.len() as u32;
+        let error = (average.as_secs_f64() / mean.as_secs_f64() - 1.0).abs();
+        assert!(error < 0.05, "average {average:?} for a mean of {mean:?}");
+        assert!(samples.iter().all(|&s| s <= mean.mul_f64(MAX_LIFETIME_MEANS)));
+        let short = samples.iter().filter(|&&s| s < mean / 10).count();
+        assert!(short > 0 && short < samples.len() / 5, "about 10 % shorter than a tenth");
+        let mut again = Lifetimes::new(mean, 7);
+        assert_eq!(again.draw(), samples[0], "seeded by the bot's index");
+    }
 
     #[test]
     fn frame_headers_by_payload_size() {

@@ -1,10 +1,11 @@
-//! `tickwire bots`: the command-line face of the load tester (and its hidden `plot` mode).
+//! `tickwire bots`: the command-line face of the load tester (and its hidden `plot` and
+//! `timeline` modes, which write the load and soak results).
 
 use super::game::GameSpec;
 use super::load::{self, LoadOptions};
 use super::pattern::Pattern;
-use super::plot;
 use super::report::{self, Thresholds};
+use super::{plot, timeline_plot};
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -61,6 +62,10 @@ pub struct BotsArgs {
     /// Fail if more connections than this ended before the run did.
     #[arg(long, value_name = "COUNT")]
     max_disconnects: Option<u64>,
+    /// Churn: each bot closes normally after a random lifetime with this mean (exponential,
+    /// at most 10 means) and connects again as a fresh client, for the whole run.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_churn)]
+    churn_s: Option<Duration>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -68,6 +73,25 @@ enum BotsCommand {
     /// Write the results table and plot from JSON reports (used by benches/load.sh).
     #[command(hide = true)]
     Plot(PlotArgs),
+    /// Write the memory-over-time plot and a summary from one JSON report (used by
+    /// benches/soak.sh).
+    #[command(hide = true)]
+    Timeline(TimelineArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct TimelineArgs {
+    /// Markdown file to write: the preamble, then the summary.
+    #[arg(long)]
+    markdown: PathBuf,
+    /// SVG file to write.
+    #[arg(long)]
+    svg: PathBuf,
+    /// Text put before the summary (machine, command, panics).
+    #[arg(long)]
+    preamble: Option<PathBuf>,
+    /// A JSON report from `tickwire bots --json`.
+    report: PathBuf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -88,8 +112,10 @@ struct PlotArgs {
 /// Runs the subcommand against a server of `game`; an error (or a violated threshold) is the
 /// message to exit with.
 pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
-    if let Some(BotsCommand::Plot(plot)) = args.command {
-        return write_plot(&plot);
+    match &args.command {
+        Some(BotsCommand::Plot(plot)) => return write_plot(plot),
+        Some(BotsCommand::Timeline(timeline)) => return write_timeline(timeline),
+        None => {}
     }
     let options = LoadOptions {
         url: args.url.clone(),
@@ -102,6 +128,7 @@ pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
         progress: true,
         bot_threads: args.threads.max(1),
         rooms: load::room_names(args.room.as_deref(), args.rooms),
+        churn: args.churn_s,
     };
     if let Some(bad) = options.rooms.iter().find_map(|room| crate::rooms::check_name(room).err()) {
         return Err(bad);
@@ -144,16 +171,51 @@ pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
 
 fn write_plot(args: &PlotArgs) -> Result<(), String> {
     let reports = plot::read_reports(&args.reports)?;
-    let mut markdown = match &args.preamble {
-        Some(path) => {
-            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => String::new(),
-    };
+    let mut markdown = preamble(args.preamble.as_ref())?;
     markdown.push_str(&plot::markdown_table(&reports));
-    let write = |path: &PathBuf, text: &str| {
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
-    };
     write(&args.markdown, &markdown)?;
     write(&args.svg, &plot::svg(&reports))
+}
+
+fn write_timeline(args: &TimelineArgs) -> Result<(), String> {
+    let reports = plot::read_reports(std::slice::from_ref(&args.report))?;
+    let report = reports.first().ok_or("no report")?;
+    let mut markdown = preamble(args.preamble.as_ref())?;
+    markdown.push_str(&timeline_plot::summary(report));
+    write(&args.markdown, &markdown)?;
+    write(&args.svg, &timeline_plot::svg(report))
+}
+
+fn preamble(path: Option<&PathBuf>) -> Result<String, String> {
+    match path {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display())),
+        None => Ok(String::new()),
+    }
+}
+
+fn write(path: &PathBuf, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `--churn-s`: a positive number of seconds, fractions allowed.
+fn parse_churn(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.parse().map_err(|e| format!("{text}: {e}"))?;
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(mean) if !mean.is_zero() => Ok(mean),
+        _ => Err(format!("{text}: a mean lifetime is a positive number of seconds")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn churn_is_a_positive_number_of_seconds() {
+        assert_eq!(parse_churn("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_churn("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_churn("0").is_err());
+        assert!(parse_churn("-1").is_err());
+        assert!(parse_churn("soon").is_err());
+    }
 }

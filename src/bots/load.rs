@@ -3,7 +3,8 @@
 //!
 //! Timeline: `t0` → connects spread over `ramp_up` → a settle period → window start (scrape)
 //! → window end at `t0 + duration` (scrape) → bots close → a last scrape for disconnect
-//! reasons. Nothing waits past `duration + GRACE`.
+//! reasons. Nothing waits past `duration + GRACE`. Beside it, [`timeline`] samples the
+//! server's memory and clients every few seconds from `t0` to the last scrape.
 
 use super::bot::{self, BotOutcome};
 use super::game::GameSpec;
@@ -11,6 +12,7 @@ use super::pattern::Pattern;
 use super::report::{self, Report, RunInfo, Scrapes};
 use super::scrape::{self, Scrape};
 use super::shared::Shared;
+use super::timeline;
 use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -49,6 +51,9 @@ pub struct LoadOptions {
     pub progress: bool,
     /// Worker threads of the runtime this runs on (for the report).
     pub bot_threads: usize,
+    /// Churn: each bot closes after a random lifetime with this mean and connects again as
+    /// a fresh client, for the whole run; `None` keeps one connection per bot.
+    pub churn: Option<Duration>,
     /// The rooms the bots join, bot `i` the room `i % len` (`/ws?room=NAME`); empty: the
     /// server's default room. See [`room_names`].
     pub rooms: Vec<String>,
@@ -77,6 +82,7 @@ impl LoadOptions {
             progress: false,
             bot_threads: 1,
             rooms: Vec::new(),
+            churn: None,
         }
     }
 
@@ -92,6 +98,9 @@ impl LoadOptions {
                 "--ramp-up {:?} must be shorter than --duration {:?}",
                 self.ramp_up, self.duration
             ));
+        }
+        if self.churn.is_some_and(|mean| mean.is_zero()) {
+            return Err("--churn-s must be more than 0".into());
         }
         match &self.metrics_url {
             Some(url) => Ok(url.clone()),
@@ -116,22 +125,26 @@ pub async fn run(
             None
         }
     };
-    scrapes.before = note(fetch(&metrics_url).await);
+    scrapes.before = note(scrape::fetch_async(&metrics_url).await);
     let settle = SETTLE.min((options.duration - options.ramp_up) / 4);
-    let shared = Arc::new(
-        Shared::new(
-            game.clone(),
-            options.url.clone(),
-            options.pattern,
-            options.clients,
-            options.ramp_up,
-            options.ramp_up + settle,
-            options.duration,
-            GRACE,
-        )
-        .in_rooms(&options.rooms),
+    let mut plan = Shared::new(
+        game.clone(),
+        options.url.clone(),
+        options.pattern,
+        options.clients,
+        options.ramp_up,
+        options.ramp_up + settle,
+        options.duration,
+        GRACE,
     );
+    plan.churn = options.churn;
+    plan.rooms = options.rooms.clone();
+    let shared = Arc::new(plan);
     let (stop, stopped) = watch::channel(false);
+    let (stop_sampling, sampling) = watch::channel(false);
+    let period = timeline::period_for(options.duration);
+    let sampler =
+        tokio::spawn(timeline::sample(metrics_url.clone(), shared.clone(), period, sampling));
     let bots: Vec<_> = (0..options.clients)
         .map(|i| tokio::spawn(bot::run(i, shared.clone(), stopped.clone())))
         .collect();
@@ -143,7 +156,7 @@ pub async fn run(
     let mut bot_cpu = f64::NAN;
     tokio::select! {
         () = sleep_until(shared.window_start.into()) => {
-            scrapes.start = note(fetch(&metrics_url).await);
+            scrapes.start = note(scrape::fetch_async(&metrics_url).await);
             bot_cpu = crate::metrics::process_cpu_seconds();
         }
         () = &mut shutdown => interrupted = true,
@@ -157,13 +170,17 @@ pub async fn run(
     if interrupted {
         shared.end_window_now();
     }
-    scrapes.end = note(fetch(&metrics_url).await);
+    scrapes.end = note(scrape::fetch_async(&metrics_url).await);
     bot_cpu = crate::metrics::process_cpu_seconds() - bot_cpu;
     let _ = stop.send(true);
     let outcomes = join_all(bots, shared.hard_end).await;
     // Let the server count the closes before the last scrape.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    scrapes.after = note(fetch(&metrics_url).await);
+    scrapes.after = note(scrape::fetch_async(&metrics_url).await);
+    let _ = stop_sampling.send(true);
+    let mut series = sampler.await.unwrap_or_default();
+    // The page read after the bots closed ends the series.
+    timeline::record(&mut series, scrapes.after.clone().ok_or_else(String::new), &shared);
     let _ = progress.await;
     if scrapes.start.is_none() && server_error.is_none() {
         server_error = Some("interrupted before the measurement window began".into());
@@ -190,6 +207,8 @@ pub async fn run(
         report.run.bot_cpu_us_per_snapshot = bot_cpu * 1e6 / snapshots.max(1) as f64;
     }
     report.label = options.label.clone();
+    report.timeline = series;
+    report.churn.mean_lifetime_s = options.churn.map(|mean| mean.as_secs_f64());
     let staying = report.clients.connected - report.clients.disconnected;
     // A scrape that failed is reported first; a metric missing from one that worked next.
     match report::server_figures(&scrapes, staying, report.run.window_s) {
@@ -224,11 +243,6 @@ async fn join_all(
         outcomes.push(outcome);
     }
     outcomes
-}
-
-async fn fetch(url: &str) -> Result<Scrape, String> {
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || scrape::fetch(&url)).await.map_err(|e| e.to_string())?
 }
 
 /// A live line on stderr: an indicatif spinner on a terminal, else a plain line every few

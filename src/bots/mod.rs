@@ -6,6 +6,8 @@
 //!   ([`BotGame`]).
 //! - [`load`]: the load test: N [`bot`]s over a ramp-up, a measurement window, `/metrics`
 //!   scrapes, the [`report`]. [`cli`] is its command line, [`plot`] the results writer.
+//! - [`timeline`]: the server's memory and clients sampled through a run (a soak), and
+//!   [`timeline_plot`] its plot and summary.
 //! - [`shared`], [`histogram`], [`scrape`], [`pattern`]: what the bots record into, and how
 //!   they read the server and steer.
 //!
@@ -22,6 +24,8 @@ pub mod plot;
 pub mod report;
 pub mod scrape;
 pub mod shared;
+pub mod timeline;
+pub mod timeline_plot;
 pub mod timing;
 
 pub use client::{BotClient, BotError, Received};

@@ -198,7 +198,7 @@ fn panel(
 }
 
 /// Rounds an axis maximum up to 1, 2 or 5 times a power of ten.
-fn nice(max: f64) -> f64 {
+pub(super) fn nice(max: f64) -> f64 {
     if max <= 0.0 || !max.is_finite() {
         return 1.0;
     }
@@ -206,7 +206,7 @@ fn nice(max: f64) -> f64 {
     [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * power).find(|&v| v >= max).unwrap_or(max)
 }
 
-fn short_number(v: f64) -> String {
+pub(super) fn short_number(v: f64) -> String {
     let text = if v >= 100.0 { format!("{v:.0}") } else { format!("{v:.2}") };
     if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -215,7 +215,7 @@ fn short_number(v: f64) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 

@@ -231,6 +231,12 @@ pub fn fetch(url: &str) -> Result<Scrape, String> {
     Ok(scrape)
 }
 
+/// [`fetch`] on tokio's blocking pool.
+pub async fn fetch_async(url: &str) -> Result<Scrape, String> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || fetch(&url)).await.map_err(|e| e.to_string())?
+}
+
 /// The body of a `200` HTTP response, de-chunked if it came chunked.
 fn response_body(response: &str) -> Result<String, String> {
     let (head, body) = response.split_once("\r\n\r\n").ok_or("no end of headers")?;

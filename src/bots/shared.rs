@@ -66,6 +66,9 @@ pub struct Shared {
     pub game: GameSpec,
     /// The rooms the bots join, bot `i` room `i % len`; empty: the server's default room.
     pub rooms: Vec<String>,
+    /// Churn: the mean lifetime of a bot's connection, after which it closes and connects
+    /// again as a fresh client; `None` keeps one connection per bot for the whole run.
+    pub churn: Option<Duration>,
 }
 
 impl Shared {
@@ -101,13 +104,8 @@ impl Shared {
             checker: Checker::default(),
             game,
             rooms: Vec::new(),
+            churn: None,
         }
-    }
-
-    /// The same plan with the bots spread over `rooms`.
-    pub fn in_rooms(mut self, rooms: &[String]) -> Shared {
-        self.rooms = rooms.to_vec();
-        self
     }
 
     /// Which room bot `index` joins: its index among the rooms (for the replica check) and

@@ -242,11 +242,7 @@ async fn finish(socket: &mut WebSocket, shared: &Shared, ending: Option<Ending>)
 }
 
 fn close_message(code: CloseCode, reason: &str) -> Message {
-    // A close reason must fit the 125-byte control frame with its 2-byte code.
-    let mut reason = reason.to_owned();
-    while reason.len() > 123 {
-        reason.pop();
-    }
+    let reason = super::framing::fit_close_reason(reason);
     Message::Close(Some(CloseFrame { code: code.code(), reason: reason.into() }))
 }
 

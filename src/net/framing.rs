@@ -31,6 +31,19 @@ pub fn read_error_close(error: &Error) -> Option<(CloseCode, String)> {
     }
 }
 
+/// Longest close reason, in bytes: a close frame is a control frame of at most 125 bytes, two
+/// of them the status code.
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// `reason` cut to [`MAX_CLOSE_REASON_BYTES`], at a character boundary.
+pub fn fit_close_reason(reason: &str) -> String {
+    let mut reason = reason.to_owned();
+    while reason.len() > MAX_CLOSE_REASON_BYTES {
+        reason.pop();
+    }
+    reason
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +80,15 @@ mod tests {
         assert_eq!(code(Error::Utf8("bad".into())), Some(1007));
         let too_long = CapacityError::MessageTooLong { size: 5000, max_size: 4096 };
         assert_eq!(code(Error::Capacity(too_long)), Some(1009));
+    }
+
+    #[test]
+    fn close_reasons_fit_a_control_frame_at_a_character_boundary() {
+        assert_eq!(fit_close_reason("short"), "short");
+        let long = "é".repeat(100);
+        let fitted = fit_close_reason(&long);
+        assert_eq!(fitted.len(), 122);
+        assert!(long.starts_with(&fitted));
     }
 
     #[test]

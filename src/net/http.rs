@@ -8,7 +8,7 @@ use crate::rooms::{DEFAULT_ROOM, Directory, ROOM_PARAM, Refusal, check_name};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -91,7 +91,7 @@ async fn upgrade<I: GameInput>(
     State(state): State<AppState<I>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(params): Query<Vec<(String, String)>>,
+    RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let AppState { shared, rooms, per_ip, .. } = state;
@@ -121,14 +121,10 @@ async fn upgrade<I: GameInput>(
     if shared.shutting_down.load(Ordering::Acquire) {
         return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
     }
-    if params.len() > MAX_QUERY_PARAMS
-        || params.iter().any(|(k, v)| k.len().max(v.len()) > MAX_QUERY_PARAM_BYTES)
-    {
-        let reason = format!(
-            "at most {MAX_QUERY_PARAMS} query parameters of at most {MAX_QUERY_PARAM_BYTES} bytes each\n"
-        );
-        return (StatusCode::BAD_REQUEST, reason).into_response();
-    }
+    let params = match join_params(query.as_deref().unwrap_or("")) {
+        Ok(params) => params,
+        Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
+    };
     let room = room_of(&params).to_owned();
     if let Err(reason) = check_name(&room) {
         return (StatusCode::BAD_REQUEST, reason + "\n").into_response();
@@ -158,6 +154,23 @@ async fn upgrade<I: GameInput>(
             let _guards = (guard, slot);
             super::connection::serve(socket, shared, place, client).await;
         })
+}
+
+/// The query parameters of a `/ws` URL (the part after `?`, percent-encoded) that the game is
+/// handed in [`ClientInfo::query`], decoded as axum's `Query` does (`serde_urlencoded`); `Err`
+/// holds the reason for the `400` when it does not decode or exceeds [`MAX_QUERY_PARAMS`] or
+/// [`MAX_QUERY_PARAM_BYTES`]. Pure, so it is fuzzed (`fuzz/fuzz_targets/handshake_query.rs`).
+pub fn join_params(raw_query: &str) -> Result<Vec<(String, String)>, String> {
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw_query)
+        .map_err(|error| format!("malformed query string: {error}"))?;
+    if params.len() > MAX_QUERY_PARAMS
+        || params.iter().any(|(k, v)| k.len().max(v.len()) > MAX_QUERY_PARAM_BYTES)
+    {
+        return Err(format!(
+            "at most {MAX_QUERY_PARAMS} query parameters of at most {MAX_QUERY_PARAM_BYTES} bytes each"
+        ));
+    }
+    Ok(params)
 }
 
 /// Counts a connection from the upgrade to the end of its task.
@@ -270,4 +283,29 @@ fn static_file(files: &[Page], path: &str) -> Response {
     };
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], *body)
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_params_decodes_as_axum_query_does() {
+        let params = join_params("name=Ada%20L&team=2&flag").expect("decodes");
+        let pairs = [("name", "Ada L"), ("team", "2"), ("flag", "")];
+        assert_eq!(params, pairs.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        assert_eq!(join_params(""), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn join_params_refuses_too_many_or_too_long() {
+        let many = ["a=1"; MAX_QUERY_PARAMS + 1].join("&");
+        assert!(join_params(&many).is_err());
+        assert!(join_params(&["a=1"; MAX_QUERY_PARAMS].join("&")).is_ok());
+        let long = format!("name={}", "x".repeat(MAX_QUERY_PARAM_BYTES + 1));
+        let error = join_params(&long).expect_err("too long");
+        assert!(error.contains("at most 8 query parameters"), "{error}");
+        // Decoded length counts: `%41` is one byte.
+        assert!(join_params(&format!("n={}", "%41".repeat(MAX_QUERY_PARAM_BYTES))).is_ok());
+    }
 }

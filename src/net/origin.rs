@@ -59,6 +59,13 @@ pub fn validate(entry: &str) -> Result<(), String> {
     if entry == "*" || entry == "null" {
         return Ok(());
     }
+    // A browser sends an origin in ASCII (an international name in its `xn--` form), and a
+    // non-ASCII `Origin` is refused: such an entry would be accepted here and never match.
+    if !entry.is_ascii() {
+        return Err(format!(
+            "--allowed-origin {entry:?}: not ASCII (write an international domain name in its xn-- form)"
+        ));
+    }
     parse(entry).map(drop).map_err(|why| format!("--allowed-origin {entry:?}: {why}"))
 }
 
@@ -193,6 +200,10 @@ mod tests {
     fn validate_accepts_origins_and_rejects_the_rest() {
         for entry in ["*", "null", "https://play.example", "http://[::1]:8080"] {
             assert!(validate(entry).is_ok(), "{entry}");
+        }
+        // Found by the handshake_query fuzz target: accepted, yet never matched.
+        for entry in ["https://jeu.café", "https://p#iy.ex:80l\u{fffd}"] {
+            assert!(validate(entry).is_err(), "{entry}");
         }
         for entry in ["play.example", "https://play.example/game", "ftp://x.example", ""] {
             assert!(validate(entry).is_err(), "{entry}");

@@ -156,6 +156,31 @@ fn full(r: &mut Reader<'_>, schema: &Schema, cid: u32) -> Result<Value, InspectE
 
 /// One value of type `ty`.
 pub fn value(r: &mut Reader<'_>, ty: &Type) -> Result<Value, InspectError> {
+    let mut empty_budget = r.rest().len();
+    value_in(r, ty, &mut empty_budget)
+}
+
+/// Fewest bytes a value of `ty` takes on the wire.
+fn min_wire_bytes(ty: &Type) -> usize {
+    match ty {
+        Type::Unit => 0,
+        Type::F32 => 4,
+        Type::F64 => 8,
+        Type::Tuple(items) => items.iter().map(min_wire_bytes).sum(),
+        Type::Struct { fields, .. } => fields.iter().map(|f| min_wire_bytes(&f.ty)).sum(),
+        _ => 1,
+    }
+}
+
+/// [`value`], with `empty_budget` the elements taking no bytes (a sequence of units) still
+/// allowed. A length is bounded by the bytes left, which bounds the elements only when each
+/// takes a byte: without the budget a sequence of sequences of units would yield a number of
+/// values quadratic in the message's length (a 64 KiB message, a billion).
+fn value_in(
+    r: &mut Reader<'_>,
+    ty: &Type,
+    empty_budget: &mut usize,
+) -> Result<Value, InspectError> {
     Ok(match ty {
         Type::Unit => Value::Null,
         Type::Bool => match r.u8()? {
@@ -190,20 +215,27 @@ pub fn value(r: &mut Reader<'_>, ty: &Type) -> Result<Value, InspectError> {
         }
         Type::Option(inner) => match r.u8()? {
             0 => Value::Null,
-            1 => value(r, inner)?,
+            1 => value_in(r, inner, empty_budget)?,
             _ => return Err(r.malformed("option tag is neither 0 nor 1").into()),
         },
         Type::Seq(inner) => {
             let len = r.count()?;
-            Value::Array((0..len).map(|_| value(r, inner)).collect::<Result<_, _>>()?)
+            if min_wire_bytes(inner) == 0 {
+                *empty_budget = empty_budget
+                    .checked_sub(len)
+                    .ok_or_else(|| r.malformed("more empty elements than the message has bytes"))?;
+            }
+            let items = (0..len).map(|_| value_in(r, inner, empty_budget));
+            Value::Array(items.collect::<Result<_, _>>()?)
         }
         Type::Tuple(items) => {
-            Value::Array(items.iter().map(|t| value(r, t)).collect::<Result<_, _>>()?)
+            let items = items.iter().map(|t| value_in(r, t, empty_budget));
+            Value::Array(items.collect::<Result<_, _>>()?)
         }
         Type::Struct { fields, .. } => {
             let mut map = Map::new();
             for field in fields {
-                map.insert(field.name.clone(), value(r, &field.ty)?);
+                map.insert(field.name.clone(), value_in(r, &field.ty, empty_budget)?);
             }
             Value::Object(map)
         }

@@ -16,7 +16,11 @@ pub mod tags;
 pub mod varint;
 
 pub use close::CloseCode;
-pub use codec::{DecodeError, decode_exact, decode_prefix, encode, encode_into};
+pub use codec::{
+    DECODE_LIMIT_BYTES, DecodeError, MEDIUM_DECODE_LIMIT_BYTES, MEDIUM_MESSAGE_BYTES,
+    SHORT_DECODE_LIMIT_BYTES, SHORT_MESSAGE_BYTES, decode_exact, decode_prefix, encode,
+    encode_into,
+};
 pub use messages::{ClientMessage, Control, Pong, Welcome, decode_client, decode_control};
 pub use reader::{Reader, WireError};
 pub use schema::{CodecSchema, ComponentSchema, Field, QuantizedField, Schema, Type, Visibility};

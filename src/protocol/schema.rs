@@ -4,7 +4,8 @@
 //! Built once at startup from the game's registrations ([`crate::GameBuilder`]); its bytes are
 //! hashed ([`Schema::hash`]) so a client can tell it holds the same schema as its server.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::cell::Cell;
 
 /// A game's whole wire schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,16 +105,17 @@ pub enum Type {
     /// 13: length, then bytes.
     Bytes,
     /// 14: one byte (0 none, 1 some), then the value if some.
-    Option(Box<Type>),
+    Option(#[serde(deserialize_with = "nested")] Box<Type>),
     /// 15: length, then the elements.
-    Seq(Box<Type>),
+    Seq(#[serde(deserialize_with = "nested")] Box<Type>),
     /// 16: the elements in order (tuples and fixed-size arrays).
-    Tuple(Vec<Type>),
+    Tuple(#[serde(deserialize_with = "nested")] Vec<Type>),
     /// 17: the fields in order.
     Struct {
         /// The struct's name.
         name: String,
         /// Its fields.
+        #[serde(deserialize_with = "nested")]
         fields: Vec<Field>,
     },
 }
@@ -125,4 +127,67 @@ pub struct Field {
     pub name: String,
     /// Its type.
     pub ty: Type,
+}
+
+/// Deepest nesting of types inside one another (an option of a sequence of a struct ...) that
+/// a schema may have. Decoding recurses once per level, and each level is one byte on the
+/// wire, so without a bound a welcome of a few hundred KiB would overflow the decoder's stack.
+pub const MAX_TYPE_DEPTH: u32 = 64;
+
+thread_local! {
+    /// Levels of [`Type`] being decoded on this thread.
+    static TYPE_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Decodes the types inside a type one level deeper, refusing more than [`MAX_TYPE_DEPTH`].
+fn nested<'de, D: Deserializer<'de>, T: Deserialize<'de>>(decoder: D) -> Result<T, D::Error> {
+    struct Level(u32);
+    impl Drop for Level {
+        fn drop(&mut self) {
+            TYPE_DEPTH.set(self.0);
+        }
+    }
+    let depth = TYPE_DEPTH.get();
+    if depth >= MAX_TYPE_DEPTH {
+        return Err(serde::de::Error::custom(format_args!(
+            "types nested deeper than {MAX_TYPE_DEPTH} levels"
+        )));
+    }
+    let _level = Level(depth);
+    TYPE_DEPTH.set(depth + 1);
+    T::deserialize(decoder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested_options(depth: usize) -> Vec<u8> {
+        let mut bytes = vec![14; depth];
+        bytes.push(0);
+        bytes
+    }
+
+    #[test]
+    fn types_nest_up_to_the_limit() {
+        let depth = MAX_TYPE_DEPTH as usize;
+        let ty: Type = crate::protocol::decode_exact(&nested_options(depth), usize::MAX)
+            .expect("at the limit");
+        assert_eq!(super::super::encode(&ty), nested_options(depth));
+    }
+
+    #[test]
+    fn deeper_types_are_refused_without_exhausting_the_stack() {
+        for depth in [MAX_TYPE_DEPTH as usize + 1, 500_000] {
+            let error = crate::protocol::decode_exact::<Type>(&nested_options(depth), usize::MAX)
+                .expect_err("too deep");
+            assert!(error.to_string().contains("nested deeper than 64"), "{error}");
+        }
+        // The depth is back to zero after a refusal.
+        let ty: Type = crate::protocol::decode_exact(&nested_options(3), 64).expect("shallow");
+        assert_eq!(
+            ty,
+            Type::Option(Box::new(Type::Option(Box::new(Type::Option(Box::new(Type::Unit))))))
+        );
+    }
 }

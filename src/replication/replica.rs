@@ -37,7 +37,22 @@ pub enum ReplicaError {
     /// A delta arrived before any full snapshot.
     #[error("delta before the first full snapshot")]
     NoBaseline,
+    /// A spawn named an entity id above [`MAX_ENTITY_ID`].
+    #[error("spawn of entity {id}, above the replica's limit of {max}")]
+    EntityIdTooLarge {
+        /// The id.
+        id: u32,
+        /// [`MAX_ENTITY_ID`].
+        max: u32,
+    },
 }
+
+/// Largest entity id a replica holds. A replica keeps its entities in arrays indexed by id,
+/// and the server hands out the smallest free id, so ids stay below the most entities ever
+/// alive at once (a few thousand in the largest load test). Without a bound a single 8-byte
+/// spawn of id 4,294,967,295 would make the replica allocate hundreds of GiB; with it, a
+/// replica's arrays are at most 2^16 entries per component.
+pub const MAX_ENTITY_ID: u32 = (1 << 16) - 1;
 
 /// What a message was.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +242,9 @@ impl Replica {
                 self.component_op(reader, id, t - u32::from(OP_SINGLE), "Change")?;
             }
             t if t == u32::from(OP_SPAWN) => {
+                if id > MAX_ENTITY_ID {
+                    return Err(ReplicaError::EntityIdTooLarge { id, max: MAX_ENTITY_ID });
+                }
                 self.insert(id);
                 let n = reader.count()?;
                 for _ in 0..n {

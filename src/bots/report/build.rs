@@ -1,7 +1,7 @@
 //! The bots' own figures: connections, snapshot rate, bytes, latency, jitter and replica
 //! correctness, from the bots' outcomes and the shared histograms.
 
-use super::{ByteFigures, Clients, Jitter, Rate, ReplicaFigures, Report, RunInfo};
+use super::{ByteFigures, Churn, Clients, Jitter, Rate, ReplicaFigures, Report, RunInfo};
 use crate::bots::bot::{BotOutcome, frame_header_bytes};
 use crate::bots::shared::Shared;
 
@@ -10,6 +10,7 @@ pub fn build(shared: &Shared, run: RunInfo, outcomes: &[BotOutcome]) -> Report {
     let mut report = Report { run, ..Report::default() };
     report.clients = clients(outcomes);
     report.replica = replica(outcomes);
+    report.churn = churn(outcomes);
     let staying: Vec<&BotOutcome> =
         outcomes.iter().filter(|o| o.connected && o.disconnected.is_none()).collect();
     let rates = |f: fn(&BotOutcome) -> u64| -> Vec<f64> {
@@ -62,6 +63,13 @@ fn clients(outcomes: &[BotOutcome]) -> Clients {
         }
     }
     c
+}
+
+fn churn(outcomes: &[BotOutcome]) -> Churn {
+    let opened: u64 = outcomes.iter().map(|o| o.connections).sum();
+    let first: u64 = outcomes.iter().map(|o| o.connections.min(1)).sum();
+    let closed = outcomes.iter().map(|o| o.churned).sum();
+    Churn { mean_lifetime_s: None, opened, closed, reopened: opened - first }
 }
 
 fn replica(outcomes: &[BotOutcome]) -> ReplicaFigures {
@@ -126,5 +134,27 @@ mod tests {
         assert_eq!(report.jitter_ms.p99, 0.0);
         assert_eq!(report.jitter_ms.max, 0.0);
         assert_eq!(report.clients.connected, 0);
+    }
+
+    #[test]
+    fn churn_counts_reconnects_apart_from_disconnects() {
+        let bot = |connections, churned, disconnected: Option<&str>| BotOutcome {
+            connected: connections > 0,
+            connections,
+            churned,
+            disconnected: disconnected.map(str::to_owned),
+            ..BotOutcome::default()
+        };
+        let outcomes = [
+            bot(3, 2, None),
+            bot(2, 1, Some(crate::bots::bot::RECONNECT_FAILED)),
+            bot(1, 0, Some("4001")),
+            bot(0, 0, None),
+        ];
+        let churn = churn(&outcomes);
+        assert_eq!((churn.opened, churn.closed, churn.reopened), (6, 3, 3));
+        let clients = clients(&outcomes);
+        assert_eq!((clients.connected, clients.disconnected), (3, 2));
+        assert_eq!(clients.close_codes.get("4001"), Some(&1));
     }
 }

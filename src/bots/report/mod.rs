@@ -18,6 +18,7 @@ pub use text::render_text;
 pub use thresholds::Thresholds;
 
 use super::histogram::Summary;
+use super::timeline::Timeline;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -48,6 +49,12 @@ pub struct Report {
     pub server: Option<ServerFigures>,
     /// Why the scrape failed, if it did.
     pub server_error: Option<String>,
+    /// Connections closed and opened by churn (none without `--churn-s`).
+    #[serde(default)]
+    pub churn: Churn,
+    /// The server's memory and clients over the whole run.
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 /// The run's parameters.
@@ -95,10 +102,24 @@ pub struct Clients {
     /// Bots whose turn to connect never came (the run was interrupted during the ramp-up).
     #[serde(default)]
     pub not_started: u64,
-    /// Connections that ended before the run did.
+    /// Connections that ended before the run did, not by churn.
     pub disconnected: u64,
     /// By close code (`1006`: lost without a close frame; `replica-error`: we closed).
     pub close_codes: BTreeMap<String, u64>,
+}
+
+/// Churn over the whole run: connections the bots closed at the end of their lifetime and
+/// opened again, counted apart from disconnects (which are the server's or the network's).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Churn {
+    /// The mean connection lifetime asked for, seconds (`None`: no churn).
+    pub mean_lifetime_s: Option<f64>,
+    /// Connections that received a welcome, first ones and reconnects.
+    pub opened: u64,
+    /// Connections the bots closed normally (1000) because their lifetime was over.
+    pub closed: u64,
+    /// Fresh connections opened after such a close (`opened` minus each bot's first).
+    pub reopened: u64,
 }
 
 /// Snapshots per client per second over the window, across clients that stayed connected.

@@ -34,6 +34,21 @@ pub fn render_text(r: &Report) -> String {
         format!("{} / {} {:?}{waiting}", c.connected, c.failed, c.failures),
     );
     row("disconnected (by close code)", format!("{} {:?}", c.disconnected, c.close_codes));
+    if let Some(mean) = r.churn.mean_lifetime_s {
+        row(
+            "churn: closed / reopened",
+            format!("{} / {} (mean lifetime {mean} s)", r.churn.closed, r.churn.reopened),
+        );
+    }
+    if let (Some(first), Some(peak), Some(last)) =
+        (r.timeline.first(), r.timeline.peak(), r.timeline.last())
+    {
+        let mib = |p: &crate::bots::timeline::TimelinePoint| p.resident_bytes / 1048576.0;
+        row(
+            "server memory MiB start/peak/end",
+            format!("{:.1} / {:.1} / {:.1}", mib(first), mib(peak), mib(last)),
+        );
+    }
     row(
         "snapshots/s per client mean / min",
         format!("{:.2} / {:.2}", r.snapshot_rate.mean, r.snapshot_rate.min),
