@@ -18,6 +18,20 @@ function describeConnection(status, nowMs) {
   return text;
 }
 
+/** The room joined, and the picker's choices from `GET /rooms` (null when unknown). */
+export function showRooms(current, list) {
+  $("room-name").textContent = current;
+  if (!list) return;
+  $("room-count").textContent = `${list.rooms.length} room${list.rooms.length === 1 ? "" : "s"} open`;
+  const options = list.rooms.map((room) => {
+    const option = document.createElement("option");
+    option.value = room.name;
+    option.label = `${room.players}/${room.capacity} players`;
+    return option;
+  });
+  $("room-list").replaceChildren(...options);
+}
+
 export function showConnection(status, nowMs) {
   $("connection").dataset.state = status.state;
   document.body.dataset.connection = status.state;

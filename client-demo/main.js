@@ -1,16 +1,22 @@
 // Wires the arena page: keyboard -> the game's input; the tickwire Client -> Renderer and
-// HUD on every display frame; the name box and Reconnect -> the connection. No protocol and
-// no game rules live here: those are in tickwire/ and arena.js.
+// HUD on every display frame; the name and room boxes and Reconnect -> the connection; the
+// room list (GET /rooms) -> the room picker. The room is in the page's URL (`?room=`), so a
+// shared link joins the same match. No protocol and no game rules live here: those are in
+// tickwire/ and arena.js.
 
 import { arenaClient, BUTTON_BOOST, players, scene } from "./arena.js";
-import { showConnection, showScoreboard, showStats } from "./hud.js";
+import { showConnection, showRooms, showScoreboard, showStats } from "./hud.js";
 import { Renderer } from "./render.js";
-import { socketUrl } from "./tickwire/index.js";
+import { fetchRooms, socketUrl } from "./tickwire/index.js";
 
 /** DOM numbers are refreshed a few times a second; the canvas every frame. */
 const HUD_REFRESH_MS = 250;
 /** Closes remembered for the test hook, newest last. */
 const MAX_CLOSES_REMEMBERED = 10;
+/** How often the room picker's list is refreshed from GET /rooms. */
+const ROOMS_REFRESH_MS = 5000;
+/** The room the server puts a client in when its URL names none. */
+const DEFAULT_ROOM = "lobby";
 
 const KEYS = {
   up: ["KeyW", "ArrowUp"],
@@ -24,10 +30,11 @@ const GAME_KEYS = new Set(Object.values(KEYS).flat());
 const held = new Set();
 const renderer = new Renderer(document.getElementById("view"));
 const nameInput = document.getElementById("name");
+const roomInput = document.getElementById("room");
 const debugBox = document.getElementById("debug");
 const closes = [];
 
-const client = arenaClient(socketUrl(location, currentName()), intent);
+const client = arenaClient(pageSocketUrl(), intent);
 client.on("status", (status) => showConnection(status, performance.now()));
 client.on("close", (status) => {
   closes.push({ code: status.code, reason: status.reason });
@@ -36,6 +43,24 @@ client.on("close", (status) => {
 
 function currentName() {
   return new URLSearchParams(location.search).get("name") ?? "";
+}
+
+function currentRoom() {
+  return new URLSearchParams(location.search).get("room") ?? "";
+}
+
+function pageSocketUrl() {
+  return socketUrl(location, currentName(), "/ws", { room: currentRoom() });
+}
+
+let rooms = null;
+async function refreshRooms() {
+  try {
+    rooms = await fetchRooms(location);
+  } catch {
+    rooms = null; // the list is a convenience: joining by name works without it
+  }
+  showRooms(currentRoom() || DEFAULT_ROOM, rooms);
 }
 
 // The arena's input mapping: the keys held now, as {move_x, move_y, buttons}.
@@ -68,14 +93,21 @@ window.addEventListener("blur", () => held.clear());
 debugBox.addEventListener("change", () => (renderer.debug = debugBox.checked));
 
 nameInput.value = currentName();
+roomInput.value = currentRoom();
 document.getElementById("name-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const url = new URL(location.href);
   url.searchParams.set("name", nameInput.value.trim());
+  const room = roomInput.value.trim();
+  if (room && room !== DEFAULT_ROOM) url.searchParams.set("room", room);
+  else url.searchParams.delete("room");
   history.replaceState(null, "", url);
   nameInput.blur();
-  client.connect(socketUrl(location, currentName()));
+  roomInput.blur();
+  client.connect(pageSocketUrl());
+  refreshRooms();
 });
+roomInput.addEventListener("focus", refreshRooms);
 document.getElementById("reconnect").addEventListener("click", () => client.connect());
 
 let lastHudMs = -Infinity;
@@ -107,7 +139,11 @@ window.tickwire = Object.freeze({
   get entityCount() { return client.replica?.entities.size ?? 0; },
   get players() { return players(client.replica).map(({ id, name, x, y }) => ({ id, name, x, y })); },
   get schema() { return client.schema?.raw ?? null; },
+  get room() { return currentRoom() || DEFAULT_ROOM; },
+  get rooms() { return rooms?.rooms.map((r) => ({ ...r })) ?? null; },
 });
 
 client.connect();
+refreshRooms();
+setInterval(refreshRooms, ROOMS_REFRESH_MS);
 requestAnimationFrame(frame);

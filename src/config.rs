@@ -78,6 +78,20 @@ pub struct ServerConfig {
     /// crowd out everyone else. Behind a reverse proxy every client has the proxy's
     /// address: set it to `max_clients` and limit per client at the proxy.
     pub max_connections_per_ip: usize,
+    /// Most players in one room (connections that joined it); one more is closed with 4003.
+    /// `None` (the default): up to `max_clients`, so one room can hold the whole server.
+    pub room_capacity: Option<usize>,
+    /// Most rooms open at once, the always-open lobby included; a connection that would open
+    /// one more is closed with 4004. Default 256: it also bounds the per-room labels on
+    /// `/metrics`.
+    pub max_rooms: usize,
+    /// How long a room other than the lobby stays open with no player in it before it is
+    /// closed and its world dropped. Default 30 s: a match survives its players reloading the
+    /// page, and an abandoned one does not hold memory and CPU for long.
+    pub room_grace: Duration,
+    /// Threads that run the rooms' ticks (each room on one of them, each with its own
+    /// deadline). `None` (the default): one per CPU.
+    pub sim_threads: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +114,10 @@ impl Default for ServerConfig {
             handshake_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(30),
             max_connections_per_ip: 64,
+            room_capacity: None,
+            max_rooms: 256,
+            room_grace: Duration::from_secs(30),
+            sim_threads: None,
         }
     }
 }
@@ -108,6 +126,18 @@ impl ServerConfig {
     /// The length of one tick.
     pub fn tick_period(&self) -> Duration {
         Duration::from_secs_f64(1.0 / f64::from(self.tick_rate_hz))
+    }
+
+    /// Players one room holds: `room_capacity`, or `max_clients` when unset.
+    pub fn room_capacity(&self) -> usize {
+        self.room_capacity.unwrap_or(self.max_clients).min(self.max_clients)
+    }
+
+    /// Threads of the simulation pool: `sim_threads`, or one per CPU.
+    pub fn sim_threads(&self) -> usize {
+        self.sim_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .max(1)
     }
 
     /// Checks the values a user can set; the message names the bad one.
@@ -140,6 +170,9 @@ impl ServerConfig {
         }
         if self.idle_timeout.is_zero() {
             return Err("idle timeout must be positive".into());
+        }
+        if self.room_capacity == Some(0) || self.max_rooms == 0 || self.sim_threads == Some(0) {
+            return Err("room capacity, max rooms and simulation threads must be positive".into());
         }
         for origin in &self.allowed_origins {
             crate::net::origin::validate(origin)?;

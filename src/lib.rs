@@ -18,7 +18,9 @@
 //! - [`replication`]: capture once per tick, per-client deltas, interest, client replica.
 //! - [`net`]: HTTP routes, the WebSocket handshake, per-connection reader and writer, inbox
 //!   and outbox.
-//! - [`tick_loop`]: the fixed-rate driver thread: inbox → room → outboxes.
+//! - [`tick_loop`]: one room's fixed-rate driver: inbox → room → outboxes.
+//! - [`rooms`]: many rooms per server: names, the directory that opens and closes them, the
+//!   pool of simulation threads that runs them.
 //! - [`server`]: [`Server`], the composition root.
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`arena`]: the arena, the first game, written only against the public API.
@@ -37,6 +39,7 @@ pub mod protocol;
 pub mod registry;
 pub mod replication;
 pub mod room;
+pub mod rooms;
 pub mod server;
 pub mod tick;
 pub mod tick_loop;

@@ -71,12 +71,12 @@ struct ServeArgs {
     /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
     #[arg(long, value_name = "BYTES")]
     socket_send_buffer: Option<usize>,
-    /// Threads for socket I/O (the tick runs on a thread of its own besides). Default: one
-    /// fewer than the CPUs, at least one, so the tick thread keeps a core to itself.
+    /// Threads for socket I/O (the rooms' ticks run on --sim-threads of their own besides).
+    /// Default: one fewer than the CPUs, at least one, so a simulation thread keeps a core.
     #[arg(long, value_name = "THREADS")]
     io_threads: Option<usize>,
-    /// Run the tick thread with real-time (FIFO) scheduling so busy threads cannot preempt a
-    /// tick. Needs CAP_SYS_NICE or root, else a warning and normal priority. For machines
+    /// Run the simulation threads with real-time (FIFO) scheduling so busy threads cannot
+    /// preempt a tick. Needs CAP_SYS_NICE or root, else a warning and normal priority. For machines
     /// with at least two cores: a tick that overruns for good would hold its core.
     #[arg(long)]
     realtime_tick: bool,
@@ -99,6 +99,19 @@ struct ServeArgs {
     /// closed with 4002 "idle"; quiet clients are pinged every third of it.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     idle_timeout: std::time::Duration,
+    /// Most players in one room; one more is closed with 4003 "room full". Default: --max-clients.
+    #[arg(long, value_name = "COUNT")]
+    room_capacity: Option<usize>,
+    /// Most rooms open at once, the lobby included; a client that would open one more is
+    /// closed with 4004 "too many rooms".
+    #[arg(long, default_value_t = ServerConfig::default().max_rooms, value_name = "COUNT")]
+    max_rooms: usize,
+    /// How long a room (other than the lobby) stays open with nobody in it.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    room_grace: std::time::Duration,
+    /// Threads that run the rooms' ticks. Default: one per CPU.
+    #[arg(long, value_name = "THREADS")]
+    sim_threads: Option<usize>,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
@@ -136,6 +149,10 @@ impl ServeArgs {
             allowed_origins: self.allowed_origins.clone(),
             handshake_timeout: self.handshake_timeout,
             idle_timeout: self.idle_timeout,
+            room_capacity: self.room_capacity,
+            max_rooms: self.max_rooms,
+            room_grace: self.room_grace,
+            sim_threads: self.sim_threads,
             ..defaults
         })
     }

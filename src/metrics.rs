@@ -1,6 +1,6 @@
 //! Server metrics in Prometheus text format, served at `GET /metrics`.
 //!
-//! Everything here is an atomic: the tick thread and the connection tasks update metrics
+//! Everything here is an atomic: the simulation threads and the connection tasks update metrics
 //! without locks, and a scrape reads them.
 
 use names::*;
@@ -31,7 +31,7 @@ pub mod names {
     pub const TICK_OVERRUNS: &str = "tickwire_tick_overruns";
     /// Gauge: open WebSocket connections.
     pub const CLIENTS: &str = "tickwire_clients";
-    /// Gauge: replicated entities in the world.
+    /// Gauge: replicated entities in every room's world.
     pub const ENTITIES: &str = "tickwire_entities";
     /// Counter: bytes of WebSocket payload written.
     pub const BYTES_OUT: &str = "tickwire_bytes_out";
@@ -55,13 +55,18 @@ pub mod names {
     pub const DISCONNECTS: &str = "tickwire_disconnects";
     /// Counter: CPU seconds used by the process.
     pub const PROCESS_CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
-    /// Counter: CPU seconds used by the tick thread.
+    /// Counter: CPU seconds used by the simulation threads (the name predates rooms).
     pub const TICK_THREAD_CPU_SECONDS: &str = "tickwire_tick_thread_cpu_seconds";
+    /// Gauge: rooms open.
+    pub const ROOMS: &str = "tickwire_rooms";
+    /// Gauge family by [`ROOM`]: clients in each open room's world (at most `--max-rooms`
+    /// label values: a room's goes when it closes).
+    pub const ROOM_CLIENTS: &str = "tickwire_room_clients";
     /// Gauge: resident memory of the process in bytes.
     pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "tickwire_process_resident_memory_bytes";
 
     /// Every metric with a sample on the page from the server's start: all but the labelled
-    /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`]), which show one only
+    /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`], [`ROOM_CLIENTS`]), which show one only
     /// once a label value is counted. The bots refuse a page that lacks one of these.
     pub const UNLABELLED: &[&str] = &[
         TICKS,
@@ -80,12 +85,15 @@ pub mod names {
         PROCESS_CPU_SECONDS,
         TICK_THREAD_CPU_SECONDS,
         PROCESS_RESIDENT_MEMORY_BYTES,
+        ROOMS,
     ];
 
     /// The label of [`super::Reason`] (its field name, which the derive exports).
     pub const REASON: &str = "reason";
     /// The label of [`super::Kind`] (its field name, which the derive exports).
     pub const KIND: &str = "kind";
+    /// The label of [`super::RoomLabel`] (its field name, which the derive exports).
+    pub const ROOM: &str = "room";
 }
 
 /// A `reason` label.
@@ -102,6 +110,14 @@ pub struct Kind {
     pub kind: &'static str,
 }
 
+/// A `room` label: a room's name (checked by [`crate::rooms::check_name`], so it needs no
+/// escaping).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RoomLabel {
+    /// Which.
+    pub room: String,
+}
+
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
@@ -115,7 +131,7 @@ pub struct Metrics {
     pub overruns: Counter,
     /// Open WebSocket connections.
     pub clients: Gauge,
-    /// Replicated entities in the world.
+    /// Replicated entities in every room's world.
     pub entities: Gauge,
     /// Bytes of WebSocket payload written.
     pub bytes_out: Counter,
@@ -141,9 +157,13 @@ pub struct Metrics {
     pub cpu_seconds: Counter<f64, AtomicU64>,
     /// Resident memory of the process in bytes; refreshed at each scrape.
     pub resident_bytes: Gauge,
-    /// CPU seconds used by the tick thread alone (simulation and replication), updated by
-    /// the tick thread about once a second.
+    /// CPU seconds used by the simulation threads (every room's simulation and replication),
+    /// updated by each about once a second.
     pub tick_cpu_seconds: Counter<f64, AtomicU64>,
+    /// Rooms open.
+    pub rooms: Gauge,
+    /// Clients in each open room's world.
+    pub room_clients: Family<RoomLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -181,6 +201,8 @@ impl Metrics {
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
             tick_cpu_seconds: Counter::default(),
+            rooms: Gauge::default(),
+            room_clients: Family::default(),
         };
         let r = &mut m.registry;
         r.register(TICKS, "Ticks run", m.ticks.clone());
@@ -206,7 +228,7 @@ impl Metrics {
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
             TICK_THREAD_CPU_SECONDS,
-            "CPU seconds used by the tick thread (simulation and replication)",
+            "CPU seconds used by the simulation threads (simulation and replication of every room)",
             m.tick_cpu_seconds.clone(),
         );
         r.register(
@@ -214,6 +236,8 @@ impl Metrics {
             "Resident memory of the process",
             m.resident_bytes.clone(),
         );
+        r.register(ROOMS, "Rooms open", m.rooms.clone());
+        r.register(ROOM_CLIENTS, "Clients in each open room", m.room_clients.clone());
         m
     }
 
@@ -239,6 +263,17 @@ impl Metrics {
     /// Counts a disconnect.
     pub fn disconnect(&self, reason: &'static str) {
         self.disconnects.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// Sets the clients gauge of `room`.
+    pub fn room_clients(&self, room: &str, clients: usize) {
+        let label = RoomLabel { room: room.to_owned() };
+        self.room_clients.get_or_create(&label).set(clients as i64);
+    }
+
+    /// Takes a closed room's label off the page.
+    pub fn room_closed(&self, room: &str) {
+        self.room_clients.remove(&RoomLabel { room: room.to_owned() });
     }
 }
 
@@ -321,7 +356,11 @@ mod tests {
         # TYPE tickwire_tick_thread_cpu_seconds counter\n\
         tickwire_tick_thread_cpu_seconds_total\n\
         # TYPE tickwire_process_resident_memory_bytes gauge\n\
-        tickwire_process_resident_memory_bytes\n";
+        tickwire_process_resident_memory_bytes\n\
+        # TYPE tickwire_rooms gauge\n\
+        tickwire_rooms\n\
+        # TYPE tickwire_room_clients gauge\n\
+        tickwire_room_clients{room=\"lobby\"}\n";
 
     /// A fresh page, with one label value counted in each family: a family without one is
     /// not on the page at all.
@@ -330,6 +369,7 @@ mod tests {
         m.input_dropped("x");
         m.disconnect("y");
         m.snapshots.get_or_create(&Kind { kind: "full" }).inc();
+        m.room_clients("lobby", 1);
         m.render()
     }
 
@@ -357,6 +397,6 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        assert_eq!(families, [SNAPSHOTS, INPUTS_DROPPED, DISCONNECTS]);
+        assert_eq!(families, [SNAPSHOTS, INPUTS_DROPPED, DISCONNECTS, ROOM_CLIENTS]);
     }
 }

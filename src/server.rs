@@ -1,5 +1,5 @@
 //! The composition root: `Server::new(game).config(config).run(listener, shutdown)` wires
-//! the game's room, the tick thread, the HTTP routes and the connections together, and takes
+//! the rooms, the simulation pool, the HTTP routes and the connections together, and takes
 //! them down in order.
 
 use crate::config::ServerConfig;
@@ -9,36 +9,52 @@ use crate::net::accept;
 use crate::net::http::{self, Files, Page};
 use crate::net::tls::TlsListener;
 use crate::room::{Room, RoomSettings};
-use crate::tick_loop::TickLoop;
+use crate::rooms::pool::GameFactory;
+use crate::rooms::{DEFAULT_ROOM, SimPool};
 use axum::serve::ListenerExt;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 /// A game server: a game, its configuration and its pages.
 ///
+/// Every room (`/ws?room=NAME`, the `lobby` by default) runs its own copy of the game: with
+/// [`Server::new`] a clone of the value given, with [`Server::with_rooms`] whatever the
+/// factory makes for the room's name.
+///
 /// ```no_run
 /// # use tickwire::{Game, Server, ServerConfig};
-/// # async fn serve<G: Game>(game: G) -> std::io::Result<()> {
+/// # async fn serve<G: Game + Clone>(game: G) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// let shutdown = async { tokio::signal::ctrl_c().await.ok(); };
 /// Server::new(game).config(ServerConfig::default()).run(listener, shutdown).await
 /// # }
 /// ```
 pub struct Server<G: Game> {
-    game: G,
+    factory: GameFactory<G>,
     config: ServerConfig,
     files: Files,
 }
 
 impl<G: Game> Server<G> {
-    /// A server for `game` with the default configuration and no pages.
-    pub fn new(game: G) -> Server<G> {
-        Server { game, config: ServerConfig::default(), files: Arc::new([]) }
+    /// A server for `game` with the default configuration and no pages; each room starts
+    /// from a clone of `game`.
+    pub fn new(game: G) -> Server<G>
+    where
+        G: Clone,
+    {
+        // Behind a mutex so that a game need not be `Sync` to be cloned from any thread.
+        let game = Mutex::new(game);
+        Server::with_rooms(move |_| game.lock().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    /// A server whose rooms each start from `factory(room_name)`: a game that is not
+    /// `Clone`, or that sets each room up differently (a map or a mode per room name).
+    pub fn with_rooms(factory: impl Fn(&str) -> G + Send + Sync + 'static) -> Server<G> {
+        Server { factory: Arc::new(factory), config: ServerConfig::default(), files: Arc::new([]) }
     }
 
     /// Sets the configuration.
@@ -61,19 +77,17 @@ impl<G: Game> Server<G> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Server { game, config, files } = self;
+        let Server { factory, config, files } = self;
         config.validate().map_err(std::io::Error::other)?;
         let settings = RoomSettings::from_config(&config);
-        let room = Room::new(game, settings).map_err(std::io::Error::other)?;
-        let capacity = (config.max_clients * 8).max(1024);
-        let (inbox, events) = mpsc::channel(capacity);
+        // Built once here so that a game with invalid registrations fails `run` at once; each
+        // room builds its own world on its simulation thread.
+        Room::new(factory(DEFAULT_ROOM), settings).map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared::new(config));
-        let tick_loop = TickLoop::new(room, shared.clone(), events);
-        let tick_thread = std::thread::Builder::new()
-            .name("tickwire-tick".into())
-            .spawn(move || tick_loop.run())?;
-        let router = http::router::<G::Input>(shared.clone(), inbox, files);
-        serve(listener, shared, router, tick_thread, shutdown).await
+        let (pool, directory) = SimPool::start(shared.clone(), factory, settings)?;
+        directory.open_permanent(DEFAULT_ROOM).map_err(std::io::Error::other)?;
+        let router = http::router::<G::Input>(shared.clone(), directory, files);
+        serve(listener, shared, router, pool, shutdown).await
     }
 }
 
@@ -81,7 +95,7 @@ async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     router: axum::Router,
-    tick_thread: std::thread::JoinHandle<()>,
+    pool: SimPool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -114,11 +128,11 @@ async fn serve(
         }
     }
 
-    // The tick thread closes every client with 1001 when it sees the flag; wait for it, then
-    // give the connections the close timeout to deliver their close frames.
-    let joined = tokio::task::spawn_blocking(move || tick_thread.join()).await;
-    if !matches!(joined, Ok(Ok(()))) {
-        warn!("tick thread ended abnormally");
+    // The simulation threads close every client with 1001 when they see the flag; wait for
+    // them, then give the connections the close timeout to deliver their close frames.
+    let joined = tokio::task::spawn_blocking(move || pool.join()).await;
+    if !matches!(joined, Ok(true)) {
+        warn!("a simulation thread ended abnormally");
     }
     let deadline = Instant::now() + shared.config.close_timeout;
     while shared.connections.load(Ordering::Acquire) > 0 && Instant::now() < deadline {

@@ -1,9 +1,10 @@
-//! The fixed-rate driver, on its own thread: inbox → `room.step` → replication → outboxes.
+//! One room's fixed-rate driver: inbox → `room.step` → replication → outboxes.
 //!
-//! Deadline pacing: tick `n` is due at `start + n × period`. The loop sleeps until the
-//! deadline, runs the tick, and when a tick overran so far that deadlines were missed it
-//! counts the overrun and skips the missed deadlines rather than running a burst of ticks.
-//! The tick never awaits a socket: it only swaps bytes into outboxes.
+//! Deadline pacing: tick `n` is due at `start + n × period`. The simulation pool
+//! ([`crate::rooms::pool`]) runs a room's tick when its deadline comes; when a tick overran so
+//! far that deadlines were missed, it counts the overrun and skips the missed deadlines
+//! rather than running a burst of ticks. The tick never awaits a socket: it only swaps bytes
+//! into outboxes.
 
 use crate::context::Shared;
 use crate::game::{ClientInfo, Game};
@@ -14,6 +15,7 @@ use crate::net::pool::BufferPool;
 use crate::protocol::CloseCode;
 use crate::replication::ClientView;
 use crate::room::Room;
+use crate::rooms::RoomStatus;
 use crate::tick::Tick;
 use axum::body::Bytes;
 use bevy_ecs::entity::Entity;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 struct Client {
     info: ClientInfo,
@@ -35,75 +37,119 @@ struct Client {
     last_size: usize,
 }
 
-/// The tick loop's state.
+/// One room's tick loop: its world, its clients, its deadline.
 pub struct TickLoop<G: Game> {
     room: Room<G>,
     clients: HashMap<u32, Client>,
     events: mpsc::Receiver<Event<G::Input>>,
     shared: Arc<Shared>,
+    status: Arc<RoomStatus>,
     /// Snapshot buffers, back from the writers once sent.
     buffers: Arc<BufferPool>,
+    pacer: Pacer,
+    next_tick: Tick,
+    last_warning: Option<Instant>,
+    /// What this room adds to the server-wide gauges.
+    counted: Counted,
+    /// Since when nobody has held a place in the room.
+    empty_since: Option<Instant>,
+}
+
+/// This room's share of the server-wide gauges, to change them by differences.
+#[derive(Default)]
+struct Counted {
+    entities: i64,
+    clients: Option<usize>,
 }
 
 impl<G: Game> TickLoop<G> {
-    /// A tick loop for a room.
+    /// A tick loop for `room`, described by `status`; its first tick is due at `start`.
     pub fn new(
         room: Room<G>,
         shared: Arc<Shared>,
+        status: Arc<RoomStatus>,
         events: mpsc::Receiver<Event<G::Input>>,
+        start: Instant,
     ) -> TickLoop<G> {
         // A client has at most two snapshots alive: one in its outbox, one being written.
-        let buffers = BufferPool::new(shared.config.max_clients.saturating_mul(2));
-        TickLoop { room, clients: HashMap::new(), events, shared, buffers }
+        let buffers = BufferPool::new(shared.config.room_capacity().saturating_mul(2));
+        let pacer = Pacer::new(start, shared.config.tick_period());
+        TickLoop {
+            room,
+            clients: HashMap::new(),
+            events,
+            shared,
+            status,
+            buffers,
+            pacer,
+            next_tick: Tick(1),
+            last_warning: None,
+            counted: Counted::default(),
+            empty_since: None,
+        }
     }
 
-    /// Runs ticks until the server shuts down, then closes every client with 1001.
-    pub fn run(mut self) {
-        if self.shared.config.realtime_tick {
-            match make_realtime() {
-                Ok(()) => info!("tick thread runs with real-time (FIFO) scheduling"),
-                Err(error) => warn!(%error, "tick thread left at normal priority"),
+    /// The room's status.
+    pub fn status(&self) -> &Arc<RoomStatus> {
+        &self.status
+    }
+
+    /// When the next tick is due.
+    pub fn deadline(&self) -> Instant {
+        self.pacer.deadline()
+    }
+
+    /// Runs the tick that is due, timing it against its deadline.
+    pub fn run_due(&mut self) {
+        let started = Instant::now();
+        let lateness = started.saturating_duration_since(self.pacer.deadline());
+        self.shared.metrics.tick_lateness.observe(lateness.as_secs_f64());
+        self.tick(self.next_tick);
+        let finished = Instant::now();
+        self.shared.metrics.tick_duration.observe((finished - started).as_secs_f64());
+        let missed = self.pacer.finish(finished);
+        if missed > 0 {
+            self.shared.metrics.overruns.inc();
+            if self.last_warning.is_none_or(|at| finished - at > Duration::from_secs(5)) {
+                let took_ms = (finished - started).as_secs_f64() * 1e3;
+                let (room, tick) = (&self.status.name, self.next_tick);
+                warn!(room, %tick, took_ms, missed, "tick overran its period; deadlines skipped");
+                self.last_warning = Some(finished);
             }
         }
-        let mut pacer = Pacer::new(Instant::now(), self.shared.config.tick_period());
-        let mut tick = Tick(1);
-        let mut last_warning: Option<Instant> = None;
-        while !self.shared.is_shutting_down() {
-            let now = Instant::now();
-            if pacer.deadline() > now {
-                std::thread::sleep(pacer.deadline() - now);
-            }
-            let started = Instant::now();
-            let lateness = started.saturating_duration_since(pacer.deadline());
-            self.shared.metrics.tick_lateness.observe(lateness.as_secs_f64());
-            self.tick(tick);
-            let finished = Instant::now();
-            self.shared.metrics.tick_duration.observe((finished - started).as_secs_f64());
-            let missed = pacer.finish(finished);
-            if missed > 0 {
-                self.shared.metrics.overruns.inc();
-                if last_warning.is_none_or(|at| finished - at > Duration::from_secs(5)) {
-                    let took_ms = (finished - started).as_secs_f64() * 1e3;
-                    warn!(%tick, took_ms, missed, "tick overran its period; deadlines skipped");
-                    last_warning = Some(finished);
-                }
-            }
-            if tick.0.is_multiple_of(u32::from(self.shared.config.tick_rate_hz)) {
-                self.record_thread_cpu();
-            }
-            tick = tick.next();
+        self.next_tick = self.next_tick.next();
+    }
+
+    /// How long nobody has held a place in the room, as of `now`; `None` while somebody
+    /// does, and always for a permanent room.
+    pub fn empty_for(&mut self, now: Instant) -> Option<Duration> {
+        if self.status.permanent || self.status.members() > 0 {
+            self.empty_since = None;
+            return None;
         }
+        Some(now - *self.empty_since.get_or_insert(now))
+    }
+
+    /// Ends the room: closes every client with `code` and takes the room's share off the
+    /// server's gauges.
+    pub fn end(mut self, code: CloseCode, reason: &str) {
         for client in self.clients.values() {
-            client.outbox.end(Ending::Close(CloseCode::GoingAway, "server shutting down".into()));
+            client.outbox.end(Ending::Close(code, reason.to_owned()));
         }
+        self.clients.clear();
+        self.count_gauges(0);
+        self.shared.metrics.room_closed(&self.status.name);
     }
 
-    /// Brings the tick thread's CPU counter up to date (called about once a second).
-    fn record_thread_cpu(&self) {
-        let counter = &self.shared.metrics.tick_cpu_seconds;
-        let used = crate::metrics::thread_cpu_seconds();
-        if used > counter.get() {
-            counter.inc_by(used - counter.get());
+    /// Moves the server-wide gauges by this room's change since the last tick.
+    fn count_gauges(&mut self, entities: i64) {
+        let metrics = &self.shared.metrics;
+        metrics.entities.inc_by(entities - self.counted.entities);
+        self.counted.entities = entities;
+        let clients = self.clients.len();
+        if self.counted.clients != Some(clients) {
+            metrics.room_clients(&self.status.name, clients);
+            self.counted.clients = Some(clients);
         }
     }
 
@@ -112,11 +158,11 @@ impl<G: Game> TickLoop<G> {
         self.drain_events();
         let stats = self.room.step(tick);
         self.shared.metrics.inputs_applied.inc_by(stats.inputs_applied);
-        self.shared.metrics.entities.set(self.room.entity_count() as i64);
         self.send_snapshots();
-        self.shared.tick.store(tick.0, Ordering::Relaxed);
-        self.shared.clients_in_world.store(self.clients.len() as u32, Ordering::Relaxed);
-        self.shared.mark_tick();
+        self.count_gauges(self.room.entity_count() as i64);
+        self.status.tick.store(tick.0, Ordering::Relaxed);
+        self.status.clients_in_world.store(self.clients.len() as u32, Ordering::Relaxed);
+        self.status.mark_tick();
         self.shared.metrics.ticks.inc();
     }
 
@@ -237,7 +283,7 @@ impl<G: Game> TickLoop<G> {
 /// of each period, and the kernel's real-time throttling (5 % of each second by default) still
 /// leaves its core to others if a tick ever overran for good.
 #[cfg(unix)]
-fn make_realtime() -> Result<(), String> {
+pub(crate) fn make_realtime() -> Result<(), String> {
     use thread_priority::{
         RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
         set_thread_priority_and_policy, thread_native_id,
@@ -249,7 +295,7 @@ fn make_realtime() -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn make_realtime() -> Result<(), String> {
+pub(crate) fn make_realtime() -> Result<(), String> {
     Err("real-time scheduling is only implemented on Unix".into())
 }
 

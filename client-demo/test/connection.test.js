@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";
-import { CLIENT_PROTOCOL_ERROR, Connection, socketUrl } from "../tickwire/connection.js";
+import { CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, socketUrl } from "../tickwire/connection.js";
 import { decodeClientMessage } from "../tickwire/protocol.js";
 import { Schema } from "../tickwire/schema.js";
 import { ARENA_SCHEMA, ARENA_WELCOME_HEX, unhex } from "./fixtures/arena.js";
@@ -81,6 +81,24 @@ test("the URL follows the page's scheme and host and carries the name", () => {
   assert.equal(socketUrl({ protocol: "https:", host: "game.example" }, "Zoë & co"), "wss://game.example/ws?name=Zo%C3%AB%20%26%20co");
 });
 
+test("the URL carries the room when there is one", () => {
+  const page = { protocol: "http:", host: "h:1" };
+  assert.equal(socketUrl(page, "ada", "/ws", { room: "duel-7" }), "ws://h:1/ws?name=ada&room=duel-7");
+  assert.equal(socketUrl(page, "", "/ws", { room: "duel-7" }), "ws://h:1/ws?room=duel-7");
+  assert.equal(socketUrl(page, "ada", "/ws", { room: "" }), "ws://h:1/ws?name=ada");
+});
+
+test("the room list is read from GET /rooms of the page's host", async () => {
+  const list = { rooms: [{ name: "lobby", players: 2, capacity: 8, tick_rate_hz: 30, uptime_seconds: 1 }], max_rooms: 4 };
+  const asked = [];
+  const fetchImpl = async (url) => { asked.push(url); return { ok: true, json: async () => list }; };
+  assert.deepEqual(await fetchRooms({ protocol: "https:", host: "game.example" }, fetchImpl), list);
+  assert.deepEqual(asked, ["https://game.example/rooms"]);
+  const failing = async () => ({ ok: false, status: 503 });
+  await assert.rejects(fetchRooms({ protocol: "http:", host: "h" }, failing), /503/);
+});
+
+
 test("it offers the subprotocol and follows the socket's events", () => {
   const connection = connect();
   assert.equal(latest().protocol, "tickwire.v2");
@@ -150,7 +168,7 @@ test("an unknown protocol version is refused for good", () => {
   assert.equal(FakeSocket.made.length, 1, "no retry");
 });
 
-for (const [code, words] of [[1013, /full/], [1008, /input rules/], [1007, /decode/], [1003, /text frame/], [1009, /too big/]]) {
+for (const [code, words] of [[1013, /full/], [1008, /input rules/], [1007, /decode/], [1003, /text frame/], [1009, /too big/], [4003, /room is full/], [4004, /no room for another room/]]) {
   test(`close ${code} is a refusal: a message and no retry`, () => {
     const connection = connect();
     latest().accept();

@@ -53,14 +53,25 @@ const REFUSALS = new Map([
   [CloseCode.POLICY_VIOLATION, "the server says this client broke the input rules"],
   [CloseCode.MESSAGE_TOO_BIG, "this client sent a message that is too big"],
   [CloseCode.TRY_AGAIN_LATER, "the server is full, try again later"],
+  [CloseCode.ROOM_FULL, "this room is full, pick another"],
+  [CloseCode.TOO_MANY_ROOMS, "the server has no room for another room, join an open one"],
 ]);
 
 /** The WebSocket URL for a page: same host, ws or wss following the page's scheme, path
  *  /ws, and `?name=` when a name is given. */
-export function socketUrl(location, name, path = "/ws") {
+export function socketUrl(location, name, path = "/ws", params = {}) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const query = name ? `?name=${encodeURIComponent(name)}` : "";
-  return `${scheme}//${location.host}${path}${query}`;
+  const pairs = Object.entries({ name, ...params }).filter(([, value]) => value);
+  const query = pairs.map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join("&");
+  return `${scheme}//${location.host}${path}${query ? `?${query}` : ""}`;
+}
+
+/** The room list a server serves at `GET /rooms` (same host as the page):
+ *  `{ rooms: [{ name, players, capacity, tick_rate_hz, uptime_seconds }], max_rooms }`. */
+export async function fetchRooms(location, fetchImpl = globalThis.fetch) {
+  const response = await fetchImpl(`${location.protocol}//${location.host}/rooms`, { cache: "no-store" });
+  if (!response.ok) throw new Error(`GET /rooms: ${response.status}`);
+  return response.json();
 }
 
 export class Connection extends Emitter {

@@ -50,6 +50,10 @@ export const CloseCode = Object.freeze({
   TOO_SLOW: 4001,
   /** Nothing received for the server's idle timeout (a page asleep): reconnecting is right. */
   IDLE: 4002,
+  /** The room holds --room-capacity players already. */
+  ROOM_FULL: 4003,
+  /** The room is not open and the server holds --max-rooms rooms already. */
+  TOO_MANY_ROOMS: 4004,
 });
 
 /** A Welcome with a protocol_version this client does not speak. */

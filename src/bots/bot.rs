@@ -123,7 +123,10 @@ async fn connection(
     outcome: &mut BotOutcome,
 ) -> End {
     let separator = if shared.url.contains('?') { '&' } else { '?' };
-    let url = format!("{}{separator}name=bot-{index}", shared.url);
+    let mut url = format!("{}{separator}name=bot-{index}", shared.url);
+    if let (_, Some(room)) = shared.room_of(index) {
+        url.push_str(&format!("&{}={room}", crate::rooms::ROOM_PARAM));
+    }
     let connected = tokio::select! {
         result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
         _ = stop.changed() => return End::Stopped,
@@ -197,6 +200,8 @@ impl Lifetimes {
 /// The receive loop's state.
 struct Bot<'a> {
     shared: &'a Shared,
+    /// The bot's room, as an index into the plan's rooms.
+    room: usize,
     replica: crate::replication::Replica,
     steering: Steering,
     tick_rate_hz: u16,
@@ -219,6 +224,7 @@ impl<'a> Bot<'a> {
         let now = Instant::now();
         Bot {
             shared,
+            room: shared.room_of(index).0,
             replica: {
                 let mut replica = shared.game.replica();
                 replica.own_id = own_id;
@@ -388,7 +394,7 @@ impl<'a> Bot<'a> {
             self.shared.errors.fetch_add(1, Relaxed);
         }
         if Checker::samples(self.replica.tick, self.tick_rate_hz) {
-            let checked = self.shared.checker.observe(self.replica.tick, &self.replica);
+            let checked = self.shared.checker.observe(self.room, self.replica.tick, &self.replica);
             self.outcome.compared += checked.compared;
             self.outcome.mismatches += checked.mismatches;
             self.shared.errors.fetch_add(checked.mismatches, Relaxed);

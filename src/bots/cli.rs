@@ -43,6 +43,13 @@ pub struct BotsArgs {
     /// Runtime worker threads for the bots; 1 runs them all on one current-thread runtime.
     #[arg(long, default_value_t = 1, value_name = "COUNT")]
     threads: usize,
+    /// The room the bots join (`/ws?room=NAME`); with --rooms, the prefix of the rooms' names.
+    #[arg(long, value_name = "NAME")]
+    room: Option<String>,
+    /// Spread the bots over this many rooms, NAME-0 to NAME-(COUNT-1) (`bots-…` without
+    /// --room), bot i in room i mod COUNT.
+    #[arg(long, default_value_t = 1, value_name = "COUNT")]
+    rooms: usize,
     /// Fail if the input-to-snapshot p99 latency exceeds this many milliseconds.
     #[arg(long, value_name = "MS")]
     max_p99_latency_ms: Option<f64>,
@@ -120,8 +127,12 @@ pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
         label: args.label.clone(),
         progress: true,
         bot_threads: args.threads.max(1),
+        rooms: load::room_names(args.room.as_deref(), args.rooms),
         churn: args.churn_s,
     };
+    if let Some(bad) = options.rooms.iter().find_map(|room| crate::rooms::check_name(room).err()) {
+        return Err(bad);
+    }
     let runtime = if options.bot_threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {

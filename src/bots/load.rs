@@ -54,6 +54,18 @@ pub struct LoadOptions {
     /// Churn: each bot closes after a random lifetime with this mean and connects again as
     /// a fresh client, for the whole run; `None` keeps one connection per bot.
     pub churn: Option<Duration>,
+    /// The rooms the bots join, bot `i` the room `i % len` (`/ws?room=NAME`); empty: the
+    /// server's default room. See [`room_names`].
+    pub rooms: Vec<String>,
+}
+
+/// The rooms of `--room NAME` and `--rooms COUNT`: `NAME` alone, or `COUNT` rooms
+/// `NAME-0`, `NAME-1`… (`bots-0`… without a name); none for neither.
+pub fn room_names(room: Option<&str>, count: usize) -> Vec<String> {
+    match (room, count) {
+        (room, 0 | 1) => room.map(str::to_owned).into_iter().collect(),
+        (room, count) => (0..count).map(|k| format!("{}-{k}", room.unwrap_or("bots"))).collect(),
+    }
 }
 
 impl LoadOptions {
@@ -69,6 +81,7 @@ impl LoadOptions {
             label: String::new(),
             progress: false,
             bot_threads: 1,
+            rooms: Vec::new(),
             churn: None,
         }
     }
@@ -125,6 +138,7 @@ pub async fn run(
         GRACE,
     );
     plan.churn = options.churn;
+    plan.rooms = options.rooms.clone();
     let shared = Arc::new(plan);
     let (stop, stopped) = watch::channel(false);
     let (stop_sampling, sampling) = watch::channel(false);
@@ -181,6 +195,7 @@ pub async fn run(
         window_s: shared.window_seconds(),
         tick_rate_hz: outcomes.iter().map(|o| o.tick_rate_hz).max().unwrap_or(0),
         bot_threads: options.bot_threads,
+        rooms: options.rooms.len().max(1),
         bot_cpu_cores: 0.0,
         bot_cpu_us_per_snapshot: 0.0,
         interrupted,

@@ -64,6 +64,8 @@ pub struct Shared {
     pub checker: Checker,
     /// The game played.
     pub game: GameSpec,
+    /// The rooms the bots join, bot `i` room `i % len`; empty: the server's default room.
+    pub rooms: Vec<String>,
     /// Churn: the mean lifetime of a bot's connection, after which it closes and connects
     /// again as a fresh client; `None` keeps one connection per bot for the whole run.
     pub churn: Option<Duration>,
@@ -101,7 +103,17 @@ impl Shared {
             errors: AtomicU64::new(0),
             checker: Checker::default(),
             game,
+            rooms: Vec::new(),
             churn: None,
+        }
+    }
+
+    /// Which room bot `index` joins: its index among the rooms (for the replica check) and
+    /// its name (`None`: the server's default room).
+    pub fn room_of(&self, index: usize) -> (usize, Option<&str>) {
+        match self.rooms.len() {
+            0 => (0, None),
+            count => (index % count, Some(self.rooms[index % count].as_str())),
         }
     }
 
@@ -133,13 +145,17 @@ impl Shared {
     }
 }
 
-/// Compares replicas across bots: at every sampled tick, each entity that two bots hold must
-/// have the same public components in both. One sampled tick is open at a time; a bot
-/// that reaches it late (after a newer one opened) is not checked for it.
+/// Compares replicas across bots of one room: at every sampled tick, each entity that two
+/// bots of a room hold must have the same public components in both. One sampled tick is
+/// open per room at a time; a bot that reaches it late (after a newer one opened) is not
+/// checked for it. Rooms are compared apart: each has its own ticks and entity ids.
 #[derive(Debug, Default)]
 pub struct Checker {
-    current: Mutex<(u32, HashMap<u32, Print>)>,
+    current: Mutex<HashMap<usize, OpenCheck>>,
 }
+
+/// A room's open check: the sampled tick, and the print of each entity seen at it.
+type OpenCheck = (u32, HashMap<u32, Print>);
 
 /// What is compared of an entity: the fingerprint of the components everyone is sent.
 type Print = u64;
@@ -159,11 +175,13 @@ impl Checker {
         tick > 0 && tick.is_multiple_of(CHECK_EVERY_SECONDS * u32::from(tick_rate_hz.max(1)))
     }
 
-    /// Adds a replica taken at `tick` and compares it with what others held at that tick.
-    pub fn observe(&self, tick: u32, replica: &Replica) -> Checked {
+    /// Adds a replica of room `room` taken at `tick` and compares it with what others in
+    /// that room held at that tick.
+    pub fn observe(&self, room: usize, tick: u32, replica: &Replica) -> Checked {
         let mut checked = Checked::default();
         // A poisoned lock only means another bot panicked mid-check; skip the check.
-        let Ok(mut current) = self.current.lock() else { return checked };
+        let Ok(mut rooms) = self.current.lock() else { return checked };
+        let current = rooms.entry(room).or_default();
         if tick > current.0 {
             current.0 = tick;
             current.1.clear();
@@ -208,11 +226,12 @@ mod tests {
     #[test]
     fn checker_counts_disagreements_at_the_same_tick_only() {
         let checker = Checker::default();
-        assert_eq!(checker.observe(60, &replica(60, 5)), Checked::default());
-        assert_eq!(checker.observe(60, &replica(60, 5)), Checked { compared: 1, mismatches: 0 });
-        assert_eq!(checker.observe(60, &replica(60, 6)), Checked { compared: 1, mismatches: 1 });
-        assert_eq!(checker.observe(120, &replica(120, 9)), Checked::default());
-        assert_eq!(checker.observe(60, &replica(60, 1)), Checked::default(), "too late");
+        assert_eq!(checker.observe(0, 60, &replica(60, 5)), Checked::default());
+        assert_eq!(checker.observe(0, 60, &replica(60, 5)), Checked { compared: 1, mismatches: 0 });
+        assert_eq!(checker.observe(0, 60, &replica(60, 6)), Checked { compared: 1, mismatches: 1 });
+        assert_eq!(checker.observe(1, 60, &replica(60, 7)), Checked::default(), "another room");
+        assert_eq!(checker.observe(0, 120, &replica(120, 9)), Checked::default());
+        assert_eq!(checker.observe(0, 60, &replica(60, 1)), Checked::default(), "too late");
         assert!(Checker::samples(60, 30) && !Checker::samples(61, 30) && !Checker::samples(0, 30));
     }
 }

@@ -10,6 +10,7 @@ use super::outbox::{Ending, Outbox};
 use crate::context::Shared;
 use crate::game::{ClientInfo, GameInput};
 use crate::protocol::{self, ClientMessage, CloseCode, Pong};
+use crate::rooms::{Membership, Refusal, RoomStatus};
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
@@ -18,25 +19,31 @@ use std::sync::atomic::Ordering;
 use tokio::time::{Instant, timeout};
 use tracing::debug;
 
-/// Serves one upgraded connection until it ends.
+/// Serves one upgraded connection until it ends: in the room of `place`, or refused with the
+/// refusal's close code and reason.
 ///
 /// One task, one loop: it waits for either a client message or something in the outbox. The
 /// socket is not split, so reading and writing share no lock.
 pub async fn serve<I: GameInput>(
     mut socket: WebSocket,
     shared: Arc<Shared>,
-    inbox: Inbox<I>,
+    place: Result<Membership<I>, Refusal>,
     client: ClientInfo,
-    over_capacity: bool,
 ) {
     let client_id = client.client_id;
-    if over_capacity {
-        let reason = format!("server full: {} clients connected", shared.config.max_clients);
-        shared.metrics.disconnect(CloseCode::TryAgainLater.label());
-        let ending = Ending::Close(CloseCode::TryAgainLater, reason);
-        finish(&mut socket, &shared, Some(ending)).await;
-        return;
-    }
+    let membership = match place {
+        Ok(membership) => membership,
+        Err(refusal) => {
+            let code = refusal.close_code();
+            debug!(client_id, code = code.code(), %refusal, "refused");
+            shared.metrics.disconnect(code.label());
+            finish(&mut socket, &shared, Some(Ending::Close(code, refusal.to_string()))).await;
+            return;
+        }
+    };
+    // The place in the room is held until the connection's Leave is sent (the end of this
+    // function), so the room cannot close under a client it has not seen leave.
+    let (inbox, room) = (&membership.inbox, &membership.status);
     let outbox = Arc::new(Outbox::new(shared.config.control_queue));
     let join = Event::Join { client, outbox: outbox.clone() };
     if inbox.send(join).await.is_err() {
@@ -51,7 +58,7 @@ pub async fn serve<I: GameInput>(
             // Cancel safe: a partly received frame stays in tungstenite's buffer.
             message = socket.next() => {
                 idle.heard(Instant::now());
-                if let Some(ending) = reader.handle(message, &shared, &inbox, &outbox) {
+                if let Some(ending) = reader.handle(message, &shared, room, inbox, &outbox) {
                     break Some(ending);
                 }
             }
@@ -97,6 +104,7 @@ impl Reader {
         &mut self,
         message: Option<Result<Message, axum::Error>>,
         shared: &Shared,
+        room: &RoomStatus,
         inbox: &Inbox<I>,
         outbox: &Outbox,
     ) -> Option<Ending> {
@@ -155,8 +163,8 @@ impl Reader {
                 }
             }
             Ok(ClientMessage::Ping { id }) => {
-                let tick = shared.tick.load(Ordering::Relaxed);
-                let clients = shared.clients_in_world.load(Ordering::Relaxed);
+                let tick = room.tick.load(Ordering::Relaxed);
+                let clients = room.clients_in_world.load(Ordering::Relaxed);
                 let pong = Pong { id, tick, clients }.encode();
                 if !outbox.push_control(Bytes::from(pong)) {
                     debug!(client_id, "pong dropped: control queue full");

@@ -1,10 +1,10 @@
-//! HTTP routes: the game's pages, the WebSocket endpoint, health and metrics.
+//! HTTP routes: the game's pages, the WebSocket endpoint, the room list, health and metrics.
 
-use super::inbox::Inbox;
 use super::per_ip::ConnectionsPerIp;
 use crate::context::Shared;
 use crate::game::{ClientInfo, GameInput};
 use crate::protocol::SUBPROTOCOL;
+use crate::rooms::{DEFAULT_ROOM, Directory, ROOM_PARAM, Refusal, check_name};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -35,15 +35,15 @@ pub const MAX_QUERY_PARAM_BYTES: usize = 128;
 /// What every route can reach.
 pub struct AppState<I> {
     shared: Arc<Shared>,
-    inbox: Inbox<I>,
+    rooms: Arc<Directory<I>>,
     files: Files,
     per_ip: ConnectionsPerIp,
 }
 
 impl<I> Clone for AppState<I> {
     fn clone(&self) -> Self {
-        let (shared, inbox, files) = (self.shared.clone(), self.inbox.clone(), self.files.clone());
-        AppState { shared, inbox, files, per_ip: self.per_ip.clone() }
+        let (shared, rooms, files) = (self.shared.clone(), self.rooms.clone(), self.files.clone());
+        AppState { shared, rooms, files, per_ip: self.per_ip.clone() }
     }
 }
 
@@ -66,7 +66,7 @@ pub fn client_library() -> impl Iterator<Item = Page> {
 }
 
 /// The router for one server, serving `files` as its pages.
-pub fn router<I: GameInput>(shared: Arc<Shared>, inbox: Inbox<I>, files: Files) -> Router {
+pub fn router<I: GameInput>(shared: Arc<Shared>, rooms: Arc<Directory<I>>, files: Files) -> Router {
     Router::new()
         .route(
             "/",
@@ -75,6 +75,7 @@ pub fn router<I: GameInput>(shared: Arc<Shared>, inbox: Inbox<I>, files: Files) 
             }),
         )
         .route("/ws", get(upgrade::<I>))
+        .route("/rooms", get(room_list::<I>))
         .route("/healthz", get(healthz::<I>))
         .route("/metrics", get(metrics::<I>))
         .route(
@@ -83,7 +84,7 @@ pub fn router<I: GameInput>(shared: Arc<Shared>, inbox: Inbox<I>, files: Files) 
                 static_file(&state.files, &path)
             }),
         )
-        .with_state(AppState { shared, inbox, files, per_ip: ConnectionsPerIp::default() })
+        .with_state(AppState { shared, rooms, files, per_ip: ConnectionsPerIp::default() })
 }
 
 async fn upgrade<I: GameInput>(
@@ -93,7 +94,7 @@ async fn upgrade<I: GameInput>(
     RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let AppState { shared, inbox, per_ip, .. } = state;
+    let AppState { shared, rooms, per_ip, .. } = state;
     if let Err(reason) = super::origin::check(&headers, &shared.config.allowed_origins) {
         return (StatusCode::FORBIDDEN, reason + "\n").into_response();
     }
@@ -124,6 +125,10 @@ async fn upgrade<I: GameInput>(
         Ok(params) => params,
         Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
     };
+    let room = room_of(&params).to_owned();
+    if let Err(reason) = check_name(&room) {
+        return (StatusCode::BAD_REQUEST, reason + "\n").into_response();
+    }
     let slot = match per_ip.try_acquire(peer.ip(), shared.config.max_connections_per_ip) {
         Ok(slot) => slot,
         Err(reason) => return (StatusCode::TOO_MANY_REQUESTS, reason + "\n").into_response(),
@@ -131,7 +136,13 @@ async fn upgrade<I: GameInput>(
     let client_id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let client = ClientInfo { client_id, query: params };
     let guard = ConnectionGuard::new(shared.clone());
-    let over_capacity = guard.count > shared.config.max_clients;
+    // Refusals after the upgrade, as close codes with a reason: a browser sees those, while
+    // a refused handshake shows it only "connection failed".
+    let place = if guard.count > shared.config.max_clients {
+        Err(Refusal::ServerFull { max_clients: shared.config.max_clients })
+    } else {
+        rooms.join(&room)
+    };
     // Client messages are at most 64 bytes. tungstenite zeroes `read_buffer_size` bytes of
     // its read buffer before every socket read (128 KiB by default), which at one read per
     // input per client per tick was over half the server's CPU: keep it small.
@@ -141,7 +152,7 @@ async fn upgrade<I: GameInput>(
         .max_frame_size(CLIENT_MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let _guards = (guard, slot);
-            super::connection::serve(socket, shared, inbox, client, over_capacity).await;
+            super::connection::serve(socket, shared, place, client).await;
         })
 }
 
@@ -183,15 +194,72 @@ impl Drop for ConnectionGuard {
     }
 }
 
-async fn healthz<I>(State(AppState { shared, .. }): State<AppState<I>>) -> Response {
-    let age = shared.since_last_tick();
+/// The room named by the `/ws` query, or the default room.
+fn room_of(params: &[(String, String)]) -> &str {
+    params.iter().find(|(k, _)| k == ROOM_PARAM).map_or(DEFAULT_ROOM, |(_, v)| v.as_str())
+}
+
+/// `200 ok` while every room ticks; `503` naming the rooms whose tick stalled.
+async fn healthz<I>(State(AppState { shared, rooms, .. }): State<AppState<I>>) -> Response {
     let limit = (shared.config.tick_period() * 10).max(std::time::Duration::from_secs(1));
-    if age <= limit {
+    let stalled: Vec<String> = rooms
+        .list()
+        .iter()
+        .filter(|room| room.since_last_tick() > limit)
+        .map(|room| {
+            format!("room {}: last tick {} ms ago", room.name, room.since_last_tick().as_millis())
+        })
+        .collect();
+    if stalled.is_empty() {
         (StatusCode::OK, "ok\n").into_response()
     } else {
-        let reason = format!("tick loop stalled: last tick {} ms ago\n", age.as_millis());
+        let reason = format!("tick loop stalled: {}\n", stalled.join("; "));
         (StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
     }
+}
+
+/// One room as `GET /rooms` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RoomInfo {
+    /// The room's name (join it with `/ws?room=NAME`).
+    pub name: String,
+    /// Players in it (connections holding a place).
+    pub players: usize,
+    /// Players it holds at most.
+    pub capacity: usize,
+    /// Its ticks per second.
+    pub tick_rate_hz: u16,
+    /// Seconds since it opened.
+    pub uptime_seconds: f64,
+}
+
+/// The body of `GET /rooms`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RoomList {
+    /// Every open room, by name.
+    pub rooms: Vec<RoomInfo>,
+    /// Most rooms the server opens.
+    pub max_rooms: usize,
+}
+
+async fn room_list<I>(State(AppState { shared, rooms, .. }): State<AppState<I>>) -> Response {
+    let list = RoomList {
+        rooms: rooms
+            .list()
+            .iter()
+            .map(|room| RoomInfo {
+                name: room.name.clone(),
+                players: room.members(),
+                capacity: room.capacity,
+                tick_rate_hz: shared.config.tick_rate_hz,
+                uptime_seconds: (room.uptime().as_secs_f64() * 10.0).round() / 10.0,
+            })
+            .collect(),
+        max_rooms: shared.config.max_rooms,
+    };
+    let body = serde_json::to_string(&list).unwrap_or_default();
+    let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
+    (headers, body).into_response()
 }
 
 async fn metrics<I>(State(AppState { shared, .. }): State<AppState<I>>) -> Response {

@@ -24,6 +24,10 @@ pub enum CloseCode {
     TooSlow,
     /// 4002: the client sent nothing at all (no message, ping or pong) for the idle timeout.
     Idle,
+    /// 4003: the room holds `--room-capacity` players already.
+    RoomFull,
+    /// 4004: the room does not exist and `--max-rooms` rooms are open already.
+    TooManyRooms,
 }
 
 impl CloseCode {
@@ -40,6 +44,8 @@ impl CloseCode {
             CloseCode::TryAgainLater => 1013,
             CloseCode::TooSlow => 4001,
             CloseCode::Idle => 4002,
+            CloseCode::RoomFull => 4003,
+            CloseCode::TooManyRooms => 4004,
         }
     }
 
@@ -56,6 +62,8 @@ impl CloseCode {
             CloseCode::TryAgainLater => "server_full",
             CloseCode::TooSlow => "too_slow",
             CloseCode::Idle => "idle",
+            CloseCode::RoomFull => "room_full",
+            CloseCode::TooManyRooms => "too_many_rooms",
         }
     }
 }

@@ -70,7 +70,7 @@ function startServer() {
   return { child, exited, address, stderr: () => stderr };
 }
 
-async function openPage(name) {
+async function openPage(name, room = null) {
   const page = await context.newPage();
   page.on("console", (message) => {
     if (message.type() !== "error") return;
@@ -78,7 +78,8 @@ async function openPage(name) {
     consoleErrors.push(`${name}: console: ${message.text()}`);
   });
   page.on("pageerror", (error) => consoleErrors.push(`${name}: page error: ${error.message}`));
-  await page.goto(`http://${await server.address}/?name=${name}`, { timeout: WAIT_MS });
+  const query = room === null ? `?name=${name}` : `?name=${name}&room=${room}`;
+  await page.goto(`http://${await server.address}/${query}`, { timeout: WAIT_MS });
   await waitFor(page, () => window.tickwire?.state === "open" && window.tickwire.selfServerPos !== null);
   return page;
 }
@@ -235,6 +236,34 @@ test("the name field reconnects under the new name", { timeout: 30_000 }, async 
   assert.match(bob.url(), /\?name=carol$/);
   await waitFor(alice, () => window.tickwire.players.some((p) => p.name === "carol") &&
     !window.tickwire.players.some((p) => p.name === "bob"));
+  assert.deepEqual(consoleErrors, []);
+});
+
+test("a room in the page URL joins that match, apart from the others, and the picker lists it", { timeout: 60_000 }, async () => {
+  const dave = await openPage("dave", "duel-1");
+  const erin = await openPage("erin", "duel-1");
+  await waitFor(dave, () => window.tickwire.players.some((p) => p.name === "erin"));
+  await waitFor(erin, () => window.tickwire.players.some((p) => p.name === "dave"));
+  assert.equal(await dave.evaluate(() => window.tickwire.room), "duel-1");
+  assert.equal(await dave.textContent("#room-name"), "duel-1");
+  assert.equal(await dave.inputValue("#room"), "duel-1");
+  // The lobby's pages and the room's never see each other.
+  const names = async (page) => (await page.evaluate(() => window.tickwire.players)).map((p) => p.name).sort();
+  assert.deepEqual(await names(dave), ["dave", "erin"]);
+  assert.ok(!(await names(alice)).includes("dave"), "alice in the lobby sees no one from duel-1");
+  // The picker lists both rooms, fed by GET /rooms.
+  await dave.focus("#room");
+  await waitFor(dave, () => [...document.querySelectorAll("#room-list option")].some((o) => o.value === "duel-1" && o.label.startsWith("2/")));
+  const options = await dave.evaluate(() => [...document.querySelectorAll("#room-list option")].map((o) => o.value));
+  assert.deepEqual(options, ["duel-1", "lobby"]);
+  // Picking the lobby moves the page there, and its URL drops the room.
+  await erin.fill("#room", "lobby");
+  await erin.press("#room", "Enter");
+  await waitFor(erin, () => window.tickwire.state === "open" && window.tickwire.players.some((p) => p.name === "alice"));
+  assert.doesNotMatch(erin.url(), /room=/);
+  await waitFor(dave, () => !window.tickwire.players.some((p) => p.name === "erin"));
+  await dave.close();
+  await erin.close();
   assert.deepEqual(consoleErrors, []);
 });
 

@@ -30,7 +30,7 @@ impl TestServer {
     }
 
     /// Starts any game.
-    pub async fn start_game<G: Game>(game: G, config: ServerConfig) -> TestServer {
+    pub async fn start_game<G: Game + Clone>(game: G, config: ServerConfig) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();

@@ -76,6 +76,9 @@ pub struct RunInfo {
     pub tick_rate_hz: u16,
     /// Runtime worker threads of the bots (1: current-thread).
     pub bot_threads: usize,
+    /// Rooms the bots were spread over.
+    #[serde(default)]
+    pub rooms: usize,
     /// CPU the bots' own process used over the window, in cores (the server's competitor on
     /// a shared machine; includes the server when it runs in-process, as in the tests).
     #[serde(default)]

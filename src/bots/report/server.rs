@@ -26,6 +26,10 @@ pub struct ServerFigures {
     /// the tick thread waited (for a core or a lock) during its work.
     #[serde(default)]
     pub tick_thread_cpu_ms_per_tick: f64,
+    /// How late ticks started after their deadline, milliseconds (p50, p99, max; over every
+    /// room's ticks).
+    #[serde(default)]
+    pub lateness_ms: [f64; 3],
     /// Ticks that overran the period.
     pub overruns: f64,
     /// Server CPU per client per tick, microseconds.
@@ -100,6 +104,12 @@ impl Window<'_> {
         let tick_seconds = (end.histogram_sum(names::TICK_DURATION_SECONDS)?
             - start.histogram_sum(names::TICK_DURATION_SECONDS)?)
         .max(0.0);
+        let late = bucket_counts_between(start, end, names::TICK_LATENESS_SECONDS)?;
+        let lateness_ms = [
+            bucket_quantile(&late, 0.5) * 1e3,
+            bucket_quantile(&late, 0.99) * 1e3,
+            bucket_max(&late) * 1e3,
+        ];
         let cpu = self.counter_delta(names::PROCESS_CPU_SECONDS)?;
         let memory = end.gauge(names::PROCESS_RESIDENT_MEMORY_BYTES)?
             - before.gauge(names::PROCESS_RESIDENT_MEMORY_BYTES)?;
@@ -114,6 +124,7 @@ impl Window<'_> {
                 self.counter_delta(names::TICK_THREAD_CPU_SECONDS)? * 1e3,
                 ticks,
             ),
+            lateness_ms,
             overruns: self.counter_delta(names::TICK_OVERRUNS)?,
             cpu_us_per_client_per_tick: per(per(cpu * 1e6, clients), ticks),
             cpu_cores: per(cpu, window_s),

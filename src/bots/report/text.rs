@@ -9,10 +9,11 @@ pub fn render_text(r: &Report) -> String {
     let run = &r.run;
     let _ = writeln!(
         t,
-        "tickwire bots{}: {} x {} for {:.1} s (window {:.1} s, ramp-up {:.1} s, {} Hz){}",
+        "tickwire bots{}: {} x {}{} for {:.1} s (window {:.1} s, ramp-up {:.1} s, {} Hz){}",
         if r.label.is_empty() { String::new() } else { format!(" {}", r.label) },
         run.clients,
         run.pattern,
+        if run.rooms > 1 { format!(" in {} rooms", run.rooms) } else { String::new() },
         run.duration_s,
         run.window_s,
         run.ramp_up_s,
@@ -107,6 +108,11 @@ pub fn render_text(r: &Report) -> String {
                     "{:.3} / {:.3} / {:.3} ({} ticks, {} overruns)",
                     s.tick_ms_p50, s.tick_ms_p99, s.tick_ms_max, s.ticks, s.overruns
                 ),
+            );
+            let [late_p50, late_p99, late_max] = s.lateness_ms;
+            row(
+                "server tick lateness ms p50 / p99 / max",
+                format!("{late_p50:.3} / {late_p99:.3} / {late_max:.3}"),
             );
             row(
                 "server tick ms mean, tick thread CPU",

@@ -1,0 +1,214 @@
+//! Name → room: where rooms are opened on demand, joined, listed and closed.
+//!
+//! One `std::sync::Mutex` guards the map, and not a Tokio mutex because nothing awaits while
+//! holding it: a join looks up (or opens) one room and counts itself in; a close removes a
+//! room only if nobody holds a place in it. Both happen under the lock, so a client that got
+//! a room's inbox is never left with a room that closed under it. Opening a room only sends
+//! it to the simulation pool; its world is built on the pool's thread.
+
+use super::status::RoomStatus;
+use crate::context::Shared;
+use crate::net::inbox::Inbox;
+use crate::protocol::CloseCode;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Starts a room's simulation and returns its inbox; the error says why it could not.
+pub type Opener<I> = Box<dyn Fn(Arc<RoomStatus>) -> Result<Inbox<I>, String> + Send + Sync>;
+
+/// Why a client was not let into a room: the close code and reason it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The server holds `max_clients` connections already.
+    #[error("server full: {max_clients} clients connected")]
+    ServerFull {
+        /// The limit.
+        max_clients: usize,
+    },
+    /// The room holds its capacity already.
+    #[error("room {room} is full: {capacity} players")]
+    RoomFull {
+        /// The room.
+        room: String,
+        /// Its capacity.
+        capacity: usize,
+    },
+    /// Opening the room would pass the server's room limit.
+    #[error("too many rooms: at most {max_rooms} open")]
+    TooManyRooms {
+        /// The limit.
+        max_rooms: usize,
+    },
+    /// The room could not be started (the server is stopping).
+    #[error("room {room} unavailable: {reason}")]
+    Unavailable {
+        /// The room.
+        room: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Refusal {
+    /// The close code the client is sent.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Refusal::ServerFull { .. } => CloseCode::TryAgainLater,
+            Refusal::RoomFull { .. } => CloseCode::RoomFull,
+            Refusal::TooManyRooms { .. } => CloseCode::TooManyRooms,
+            Refusal::Unavailable { .. } => CloseCode::InternalError,
+        }
+    }
+}
+
+struct Entry<I> {
+    inbox: Inbox<I>,
+    status: Arc<RoomStatus>,
+}
+
+/// Every open room.
+pub struct Directory<I> {
+    rooms: Mutex<HashMap<String, Entry<I>>>,
+    open: Opener<I>,
+    shared: Arc<Shared>,
+}
+
+/// A connection's place in a room: where its events go and the room's status. Dropping it
+/// gives the place back.
+pub struct Membership<I> {
+    /// The room's inbox.
+    pub inbox: Inbox<I>,
+    /// The room's status.
+    pub status: Arc<RoomStatus>,
+}
+
+impl<I> Drop for Membership<I> {
+    fn drop(&mut self) {
+        self.status.members.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<I> Directory<I> {
+    /// An empty directory that starts rooms with `open`.
+    pub fn new(shared: Arc<Shared>, open: Opener<I>) -> Directory<I> {
+        Directory { rooms: Mutex::new(HashMap::new()), open, shared }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry<I>>> {
+        // A panic while holding the lock leaves the map consistent: every change is one call.
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens a room that stays open when empty (the default room).
+    pub fn open_permanent(&self, name: &str) -> Result<(), Refusal> {
+        self.open_locked(&mut self.lock(), name, true)
+    }
+
+    /// A place in room `name`, opening the room if it is not open. The name must have passed
+    /// [`super::check_name`].
+    pub fn join(&self, name: &str) -> Result<Membership<I>, Refusal> {
+        let mut rooms = self.lock();
+        if !rooms.contains_key(name) {
+            self.open_locked(&mut rooms, name, false)?;
+        }
+        let entry = &rooms[name];
+        let capacity = entry.status.capacity;
+        if entry.status.members.fetch_add(1, Ordering::AcqRel) >= capacity {
+            entry.status.members.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refusal::RoomFull { room: name.to_owned(), capacity });
+        }
+        Ok(Membership { inbox: entry.inbox.clone(), status: entry.status.clone() })
+    }
+
+    fn open_locked(
+        &self,
+        rooms: &mut HashMap<String, Entry<I>>,
+        name: &str,
+        permanent: bool,
+    ) -> Result<(), Refusal> {
+        let max_rooms = self.shared.config.max_rooms;
+        if rooms.len() >= max_rooms {
+            return Err(Refusal::TooManyRooms { max_rooms });
+        }
+        let capacity = self.shared.config.room_capacity();
+        let status = Arc::new(RoomStatus::new(name, permanent, capacity));
+        let inbox = (self.open)(status.clone())
+            .map_err(|reason| Refusal::Unavailable { room: name.to_owned(), reason })?;
+        rooms.insert(name.to_owned(), Entry { inbox, status });
+        self.shared.metrics.rooms.set(rooms.len() as i64);
+        Ok(())
+    }
+
+    /// Removes `room` if nobody holds a place in it; whether it did. Its simulation ends
+    /// when the caller drops it.
+    pub fn close_if_empty(&self, room: &Arc<RoomStatus>) -> bool {
+        let mut rooms = self.lock();
+        if room.members() > 0 {
+            return false;
+        }
+        self.remove_locked(&mut rooms, room)
+    }
+
+    /// Removes `room` whatever its members (its simulation failed to start).
+    pub fn remove(&self, room: &Arc<RoomStatus>) {
+        self.remove_locked(&mut self.lock(), room);
+    }
+
+    fn remove_locked(&self, rooms: &mut HashMap<String, Entry<I>>, room: &Arc<RoomStatus>) -> bool {
+        let same = rooms.get(&room.name).is_some_and(|entry| Arc::ptr_eq(&entry.status, room));
+        if same {
+            rooms.remove(&room.name);
+            self.shared.metrics.rooms.set(rooms.len() as i64);
+        }
+        same
+    }
+
+    /// Every open room, by name.
+    pub fn list(&self) -> Vec<Arc<RoomStatus>> {
+        let mut list: Vec<_> = self.lock().values().map(|entry| entry.status.clone()).collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServerConfig;
+
+    /// A directory whose rooms are inboxes nobody reads (no simulation).
+    fn directory(config: ServerConfig) -> Directory<()> {
+        let shared = Arc::new(Shared::new(config));
+        Directory::new(shared, Box::new(|_| Ok(tokio::sync::mpsc::channel(1).0)))
+    }
+
+    #[test]
+    fn capacity_and_room_limit_refuse_and_places_come_back() {
+        let config = ServerConfig { room_capacity: Some(2), max_rooms: 2, ..Default::default() };
+        let rooms = directory(config);
+        rooms.open_permanent("lobby").expect("opens");
+        let (a, b) = (rooms.join("duel").expect("opens"), rooms.join("duel").expect("fits"));
+        let full = Refusal::RoomFull { room: "duel".into(), capacity: 2 };
+        assert_eq!(rooms.join("duel").err(), Some(full));
+        assert_eq!(rooms.join("third").err(), Some(Refusal::TooManyRooms { max_rooms: 2 }));
+        drop(a);
+        let _c = rooms.join("duel").expect("a place came back");
+        assert_eq!(rooms.list().iter().map(|r| r.members()).collect::<Vec<_>>(), [2, 0]);
+        drop(b);
+    }
+
+    #[test]
+    fn a_room_closes_only_when_nobody_holds_a_place() {
+        let rooms = directory(ServerConfig::default());
+        let member = rooms.join("duel").expect("opens");
+        let status = member.status.clone();
+        assert!(!rooms.close_if_empty(&status), "a member holds it");
+        drop(member);
+        assert!(rooms.close_if_empty(&status));
+        assert!(rooms.list().is_empty());
+        let again = rooms.join("duel").expect("opens afresh");
+        assert!(!Arc::ptr_eq(&again.status, &status));
+        assert!(!rooms.close_if_empty(&status), "the old room is not the open one");
+    }
+}

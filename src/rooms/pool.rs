@@ -1,0 +1,202 @@
+//! The simulation pool: a few threads (one per CPU by default), each running many rooms.
+//!
+//! Each thread keeps its rooms in a list and runs whichever room's deadline is earliest, when
+//! it comes; between deadlines it sleeps on its channel of new rooms, so a room opened by a
+//! handshake starts at once. Rooms keep their own deadlines (a room's first tick is due when
+//! it opens), so rooms opened at different moments tick at different moments and a thread's
+//! work is spread over the period instead of bunched at one instant. The earliest deadline is
+//! found by a scan: with a few hundred rooms per thread it costs less than a tick's snapshot,
+//! and it needs no bookkeeping when rooms come and go.
+//!
+//! A new room goes to the thread with the fewest rooms. An empty room (no member for
+//! `room_grace`) is closed by its thread, through the [`Directory`], which refuses if a client
+//! joined meanwhile.
+
+use super::directory::{Directory, Opener};
+use super::status::RoomStatus;
+use crate::context::Shared;
+use crate::game::Game;
+use crate::net::inbox::Event;
+use crate::protocol::CloseCode;
+use crate::room::{Room, RoomSettings};
+use crate::tick_loop::TickLoop;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc as tokio_mpsc;
+use tracing::{error, info, warn};
+
+/// Makes the game of a new room, given its name.
+pub type GameFactory<G> = Arc<dyn Fn(&str) -> G + Send + Sync>;
+
+/// Longest a thread sleeps without looking at the shutdown flag.
+const MAX_WAIT: Duration = Duration::from_millis(50);
+
+/// How often each thread adds its CPU time to the tick CPU counter.
+const CPU_EVERY: Duration = Duration::from_secs(1);
+
+/// A room handed to a thread: its status and the receiving end of its inbox.
+struct NewRoom<G: Game> {
+    status: Arc<RoomStatus>,
+    events: tokio_mpsc::Receiver<Event<G::Input>>,
+}
+
+/// Where new rooms are sent: one channel per thread, and how many rooms each runs.
+struct Lane<G: Game> {
+    sender: mpsc::Sender<NewRoom<G>>,
+    rooms: Arc<AtomicUsize>,
+}
+
+/// The simulation threads.
+pub struct SimPool {
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl SimPool {
+    /// Starts `config.sim_threads()` threads and the directory that opens rooms on them.
+    pub fn start<G: Game>(
+        shared: Arc<Shared>,
+        factory: GameFactory<G>,
+        settings: RoomSettings,
+    ) -> std::io::Result<(SimPool, Arc<Directory<G::Input>>)> {
+        let count = shared.config.sim_threads();
+        let (lanes, arrivals): (Vec<_>, Vec<_>) = (0..count)
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel();
+                let rooms = Arc::new(AtomicUsize::new(0));
+                (Lane { sender, rooms: rooms.clone() }, (receiver, rooms))
+            })
+            .unzip();
+        let directory = Arc::new(Directory::new(shared.clone(), opener(lanes, &shared)));
+        let mut threads = Vec::with_capacity(count);
+        for (index, (arrivals, load)) in arrivals.into_iter().enumerate() {
+            let worker = Worker {
+                rooms: Vec::new(),
+                arrivals,
+                load,
+                factory: factory.clone(),
+                settings,
+                shared: shared.clone(),
+                directory: directory.clone(),
+                cpu_seen: 0.0,
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("tickwire-sim-{index}"))
+                .spawn(move || worker.run())?;
+            threads.push(thread);
+        }
+        Ok((SimPool { threads }, directory))
+    }
+
+    /// Waits for every thread to end (they end once the server is shutting down); whether
+    /// all ended normally.
+    pub fn join(self) -> bool {
+        self.threads.into_iter().map(JoinHandle::join).fold(true, |ok, joined| ok & joined.is_ok())
+    }
+}
+
+/// The directory's way to start a room: a bounded inbox, sent to the least busy thread.
+fn opener<G: Game>(lanes: Vec<Lane<G>>, shared: &Shared) -> Opener<G::Input> {
+    let capacity = (shared.config.room_capacity() * 8).max(1024);
+    Box::new(move |status| {
+        let lane = lanes.iter().min_by_key(|lane| lane.rooms.load(Ordering::Relaxed));
+        let lane = lane.ok_or("no simulation thread")?;
+        let (inbox, events) = tokio_mpsc::channel(capacity);
+        lane.rooms.fetch_add(1, Ordering::Relaxed);
+        if lane.sender.send(NewRoom { status, events }).is_err() {
+            lane.rooms.fetch_sub(1, Ordering::Relaxed);
+            return Err("the simulation has stopped".into());
+        }
+        Ok(inbox)
+    })
+}
+
+/// One simulation thread.
+struct Worker<G: Game> {
+    rooms: Vec<TickLoop<G>>,
+    arrivals: mpsc::Receiver<NewRoom<G>>,
+    load: Arc<AtomicUsize>,
+    factory: GameFactory<G>,
+    settings: RoomSettings,
+    shared: Arc<Shared>,
+    directory: Arc<Directory<G::Input>>,
+    cpu_seen: f64,
+}
+
+impl<G: Game> Worker<G> {
+    /// Runs rooms' ticks as they come due until the server shuts down, then closes every
+    /// client with 1001.
+    fn run(mut self) {
+        if self.shared.config.realtime_tick {
+            match crate::tick_loop::make_realtime() {
+                Ok(()) => info!("simulation thread runs with real-time (FIFO) scheduling"),
+                Err(error) => warn!(%error, "simulation thread left at normal priority"),
+            }
+        }
+        let mut next_cpu = Instant::now() + CPU_EVERY;
+        while !self.shared.is_shutting_down() {
+            while let Ok(room) = self.arrivals.try_recv() {
+                self.open(room);
+            }
+            let now = Instant::now();
+            let next = self.rooms.iter().enumerate().min_by_key(|(_, room)| room.deadline());
+            match next.map(|(index, room)| (index, room.deadline())) {
+                Some((index, deadline)) if deadline <= now => self.run_room(index),
+                next => {
+                    let wait =
+                        next.map_or(MAX_WAIT, |(_, deadline)| (deadline - now).min(MAX_WAIT));
+                    if let Ok(room) = self.arrivals.recv_timeout(wait) {
+                        self.open(room);
+                    }
+                }
+            }
+            if now >= next_cpu {
+                self.record_cpu();
+                next_cpu = now + CPU_EVERY;
+            }
+        }
+        for room in self.rooms.drain(..) {
+            room.end(CloseCode::GoingAway, "server shutting down");
+        }
+    }
+
+    /// Builds a new room's world on this thread; its first tick is due now.
+    fn open(&mut self, NewRoom { status, events }: NewRoom<G>) {
+        match Room::new((self.factory)(&status.name), self.settings) {
+            Ok(room) => {
+                info!(room = status.name, "room opened");
+                let shared = self.shared.clone();
+                self.rooms.push(TickLoop::new(room, shared, status, events, Instant::now()));
+            }
+            Err(reason) => {
+                error!(room = status.name, %reason, "room could not be opened");
+                self.directory.remove(&status);
+                self.load.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Runs room `index`'s due tick, and closes it if it has been empty for the grace period.
+    fn run_room(&mut self, index: usize) {
+        let room = &mut self.rooms[index];
+        room.run_due();
+        let grace = self.shared.config.room_grace;
+        let expired = room.empty_for(Instant::now()).is_some_and(|empty| empty >= grace);
+        if expired && self.directory.close_if_empty(room.status()) {
+            let room = self.rooms.swap_remove(index);
+            info!(room = room.status().name, "room closed: empty for the grace period");
+            room.end(CloseCode::GoingAway, "room closed");
+            self.load.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds this thread's CPU time since the last call to the tick CPU counter.
+    fn record_cpu(&mut self) {
+        let used = crate::metrics::thread_cpu_seconds();
+        if used > self.cpu_seen {
+            self.shared.metrics.tick_cpu_seconds.inc_by(used - self.cpu_seen);
+            self.cpu_seen = used;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! What the HTTP side can read of a running room: its name, who holds a place in it, its
+//! latest tick and when it ran. Atomics only: the room's thread writes, requests read.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// One room's shared state.
+#[derive(Debug)]
+pub struct RoomStatus {
+    /// The room's name.
+    pub name: String,
+    /// Never closed when empty (the default room).
+    pub permanent: bool,
+    /// Players it holds at most.
+    pub capacity: usize,
+    opened: Instant,
+    /// Connections holding a place, from their handshake to their end. Changed only by the
+    /// [`super::Directory`], under its lock, so a room is never closed under a joining client.
+    pub(super) members: AtomicUsize,
+    /// The latest tick run.
+    pub tick: AtomicU32,
+    /// Clients in the world at the latest tick.
+    pub clients_in_world: AtomicU32,
+    last_tick_micros: AtomicU64,
+}
+
+impl RoomStatus {
+    /// A room opened now, with no member and no tick yet.
+    pub fn new(name: &str, permanent: bool, capacity: usize) -> RoomStatus {
+        RoomStatus {
+            name: name.to_owned(),
+            permanent,
+            capacity,
+            opened: Instant::now(),
+            members: AtomicUsize::new(0),
+            tick: AtomicU32::new(0),
+            clients_in_world: AtomicU32::new(0),
+            last_tick_micros: AtomicU64::new(0),
+        }
+    }
+
+    /// Connections holding a place in the room.
+    pub fn members(&self) -> usize {
+        self.members.load(Ordering::Acquire)
+    }
+
+    /// How long the room has been open.
+    pub fn uptime(&self) -> Duration {
+        self.opened.elapsed()
+    }
+
+    /// Notes that a tick just finished (for `/healthz`).
+    pub fn mark_tick(&self) {
+        self.last_tick_micros.store(self.opened.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Time since the last tick finished (since the room opened, before its first tick).
+    pub fn since_last_tick(&self) -> Duration {
+        let last = Duration::from_micros(self.last_tick_micros.load(Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(last)
+    }
+}
