@@ -16,7 +16,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
-use tickwire::arena::{Arena, ArenaConfig, ArenaInput};
+use tickwire::arena::{Arena, ArenaConfig, ArenaInput, ArenaMessage};
 use tickwire::protocol::{self, ClientMessage, inspect};
 use tickwire::replication::ClientView;
 use tickwire::{ClientInfo, NetId, Replica, Room, RoomSettings, Tick};
@@ -26,7 +26,7 @@ const PLAYERS: usize = 500;
 /// Orbs beside them.
 const ORBS: usize = 750;
 
-fn input() -> ClientMessage<ArenaInput> {
+fn input() -> ClientMessage<ArenaInput, ArenaMessage> {
     ClientMessage::Input { seq: 123_456, input: ArenaInput { move_x: 90, move_y: -90, buttons: 1 } }
 }
 
@@ -52,7 +52,7 @@ fn world() -> (Room<Arena>, Vec<u8>, Vec<u8>, Vec<u8>) {
         }
     };
     let (own_entity, own): (_, NetId) = players[0];
-    let welcome = room.welcome(1, own).encode();
+    let welcome = room.welcome(1, own, [7; 16]).encode();
     let mut view = ClientView::new(own);
     let mut full = Vec::new();
     let mut delta = Vec::new();
@@ -87,10 +87,12 @@ fn messages(c: &mut Criterion) {
     let mut group = c.benchmark_group("protocol");
     group.bench_function("encode/input", |b| b.iter(|| black_box(input().encode())));
     group.bench_function("encode/welcome", |b| {
-        b.iter(|| black_box(room.welcome(1, NetId { id: 1, incarnation: 1 }).encode()))
+        b.iter(|| black_box(room.welcome(1, NetId { id: 1, incarnation: 1 }, [7; 16]).encode()))
     });
     group.bench_function("decode_client/input", |b| {
-        b.iter(|| black_box(protocol::decode_client::<ArenaInput>(&encoded_input, 64)))
+        b.iter(|| {
+            black_box(protocol::decode_client::<ArenaInput, ArenaMessage>(&encoded_input, 64))
+        })
     });
     let holding_full = || {
         let mut replica = Replica::new(registry.clone());

@@ -92,6 +92,19 @@ pub struct ServerConfig {
     /// Threads that run the rooms' ticks (each room on one of them, each with its own
     /// deadline). `None` (the default): one per CPU.
     pub sim_threads: Option<usize>,
+    /// Largest game message (chat...) a client may send, in bytes, tag included; a larger
+    /// one is closed with 1009. Default 1,024, at most [`CLIENT_MAX_FRAME_BYTES`].
+    pub max_game_message_bytes: usize,
+    /// Game messages per second a client may send on average, with a burst of one second's
+    /// worth; one more is closed with 1008. Default 8: chat at typing speed.
+    pub game_message_rate: u32,
+    /// The game's events queued for one client before it is closed as too slow (4001): they
+    /// are never dropped, so a client that does not read them must go. Default 256.
+    pub event_queue: usize,
+    /// How long a client whose connection dropped keeps its entity, for a new connection
+    /// presenting its resume token to take it back. Default 15 s: a phone switching networks
+    /// or a tab reloading comes back within it. Zero: no resume, entities go at once.
+    pub resume_window: Duration,
 }
 
 impl Default for ServerConfig {
@@ -118,6 +131,10 @@ impl Default for ServerConfig {
             max_rooms: 256,
             room_grace: Duration::from_secs(30),
             sim_threads: None,
+            max_game_message_bytes: 1024,
+            game_message_rate: 8,
+            event_queue: 256,
+            resume_window: Duration::from_secs(15),
         }
     }
 }
@@ -170,6 +187,14 @@ impl ServerConfig {
         }
         if self.idle_timeout.is_zero() {
             return Err("idle timeout must be positive".into());
+        }
+        if !(1..=CLIENT_MAX_FRAME_BYTES).contains(&self.max_game_message_bytes) {
+            let limit = CLIENT_MAX_FRAME_BYTES;
+            let bytes = self.max_game_message_bytes;
+            return Err(format!("max game message bytes {bytes} is outside 1..={limit}"));
+        }
+        if self.game_message_rate == 0 || self.event_queue == 0 {
+            return Err("game message rate and event queue must be positive".into());
         }
         if self.room_capacity == Some(0) || self.max_rooms == 0 || self.sim_threads == Some(0) {
             return Err("room capacity, max rooms and simulation threads must be positive".into());

@@ -4,11 +4,12 @@
 //! A game knows nothing of bytes, sockets or threads: it registers components with a codec
 //! and a visibility, and the server does the rest.
 
-use crate::protocol::describe::describe;
+use crate::protocol::describe::{describe, describe_variants};
 use crate::protocol::{Schema, Type};
 use crate::registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
+use bevy_ecs::resource::Resource;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::system::ScheduleSystem;
 use bevy_ecs::world::World;
@@ -26,6 +27,121 @@ pub trait GameInput:
     /// Checks a decoded input; the error is the close reason the client is sent.
     fn validate(&self) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// No input: a game whose clients only watch.
+impl GameInput for () {}
+
+/// A game's messages (client → server) or events (server → client): named, typed values
+/// beside the state, delivered in order and never dropped while the client is connected.
+///
+/// Usually an enum, each variant a kind of message. Its wire shape goes in the schema, read
+/// off [`GameMessage::samples`]: one value of each variant.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use tickwire::GameMessage;
+///
+/// #[derive(Clone, Debug, Serialize, Deserialize)]
+/// enum Chat {
+///     Say { text: String },
+///     Wave,
+/// }
+///
+/// impl GameMessage for Chat {
+///     fn samples() -> Vec<Chat> {
+///         vec![Chat::Say { text: String::new() }, Chat::Wave]
+///     }
+///     fn validate(&self) -> Result<(), String> {
+///         match self {
+///             Chat::Say { text } if text.trim().is_empty() => Err("empty chat line".into()),
+///             _ => Ok(()),
+///         }
+///     }
+/// }
+/// ```
+pub trait GameMessage:
+    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static
+{
+    /// One value of each variant (in any order); one value for a struct; none for
+    /// [`NoMessages`].
+    fn samples() -> Vec<Self>;
+
+    /// Checks a message a client sent, once decoded; the error is the close reason the
+    /// client is sent. Sizes and rates are checked before, by the server.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The message or event type of a game that has none: no value of it exists, so a client
+/// that sends a message is closed (`1007`, the message does not decode).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub enum NoMessages {}
+
+impl GameMessage for NoMessages {
+    fn samples() -> Vec<NoMessages> {
+        Vec::new()
+    }
+}
+
+/// Who an event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// The client whose own entity this is.
+    Owner(Entity),
+    /// Every client in the room.
+    All,
+    /// Every client in the room but the one whose own entity this is.
+    AllBut(Entity),
+}
+
+/// The events a game sends this tick: a resource in the game's world
+/// (`ResMut<Outgoing<MyEvent>>` in a system, `world.resource_mut` in [`Game::join`]).
+///
+/// After the tick's systems ran, each event is stamped with the tick and queued, in order,
+/// for its recipients, ahead of that tick's snapshot.
+#[derive(Resource, Debug)]
+pub struct Outgoing<E: GameMessage> {
+    queued: Vec<(Recipient, E)>,
+}
+
+impl<E: GameMessage> Default for Outgoing<E> {
+    fn default() -> Self {
+        Outgoing { queued: Vec::new() }
+    }
+}
+
+impl<E: GameMessage> Outgoing<E> {
+    /// Sends `event` to the client whose own entity is `entity` (none if no client owns it).
+    pub fn send(&mut self, entity: Entity, event: E) {
+        self.queued.push((Recipient::Owner(entity), event));
+    }
+
+    /// Sends `event` to every client in the room.
+    pub fn broadcast(&mut self, event: E) {
+        self.queued.push((Recipient::All, event));
+    }
+
+    /// Sends `event` to every client in the room but the owner of `entity`.
+    pub fn broadcast_except(&mut self, entity: Entity, event: E) {
+        self.queued.push((Recipient::AllBut(entity), event));
+    }
+
+    /// Events queued and not yet taken by the server.
+    pub fn len(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// Whether no event is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
+    /// Takes the queued events, oldest first.
+    pub(crate) fn take(&mut self) -> Vec<(Recipient, E)> {
+        std::mem::take(&mut self.queued)
     }
 }
 
@@ -75,6 +191,8 @@ impl ClientInfo {
 /// impl Game for Counters {
 ///     type Input = Press;
 ///     type Welcome = ();
+///     type Message = tickwire::NoMessages;
+///     type Event = tickwire::NoMessages;
 ///     const NAME: &'static str = "counters";
 ///     fn build(&mut self, game: &mut GameBuilder<'_>) {
 ///         game.replicate::<Count>();
@@ -92,6 +210,11 @@ pub trait Game: Send + 'static {
     /// What every client is told on connecting, besides the schema (world size, rules for
     /// prediction...).
     type Welcome: Serialize + DeserializeOwned + Clone + Default + Debug + Send + Sync + 'static;
+    /// What clients send besides inputs (chat, votes...); [`NoMessages`] for none.
+    type Message: GameMessage;
+    /// What the game tells clients besides the state ("X joined", "Y ate an orb"), sent with
+    /// [`Outgoing`]; [`NoMessages`] for none.
+    type Event: GameMessage;
     /// The game's name, sent in the schema.
     const NAME: &'static str;
 
@@ -106,10 +229,30 @@ pub trait Game: Send + 'static {
     /// the server adds its [`crate::Inputs`] and treats it as the client's own entity.
     fn join(&mut self, world: &mut World, client: &ClientInfo) -> Entity;
 
-    /// A client left: by default its entity is despawned.
+    /// A client left: by default its entity is despawned. With session resume on, this
+    /// comes only once the resume window has passed without the client coming back.
     fn leave(&mut self, world: &mut World, client: &ClientInfo, entity: Entity) {
         let _ = client;
         world.despawn(entity);
+    }
+
+    /// A client whose connection dropped came back within the resume window, on a new
+    /// connection (`client`), to its own `entity`. Nothing to do by default.
+    fn resume(&mut self, world: &mut World, client: &ClientInfo, entity: Entity) {
+        let _ = (world, client, entity);
+    }
+
+    /// A message from a client, already decoded and validated, at the start of the tick
+    /// after it arrived (before the systems run), in the order the client sent them.
+    /// Ignored by default.
+    fn message(
+        &mut self,
+        world: &mut World,
+        from: &ClientInfo,
+        entity: Entity,
+        message: Self::Message,
+    ) {
+        let _ = (world, from, entity, message);
     }
 }
 
@@ -182,7 +325,10 @@ pub(crate) fn schema_of<G: Game>(
 ) -> Result<Schema, String> {
     let input = describe(&G::Input::default()).map_err(|e| format!("input type: {e}"))?;
     let welcome: Type = describe(welcome).map_err(|e| format!("welcome type: {e}"))?;
-    let schema = registry.schema(G::NAME, input, welcome);
+    let message =
+        describe_variants(&G::Message::samples()).map_err(|e| format!("message type: {e}"))?;
+    let event = describe_variants(&G::Event::samples()).map_err(|e| format!("event type: {e}"))?;
+    let schema = registry.schema(G::NAME, input, welcome, message, event);
     // A client decodes the schema with a bound on how deep types nest: refuse here, at
     // startup, a game whose welcome no client could decode.
     crate::protocol::decode_exact::<Schema>(&crate::protocol::encode(&schema), usize::MAX)

@@ -45,7 +45,9 @@ pub mod tick;
 pub mod tick_loop;
 
 pub use config::ServerConfig;
-pub use game::{ClientInfo, Game, GameBuilder, GameInput};
+pub use game::{
+    ClientInfo, Game, GameBuilder, GameInput, GameMessage, NoMessages, Outgoing, Recipient,
+};
 pub use identity::{NetId, Replicated};
 pub use input::Inputs;
 pub use registry::{InterestConfig, Quantized, Registration, Registry, Spatial};

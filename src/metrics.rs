@@ -64,6 +64,16 @@ pub mod names {
     pub const ROOM_CLIENTS: &str = "tickwire_room_clients";
     /// Gauge: resident memory of the process in bytes.
     pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "tickwire_process_resident_memory_bytes";
+    /// Counter: game messages received from clients.
+    pub const GAME_MESSAGES_IN: &str = "tickwire_game_messages_in";
+    /// Counter: game events queued for clients (one per recipient).
+    pub const EVENTS_OUT: &str = "tickwire_events_out";
+    /// Counter: sessions taken back with a resume token.
+    pub const SESSIONS_RESUMED: &str = "tickwire_sessions_resumed";
+    /// Counter: sessions whose resume window passed; their entity is gone.
+    pub const SESSIONS_EXPIRED: &str = "tickwire_sessions_expired";
+    /// Gauge: sessions waiting for their client to resume.
+    pub const SESSIONS_WAITING: &str = "tickwire_sessions_waiting";
 
     /// Every metric with a sample on the page from the server's start: all but the labelled
     /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`], [`ROOM_CLIENTS`]), which show one only
@@ -86,6 +96,11 @@ pub mod names {
         TICK_THREAD_CPU_SECONDS,
         PROCESS_RESIDENT_MEMORY_BYTES,
         ROOMS,
+        GAME_MESSAGES_IN,
+        EVENTS_OUT,
+        SESSIONS_RESUMED,
+        SESSIONS_EXPIRED,
+        SESSIONS_WAITING,
     ];
 
     /// The label of [`super::Reason`] (its field name, which the derive exports).
@@ -149,6 +164,16 @@ pub struct Metrics {
     pub snapshots_skipped: Counter,
     /// Inputs applied by the simulation.
     pub inputs_applied: Counter,
+    /// Game messages received.
+    pub game_messages_in: Counter,
+    /// Game events queued, one per recipient.
+    pub events_out: Counter,
+    /// Sessions resumed.
+    pub sessions_resumed: Counter,
+    /// Sessions whose resume window passed.
+    pub sessions_expired: Counter,
+    /// Sessions waiting to be resumed.
+    pub sessions_waiting: Gauge,
     /// Inputs dropped, by reason.
     pub inputs_dropped: Family<Reason, Counter>,
     /// Connections closed, by reason.
@@ -196,6 +221,11 @@ impl Metrics {
             snapshots: Family::default(),
             snapshots_skipped: Counter::default(),
             inputs_applied: Counter::default(),
+            game_messages_in: Counter::default(),
+            events_out: Counter::default(),
+            sessions_resumed: Counter::default(),
+            sessions_expired: Counter::default(),
+            sessions_waiting: Gauge::default(),
             inputs_dropped: Family::default(),
             disconnects: Family::default(),
             cpu_seconds: Counter::default(),
@@ -223,6 +253,15 @@ impl Metrics {
             m.snapshots_skipped.clone(),
         );
         r.register(INPUTS_APPLIED, "Inputs applied", m.inputs_applied.clone());
+        r.register(GAME_MESSAGES_IN, "Game messages received", m.game_messages_in.clone());
+        r.register(EVENTS_OUT, "Game events queued, one per recipient", m.events_out.clone());
+        r.register(SESSIONS_RESUMED, "Sessions resumed", m.sessions_resumed.clone());
+        r.register(
+            SESSIONS_EXPIRED,
+            "Sessions whose resume window passed",
+            m.sessions_expired.clone(),
+        );
+        r.register(SESSIONS_WAITING, "Sessions waiting to be resumed", m.sessions_waiting.clone());
         r.register(INPUTS_DROPPED, "Inputs dropped, by reason", m.inputs_dropped.clone());
         r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());

@@ -1,7 +1,7 @@
 //! One game world: the game's bevy_ecs `World` and schedule, its clients' input buffers and
 //! its replication. Pure: the caller passes the tick; no sockets, no clock, no tokio.
 
-use crate::game::{ClientInfo, Game, GameBuilder, schema_of};
+use crate::game::{ClientInfo, Game, GameBuilder, Outgoing, Recipient, schema_of};
 use crate::input::{Inputs, Queued, advance_all};
 use crate::protocol::{PROTOCOL_VERSION, Schema, Welcome};
 use crate::registry::Registry;
@@ -114,6 +114,7 @@ impl<G: Game> Room<G> {
         let schema = schema_of::<G>(&registry, &welcome)?;
         let schema_hash = schema.hash();
         let replication = Replication::new(registry, &mut world, settings.history_ticks);
+        world.init_resource::<Outgoing<G::Event>>();
         let inputs = world.query_filtered();
         Ok(Room {
             game,
@@ -138,8 +139,9 @@ impl<G: Game> Room<G> {
         &self.schema
     }
 
-    /// The welcome for a client whose own entity is `own`.
-    pub fn welcome(&self, client_id: u32, own: NetId) -> Welcome {
+    /// The welcome for a client whose own entity is `own`, with its resume token (all zero:
+    /// none).
+    pub fn welcome(&self, client_id: u32, own: NetId, resume_token: [u8; 16]) -> Welcome {
         Welcome {
             protocol_version: PROTOCOL_VERSION,
             client_id,
@@ -148,6 +150,7 @@ impl<G: Game> Room<G> {
             schema_hash: self.schema_hash,
             schema: (*self.schema).clone(),
             game: self.welcome.clone(),
+            resume_token,
         }
     }
 
@@ -162,6 +165,35 @@ impl<G: Game> Room<G> {
             spawned.insert((Replicated, id, Inputs::<G::Input>::new(self.settings.input_buffer)));
         }
         (entity, id)
+    }
+
+    /// A client came back on a new connection to its own `entity`: its input buffer starts
+    /// afresh (the new connection numbers inputs from 1) and the game is told. Returns the
+    /// entity's wire id, or `None` if the entity is gone.
+    pub fn resume(&mut self, client: &ClientInfo, entity: Entity) -> Option<NetId> {
+        let id = *self.world.get::<NetId>(entity)?;
+        self.suspend(entity);
+        self.game.resume(&mut self.world, client, entity);
+        Some(id)
+    }
+
+    /// A client's connection dropped and its entity waits for it: no input is applied to it
+    /// meanwhile.
+    pub fn suspend(&mut self, entity: Entity) {
+        if let Ok(mut waiting) = self.world.get_entity_mut(entity) {
+            waiting.insert(Inputs::<G::Input>::new(self.settings.input_buffer));
+        }
+    }
+
+    /// Hands a client's message to the game.
+    pub fn message(&mut self, client: &ClientInfo, entity: Entity, message: G::Message) {
+        self.game.message(&mut self.world, client, entity, message);
+    }
+
+    /// Takes the events the game queued since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<(Recipient, G::Event)> {
+        (self.world.get_resource_mut::<Outgoing<G::Event>>())
+            .map_or_else(Vec::new, |mut out| out.take())
     }
 
     /// Lets the game remove a client's entity.

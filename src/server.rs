@@ -86,7 +86,7 @@ impl<G: Game> Server<G> {
         let shared = Arc::new(Shared::new(config));
         let (pool, directory) = SimPool::start(shared.clone(), factory, settings)?;
         directory.open_permanent(DEFAULT_ROOM).map_err(std::io::Error::other)?;
-        let router = http::router::<G::Input>(shared.clone(), directory, files);
+        let router = http::router::<crate::net::inbox::WireOf<G>>(shared.clone(), directory, files);
         serve(listener, shared, router, pool, shutdown).await
     }
 }

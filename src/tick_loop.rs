@@ -7,9 +7,9 @@
 //! into outboxes.
 
 use crate::context::Shared;
-use crate::game::{ClientInfo, Game};
+use crate::game::{ClientInfo, Game, Recipient};
 use crate::input::Queued;
-use crate::net::inbox::Event;
+use crate::net::inbox::{Event, ResumeToken, WireOf};
 use crate::net::outbox::{Ending, Outbox};
 use crate::net::pool::BufferPool;
 use crate::protocol::CloseCode;
@@ -35,13 +35,23 @@ struct Client {
     lag: u32,
     /// Size of the last snapshot built, to size the next buffer.
     last_size: usize,
+    /// The token that resumes this session (all zero when resume is off).
+    token: ResumeToken,
+}
+
+/// A session whose connection dropped, waiting for its client to resume it.
+struct Waiting {
+    info: ClientInfo,
+    entity: Entity,
+    /// When the resume window closes and the game is told the client left.
+    until: Instant,
 }
 
 /// One room's tick loop: its world, its clients, its deadline.
 pub struct TickLoop<G: Game> {
     room: Room<G>,
     clients: HashMap<u32, Client>,
-    events: mpsc::Receiver<Event<G::Input>>,
+    events: mpsc::Receiver<Event<WireOf<G>>>,
     shared: Arc<Shared>,
     status: Arc<RoomStatus>,
     /// Snapshot buffers, back from the writers once sent.
@@ -53,6 +63,12 @@ pub struct TickLoop<G: Game> {
     counted: Counted,
     /// Since when nobody has held a place in the room.
     empty_since: Option<Instant>,
+    /// Each connected client's resume token, to its id.
+    tokens: HashMap<ResumeToken, u32>,
+    /// Sessions waiting to be resumed, by token.
+    waiting: HashMap<ResumeToken, Waiting>,
+    /// The connected client whose own entity each entity is, for events sent to one.
+    owners: HashMap<Entity, u32>,
 }
 
 /// This room's share of the server-wide gauges, to change them by differences.
@@ -68,7 +84,7 @@ impl<G: Game> TickLoop<G> {
         room: Room<G>,
         shared: Arc<Shared>,
         status: Arc<RoomStatus>,
-        events: mpsc::Receiver<Event<G::Input>>,
+        events: mpsc::Receiver<Event<WireOf<G>>>,
         start: Instant,
     ) -> TickLoop<G> {
         // A client has at most two snapshots alive: one in its outbox, one being written.
@@ -86,6 +102,9 @@ impl<G: Game> TickLoop<G> {
             last_warning: None,
             counted: Counted::default(),
             empty_since: None,
+            tokens: HashMap::new(),
+            waiting: HashMap::new(),
+            owners: HashMap::new(),
         }
     }
 
@@ -123,7 +142,7 @@ impl<G: Game> TickLoop<G> {
     /// How long nobody has held a place in the room, as of `now`; `None` while somebody
     /// does, and always for a permanent room.
     pub fn empty_for(&mut self, now: Instant) -> Option<Duration> {
-        if self.status.permanent || self.status.members() > 0 {
+        if self.status.permanent || self.status.members() > 0 || !self.waiting.is_empty() {
             self.empty_since = None;
             return None;
         }
@@ -137,6 +156,8 @@ impl<G: Game> TickLoop<G> {
             client.outbox.end(Ending::Close(code, reason.to_owned()));
         }
         self.clients.clear();
+        self.shared.metrics.sessions_waiting.dec_by(self.waiting.len() as i64);
+        self.waiting.clear();
         self.count_gauges(0);
         self.shared.metrics.room_closed(&self.status.name);
     }
@@ -156,14 +177,22 @@ impl<G: Game> TickLoop<G> {
     /// One tick: events, simulation, replication.
     pub fn tick(&mut self, tick: Tick) {
         self.drain_events();
+        self.expire_sessions(Instant::now());
         let stats = self.room.step(tick);
         self.shared.metrics.inputs_applied.inc_by(stats.inputs_applied);
+        self.send_events(tick);
         self.send_snapshots();
         self.count_gauges(self.room.entity_count() as i64);
         self.status.tick.store(tick.0, Ordering::Relaxed);
         self.status.clients_in_world.store(self.clients.len() as u32, Ordering::Relaxed);
         self.status.mark_tick();
         self.shared.metrics.ticks.inc();
+        // Writers are woken only now: woken one by one while the tick still builds, they
+        // preempted it on this 2-core class of machine, and the tick ran late for everyone.
+        // And a client that reads its snapshot finds the room's gauges already counting it.
+        for client in self.clients.values() {
+            client.outbox.wake();
+        }
     }
 
     /// Handles what arrived since the last tick. Bounded: at most the channel's capacity.
@@ -173,21 +202,150 @@ impl<G: Game> TickLoop<G> {
             let Ok(event) = self.events.try_recv() else { break };
             budget -= 1;
             match event {
-                Event::Join { client, outbox } => self.join(client, outbox),
+                Event::Join { client, outbox, resume } => self.join(client, outbox, resume),
                 Event::Input { client_id, seq, input } => self.input(client_id, seq, input),
+                Event::Message { client_id, message } => {
+                    if let Some(client) = self.clients.get(&client_id) {
+                        self.room.message(&client.info, client.entity, message);
+                    }
+                }
                 Event::Leave { client_id } => self.leave(client_id),
             }
         }
     }
 
-    fn join(&mut self, info: ClientInfo, outbox: Arc<Outbox>) {
-        let (entity, own) = self.room.join(&info);
-        let welcome = self.room.welcome(info.client_id, own);
+    fn join(&mut self, info: ClientInfo, outbox: Arc<Outbox>, resume: Option<ResumeToken>) {
+        let client_id = info.client_id;
+        let (entity, own) = match resume {
+            None => self.room.join(&info),
+            Some(token) => match self
+                .take_session(token)
+                .and_then(|entity| self.room.resume(&info, entity).map(|own| (entity, own)))
+            {
+                Some(found) => {
+                    self.shared.metrics.sessions_resumed.inc();
+                    debug!(client_id, entity = found.1.id, "session resumed");
+                    found
+                }
+                None => {
+                    let reason = "resume token unknown, already used, or its window passed";
+                    debug!(client_id, "{reason}");
+                    self.shared.metrics.disconnect(CloseCode::ResumeRefused.label());
+                    outbox.end(Ending::Close(CloseCode::ResumeRefused, reason.to_owned()));
+                    return;
+                }
+            },
+        };
+        let token = self.new_token();
+        let welcome = self.room.welcome(client_id, own, token);
         outbox.push_welcome(Bytes::from(welcome.encode()));
-        debug!(client_id = info.client_id, entity = own.id, "client joined");
-        let client =
-            Client { info, entity, outbox, view: ClientView::new(own), lag: 0, last_size: 0 };
-        self.clients.insert(client.info.client_id, client);
+        debug!(client_id, entity = own.id, "client joined");
+        if token != [0; 16] {
+            self.tokens.insert(token, client_id);
+        }
+        self.owners.insert(entity, client_id);
+        let view = ClientView::new(own);
+        let client = Client { info, entity, outbox, view, lag: 0, last_size: 0, token };
+        self.clients.insert(client_id, client);
+    }
+
+    /// A fresh resume token, or all zero when sessions are not resumed.
+    fn new_token(&self) -> ResumeToken {
+        let mut token = [0u8; 16];
+        if self.shared.config.resume_window.is_zero() {
+            return token;
+        }
+        // The operating system's generator does not fail on the platforms tickwire runs on;
+        // if it ever did, the session simply cannot be resumed.
+        if let Err(error) = getrandom::fill(&mut token) {
+            warn!(%error, "no random resume token: this session cannot be resumed");
+            return [0; 16];
+        }
+        token
+    }
+
+    /// The entity of the session `token` resumes, which is taken (tokens are single use): a
+    /// waiting session, or a connected one whose client reconnected before the server saw its
+    /// old connection drop (that connection is closed with 4006).
+    fn take_session(&mut self, token: ResumeToken) -> Option<Entity> {
+        if token == [0; 16] {
+            return None;
+        }
+        if let Some(waiting) = self.waiting.remove(&token) {
+            self.status.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.shared.metrics.sessions_waiting.dec();
+            return Some(waiting.entity);
+        }
+        let old_id = self.tokens.remove(&token)?;
+        let old = self.clients.remove(&old_id)?;
+        self.owners.remove(&old.entity);
+        let reason = "this session was resumed on a newer connection".to_owned();
+        self.shared.metrics.disconnect(CloseCode::Replaced.label());
+        old.outbox.end(Ending::Close(CloseCode::Replaced, reason));
+        Some(old.entity)
+    }
+
+    /// Tells the game of the clients whose resume window has passed.
+    fn expire_sessions(&mut self, now: Instant) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let expired: Vec<ResumeToken> =
+            (self.waiting.iter()).filter(|(_, w)| w.until <= now).map(|(t, _)| *t).collect();
+        for token in expired {
+            let Some(waiting) = self.waiting.remove(&token) else { continue };
+            self.status.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.shared.metrics.sessions_waiting.dec();
+            self.shared.metrics.sessions_expired.inc();
+            debug!(client_id = waiting.info.client_id, "resume window passed");
+            self.room.leave(&waiting.info, waiting.entity);
+        }
+    }
+
+    /// Queues this tick's events for their recipients, stamped with `tick`. A client whose
+    /// event queue is full is closed as too slow: an event is never dropped silently.
+    fn send_events(&mut self, tick: Tick) {
+        let events = self.room.take_events();
+        if events.is_empty() {
+            return;
+        }
+        let mut overflowed = Vec::new();
+        let mut queued = 0;
+        for (recipient, event) in events {
+            let frame = Bytes::from(crate::protocol::encode_event(tick.0, &event));
+            let mut deliver = |client_id: u32, client: &Client| {
+                if client.outbox.push_event(frame.clone()) {
+                    queued += 1;
+                } else if !overflowed.contains(&client_id) {
+                    overflowed.push(client_id);
+                }
+            };
+            match recipient {
+                Recipient::Owner(entity) => {
+                    let owner = self.owners.get(&entity).copied();
+                    if let Some((id, client)) =
+                        owner.and_then(|id| Some((id, self.clients.get(&id)?)))
+                    {
+                        deliver(id, client);
+                    }
+                }
+                Recipient::All => self.clients.iter().for_each(|(&id, c)| deliver(id, c)),
+                Recipient::AllBut(entity) => (self.clients.iter())
+                    .filter(|(_, c)| c.entity != entity)
+                    .for_each(|(&id, c)| deliver(id, c)),
+            }
+        }
+        self.shared.metrics.events_out.inc_by(queued);
+        let limit = self.shared.config.event_queue;
+        for client_id in overflowed {
+            if let Some(client) = self.clients.get(&client_id) {
+                let reason = format!("too slow: {limit} events left unread");
+                debug!(client_id, "{reason}");
+                self.shared.metrics.disconnect(CloseCode::TooSlow.label());
+                client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
+            }
+            self.remove(client_id);
+        }
     }
 
     fn input(&mut self, client_id: u32, seq: u32, input: G::Input) {
@@ -205,14 +363,33 @@ impl<G: Game> TickLoop<G> {
         }
     }
 
+    /// A connection ended: with resume on, its session waits for the client to come back;
+    /// otherwise the game is told the client left.
     fn leave(&mut self, client_id: u32) {
-        if self.remove(client_id) {
+        let window = self.shared.config.resume_window;
+        let Some(client) = self.clients.get(&client_id) else { return };
+        if window.is_zero() || self.tokens.get(&client.token) != Some(&client_id) {
+            self.remove(client_id);
             debug!(client_id, "client left");
+            return;
         }
+        let Some(client) = self.clients.remove(&client_id) else { return };
+        self.tokens.remove(&client.token);
+        self.owners.remove(&client.entity);
+        self.room.suspend(client.entity);
+        let waiting =
+            Waiting { info: client.info, entity: client.entity, until: Instant::now() + window };
+        self.waiting.insert(client.token, waiting);
+        self.status.waiting.fetch_add(1, Ordering::AcqRel);
+        self.shared.metrics.sessions_waiting.inc();
+        debug!(client_id, "client dropped; its session waits to be resumed");
     }
 
+    /// Removes a client for good: the game is told it left.
     fn remove(&mut self, client_id: u32) -> bool {
         let Some(client) = self.clients.remove(&client_id) else { return false };
+        self.tokens.remove(&client.token);
+        self.owners.remove(&client.entity);
         self.room.leave(&client.info, client.entity);
         true
     }
@@ -244,11 +421,6 @@ impl<G: Game> TickLoop<G> {
             client.last_size = bytes.len();
             metrics.snapshot_bytes.observe(bytes.len() as f64);
             client.outbox.put_snapshot(self.buffers.freeze(bytes));
-        }
-        // Writers are woken only now: woken one by one while the tick still builds, they
-        // preempted it on this 2-core class of machine, and the tick ran late for everyone.
-        for client in self.clients.values() {
-            client.outbox.wake();
         }
         metrics.snapshots_skipped.inc_by(skipped);
         for (kind, count) in ["full", "delta", "catch_up"].into_iter().zip(built_counts) {

@@ -66,7 +66,7 @@ async fn each_fault_gets_its_close_code_and_spares_the_others() {
 
     let mut backwards = server.connect("backwards").await;
     backwards.send_input(ArenaInput::default()).await.expect("send");
-    let stale = ClientMessage::Input { seq: 1, input: ArenaInput::default() };
+    let stale = ClientMessage::<_, ()>::Input { seq: 1, input: ArenaInput::default() };
     send_raw(&mut backwards, Message::Binary(Bytes::from(stale.encode()))).await;
     let (code, reason) = closed(&mut backwards).await;
     assert_eq!(code, 1008);
@@ -75,7 +75,7 @@ async fn each_fault_gets_its_close_code_and_spares_the_others() {
     let mut flood = server.connect("flood").await;
     let (code, reason) = within(async {
         for n in 1..=1000 {
-            let input = ClientMessage::Input { seq: n, input: ArenaInput::default() };
+            let input = ClientMessage::<_, ()>::Input { seq: n, input: ArenaInput::default() };
             if flood.socket().send(Message::Binary(Bytes::from(input.encode()))).await.is_err() {
                 break;
             }

@@ -19,7 +19,7 @@
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
-use tickwire::arena::{Arena, ArenaInput};
+use tickwire::arena::{Arena, ArenaInput, ArenaMessage};
 use tickwire::protocol::{
     ClientMessage, DecodeError, Reader, SHORT_DECODE_LIMIT_BYTES, SHORT_MESSAGE_BYTES, Schema,
     decode_client, decode_control, inspect, varint,
@@ -103,14 +103,14 @@ proptest! {
     #[test]
     fn client_decoders_never_panic(bytes in message()) {
         for limit in [SHORT_MESSAGE_BYTES, LARGE_LIMIT_BYTES] {
-            match decode_client::<ArenaInput>(&bytes, limit) {
+            match decode_client::<ArenaInput, ArenaMessage>(&bytes, limit) {
                 Ok(ClientMessage::Input { input, .. }) => { let _ = input.validate(); }
                 Ok(_) => {}
                 Err(DecodeError::TooLarge { .. }) => prop_assert!(bytes.len() > limit),
                 Err(_) => prop_assert!(bytes.len() <= limit),
             }
         }
-        let _ = decode_client::<Chat>(&bytes, LARGE_LIMIT_BYTES);
+        let _ = decode_client::<Chat, Chat>(&bytes, LARGE_LIMIT_BYTES);
         let _ = inspect::client_message(&bytes, &arena().1);
     }
 
@@ -148,7 +148,7 @@ proptest! {
         write_u64(&mut bytes, claimed);
         bytes.extend_from_slice(&tail);
         prop_assume!(bytes.len() <= SHORT_MESSAGE_BYTES);
-        let result = decode_client::<Chat>(&bytes, SHORT_MESSAGE_BYTES);
+        let result = decode_client::<Chat, Chat>(&bytes, SHORT_MESSAGE_BYTES);
         if claimed > SHORT_DECODE_LIMIT_BYTES as u64 {
             let refused = matches!(
                 result,

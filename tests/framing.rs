@@ -124,7 +124,7 @@ async fn well_formed_control_frames_and_fragments_are_accepted() {
     .await;
     assert_eq!(pong.payload, vec![9; 125]);
     // A ping between the fragments of a message is allowed; the message is a valid ping.
-    let ping = ClientMessage::<()>::Ping { id: 7 }.encode();
+    let ping = ClientMessage::<(), ()>::Ping { id: 7 }.encode();
     let (head, tail) = ping.split_at(1);
     let bytes =
         [frame(false, BINARY, head), frame(true, PING, b""), frame(true, CONTINUATION, tail)]

@@ -86,7 +86,7 @@ async fn a_ping_before_the_welcome_is_answered_after_it_with_players_online() {
     // Each socket pings the moment its handshake completes, racing the tick that welcomes it.
     for attempt in 0..10 {
         let mut socket = open(&server.ws_url()).await.expect("handshake");
-        let ping = ClientMessage::<()>::Ping { id: attempt }.encode();
+        let ping = ClientMessage::<(), ()>::Ping { id: attempt }.encode();
         socket.send(Message::Binary(ping.into())).await.expect("ping sent");
         let first = within(next_binary(&mut socket)).await.expect("first message");
         let first = decode_control(&first).expect("decodes");

@@ -100,6 +100,8 @@ pub struct Paint;
 impl Game for Paint {
     type Input = PaintInput;
     type Welcome = PaintWelcome;
+    type Message = tickwire::NoMessages;
+    type Event = tickwire::NoMessages;
     const NAME: &'static str = "paint";
 
     fn build(&mut self, game: &mut GameBuilder<'_>) {

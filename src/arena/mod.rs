@@ -11,7 +11,9 @@ mod systems;
 
 pub use components::{Color, Name, Orb, Position, Radius, Score, Velocity};
 
-use crate::{ClientInfo, Game, GameBuilder, GameInput, InterestConfig, Replicated};
+use crate::{
+    ClientInfo, Game, GameBuilder, GameInput, GameMessage, InterestConfig, Outgoing, Replicated,
+};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,89 @@ pub const BUTTON_BOOST: u8 = 1;
 
 /// Longest player name in characters, after control characters are stripped.
 pub const MAX_NAME_CHARS: usize = 16;
+
+/// Longest chat line in characters.
+pub const MAX_CHAT_CHARS: usize = 200;
+
+/// Every this many points, a player's score is announced to the room.
+pub const MILESTONE: u32 = 25;
+
+/// What a player sends besides inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArenaMessage {
+    /// A chat line for the room.
+    Chat {
+        /// The line, at most [`MAX_CHAT_CHARS`] characters, no control characters.
+        text: String,
+    },
+}
+
+impl GameMessage for ArenaMessage {
+    fn samples() -> Vec<ArenaMessage> {
+        vec![ArenaMessage::Chat { text: String::new() }]
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let ArenaMessage::Chat { text } = self;
+        if text.trim().is_empty() {
+            return Err("empty chat line".into());
+        }
+        if text.chars().count() > MAX_CHAT_CHARS {
+            return Err(format!("chat line longer than {MAX_CHAT_CHARS} characters"));
+        }
+        if text.chars().any(char::is_control) {
+            return Err("control characters in a chat line".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the arena tells the players of a room besides the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArenaEvent {
+    /// A player joined the room.
+    Joined {
+        /// Their name.
+        name: String,
+    },
+    /// A player left (or did not come back within the resume window).
+    Left {
+        /// Their name.
+        name: String,
+    },
+    /// A player came back on a new connection.
+    Returned {
+        /// Their name.
+        name: String,
+    },
+    /// A chat line.
+    Chat {
+        /// Who said it.
+        from: String,
+        /// What they said.
+        text: String,
+    },
+    /// A player's score passed a multiple of [`MILESTONE`].
+    Milestone {
+        /// Their name.
+        name: String,
+        /// The multiple passed.
+        score: u32,
+    },
+}
+
+impl GameMessage for ArenaEvent {
+    fn samples() -> Vec<ArenaEvent> {
+        let name = String::new();
+        vec![
+            ArenaEvent::Joined { name: name.clone() },
+            ArenaEvent::Left { name: name.clone() },
+            ArenaEvent::Returned { name: name.clone() },
+            ArenaEvent::Chat { from: name.clone(), text: String::new() },
+            ArenaEvent::Milestone { name, score: 0 },
+        ]
+    }
+}
 
 /// One tick of a player's input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -174,6 +259,8 @@ impl Arena {
 impl Game for Arena {
     type Input = ArenaInput;
     type Welcome = ArenaWelcome;
+    type Message = ArenaMessage;
+    type Event = ArenaEvent;
     const NAME: &'static str = "arena";
 
     fn build(&mut self, game: &mut GameBuilder<'_>) {
@@ -219,7 +306,40 @@ impl Game for Arena {
     fn join(&mut self, world: &mut World, client: &ClientInfo) -> Entity {
         let name = client.param("name").map(sanitize_name).filter(|n| !n.is_empty());
         let name = name.unwrap_or_else(|| format!("player-{}", client.client_id));
-        spawn_player(world, &name)
+        let player = spawn_player(world, &name);
+        world
+            .resource_mut::<Outgoing<ArenaEvent>>()
+            .broadcast_except(player, ArenaEvent::Joined { name });
+        player
+    }
+
+    fn leave(&mut self, world: &mut World, _: &ClientInfo, entity: Entity) {
+        if let Some(name) = world.get::<Name>(entity).map(|n| n.0.clone()) {
+            world
+                .resource_mut::<Outgoing<ArenaEvent>>()
+                .broadcast_except(entity, ArenaEvent::Left { name });
+        }
+        world.despawn(entity);
+    }
+
+    fn resume(&mut self, world: &mut World, _: &ClientInfo, entity: Entity) {
+        if let Some(name) = world.get::<Name>(entity).map(|n| n.0.clone()) {
+            let event = ArenaEvent::Returned { name };
+            world.resource_mut::<Outgoing<ArenaEvent>>().broadcast_except(entity, event);
+        }
+    }
+
+    fn message(
+        &mut self,
+        world: &mut World,
+        _: &ClientInfo,
+        entity: Entity,
+        message: ArenaMessage,
+    ) {
+        let ArenaMessage::Chat { text } = message;
+        let Some(from) = world.get::<Name>(entity).map(|n| n.0.clone()) else { return };
+        let text = text.trim().to_owned();
+        world.resource_mut::<Outgoing<ArenaEvent>>().broadcast(ArenaEvent::Chat { from, text });
     }
 }
 

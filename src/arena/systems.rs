@@ -1,8 +1,8 @@
 //! The arena's systems, in schedule order: move, separate, eat, respawn orbs.
 
-use super::components::{Color, Orb, Position, Radius, Score, Velocity};
-use super::{ArenaInput, ArenaRng, ArenaStats, Rules, movement};
-use crate::{Inputs, Replicated};
+use super::components::{Color, Name, Orb, Position, Radius, Score, Velocity};
+use super::{ArenaEvent, ArenaInput, ArenaRng, ArenaStats, MILESTONE, Rules, movement};
+use crate::{Inputs, Outgoing, Replicated};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
@@ -91,11 +91,12 @@ pub(crate) struct Food {
 /// reach along x.
 pub(crate) fn eat_orbs(
     mut commands: Commands,
-    mut players: Query<(&Position, &Radius, &mut Score), PlayersOnly>,
+    mut players: Query<(&Position, &Radius, &mut Score, &Name), PlayersOnly>,
     new_orbs: Query<(Entity, &Position, &Radius, &Score), Added<Orb>>,
     orbs: Query<(), With<Orb>>,
     mut pantry: Local<Pantry>,
     mut stats: ResMut<ArenaStats>,
+    mut events: ResMut<Outgoing<ArenaEvent>>,
 ) {
     let Pantry { food, eaten } = &mut *pantry;
     let before = food.len();
@@ -113,7 +114,8 @@ pub(crate) fn eat_orbs(
     eaten.clear();
     eaten.resize(food.len(), false);
     let max_orb_radius = food.iter().map(|f| f.radius).fold(0.0, f32::max);
-    for (pos, radius, mut score) in &mut players {
+    for (pos, radius, mut score, name) in &mut players {
+        let before = score.0;
         let reach = radius.0 + max_orb_radius;
         let start = food.partition_point(|f| f.at.x < pos.0.x - reach);
         for (k, orb) in food.iter().enumerate().skip(start) {
@@ -131,6 +133,10 @@ pub(crate) fn eat_orbs(
             score.0 = score.0.saturating_add(orb.value);
             stats.orbs_eaten += 1;
             commands.entity(orb.entity).despawn();
+        }
+        if score.0 / MILESTONE > before / MILESTONE {
+            let milestone = score.0 / MILESTONE * MILESTONE;
+            events.broadcast(ArenaEvent::Milestone { name: name.0.clone(), score: milestone });
         }
     }
     let mut k = 0;

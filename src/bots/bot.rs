@@ -328,6 +328,7 @@ impl<'a> Bot<'a> {
                 }
                 Ok(())
             }
+            Ok(Applied::Event { .. }) => Ok(()),
             Ok(Applied::Welcome(_)) => Err("second-welcome".into()),
             Err(_) => {
                 self.outcome.apply_errors += 1;

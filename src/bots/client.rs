@@ -64,6 +64,14 @@ pub enum Received {
     },
     /// A pong.
     Pong(protocol::Pong),
+    /// One of the game's events: its tick and bincode bytes (decode them with
+    /// [`crate::protocol::decode_exact`] as the game's event type).
+    Event {
+        /// The tick it belongs to.
+        tick: u32,
+        /// Its bincode bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// One connected client.
@@ -142,6 +150,7 @@ impl BotClient {
         match self.replica.apply(&bytes)? {
             Applied::Snapshot { full, .. } => Ok(Received::Snapshot { full, bytes: bytes.len() }),
             Applied::Pong(pong) => Ok(Received::Pong(pong)),
+            Applied::Event { tick, bytes } => Ok(Received::Event { tick, bytes }),
             Applied::Welcome(_) => Err(BotError::Protocol("a second welcome".into())),
         }
     }
@@ -158,14 +167,24 @@ impl BotClient {
     /// Sends one input of the game and returns its seq.
     pub async fn send_input<I: serde::Serialize>(&mut self, input: I) -> Result<u32, BotError> {
         self.seq += 1;
-        let message = ClientMessage::Input { seq: self.seq, input };
+        let message = ClientMessage::<I, ()>::Input { seq: self.seq, input };
         self.send_bytes(message.encode()).await?;
         Ok(self.seq)
     }
 
+    /// Sends one of the game's messages.
+    pub async fn send_message<M: serde::Serialize>(&mut self, message: M) -> Result<(), BotError> {
+        self.send_bytes(ClientMessage::<(), M>::Message(message).encode()).await
+    }
+
     /// Sends a ping.
     pub async fn send_ping(&mut self, id: u32) -> Result<(), BotError> {
-        self.send_bytes(ClientMessage::<()>::Ping { id }.encode()).await
+        self.send_bytes(ClientMessage::<(), ()>::Ping { id }.encode()).await
+    }
+
+    /// The token that resumes this session (`/ws?resume=` and these 32 hex digits).
+    pub fn resume_token(&self) -> String {
+        self.welcome.resume_token.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Sends raw bytes as one binary message (tests of malformed input).

@@ -5,10 +5,10 @@
 //! code and a reason, and are logged at `debug!`.
 
 use super::idle::{self, IdleTimer};
-use super::inbox::{Event, Inbox};
+use super::inbox::{Event, Inbox, ResumeToken, Wire};
 use super::outbox::{Ending, Outbox};
 use crate::context::Shared;
-use crate::game::{ClientInfo, GameInput};
+use crate::game::{ClientInfo, GameInput, GameMessage};
 use crate::protocol::{self, ClientMessage, CloseCode, Pong};
 use crate::rooms::{Membership, Refusal, RoomStatus};
 use axum::body::Bytes;
@@ -24,11 +24,12 @@ use tracing::debug;
 ///
 /// One task, one loop: it waits for either a client message or something in the outbox. The
 /// socket is not split, so reading and writing share no lock.
-pub async fn serve<I: GameInput>(
+pub async fn serve<W: Wire>(
     mut socket: WebSocket,
     shared: Arc<Shared>,
-    place: Result<Membership<I>, Refusal>,
+    place: Result<Membership<W>, Refusal>,
     client: ClientInfo,
+    resume: Option<ResumeToken>,
 ) {
     let client_id = client.client_id;
     let membership = match place {
@@ -44,8 +45,8 @@ pub async fn serve<I: GameInput>(
     // The place in the room is held until the connection's Leave is sent (the end of this
     // function), so the room cannot close under a client it has not seen leave.
     let (inbox, room) = (&membership.inbox, &membership.status);
-    let outbox = Arc::new(Outbox::new(shared.config.control_queue));
-    let join = Event::Join { client, outbox: outbox.clone() };
+    let outbox = Arc::new(Outbox::new(shared.config.control_queue, shared.config.event_queue));
+    let join = Event::Join { client, outbox: outbox.clone(), resume };
     if inbox.send(join).await.is_err() {
         let ending = Ending::Close(CloseCode::InternalError, "tick loop stopped".into());
         finish(&mut socket, &shared, Some(ending)).await;
@@ -88,6 +89,8 @@ pub async fn serve<I: GameInput>(
 struct Reader {
     client_id: u32,
     bucket: TokenBucket,
+    /// Game messages, on top of `bucket`.
+    messages: TokenBucket,
     /// Sequence number of the newest input received.
     last_seq: u32,
 }
@@ -96,16 +99,17 @@ impl Reader {
     fn new(shared: &Shared, client_id: u32) -> Reader {
         let config = &shared.config;
         let per_second = f64::from(config.tick_rate_hz) * f64::from(config.input_rate_factor);
-        Reader { client_id, bucket: TokenBucket::new(per_second), last_seq: 0 }
+        let messages = TokenBucket::new(f64::from(config.game_message_rate));
+        Reader { client_id, bucket: TokenBucket::new(per_second), messages, last_seq: 0 }
     }
 
     /// Handles one read; `Some` when the connection must end.
-    fn handle<I: GameInput>(
+    fn handle<W: Wire>(
         &mut self,
         message: Option<Result<Message, axum::Error>>,
         shared: &Shared,
         room: &RoomStatus,
-        inbox: &Inbox<I>,
+        inbox: &Inbox<W>,
         outbox: &Outbox,
     ) -> Option<Ending> {
         let client_id = self.client_id;
@@ -141,12 +145,23 @@ impl Reader {
             let reason = format!("more than {} messages per second", self.bucket.rate);
             return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
         }
-        if bytes.len() > shared.config.max_message_bytes {
-            let limit = shared.config.max_message_bytes;
-            let reason = format!("message of {} bytes exceeds {limit}", bytes.len());
+        // A game message (tag 2, one byte) has a limit of its own, and a rate.
+        let game_message = bytes.first() == Some(&protocol::tags::MSG_MESSAGE);
+        let limit = if game_message {
+            shared.config.max_game_message_bytes
+        } else {
+            shared.config.max_message_bytes
+        };
+        if bytes.len() > limit {
+            let what = if game_message { "game message" } else { "message" };
+            let reason = format!("{what} of {} bytes exceeds {limit}", bytes.len());
             return Some(refuse(shared, client_id, CloseCode::MessageTooBig, reason));
         }
-        match protocol::decode_client::<I>(&bytes, shared.config.max_message_bytes) {
+        if game_message && !self.messages.take(Instant::now()) {
+            let reason = format!("more than {} game messages per second", self.messages.rate);
+            return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
+        }
+        match protocol::decode_client::<W::Input, W::Message>(&bytes, limit) {
             Ok(ClientMessage::Input { seq, input }) => {
                 if seq <= self.last_seq {
                     let reason =
@@ -160,6 +175,19 @@ impl Reader {
                 self.last_seq = seq;
                 if inbox.try_send(Event::Input { client_id, seq, input }).is_err() {
                     shared.metrics.input_dropped("inbox_full");
+                }
+            }
+            Ok(ClientMessage::Message(message)) => {
+                if let Err(reason) = message.validate() {
+                    let reason = format!("invalid message: {reason}");
+                    return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
+                }
+                shared.metrics.game_messages_in.inc();
+                // Never dropped while connected: a room whose inbox is full cannot keep the
+                // promise, so the client is told rather than losing the message unseen.
+                if inbox.try_send(Event::Message { client_id, message }).is_err() {
+                    let reason = "the room is overloaded: message not delivered".to_owned();
+                    return Some(refuse(shared, client_id, CloseCode::TryAgainLater, reason));
                 }
             }
             Ok(ClientMessage::Ping { id }) => {

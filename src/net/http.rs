@@ -1,8 +1,9 @@
 //! HTTP routes: the game's pages, the WebSocket endpoint, the room list, health and metrics.
 
+use super::inbox::{ResumeToken, Wire};
 use super::per_ip::ConnectionsPerIp;
 use crate::context::Shared;
-use crate::game::{ClientInfo, GameInput};
+use crate::game::ClientInfo;
 use crate::protocol::SUBPROTOCOL;
 use crate::rooms::{DEFAULT_ROOM, Directory, ROOM_PARAM, Refusal, check_name};
 use axum::Router;
@@ -33,14 +34,14 @@ pub const MAX_QUERY_PARAMS: usize = 8;
 pub const MAX_QUERY_PARAM_BYTES: usize = 128;
 
 /// What every route can reach.
-pub struct AppState<I> {
+pub struct AppState<W: Wire> {
     shared: Arc<Shared>,
-    rooms: Arc<Directory<I>>,
+    rooms: Arc<Directory<W>>,
     files: Files,
     per_ip: ConnectionsPerIp,
 }
 
-impl<I> Clone for AppState<I> {
+impl<W: Wire> Clone for AppState<W> {
     fn clone(&self) -> Self {
         let (shared, rooms, files) = (self.shared.clone(), self.rooms.clone(), self.files.clone());
         AppState { shared, rooms, files, per_ip: self.per_ip.clone() }
@@ -66,29 +67,29 @@ pub fn client_library() -> impl Iterator<Item = Page> {
 }
 
 /// The router for one server, serving `files` as its pages.
-pub fn router<I: GameInput>(shared: Arc<Shared>, rooms: Arc<Directory<I>>, files: Files) -> Router {
+pub fn router<W: Wire>(shared: Arc<Shared>, rooms: Arc<Directory<W>>, files: Files) -> Router {
     Router::new()
         .route(
             "/",
-            get(|State(state): State<AppState<I>>| async move {
+            get(|State(state): State<AppState<W>>| async move {
                 static_file(&state.files, "index.html")
             }),
         )
-        .route("/ws", get(upgrade::<I>))
-        .route("/rooms", get(room_list::<I>))
-        .route("/healthz", get(healthz::<I>))
-        .route("/metrics", get(metrics::<I>))
+        .route("/ws", get(upgrade::<W>))
+        .route("/rooms", get(room_list::<W>))
+        .route("/healthz", get(healthz::<W>))
+        .route("/metrics", get(metrics::<W>))
         .route(
             "/{*path}",
-            get(|State(state): State<AppState<I>>, Path(path): Path<String>| async move {
+            get(|State(state): State<AppState<W>>, Path(path): Path<String>| async move {
                 static_file(&state.files, &path)
             }),
         )
         .with_state(AppState { shared, rooms, files, per_ip: ConnectionsPerIp::default() })
 }
 
-async fn upgrade<I: GameInput>(
-    State(state): State<AppState<I>>,
+async fn upgrade<W: Wire>(
+    State(state): State<AppState<W>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -121,8 +122,12 @@ async fn upgrade<I: GameInput>(
     if shared.shutting_down.load(Ordering::Acquire) {
         return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
     }
-    let params = match join_params(query.as_deref().unwrap_or("")) {
+    let mut params = match join_params(query.as_deref().unwrap_or("")) {
         Ok(params) => params,
+        Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
+    };
+    let resume = match take_resume_token(&mut params) {
+        Ok(resume) => resume,
         Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
     };
     let room = room_of(&params).to_owned();
@@ -141,7 +146,7 @@ async fn upgrade<I: GameInput>(
     let place = if guard.count > shared.config.max_clients {
         Err(Refusal::ServerFull { max_clients: shared.config.max_clients })
     } else {
-        rooms.join(&room)
+        rooms.join(&room, resume.is_some())
     };
     // Client messages are at most 64 bytes. tungstenite zeroes `read_buffer_size` bytes of
     // its read buffer before every socket read (128 KiB by default), which at one read per
@@ -152,7 +157,7 @@ async fn upgrade<I: GameInput>(
         .max_frame_size(CLIENT_MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let _guards = (guard, slot);
-            super::connection::serve(socket, shared, place, client).await;
+            super::connection::serve(socket, shared, place, client, resume).await;
         })
 }
 
@@ -171,6 +176,39 @@ pub fn join_params(raw_query: &str) -> Result<Vec<(String, String)>, String> {
         ));
     }
     Ok(params)
+}
+
+/// The query parameter that carries a resume token.
+pub const RESUME_PARAM: &str = "resume";
+
+/// Takes the resume token out of the `/ws` query (it is a secret: the game is not handed
+/// it); `Err` holds the reason for the `400` when it is not 32 hex digits or given twice.
+pub fn take_resume_token(
+    params: &mut Vec<(String, String)>,
+) -> Result<Option<ResumeToken>, String> {
+    let mut tokens = params.extract_if(.., |(key, _)| key == RESUME_PARAM);
+    let Some((_, hex)) = tokens.next() else { return Ok(None) };
+    if tokens.next().is_some() {
+        return Err(format!("more than one {RESUME_PARAM} parameter"));
+    }
+    drop(tokens);
+    parse_token(&hex).map(Some).ok_or_else(|| {
+        format!("{RESUME_PARAM} must be 32 hexadecimal digits (the welcome's resume token)")
+    })
+}
+
+/// A token from its 32 hex digits.
+fn parse_token(hex: &str) -> Option<ResumeToken> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 32 {
+        return None;
+    }
+    let mut token = [0u8; 16];
+    for (byte, pair) in token.iter_mut().zip(bytes.chunks_exact(2)) {
+        let text = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(token)
 }
 
 /// Counts a connection from the upgrade to the end of its task.
@@ -200,7 +238,7 @@ fn room_of(params: &[(String, String)]) -> &str {
 }
 
 /// `200 ok` while every room ticks; `503` naming the rooms whose tick stalled.
-async fn healthz<I>(State(AppState { shared, rooms, .. }): State<AppState<I>>) -> Response {
+async fn healthz<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<W>>) -> Response {
     let limit = (shared.config.tick_period() * 10).max(std::time::Duration::from_secs(1));
     let stalled: Vec<String> = rooms
         .list()
@@ -242,7 +280,7 @@ pub struct RoomList {
     pub max_rooms: usize,
 }
 
-async fn room_list<I>(State(AppState { shared, rooms, .. }): State<AppState<I>>) -> Response {
+async fn room_list<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<W>>) -> Response {
     let list = RoomList {
         rooms: rooms
             .list()
@@ -262,7 +300,7 @@ async fn room_list<I>(State(AppState { shared, rooms, .. }): State<AppState<I>>)
     (headers, body).into_response()
 }
 
-async fn metrics<I>(State(AppState { shared, .. }): State<AppState<I>>) -> Response {
+async fn metrics<W: Wire>(State(AppState { shared, .. }): State<AppState<W>>) -> Response {
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
 }
@@ -295,6 +333,28 @@ mod tests {
         let pairs = [("name", "Ada L"), ("team", "2"), ("flag", "")];
         assert_eq!(params, pairs.map(|(k, v)| (k.to_owned(), v.to_owned())));
         assert_eq!(join_params(""), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn the_resume_token_is_taken_out_of_the_query() {
+        let hex = "00112233445566778899aabbccddeeff";
+        let mut params = join_params(&format!("room=a&resume={hex}&name=x")).expect("decodes");
+        let token = take_resume_token(&mut params).expect("valid").expect("present");
+        assert_eq!(token[..3], [0x00, 0x11, 0x22]);
+        assert_eq!(token[15], 0xff);
+        assert_eq!(params, [("room".into(), "a".into()), ("name".into(), "x".into())]);
+        let mut none = join_params("room=a").expect("decodes");
+        assert_eq!(take_resume_token(&mut none), Ok(None));
+        for bad in [
+            "resume=12",
+            "resume=zz112233445566778899aabbccddeeff",
+            "resume=+0112233445566778899aabbccddeeff",
+        ] {
+            let mut params = join_params(bad).expect("decodes");
+            assert!(take_resume_token(&mut params).is_err(), "{bad}");
+        }
+        let mut twice = join_params(&format!("resume={hex}&resume={hex}")).expect("decodes");
+        assert!(take_resume_token(&mut twice).is_err());
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //!   queued while the tick had not yet seen the join waits behind it. A pong that finds the
 //!   queue full is dropped (pongs only measure round trips, and a client that lets 16 pile up
 //!   is not reading anyway).
+//! - **must arrive, or the client goes** for the game's events: a FIFO of its own, behind
+//!   the welcome like control messages. An event that finds it full is not dropped: the tick
+//!   closes the client as too slow (4001), since a gap in the events would go unnoticed.
 //!
 //! This is a `std::sync::Mutex`, not a tokio one: the tick thread is not async and every
 //! critical section is a few pointer moves.
@@ -32,6 +35,7 @@ pub enum Ending {
 #[derive(Default)]
 struct State {
     control: VecDeque<Bytes>,
+    events: VecDeque<Bytes>,
     snapshot: Option<Bytes>,
     ending: Option<Ending>,
     /// Whether the welcome is queued; until then the writer is handed nothing.
@@ -42,6 +46,7 @@ struct State {
 pub struct Outbox {
     state: Mutex<State>,
     control_capacity: usize,
+    event_capacity: usize,
     /// Wakes the writer when there is something to send.
     wake: Notify,
     /// Wakes a writer blocked in socket I/O when the connection must end.
@@ -49,7 +54,7 @@ pub struct Outbox {
     ended: AtomicBool,
 }
 
-/// What the writer takes in one go: control messages first, then the latest snapshot.
+/// What the writer takes in one go: control messages, then events, then the latest snapshot.
 #[derive(Debug, Default)]
 pub struct Batch {
     /// Messages to write, in order.
@@ -59,11 +64,13 @@ pub struct Batch {
 }
 
 impl Outbox {
-    /// An empty outbox holding up to `control_capacity` control messages.
-    pub fn new(control_capacity: usize) -> Outbox {
+    /// An empty outbox holding up to `control_capacity` control messages and
+    /// `event_capacity` events.
+    pub fn new(control_capacity: usize, event_capacity: usize) -> Outbox {
         Outbox {
             state: Mutex::new(State::default()),
             control_capacity: control_capacity.max(1),
+            event_capacity: event_capacity.max(1),
             wake: Notify::new(),
             ending: Notify::new(),
             ended: AtomicBool::new(false),
@@ -113,6 +120,17 @@ impl Outbox {
         true
     }
 
+    /// Queues one of the game's events without waking the writer (the tick wakes every
+    /// writer once per tick); `false` if the queue is full, and then nothing was queued.
+    pub fn push_event(&self, frame: Bytes) -> bool {
+        let mut state = self.lock();
+        if state.events.len() >= self.event_capacity {
+            return false;
+        }
+        state.events.push_back(frame);
+        true
+    }
+
     /// Asks the writer to end the connection. The first ending asked for wins.
     pub fn end(&self, ending: Ending) {
         let mut state = self.lock();
@@ -145,7 +163,8 @@ impl Outbox {
                 let mut state = self.lock();
                 let mut batch = Batch::default();
                 if state.welcomed {
-                    batch.frames.extend(state.control.drain(..));
+                    let State { control, events, .. } = &mut *state;
+                    batch.frames.extend(control.drain(..).chain(events.drain(..)));
                 }
                 if state.ending.is_some() {
                     batch.ending = state.ending.clone();
@@ -183,7 +202,7 @@ mod tests {
 
     #[tokio::test]
     async fn control_comes_before_the_latest_snapshot() {
-        let outbox = Outbox::new(4);
+        let outbox = Outbox::new(4, 4);
         outbox.put_snapshot(Bytes::from_static(b"old"));
         assert!(outbox.reclaim_snapshot());
         outbox.put_snapshot(Bytes::from_static(b"new"));
@@ -198,7 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn nothing_leaves_before_the_welcome() {
-        let outbox = std::sync::Arc::new(Outbox::new(4));
+        let outbox = std::sync::Arc::new(Outbox::new(4, 4));
         assert!(outbox.push_control(Bytes::from_static(b"early pong")));
         let writer = tokio::spawn({
             let outbox = outbox.clone();
@@ -214,15 +233,30 @@ mod tests {
 
     #[tokio::test]
     async fn control_queue_is_bounded() {
-        let outbox = Outbox::new(2);
+        let outbox = Outbox::new(2, 2);
         assert!(outbox.push_control(Bytes::new()));
         assert!(outbox.push_control(Bytes::new()));
         assert!(!outbox.push_control(Bytes::new()));
     }
 
     #[tokio::test]
+    async fn events_keep_their_order_wait_for_the_welcome_and_are_bounded() {
+        let outbox = Outbox::new(4, 3);
+        for event in [&b"e1"[..], b"e2", b"e3"] {
+            assert!(outbox.push_event(Bytes::from_static(event)));
+        }
+        assert!(!outbox.push_event(Bytes::from_static(b"e4")), "the fourth does not fit");
+        outbox.put_snapshot(Bytes::from_static(b"snapshot"));
+        outbox.push_welcome(Bytes::from_static(b"welcome"));
+        let batch = outbox.next_batch().await;
+        let expected = [&b"welcome"[..], b"e1", b"e2", b"e3", b"snapshot"].map(Bytes::from_static);
+        assert_eq!(batch.frames, expected);
+        assert!(outbox.push_event(Bytes::from_static(b"e4")), "room again once written");
+    }
+
+    #[tokio::test]
     async fn ending_wakes_the_writer_and_drops_the_snapshot() {
-        let outbox = std::sync::Arc::new(Outbox::new(2));
+        let outbox = std::sync::Arc::new(Outbox::new(2, 2));
         let waiter = tokio::spawn({
             let outbox = outbox.clone();
             async move { outbox.ended().await }

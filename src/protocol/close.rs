@@ -28,6 +28,11 @@ pub enum CloseCode {
     RoomFull,
     /// 4004: the room does not exist and `--max-rooms` rooms are open already.
     TooManyRooms,
+    /// 4005: the resume token is unknown, used already, or its window has passed; the
+    /// client is not given a new player in its place.
+    ResumeRefused,
+    /// 4006: the session was resumed on a newer connection.
+    Replaced,
 }
 
 impl CloseCode {
@@ -46,6 +51,8 @@ impl CloseCode {
             CloseCode::Idle => 4002,
             CloseCode::RoomFull => 4003,
             CloseCode::TooManyRooms => 4004,
+            CloseCode::ResumeRefused => 4005,
+            CloseCode::Replaced => 4006,
         }
     }
 
@@ -64,6 +71,8 @@ impl CloseCode {
             CloseCode::Idle => "idle",
             CloseCode::RoomFull => "room_full",
             CloseCode::TooManyRooms => "too_many_rooms",
+            CloseCode::ResumeRefused => "resume_refused",
+            CloseCode::Replaced => "replaced",
         }
     }
 }

@@ -26,6 +26,43 @@ pub fn describe<T: Serialize + ?Sized>(sample: &T) -> Result<Type, DescribeError
     sample.serialize(Describer)
 }
 
+/// The wire shape of an enum, read off `samples`, one for each of its variants (in any order);
+/// or of a struct, read off a single sample. No sample describes an enum without variants,
+/// for a game that exchanges no messages.
+pub fn describe_variants<T: Serialize>(samples: &[T]) -> Result<Type, DescribeError> {
+    let mut name = String::new();
+    let mut variants: Vec<Option<Field>> = Vec::new();
+    for sample in samples {
+        let Some((enum_name, index, variant)) = sample.serialize(VariantDescriber)? else {
+            // Not an enum: one sample shows a struct whole.
+            return match samples {
+                [single] => describe(single),
+                _ => refuse("several samples of a type that is not an enum"),
+            };
+        };
+        name = enum_name.to_owned();
+        let index = index as usize;
+        if index >= variants.len() {
+            variants.resize(index + 1, None);
+        }
+        if variants[index].replace(variant).is_some() {
+            return refuse(&format!("enum {name}: two samples of variant {index}"));
+        }
+    }
+    let missing: Vec<String> = (variants.iter().enumerate())
+        .filter(|(_, v)| v.is_none())
+        .map(|(i, _)| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return refuse(&format!(
+            "enum {name}: no sample of variant {}; give one sample of each",
+            missing.join(", ")
+        ));
+    }
+    let variants = variants.into_iter().flatten().collect();
+    Ok(Type::Enum { name: if name.is_empty() { "None".into() } else { name }, variants })
+}
+
 fn refuse<T>(what: &str) -> Result<T, DescribeError> {
     Err(DescribeError(what.to_owned()))
 }
@@ -209,6 +246,176 @@ impl ser::Serializer for Describer {
     }
 }
 
+/// Describes one enum variant: `Some((enum name, variant index, variant))`, or `None` for a
+/// value that is not an enum variant.
+struct VariantDescriber;
+
+type Described = Option<(&'static str, u32, Field)>;
+
+/// A tuple or struct variant's fields being described.
+struct VariantParts {
+    header: (&'static str, u32, &'static str),
+    parts: Parts,
+}
+
+impl VariantParts {
+    fn finish(self) -> Result<Described, DescribeError> {
+        let (name, index, variant) = self.header;
+        let ty = self.parts.finish()?;
+        Ok(Some((name, index, Field { name: variant.to_owned(), ty })))
+    }
+}
+
+impl ser::SerializeTupleVariant for VariantParts {
+    type Ok = Described;
+    type Error = DescribeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), DescribeError> {
+        self.parts.push(value)
+    }
+    fn end(self) -> Result<Described, DescribeError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStructVariant for VariantParts {
+    type Ok = Described;
+    type Error = DescribeError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), DescribeError> {
+        self.parts.names.push(key.to_owned());
+        self.parts.push(value)
+    }
+    fn end(self) -> Result<Described, DescribeError> {
+        self.finish()
+    }
+}
+
+/// Every method a non-variant value reaches answers `None`.
+macro_rules! not_a_variant {
+    ($($method:ident($($arg:ty),*);)*) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<Described, DescribeError> {
+            Ok(None)
+        })*
+    };
+}
+
+impl ser::Serializer for VariantDescriber {
+    type Ok = Described;
+    type Error = DescribeError;
+    type SerializeSeq = NotAVariant;
+    type SerializeTuple = NotAVariant;
+    type SerializeTupleStruct = NotAVariant;
+    type SerializeTupleVariant = VariantParts;
+    type SerializeMap = NotAVariant;
+    type SerializeStruct = NotAVariant;
+    type SerializeStructVariant = VariantParts;
+
+    not_a_variant! {
+        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32);
+        serialize_i64(i64); serialize_u8(u8); serialize_u16(u16); serialize_u32(u32);
+        serialize_u64(u64); serialize_f32(f32); serialize_f64(f64); serialize_char(char);
+        serialize_str(&str); serialize_bytes(&[u8]); serialize_none(); serialize_unit();
+        serialize_unit_struct(&'static str);
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<Described, DescribeError> {
+        Ok(None)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Described, DescribeError> {
+        value.serialize(VariantDescriber)
+    }
+    fn serialize_unit_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+    ) -> Result<Described, DescribeError> {
+        Ok(Some((name, index, Field { name: variant.to_owned(), ty: Type::Unit })))
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Described, DescribeError> {
+        Ok(Some((name, index, Field { name: variant.to_owned(), ty: describe(value)? })))
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<VariantParts, DescribeError> {
+        Ok(VariantParts { header: (name, index, variant), parts: Parts::new(PartsKind::Tuple, "") })
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<VariantParts, DescribeError> {
+        Ok(VariantParts {
+            header: (name, index, variant),
+            parts: Parts::new(PartsKind::Struct, variant),
+        })
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<NotAVariant, DescribeError> {
+        Ok(NotAVariant)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<NotAVariant, DescribeError> {
+        Ok(NotAVariant)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<NotAVariant, DescribeError> {
+        Ok(NotAVariant)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<NotAVariant, DescribeError> {
+        Ok(NotAVariant)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<NotAVariant, DescribeError> {
+        Ok(NotAVariant)
+    }
+}
+
+/// A compound value that is not an enum variant: its parts are not looked at.
+struct NotAVariant;
+
+macro_rules! skip_parts {
+    ($($trait:ident { $($method:ident($($arg:ident: $ty:ty),*);)* })*) => {
+        $(impl ser::$trait for NotAVariant {
+            type Ok = Described;
+            type Error = DescribeError;
+            $(fn $method<T: Serialize + ?Sized>(&mut self, $($arg: $ty),*) -> Result<(), DescribeError> {
+                let _ = ($($arg),*);
+                Ok(())
+            })*
+            fn end(self) -> Result<Described, DescribeError> {
+                Ok(None)
+            }
+        })*
+    };
+}
+
+skip_parts! {
+    SerializeSeq { serialize_element(value: &T); }
+    SerializeTuple { serialize_element(value: &T); }
+    SerializeTupleStruct { serialize_field(value: &T); }
+    SerializeMap { serialize_key(key: &T); serialize_value(value: &T); }
+    SerializeStruct { serialize_field(key: &'static str, value: &T); }
+}
+
 impl ser::SerializeSeq for Parts {
     type Ok = Type;
     type Error = DescribeError;
@@ -313,5 +520,56 @@ mod tests {
             A,
         }
         assert!(describe(&Mode::A).is_err_and(|e| e.0.contains("enum Mode")));
+    }
+
+    #[derive(Serialize)]
+    enum Chat {
+        Hello,
+        Say { text: String },
+        Emote(u8),
+        Pair(u8, String),
+    }
+
+    #[test]
+    fn describes_an_enum_from_one_sample_of_each_variant() {
+        let samples = [
+            Chat::Pair(1, "a".into()),
+            Chat::Hello,
+            Chat::Emote(2),
+            Chat::Say { text: "hi".into() },
+        ];
+        let Type::Enum { name, variants } = describe_variants(&samples).expect("describes") else {
+            panic!("not an enum")
+        };
+        assert_eq!(name, "Chat");
+        let shapes: Vec<_> = variants.iter().map(|v| (v.name.as_str(), v.ty.clone())).collect();
+        let text = Field { name: "text".into(), ty: Type::String };
+        assert_eq!(
+            shapes,
+            [
+                ("Hello", Type::Unit),
+                ("Say", Type::Struct { name: "Say".into(), fields: vec![text] }),
+                ("Emote", Type::U8),
+                ("Pair", Type::Tuple(vec![Type::U8, Type::String])),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_enum_needs_every_variant_once_and_a_struct_one_sample() {
+        let missing = describe_variants(&[Chat::Hello, Chat::Emote(1)]).expect_err("gaps");
+        assert!(missing.0.contains("no sample of variant 1"), "{missing}");
+        let twice = describe_variants(&[Chat::Hello, Chat::Hello]).expect_err("twice");
+        assert!(twice.0.contains("two samples of variant 0"), "{twice}");
+        #[derive(Serialize)]
+        struct Note {
+            text: String,
+        }
+        let note = Note { text: "x".into() };
+        assert!(matches!(describe_variants(&[note]), Ok(Type::Struct { .. })));
+        assert_eq!(
+            describe_variants::<Chat>(&[]),
+            Ok(Type::Enum { name: "None".into(), variants: vec![] })
+        );
     }
 }

@@ -4,8 +4,9 @@
 
 use super::schema::{CodecSchema, Schema, Type};
 use super::tags::{
-    COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_FULL, MSG_INPUT, MSG_PING, MSG_PONG,
-    MSG_WELCOME, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
+    COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_EVENT, MSG_FULL, MSG_INPUT,
+    MSG_MESSAGE, MSG_PING, MSG_PONG, MSG_WELCOME, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE,
+    OP_SPAWN,
 };
 use super::{Reader, Welcome, WireError, decode_exact};
 use serde_json::{Map, Value, json};
@@ -39,9 +40,16 @@ pub fn server_message(bytes: &[u8], schema: Option<&Schema>) -> Result<Value, In
                 "schema_hash": format!("{:016x}", welcome.schema_hash),
                 "schema": serde_json::to_value(&welcome.schema).map_err(|e| InspectError::Schema(e.to_string()))?,
                 "game": game,
+                "resume_token": welcome.resume_token.iter().map(|b| format!("{b:02x}")).collect::<String>(),
             }));
         }
         MSG_PONG => json!({"type": "Pong", "id": r.u32()?, "tick": r.u32()?, "clients": r.u32()?}),
+        MSG_EVENT => {
+            let schema =
+                schema.ok_or_else(|| InspectError::Schema("an event needs the schema".into()))?;
+            let tick = r.u32()?;
+            json!({"type": "Event", "tick": tick, "event": value(&mut r, &schema.event)?})
+        }
         MSG_FULL | MSG_DELTA => {
             let schema =
                 schema.ok_or_else(|| InspectError::Schema("a snapshot needs the schema".into()))?;
@@ -68,6 +76,7 @@ pub fn client_message(bytes: &[u8], schema: &Schema) -> Result<Value, InspectErr
             json!({"type": "Input", "seq": seq, "input": value(&mut r, &schema.input)?})
         }
         MSG_PING => json!({"type": "Ping", "id": r.u32()?}),
+        MSG_MESSAGE => json!({"type": "Message", "message": value(&mut r, &schema.message)?}),
         _ => return Err(r.malformed("unknown message tag").into()),
     };
     r.finish()?;
@@ -168,6 +177,7 @@ fn min_wire_bytes(ty: &Type) -> usize {
         Type::F64 => 8,
         Type::Tuple(items) => items.iter().map(min_wire_bytes).sum(),
         Type::Struct { fields, .. } => fields.iter().map(|f| min_wire_bytes(&f.ty)).sum(),
+        // The variant index is a varint of at least one byte.
         _ => 1,
     }
 }
@@ -238,6 +248,21 @@ fn value_in(
                 map.insert(field.name.clone(), value_in(r, &field.ty, empty_budget)?);
             }
             Value::Object(map)
+        }
+        Type::Enum { variants, .. } => {
+            let index = r.u32()? as usize;
+            let Some(variant) = variants.get(index) else {
+                return Err(r.malformed("enum variant index out of range").into());
+            };
+            // serde's externally tagged form: a unit variant is its name, the others a
+            // one-key object.
+            if variant.ty == Type::Unit {
+                json!(variant.name)
+            } else {
+                let mut map = Map::new();
+                map.insert(variant.name.clone(), value_in(r, &variant.ty, empty_budget)?);
+                Value::Object(map)
+            }
         }
     })
 }

@@ -1,12 +1,12 @@
 //! The messages on the wire besides snapshots (which `replication/` assembles from pieces):
-//! the welcome, pongs, and what clients send.
+//! the welcome, pongs, the game's events, and what clients send.
 //!
 //! Every message starts with its tag ([`super::tags`]) as a varint; field order is wire order.
 
 use super::codec::{self, DecodeError};
 use super::reader::Reader;
 use super::schema::Schema;
-use super::tags::{MSG_INPUT, MSG_PING, MSG_PONG, MSG_WELCOME};
+use super::tags::{MSG_EVENT, MSG_INPUT, MSG_MESSAGE, MSG_PING, MSG_PONG, MSG_WELCOME};
 use serde::{Deserialize, Serialize};
 
 /// Sent once, right after the handshake.
@@ -26,6 +26,10 @@ pub struct Welcome {
     pub schema: Schema,
     /// The game's own welcome value, bincode-encoded (its type is `schema.welcome`).
     pub game: Vec<u8>,
+    /// The secret that resumes this session on a new connection (`/ws?resume=` and its 32
+    /// hex digits) within the server's resume window: 128 random bits, good for one use.
+    /// All zero when the server does not resume sessions.
+    pub resume_token: [u8; 16],
 }
 
 impl Welcome {
@@ -62,9 +66,17 @@ impl Pong {
     }
 }
 
-/// Every message a client sends, with the game's input type `I`.
+/// One of the game's events: tag, the tick it belongs to, the event's bincode bytes.
+pub fn encode_event<E: Serialize>(tick: u32, event: &E) -> Vec<u8> {
+    let mut out = vec![MSG_EVENT];
+    super::varint::write_u32(&mut out, tick);
+    codec::encode_into(event, &mut out);
+    out
+}
+
+/// Every message a client sends, with the game's input type `I` and message type `M`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientMessage<I> {
+pub enum ClientMessage<I, M> {
     /// Tag 0: one tick of the game's input.
     Input {
         /// Strictly increasing per connection, starting at 1.
@@ -77,9 +89,11 @@ pub enum ClientMessage<I> {
         /// Any number; the pong echoes it.
         id: u32,
     },
+    /// Tag 2: one of the game's messages.
+    Message(M),
 }
 
-impl<I: Serialize> ClientMessage<I> {
+impl<I: Serialize, M: Serialize> ClientMessage<I, M> {
     /// The message's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -93,16 +107,20 @@ impl<I: Serialize> ClientMessage<I> {
                 out.push(MSG_PING);
                 super::varint::write_u32(&mut out, *id);
             }
+            ClientMessage::Message(message) => {
+                out.push(MSG_MESSAGE);
+                codec::encode_into(message, &mut out);
+            }
         }
         out
     }
 }
 
 /// Decodes one client message from one WebSocket binary frame of at most `limit` bytes.
-pub fn decode_client<I: serde::de::DeserializeOwned>(
+pub fn decode_client<I: serde::de::DeserializeOwned, M: serde::de::DeserializeOwned>(
     bytes: &[u8],
     limit: usize,
-) -> Result<ClientMessage<I>, DecodeError> {
+) -> Result<ClientMessage<I, M>, DecodeError> {
     if bytes.len() > limit {
         return Err(DecodeError::TooLarge { actual: bytes.len(), limit });
     }
@@ -115,6 +133,11 @@ pub fn decode_client<I: serde::de::DeserializeOwned>(
             ClientMessage::Input { seq, input }
         }
         tag if tag == u32::from(MSG_PING) => ClientMessage::Ping { id: reader.u32()? },
+        tag if tag == u32::from(MSG_MESSAGE) => {
+            let (message, used) = codec::decode_prefix(reader.rest())?;
+            reader.advance(used)?;
+            ClientMessage::Message(message)
+        }
         _ => return Err(DecodeError::UnknownTag),
     };
     if !reader.is_done() {
@@ -131,9 +154,18 @@ pub enum Control {
     Welcome(Box<Welcome>),
     /// A pong.
     Pong(Pong),
+    /// A game event: its tick and its bincode bytes (decode them with
+    /// [`crate::protocol::decode_exact`] as the game's event type).
+    Event {
+        /// The tick it belongs to.
+        tick: u32,
+        /// The event's bincode bytes.
+        bytes: Vec<u8>,
+    },
 }
 
-/// Decodes a welcome or a pong; `None` for a snapshot (tag 1 or 2), which a replica applies.
+/// Decodes a welcome, a pong or an event; `None` for a snapshot (tag 1 or 2), which a
+/// replica applies.
 pub fn decode_control(bytes: &[u8]) -> Result<Option<Control>, DecodeError> {
     let mut reader = Reader::new(bytes);
     let tag = reader.u32()?;
@@ -142,6 +174,10 @@ pub fn decode_control(bytes: &[u8]) -> Result<Option<Control>, DecodeError> {
             Control::Welcome(Box::new(codec::decode_exact(reader.rest(), usize::MAX)?))
         }
         t if t == u32::from(MSG_PONG) => Control::Pong(codec::decode_exact(reader.rest(), 64)?),
+        t if t == u32::from(MSG_EVENT) => {
+            let tick = reader.u32()?;
+            Control::Event { tick, bytes: reader.rest().to_vec() }
+        }
         t if t == u32::from(super::tags::MSG_FULL) || t == u32::from(super::tags::MSG_DELTA) => {
             return Ok(None);
         }

@@ -21,7 +21,9 @@ pub use codec::{
     SHORT_DECODE_LIMIT_BYTES, SHORT_MESSAGE_BYTES, decode_exact, decode_prefix, encode,
     encode_into,
 };
-pub use messages::{ClientMessage, Control, Pong, Welcome, decode_client, decode_control};
+pub use messages::{
+    ClientMessage, Control, Pong, Welcome, decode_client, decode_control, encode_event,
+};
 pub use reader::{Reader, WireError};
 pub use schema::{CodecSchema, ComponentSchema, Field, QuantizedField, Schema, Type, Visibility};
 

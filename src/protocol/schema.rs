@@ -18,6 +18,10 @@ pub struct Schema {
     pub input: Type,
     /// The game's welcome type (the `game` bytes of the welcome).
     pub welcome: Type,
+    /// The messages clients send the game (the payload of a message), usually an enum.
+    pub message: Type,
+    /// The events the game sends clients (the payload of an event), usually an enum.
+    pub event: Type,
 }
 
 impl Schema {
@@ -118,9 +122,18 @@ pub enum Type {
         #[serde(deserialize_with = "nested")]
         fields: Vec<Field>,
     },
+    /// 18: the variant's index (varint), then its fields: nothing for a unit variant, the
+    /// value for a newtype variant, a tuple or a struct for the others.
+    Enum {
+        /// The enum's name.
+        name: String,
+        /// Its variants in index order, each named, with its payload's type.
+        #[serde(deserialize_with = "nested")]
+        variants: Vec<Field>,
+    },
 }
 
-/// A named field of a struct type.
+/// A named field of a struct type, or a named variant of an enum type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     /// The field's name.

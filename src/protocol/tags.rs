@@ -9,11 +9,15 @@ pub const MSG_FULL: u8 = 1;
 pub const MSG_DELTA: u8 = 2;
 /// Server message: the answer to a ping.
 pub const MSG_PONG: u8 = 3;
+/// Server message: one of the game's events, stamped with its tick.
+pub const MSG_EVENT: u8 = 4;
 
 /// Client message: one tick of input.
 pub const MSG_INPUT: u8 = 0;
 /// Client message: a round-trip probe.
 pub const MSG_PING: u8 = 1;
+/// Client message: one of the game's messages.
+pub const MSG_MESSAGE: u8 = 2;
 
 /// Op: an entity with all its components (replacing whatever its id held).
 pub const OP_SPAWN: u8 = 0;

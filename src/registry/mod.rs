@@ -183,10 +183,17 @@ impl Registry {
         self.rules.iter().map(|rule| &**rule)
     }
 
-    /// The schema for a game with these input and welcome types.
-    pub(crate) fn schema(&self, game: &str, input: Type, welcome: Type) -> Schema {
+    /// The schema for a game with these input, welcome, message and event types.
+    pub(crate) fn schema(
+        &self,
+        game: &str,
+        input: Type,
+        welcome: Type,
+        message: Type,
+        event: Type,
+    ) -> Schema {
         let components = self.rules.iter().map(|rule| rule.schema().clone()).collect();
-        Schema { game: game.to_owned(), components, input, welcome }
+        Schema { game: game.to_owned(), components, input, welcome, message, event }
     }
 
     /// The component `C` of a replica's value, if `value` was read for `C`'s rule.

@@ -6,8 +6,8 @@
 //! bots' decoding must be cheap.
 
 use crate::protocol::tags::{
-    COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_FULL, MSG_PONG, MSG_WELCOME,
-    OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
+    COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_EVENT, MSG_FULL, MSG_PONG,
+    MSG_WELCOME, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
 };
 use crate::protocol::{self, Control, Reader, WireError};
 use crate::registry::{AnyValue, Registry};
@@ -68,6 +68,13 @@ pub enum Applied {
     },
     /// A pong.
     Pong(protocol::Pong),
+    /// One of the game's events: its tick and bincode bytes (the replica holds no events).
+    Event {
+        /// The tick it belongs to.
+        tick: u32,
+        /// The event's bincode bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Ops of one kind in the snapshots applied: how many, and their encoded bytes (tag included).
@@ -161,14 +168,15 @@ impl Replica {
         let mut reader = Reader::new(bytes);
         let tag = reader.u32()?;
         let applied = match u8::try_from(tag).unwrap_or(u8::MAX) {
-            MSG_WELCOME | MSG_PONG => {
+            MSG_WELCOME | MSG_PONG | MSG_EVENT => {
                 return match protocol::decode_control(bytes) {
                     Ok(Some(Control::Welcome(welcome))) => {
                         self.own_id = welcome.entity_id;
                         Ok(Applied::Welcome(welcome))
                     }
                     Ok(Some(Control::Pong(pong))) => Ok(Applied::Pong(pong)),
-                    _ => Err(reader.malformed("undecodable welcome or pong").into()),
+                    Ok(Some(Control::Event { tick, bytes })) => Ok(Applied::Event { tick, bytes }),
+                    _ => Err(reader.malformed("undecodable welcome, pong or event").into()),
                 };
             }
             MSG_FULL => {

@@ -8,14 +8,14 @@
 
 use super::status::RoomStatus;
 use crate::context::Shared;
-use crate::net::inbox::Inbox;
+use crate::net::inbox::{Inbox, Wire};
 use crate::protocol::CloseCode;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Starts a room's simulation and returns its inbox; the error says why it could not.
-pub type Opener<I> = Box<dyn Fn(Arc<RoomStatus>) -> Result<Inbox<I>, String> + Send + Sync>;
+pub type Opener<W> = Box<dyn Fn(Arc<RoomStatus>) -> Result<Inbox<W>, String> + Send + Sync>;
 
 /// Why a client was not let into a room: the close code and reason it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,40 +62,40 @@ impl Refusal {
     }
 }
 
-struct Entry<I> {
-    inbox: Inbox<I>,
+struct Entry<W: Wire> {
+    inbox: Inbox<W>,
     status: Arc<RoomStatus>,
 }
 
 /// Every open room.
-pub struct Directory<I> {
-    rooms: Mutex<HashMap<String, Entry<I>>>,
-    open: Opener<I>,
+pub struct Directory<W: Wire> {
+    rooms: Mutex<HashMap<String, Entry<W>>>,
+    open: Opener<W>,
     shared: Arc<Shared>,
 }
 
 /// A connection's place in a room: where its events go and the room's status. Dropping it
 /// gives the place back.
-pub struct Membership<I> {
+pub struct Membership<W: Wire> {
     /// The room's inbox.
-    pub inbox: Inbox<I>,
+    pub inbox: Inbox<W>,
     /// The room's status.
     pub status: Arc<RoomStatus>,
 }
 
-impl<I> Drop for Membership<I> {
+impl<W: Wire> Drop for Membership<W> {
     fn drop(&mut self) {
         self.status.members.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-impl<I> Directory<I> {
+impl<W: Wire> Directory<W> {
     /// An empty directory that starts rooms with `open`.
-    pub fn new(shared: Arc<Shared>, open: Opener<I>) -> Directory<I> {
+    pub fn new(shared: Arc<Shared>, open: Opener<W>) -> Directory<W> {
         Directory { rooms: Mutex::new(HashMap::new()), open, shared }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry<I>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry<W>>> {
         // A panic while holding the lock leaves the map consistent: every change is one call.
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -106,15 +106,17 @@ impl<I> Directory<I> {
     }
 
     /// A place in room `name`, opening the room if it is not open. The name must have passed
-    /// [`super::check_name`].
-    pub fn join(&self, name: &str) -> Result<Membership<I>, Refusal> {
+    /// [`super::check_name`]. A client `resuming` its session is let into a full room: its
+    /// place is the one its dropped connection held (the room checks its token).
+    pub fn join(&self, name: &str, resuming: bool) -> Result<Membership<W>, Refusal> {
         let mut rooms = self.lock();
         if !rooms.contains_key(name) {
             self.open_locked(&mut rooms, name, false)?;
         }
         let entry = &rooms[name];
         let capacity = entry.status.capacity;
-        if entry.status.members.fetch_add(1, Ordering::AcqRel) >= capacity {
+        let held = entry.status.members.fetch_add(1, Ordering::AcqRel) + entry.status.waiting();
+        if held >= capacity && !resuming {
             entry.status.members.fetch_sub(1, Ordering::AcqRel);
             return Err(Refusal::RoomFull { room: name.to_owned(), capacity });
         }
@@ -123,7 +125,7 @@ impl<I> Directory<I> {
 
     fn open_locked(
         &self,
-        rooms: &mut HashMap<String, Entry<I>>,
+        rooms: &mut HashMap<String, Entry<W>>,
         name: &str,
         permanent: bool,
     ) -> Result<(), Refusal> {
@@ -144,7 +146,7 @@ impl<I> Directory<I> {
     /// when the caller drops it.
     pub fn close_if_empty(&self, room: &Arc<RoomStatus>) -> bool {
         let mut rooms = self.lock();
-        if room.members() > 0 {
+        if room.members() > 0 || room.waiting() > 0 {
             return false;
         }
         self.remove_locked(&mut rooms, room)
@@ -155,7 +157,7 @@ impl<I> Directory<I> {
         self.remove_locked(&mut self.lock(), room);
     }
 
-    fn remove_locked(&self, rooms: &mut HashMap<String, Entry<I>>, room: &Arc<RoomStatus>) -> bool {
+    fn remove_locked(&self, rooms: &mut HashMap<String, Entry<W>>, room: &Arc<RoomStatus>) -> bool {
         let same = rooms.get(&room.name).is_some_and(|entry| Arc::ptr_eq(&entry.status, room));
         if same {
             rooms.remove(&room.name);
@@ -178,7 +180,7 @@ mod tests {
     use crate::config::ServerConfig;
 
     /// A directory whose rooms are inboxes nobody reads (no simulation).
-    fn directory(config: ServerConfig) -> Directory<()> {
+    fn directory(config: ServerConfig) -> Directory<((), crate::NoMessages)> {
         let shared = Arc::new(Shared::new(config));
         Directory::new(shared, Box::new(|_| Ok(tokio::sync::mpsc::channel(1).0)))
     }
@@ -188,12 +190,13 @@ mod tests {
         let config = ServerConfig { room_capacity: Some(2), max_rooms: 2, ..Default::default() };
         let rooms = directory(config);
         rooms.open_permanent("lobby").expect("opens");
-        let (a, b) = (rooms.join("duel").expect("opens"), rooms.join("duel").expect("fits"));
+        let (a, b) =
+            (rooms.join("duel", false).expect("opens"), rooms.join("duel", false).expect("fits"));
         let full = Refusal::RoomFull { room: "duel".into(), capacity: 2 };
-        assert_eq!(rooms.join("duel").err(), Some(full));
-        assert_eq!(rooms.join("third").err(), Some(Refusal::TooManyRooms { max_rooms: 2 }));
+        assert_eq!(rooms.join("duel", false).err(), Some(full));
+        assert_eq!(rooms.join("third", false).err(), Some(Refusal::TooManyRooms { max_rooms: 2 }));
         drop(a);
-        let _c = rooms.join("duel").expect("a place came back");
+        let _c = rooms.join("duel", false).expect("a place came back");
         assert_eq!(rooms.list().iter().map(|r| r.members()).collect::<Vec<_>>(), [2, 0]);
         drop(b);
     }
@@ -201,13 +204,13 @@ mod tests {
     #[test]
     fn a_room_closes_only_when_nobody_holds_a_place() {
         let rooms = directory(ServerConfig::default());
-        let member = rooms.join("duel").expect("opens");
+        let member = rooms.join("duel", false).expect("opens");
         let status = member.status.clone();
         assert!(!rooms.close_if_empty(&status), "a member holds it");
         drop(member);
         assert!(rooms.close_if_empty(&status));
         assert!(rooms.list().is_empty());
-        let again = rooms.join("duel").expect("opens afresh");
+        let again = rooms.join("duel", false).expect("opens afresh");
         assert!(!Arc::ptr_eq(&again.status, &status));
         assert!(!rooms.close_if_empty(&status), "the old room is not the open one");
     }

@@ -16,7 +16,7 @@ use super::directory::{Directory, Opener};
 use super::status::RoomStatus;
 use crate::context::Shared;
 use crate::game::Game;
-use crate::net::inbox::Event;
+use crate::net::inbox::{Event, WireOf};
 use crate::protocol::CloseCode;
 use crate::room::{Room, RoomSettings};
 use crate::tick_loop::TickLoop;
@@ -39,7 +39,7 @@ const CPU_EVERY: Duration = Duration::from_secs(1);
 /// A room handed to a thread: its status and the receiving end of its inbox.
 struct NewRoom<G: Game> {
     status: Arc<RoomStatus>,
-    events: tokio_mpsc::Receiver<Event<G::Input>>,
+    events: tokio_mpsc::Receiver<Event<WireOf<G>>>,
 }
 
 /// Where new rooms are sent: one channel per thread, and how many rooms each runs.
@@ -59,7 +59,7 @@ impl SimPool {
         shared: Arc<Shared>,
         factory: GameFactory<G>,
         settings: RoomSettings,
-    ) -> std::io::Result<(SimPool, Arc<Directory<G::Input>>)> {
+    ) -> std::io::Result<(SimPool, Arc<Directory<WireOf<G>>>)> {
         let count = shared.config.sim_threads();
         let (lanes, arrivals): (Vec<_>, Vec<_>) = (0..count)
             .map(|_| {
@@ -97,7 +97,7 @@ impl SimPool {
 }
 
 /// The directory's way to start a room: a bounded inbox, sent to the least busy thread.
-fn opener<G: Game>(lanes: Vec<Lane<G>>, shared: &Shared) -> Opener<G::Input> {
+fn opener<G: Game>(lanes: Vec<Lane<G>>, shared: &Shared) -> Opener<WireOf<G>> {
     let capacity = (shared.config.room_capacity() * 8).max(1024);
     Box::new(move |status| {
         let lane = lanes.iter().min_by_key(|lane| lane.rooms.load(Ordering::Relaxed));
@@ -120,7 +120,7 @@ struct Worker<G: Game> {
     factory: GameFactory<G>,
     settings: RoomSettings,
     shared: Arc<Shared>,
-    directory: Arc<Directory<G::Input>>,
+    directory: Arc<Directory<WireOf<G>>>,
     cpu_seen: f64,
 }
 

@@ -17,6 +17,9 @@ pub struct RoomStatus {
     /// Connections holding a place, from their handshake to their end. Changed only by the
     /// [`super::Directory`], under its lock, so a room is never closed under a joining client.
     pub(super) members: AtomicUsize,
+    /// Sessions whose connection dropped, waiting for their client to resume them: each holds
+    /// a place, and the room stays open for them. Written by the room's thread.
+    pub waiting: AtomicUsize,
     /// The latest tick run.
     pub tick: AtomicU32,
     /// Clients in the world at the latest tick.
@@ -33,6 +36,7 @@ impl RoomStatus {
             capacity,
             opened: Instant::now(),
             members: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
             tick: AtomicU32::new(0),
             clients_in_world: AtomicU32::new(0),
             last_tick_micros: AtomicU64::new(0),
@@ -42,6 +46,11 @@ impl RoomStatus {
     /// Connections holding a place in the room.
     pub fn members(&self) -> usize {
         self.members.load(Ordering::Acquire)
+    }
+
+    /// Sessions waiting to be resumed.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
     }
 
     /// How long the room has been open.

@@ -1,0 +1,162 @@
+//! Session resume on a real server: a dropped client comes back to its own entity within the
+//! window; a token works once; after the window the entity is gone and the token refused; a
+//! client that reconnects before its old connection is seen to drop takes the session over.
+
+mod common;
+
+use common::{TestServer, arena_spec, small_arena, within};
+use std::time::Duration;
+use tickwire::ServerConfig;
+use tickwire::arena::ArenaConfig;
+use tickwire::arena::{Name, Position};
+use tickwire::bots::BotClient;
+use tickwire::bots::client::{BotError, next_binary};
+
+fn url(server: &TestServer, query: &str) -> String {
+    format!("{}?room=resume&{query}", server.ws_url())
+}
+
+async fn join(server: &TestServer, query: &str) -> BotClient {
+    within(BotClient::connect(&url(server, query), &arena_spec())).await.expect("joins")
+}
+
+/// The close code and reason a connection with `query` is refused with.
+async fn refused(server: &TestServer, query: &str) -> (u16, String) {
+    let mut socket =
+        within(tickwire::bots::client::open(&url(server, query))).await.expect("handshake");
+    match within(next_binary(&mut socket)).await {
+        Err(BotError::Closed { code, reason }) => (code, reason),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Reads snapshots until `done` holds for the replica, at most 90.
+async fn until(bot: &mut BotClient, done: impl Fn(&BotClient) -> bool) -> bool {
+    for _ in 0..90 {
+        within(bot.next_snapshot()).await.expect("snapshot");
+        if done(bot) {
+            return true;
+        }
+    }
+    false
+}
+
+/// A small arena where everyone sees everyone.
+fn arena() -> ArenaConfig {
+    ArenaConfig { view_radius: 100.0, ..small_arena() }
+}
+
+fn config(window: Duration) -> ServerConfig {
+    ServerConfig { resume_window: window, ..ServerConfig::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_client_resumes_its_own_entity_and_the_token_works_once() {
+    let server = TestServer::start_arena(config(Duration::from_secs(15)), arena()).await;
+    let mut ada = join(&server, "name=ada").await;
+    let mut watcher = join(&server, "name=watcher").await;
+    within(ada.next_snapshot()).await.expect("snapshot");
+    let (id, token) = (ada.welcome.entity_id, ada.resume_token());
+    assert_eq!(token.len(), 32);
+    assert_ne!(token, "0".repeat(32), "a real token");
+    let position = ada.own::<Position>().expect("own position");
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_some()).await);
+
+    // The connection drops without a close handshake (a phone leaving Wi-Fi).
+    drop(ada);
+    // The entity stays in the world meanwhile.
+    for _ in 0..10 {
+        within(watcher.next_snapshot()).await.expect("snapshot");
+        assert_eq!(watcher.replica.get::<Name>(id).map(|n| n.0), Some("ada".to_owned()));
+    }
+
+    let mut back = join(&server, &format!("resume={token}&name=someone-else")).await;
+    assert_eq!(back.welcome.entity_id, id, "the same entity");
+    assert_ne!(back.resume_token(), token, "a fresh token for next time");
+    within(back.next_snapshot()).await.expect("a full snapshot");
+    assert_eq!(back.own::<Name>().map(|n| n.0), Some("ada".to_owned()));
+    assert_eq!(back.own::<Position>(), Some(position), "where it was left");
+
+    // The token was used: a second try is refused, and no player is made for it.
+    let (code, reason) = refused(&server, &format!("resume={token}")).await;
+    assert_eq!(code, 4005, "{reason}");
+    assert_eq!(reason, "resume token unknown, already used, or its window passed");
+    // The new token works in turn.
+    let next = back.resume_token();
+    drop(back);
+    let again = join(&server, &format!("resume={next}")).await;
+    assert_eq!(again.welcome.entity_id, id);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_window_the_entity_is_gone_and_the_token_refused() {
+    let server = TestServer::start_arena(config(Duration::from_millis(300)), arena()).await;
+    let ada = join(&server, "name=ada").await;
+    let mut watcher = join(&server, "name=watcher").await;
+    let (id, token) = (ada.welcome.entity_id, ada.resume_token());
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_some()).await);
+    drop(ada);
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_none()).await, "removed");
+    let (code, _) = refused(&server, &format!("resume={token}")).await;
+    assert_eq!(code, 4005);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_before_the_drop_is_seen_takes_the_session_over() {
+    let server = TestServer::start_arena(config(Duration::from_secs(15)), arena()).await;
+    let mut old = join(&server, "name=ada").await;
+    within(old.next_snapshot()).await.expect("snapshot");
+    let (id, token) = (old.welcome.entity_id, old.resume_token());
+    let new = join(&server, &format!("resume={token}")).await;
+    assert_eq!(new.welcome.entity_id, id);
+    let closed = loop {
+        match within(old.receive()).await {
+            Ok(_) => continue,
+            Err(error) => break error,
+        }
+    };
+    match closed {
+        BotError::Closed { code, reason } => {
+            assert_eq!(
+                (code, reason.as_str()),
+                (4006, "this session was resumed on a newer connection")
+            );
+        }
+        other => panic!("expected 4006, got {other}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_window_there_is_no_token_and_a_drop_removes_the_entity() {
+    let server = TestServer::start_arena(config(Duration::ZERO), arena()).await;
+    let ada = join(&server, "name=ada").await;
+    let mut watcher = join(&server, "name=watcher").await;
+    assert_eq!(ada.resume_token(), "0".repeat(32));
+    let id = ada.welcome.entity_id;
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_some()).await);
+    drop(ada);
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_none()).await);
+    let (code, _) = refused(&server, &format!("resume={}", "0".repeat(32))).await;
+    assert_eq!(code, 4005, "the all-zero token resumes nothing");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_token_is_a_bad_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_arena(ServerConfig::default(), arena()).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let request = "GET /ws?resume=nothex HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n\
+        Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Protocol: tickwire.v2\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut response = vec![0; 512];
+    let n = within(tcp.read(&mut response)).await.expect("read");
+    let response = String::from_utf8_lossy(&response[..n]);
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("resume must be 32 hexadecimal digits"), "{response}");
+    server.stop().await;
+}
