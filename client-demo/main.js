@@ -1,5 +1,5 @@
 // Wires the arena page: keyboard -> the game's input; the tickwire Client -> Renderer and
-// HUD on every display frame; the name and room boxes and Reconnect -> the connection; the
+// HUD on every display frame; the room's events -> the feed, and the chat box -> messages; the name and room boxes and Reconnect -> the connection; the
 // room list (GET /rooms) -> the room picker. The room is in the page's URL (`?room=`), so a
 // shared link joins the same match. No protocol and no game rules live here: those are in
 // tickwire/ and arena.js.
@@ -17,6 +17,8 @@ const MAX_CLOSES_REMEMBERED = 10;
 const ROOMS_REFRESH_MS = 5000;
 /** The room the server puts a client in when its URL names none. */
 const DEFAULT_ROOM = "lobby";
+/** Lines the event feed keeps. */
+const MAX_FEED_LINES = 8;
 
 const KEYS = {
   up: ["KeyW", "ArrowUp"],
@@ -33,6 +35,9 @@ const nameInput = document.getElementById("name");
 const roomInput = document.getElementById("room");
 const debugBox = document.getElementById("debug");
 const closes = [];
+const feed = [];
+const feedList = document.getElementById("feed");
+const chatInput = document.getElementById("chat-input");
 
 const client = arenaClient(pageSocketUrl(), intent);
 client.on("status", (status) => showConnection(status, performance.now()));
@@ -40,6 +45,40 @@ client.on("close", (status) => {
   closes.push({ code: status.code, reason: status.reason });
   if (closes.length > MAX_CLOSES_REMEMBERED) closes.shift();
 });
+client.on("event", (event) => showEvent(event));
+client.on("welcome", (welcome) => {
+  if (resumedFrom !== null && welcome.entity_id === resumedFrom) addLine({ notice: "reconnected: your player is back" });
+  resumedFrom = welcome.entity_id;
+});
+let resumedFrom = null;
+
+// The arena's events as feed lines. Text goes in with textContent: names and chat come from
+// other players.
+function showEvent(event) {
+  const [kind, value] = typeof event === "string" ? [event, null] : Object.entries(event)[0];
+  if (kind === "Chat") return addLine({ who: value.from, text: value.text });
+  if (kind === "Joined") return addLine({ notice: `${value.name} joined` });
+  if (kind === "Left") return addLine({ notice: `${value.name} left` });
+  if (kind === "Returned") return addLine({ notice: `${value.name} is back` });
+  if (kind === "Milestone") return addLine({ notice: `${value.name} reached ${value.score}` });
+}
+
+function addLine(line) {
+  feed.push(line);
+  if (feed.length > MAX_FEED_LINES) feed.shift();
+  const item = document.createElement("li");
+  if (line.notice) {
+    item.className = "notice";
+    item.textContent = line.notice;
+  } else {
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = `${line.who}: `;
+    item.append(who, document.createTextNode(line.text));
+  }
+  feedList.append(item);
+  while (feedList.children.length > MAX_FEED_LINES) feedList.firstElementChild.remove();
+}
 
 function currentName() {
   return new URLSearchParams(location.search).get("name") ?? "";
@@ -78,6 +117,13 @@ function typingIn(event) {
 }
 
 window.addEventListener("keydown", (event) => {
+  if (event.code === "Enter" && !typingIn(event)) {
+    event.preventDefault();
+    held.clear();
+    chatInput.focus();
+    return;
+  }
+  if (event.code === "Escape" && event.target === chatInput) return chatInput.blur();
   if (event.code === "F3") {
     event.preventDefault();
     debugBox.checked = !debugBox.checked;
@@ -108,6 +154,16 @@ document.getElementById("name-form").addEventListener("submit", (event) => {
   refreshRooms();
 });
 roomInput.addEventListener("focus", refreshRooms);
+document.getElementById("chat-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = chatInput.value.trim();
+  if (!text) return chatInput.blur();
+  try {
+    if (client.send({ Chat: { text } })) chatInput.value = "";
+  } catch (error) {
+    addLine({ notice: `not sent: ${error.message}` });
+  }
+});
 document.getElementById("reconnect").addEventListener("click", () => client.connect());
 
 let lastHudMs = -Infinity;
@@ -125,7 +181,8 @@ function frame(nowMs) {
   requestAnimationFrame(frame);
 }
 
-// Read-only view for tests and the console; positions in world units.
+// A view for tests and the console (positions in world units), and one test action: dropping
+// the socket as a network would (code 3000, not a goodbye), to watch the session resume.
 const ownPosition = () => client.replica?.own?.get("Position") ?? null;
 window.tickwire = Object.freeze({
   get state() { return client.status.state; },
@@ -141,6 +198,9 @@ window.tickwire = Object.freeze({
   get schema() { return client.schema?.raw ?? null; },
   get room() { return currentRoom() || DEFAULT_ROOM; },
   get rooms() { return rooms?.rooms.map((r) => ({ ...r })) ?? null; },
+  get feed() { return feed.map((line) => ({ ...line })); },
+  get selfScore() { return client.replica?.own?.get("Score") ?? null; },
+  dropSocket() { client.connection.ws?.close(3000, "dropped by the test hook"); },
 });
 
 client.connect();

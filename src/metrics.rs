@@ -386,6 +386,16 @@ mod tests {
         tickwire_snapshots_skipped_total\n\
         # TYPE tickwire_inputs_applied counter\n\
         tickwire_inputs_applied_total\n\
+        # TYPE tickwire_game_messages_in counter\n\
+        tickwire_game_messages_in_total\n\
+        # TYPE tickwire_events_out counter\n\
+        tickwire_events_out_total\n\
+        # TYPE tickwire_sessions_resumed counter\n\
+        tickwire_sessions_resumed_total\n\
+        # TYPE tickwire_sessions_expired counter\n\
+        tickwire_sessions_expired_total\n\
+        # TYPE tickwire_sessions_waiting gauge\n\
+        tickwire_sessions_waiting\n\
         # TYPE tickwire_inputs_dropped counter\n\
         tickwire_inputs_dropped_total{reason=\"x\"}\n\
         # TYPE tickwire_disconnects counter\n\

@@ -190,7 +190,8 @@ impl<G: Game> Room<G> {
         self.game.message(&mut self.world, client, entity, message);
     }
 
-    /// Takes the events the game queued since the last call, oldest first.
+    /// Takes the events the game queued since the last call, oldest first. A caller that
+    /// steps the room itself takes them after every step: the game's queue is not bounded.
     pub fn take_events(&mut self) -> Vec<(Recipient, G::Event)> {
         (self.world.get_resource_mut::<Outgoing<G::Event>>())
             .map_or_else(Vec::new, |mut out| out.take())

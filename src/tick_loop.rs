@@ -209,7 +209,7 @@ impl<G: Game> TickLoop<G> {
                         self.room.message(&client.info, client.entity, message);
                     }
                 }
-                Event::Leave { client_id } => self.leave(client_id),
+                Event::Leave { client_id, resumable } => self.leave(client_id, resumable),
             }
         }
     }
@@ -363,12 +363,12 @@ impl<G: Game> TickLoop<G> {
         }
     }
 
-    /// A connection ended: with resume on, its session waits for the client to come back;
-    /// otherwise the game is told the client left.
-    fn leave(&mut self, client_id: u32) {
+    /// A connection ended: if it dropped (`resumable`) and resume is on, its session waits
+    /// for the client to come back; otherwise the game is told the client left.
+    fn leave(&mut self, client_id: u32, resumable: bool) {
         let window = self.shared.config.resume_window;
         let Some(client) = self.clients.get(&client_id) else { return };
-        if window.is_zero() || self.tokens.get(&client.token) != Some(&client_id) {
+        if !resumable || window.is_zero() || self.tokens.get(&client.token) != Some(&client_id) {
             self.remove(client_id);
             debug!(client_id, "client left");
             return;

@@ -90,6 +90,20 @@ async fn a_dropped_client_resumes_its_own_entity_and_the_token_works_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_says_goodbye_leaves_at_once() {
+    let server = TestServer::start_arena(config(Duration::from_secs(15)), arena()).await;
+    let ada = join(&server, "name=ada").await;
+    let mut watcher = join(&server, "name=watcher").await;
+    let (id, token) = (ada.welcome.entity_id, ada.resume_token());
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_some()).await);
+    ada.close().await; // a close frame with 1000
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_none()).await, "gone at once");
+    let (code, _) = refused(&server, &format!("resume={token}")).await;
+    assert_eq!(code, 4005);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_window_the_entity_is_gone_and_the_token_refused() {
     let server = TestServer::start_arena(config(Duration::from_millis(300)), arena()).await;
     let ada = join(&server, "name=ada").await;

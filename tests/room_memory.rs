@@ -73,6 +73,8 @@ fn thousands_of_joins_and_leaves_leave_live_memory_flat() {
             room.push_input(player.entity, t, input);
         }
         room.step(tick);
+        // The tick loop takes the game's events every tick (to queue them for clients).
+        room.take_events();
         for player in &mut players {
             player.view.settle(false);
             snapshot.clear();

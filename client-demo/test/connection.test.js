@@ -269,3 +269,49 @@ test("close() leaves with 1000 and does not come back", () => {
   assert.equal(FakeSocket.made.length, 1);
   assert.equal(connection.status.state, "closed");
 });
+
+test("a dropped session reconnects with its resume token; a refused token joins afresh", () => {
+  const connection = connect();
+  const events = [];
+  connection.on("event", (event, tick) => events.push([event, tick]));
+  assert.equal(latest().url, "ws://host/ws", "the first connection has no token");
+  latest().accept();
+  latest().deliver(WELCOME);
+  assert.equal(connection.resumeToken, "00112233445566778899aabbccddeeff");
+  // An event, decoded with the schema: tag 4, tick 42, Milestone {name "bob", score 50}.
+  latest().deliver(Uint8Array.of(4, 42, 4, 3, 0x62, 0x6f, 0x62, 50).buffer);
+  assert.deepEqual(events, [[{ Milestone: { name: "bob", score: 50 } }, 42]]);
+
+  latest().end(1006);
+  advance(10_000);
+  assert.equal(FakeSocket.made.length, 2);
+  assert.equal(latest().url, "ws://host/ws?resume=00112233445566778899aabbccddeeff");
+
+  // The server refuses the token: the next attempt joins as a new player, at once.
+  latest().accept();
+  latest().end(4005, "resume token unknown, already used, or its window passed");
+  assert.match(connection.status.message, /session had expired/);
+  assert.equal(connection.status.fatal, false);
+  advance(0);
+  assert.equal(FakeSocket.made.length, 3);
+  assert.equal(latest().url, "ws://host/ws", "no token any more");
+});
+
+test("a session taken over by another connection is not retried", () => {
+  const connection = connect();
+  latest().accept();
+  latest().deliver(WELCOME);
+  latest().end(4006, "this session was resumed on a newer connection");
+  advance(60_000);
+  assert.equal(FakeSocket.made.length, 1);
+  assert.equal(connection.status.fatal, true);
+  assert.match(connection.status.message, /resumed elsewhere/);
+});
+
+test("a game message is sent with the schema", () => {
+  const connection = connect();
+  latest().accept();
+  latest().deliver(WELCOME);
+  assert.equal(connection.send({ type: "Message", message: { Chat: { text: "hi" } } }), true);
+  assert.deepEqual(latest().sent.at(-1), { type: "Message", message: { Chat: { text: "hi" } } });
+});

@@ -124,7 +124,9 @@ test("i32 is zigzag: the extremes", () => {
 test("truncated, trailing and unknown variants are refused", () => {
   assert.throws(() => decode("02 01 00 02 01 01"), DecodeError, "2 ops promised, 1 there");
   assert.throws(() => decode("02 01 00 00 00"), /trailing/);
-  assert.throws(() => decode("04"), /ServerMessage: unknown variant index 4/);
+  assert.throws(() => decode("05"), /ServerMessage: unknown variant index 5/);
+  assert.throws(() => decode("04"), /tick: needs 1 bytes/, "an event without its tick");
+  assert.throws(() => decode("04 2a 09"), /event: variant 9, ArenaEvent has 5/);
   assert.throws(() => decode("01 01 00 01 00 01 01 05 02 ff fe"), /UTF-8/);
   assert.throws(() => decode("02 01 00 fb ff ff"), /exceeds/, "an op count past the bytes left");
 });
@@ -135,6 +137,17 @@ test("inputs are written from the schema, and read back", () => {
   assert.deepEqual(bytes, unhex("00fb2c01817f01"));
   assert.deepEqual(decodeClientMessage(bytes, schema), input);
   assert.deepEqual(encodeClientMessage({ type: "Ping", id: 65536 }), Uint8Array.of(1, 252, 0, 0, 1, 0));
+});
+
+test("messages are written from the schema, and read back; events are read", () => {
+  const chat = { type: "Message", message: { Chat: { text: "hello, room" } } };
+  const bytes = encodeClientMessage(chat, schema);
+  assert.deepEqual(bytes, unhex("0200" + "0b" + Buffer.from("hello, room").toString("hex")));
+  assert.deepEqual(decodeClientMessage(bytes, schema, 1024), chat);
+  assert.throws(() => encodeClientMessage({ type: "Message", message: { Shout: {} } }, schema), /message must be one of Chat/);
+  assert.throws(() => encodeClientMessage({ type: "Message", message: "Chat" }, schema), /carries a value/);
+  const event = decode("04 2a 04 03 62 6f 62 32");
+  assert.deepEqual(event, { type: "Event", tick: 42, event: { Milestone: { name: "bob", score: 50 } } });
 });
 
 test("input values that do not fit the schema are refused, naming the field", () => {

@@ -10,6 +10,8 @@
 //
 // Events (besides the connection's "status", "welcome", "pong", "error", "close", forwarded):
 //   "snapshot" (replica, report)  after each Full or Delta was applied and reconciled
+//   "event"    (event, tick)      one of the game's events (forwarded), in order
+// `send(message)` sends one of the game's messages (e.g. {Chat: {text}}).
 // Each Welcome starts a new session (new replica, seq from 1); a snapshot that does not fit
 // closes the connection with 4000 and it reconnects.
 
@@ -20,7 +22,7 @@ import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
 import { Replica } from "./replica.js";
 
-const FORWARDED = ["status", "open", "pong", "error", "close"];
+const FORWARDED = ["status", "open", "pong", "error", "close", "event"];
 
 export class Client extends Emitter {
   /**
@@ -52,6 +54,12 @@ export class Client extends Emitter {
   /** Connects (again), to `url` or the last one. */
   connect(url) {
     this.connection.connect(url);
+  }
+
+  /** Sends one of the game's messages ({Variant: value}, or "Variant" for a unit variant);
+   *  false when the session is not up. Throws on a message the schema does not allow. */
+  send(message) {
+    return this.connection.send({ type: "Message", message });
   }
 
   /** Leaves with 1000. */

@@ -6,16 +6,23 @@
 //   "open"    ()                  the socket opened
 //   "welcome" (welcome, schema)   the Welcome decoded; `schema` is the compiled Schema
 //   "message" (message, nowMs)    every Full and Delta, decoded with the schema
+//   "event"   (event, tick)       one of the game's events, in the order the server sent them
 //   "pong"    (pong, rttMs)       an answer to one of this connection's pings
 //   "error"   (reason)            the server broke the protocol; the socket closes with 4000
 //   "close"   (status)            the socket closed: code, reason, and whether it retries
 // Knows no game: snapshots are handed on, not applied.
+//
+// Session resume: the Welcome's resume token is kept, and a reconnect after a drop presents
+// it (`?resume=`), so the server hands back the same entity. A refused token (4005: used,
+// unknown or too late) is dropped and the next attempt joins afresh, as a new player, and
+// says so in the status message; `connect()` (a new room or name) always starts afresh.
 
 import { Emitter } from "./events.js";
 import {
   CloseCode,
   decodeServerMessage,
   encodeClientMessage,
+  NO_RESUME_TOKEN,
   ServerTag,
   SUBPROTOCOL,
   VersionError,
@@ -55,7 +62,14 @@ const REFUSALS = new Map([
   [CloseCode.TRY_AGAIN_LATER, "the server is full, try again later"],
   [CloseCode.ROOM_FULL, "this room is full, pick another"],
   [CloseCode.TOO_MANY_ROOMS, "the server has no room for another room, join an open one"],
+  [CloseCode.REPLACED, "this session was resumed elsewhere (another tab?)"],
 ]);
+
+/** The URL to open: `url`, with `resume=TOKEN` added when a session is to be resumed. */
+export function resumeUrl(url, token) {
+  if (!token) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}resume=${token}`;
+}
 
 /** The WebSocket URL for a page: same host, ws or wss following the page's scheme, path
  *  /ws, and `?name=` when a name is given. */
@@ -93,6 +107,10 @@ export class Connection extends Emitter {
     this.attempts = 0;
     this.retryTimer = null;
     this.pingTimer = null;
+    /** The token that resumes the last session, or null (none yet, or refused). */
+    this.resumeToken = null;
+    /** Whether the current socket presented a resume token. */
+    this.resuming = false;
     /** What a HUD shows; `state` follows the socket's events. */
     this.status = {
       state: "closed", code: null, reason: "", message: "", retryAtMs: null, fatal: false,
@@ -104,6 +122,7 @@ export class Connection extends Emitter {
   connect(url = this.url) {
     this.url = url;
     this.attempts = 0;
+    this.resumeToken = null;
     this.dispose("reconnecting");
     this.open();
   }
@@ -119,8 +138,9 @@ export class Connection extends Emitter {
     return this.welcomed && this.ws?.readyState === this.WebSocketImpl.OPEN;
   }
 
-  /** Sends a client message ({type: "Input", seq, input} or {type: "Ping", id}); dropped
-   *  unless the session is up. Throws on an input that does not fit the schema. */
+  /** Sends a client message ({type: "Input", seq, input}, {type: "Ping", id} or
+   *  {type: "Message", message}); dropped unless the session is up. Throws on a value that
+   *  does not fit the schema. */
   send(message) {
     if (!this.ready) return false;
     this.ws.send(encodeClientMessage(message, this.schema));
@@ -143,7 +163,8 @@ export class Connection extends Emitter {
     this.pings = new Map();
     this.nextPingId = 1;
     this.resetCounters();
-    const ws = new this.WebSocketImpl(this.url, SUBPROTOCOL);
+    this.resuming = this.resumeToken !== null;
+    const ws = new this.WebSocketImpl(resumeUrl(this.url, this.resumeToken), SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     ws.onopen = () => this.handleOpen();
     ws.onmessage = (event) => this.handleMessage(event.data);
@@ -178,6 +199,7 @@ export class Connection extends Emitter {
     if (!this.welcomed) return this.handleWelcome(message);
     if (message.type === "Welcome") return this.fail("a second Welcome");
     if (message.type === "Pong") return this.handlePong(message);
+    if (message.type === "Event") return this.emit("event", message.event, message.tick);
     this.snapshots++;
     this.emit("message", message, this.now());
   }
@@ -190,6 +212,7 @@ export class Connection extends Emitter {
     this.welcomed = true;
     this.attempts = 0;
     this.welcome = welcome;
+    this.resumeToken = welcome.resume_token === NO_RESUME_TOKEN ? null : welcome.resume_token;
     this.schema = new Schema(welcome.schema);
     // Pings start with the session, not the socket: nothing may come before the Welcome.
     this.pingTimer = setInterval(() => this.tickSecond(), PING_INTERVAL_MS);
@@ -230,11 +253,18 @@ export class Connection extends Emitter {
     clearInterval(this.pingTimer);
     this.ws = null;
     const refusal = this.refusal ?? REFUSALS.get(code);
+    const resumeRefused = code === CloseCode.RESUME_REFUSED;
     const failed = !this.welcomed || this.clientReason !== null;
-    if (failed) this.attempts++;
+    if (failed && !resumeRefused) this.attempts++;
     let message = this.clientReason ? `closed by this page: ${this.clientReason}` : "";
     let retryAtMs = null;
-    if (refusal) {
+    if (resumeRefused) {
+      // The old session is gone for good: join again now, as a new player, and say so.
+      this.resumeToken = null;
+      message = "your session had expired: joining as a new player";
+      retryAtMs = this.now();
+      this.retryTimer = setTimeout(() => this.open(), 0);
+    } else if (refusal) {
       message = `refused: ${refusal}`;
     } else if (this.attempts >= MAX_ATTEMPTS) {
       message = `gave up after ${this.attempts} failed attempts`;

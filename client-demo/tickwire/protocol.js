@@ -25,9 +25,9 @@ export const NO_ENTITY = 0;
 const MAX_ENTITY_ID = 0xffffffff;
 
 /** Server message variants. */
-export const ServerTag = Object.freeze({ WELCOME: 0, FULL: 1, DELTA: 2, PONG: 3 });
+export const ServerTag = Object.freeze({ WELCOME: 0, FULL: 1, DELTA: 2, PONG: 3, EVENT: 4 });
 /** Client message variants. */
-export const ClientTag = Object.freeze({ INPUT: 0, PING: 1 });
+export const ClientTag = Object.freeze({ INPUT: 0, PING: 1, MESSAGE: 2 });
 /** Op tags; a tag >= SINGLE is one component op with cop = tag - SINGLE. */
 export const OpTag = Object.freeze({ SPAWN: 0, DESPAWN: 1, CHANGES: 2, OWN: 3, SINGLE: 4 });
 /** Component-op kinds: cop = cid * KINDS + kind. */
@@ -54,7 +54,14 @@ export const CloseCode = Object.freeze({
   ROOM_FULL: 4003,
   /** The room is not open and the server holds --max-rooms rooms already. */
   TOO_MANY_ROOMS: 4004,
+  /** The resume token is unknown, used already, or its window passed: join afresh. */
+  RESUME_REFUSED: 4005,
+  /** This session was resumed on a newer connection (another tab took it over). */
+  REPLACED: 4006,
 });
+
+/** A resume token of all zeros: the server does not resume sessions. */
+export const NO_RESUME_TOKEN = "0".repeat(32);
 
 /** A Welcome with a protocol_version this client does not speak. */
 export class VersionError extends DecodeError {
@@ -71,11 +78,12 @@ export class VersionError extends DecodeError {
  */
 export function decodeServerMessage(data, schema = null) {
   const r = new Reader(data);
-  const tag = r.variant(4, "ServerMessage");
+  const tag = r.variant(5, "ServerMessage");
   let message;
   if (tag === ServerTag.WELCOME) message = readWelcome(r);
   else if (tag === ServerTag.PONG) message = { type: "Pong", id: r.u32("id"), tick: r.u32("tick"), clients: r.u32("clients") };
-  else if (!schema) throw new DecodeError("a snapshot cannot be read without the Welcome's schema");
+  else if (!schema) throw new DecodeError("a snapshot or an event cannot be read without the Welcome's schema");
+  else if (tag === ServerTag.EVENT) message = { type: "Event", tick: r.u32("tick"), event: schema.readEvent(r) };
   else if (tag === ServerTag.FULL) {
     message = { type: "Full", tick: r.u32("tick"), last_input_seq: r.u32("last_input_seq"), ops: readOps(r, schema) };
   } else {
@@ -101,7 +109,9 @@ function readWelcome(r) {
   const gameBytes = new Reader(r.bytesOf("game"));
   const game = new Schema(schema).readWelcome(gameBytes);
   gameBytes.finish("game welcome value");
-  return { type: "Welcome", protocol_version, client_id, entity_id, tick_rate_hz, schema_hash: hex64(hash), schema, game };
+  const at = r.take(16, "resume_token");
+  const token = Array.from(r.bytes.subarray(at, at + 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { type: "Welcome", protocol_version, client_id, entity_id, tick_rate_hz, schema_hash: hex64(hash), schema, game, resume_token: token };
 }
 
 function readOps(r, schema) {
@@ -156,7 +166,7 @@ function readChange(r, schema, cop) {
 }
 
 /** Encodes one client message: {type: "Input", seq, input} (the game's input value, per
- *  the schema) or {type: "Ping", id}. Throws TypeError/RangeError on a bad value. */
+ *  the schema), {type: "Ping", id} or {type: "Message", message} (the game's message). Throws TypeError/RangeError on a bad value. */
 export function encodeClientMessage(message, schema = null) {
   const w = new Writer();
   if (message.type === "Input") {
@@ -167,6 +177,10 @@ export function encodeClientMessage(message, schema = null) {
   } else if (message.type === "Ping") {
     w.u32(ClientTag.PING);
     w.u32(message.id, "id");
+  } else if (message.type === "Message") {
+    if (!schema) throw new TypeError("a Message cannot be written without the Welcome's schema");
+    w.u32(ClientTag.MESSAGE);
+    schema.writeMessage(w, message.message);
   } else {
     throw new TypeError(`not a client message type: ${message.type}`);
   }
@@ -178,10 +192,13 @@ export function encodeClientMessage(message, schema = null) {
 export function decodeClientMessage(data, schema = null, maxBytes = MAX_CLIENT_MESSAGE_BYTES) {
   const r = new Reader(data);
   if (r.bytes.length > maxBytes) throw new DecodeError(`message of ${r.bytes.length} bytes exceeds ${maxBytes}`);
-  const tag = r.variant(2, "ClientMessage");
+  const tag = r.variant(3, "ClientMessage");
   let message;
   if (tag === ClientTag.PING) {
     message = { type: "Ping", id: r.u32("id") };
+  } else if (tag === ClientTag.MESSAGE) {
+    if (!schema) throw new DecodeError("a Message cannot be read without the Welcome's schema");
+    message = { type: "Message", message: schema.readMessage(r) };
   } else {
     if (!schema) throw new DecodeError("an Input cannot be read without the Welcome's schema");
     message = { type: "Input", seq: r.u32("seq"), input: schema.readInput(r) };

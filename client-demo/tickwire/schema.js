@@ -30,13 +30,15 @@ export function hex64(value) {
 }
 
 /** Reads a Schema in its JSON form ({game, components: [{name, visibility, codec}], input,
- *  welcome}); codecs are {Serde: Type} or {Quantized: [{name, scale}]}. */
+ *  welcome, message, event}); codecs are {Serde: Type} or {Quantized: [{name, scale}]}. */
 export function readSchema(r) {
   const game = r.string("schema game");
   const count = r.len("component count");
   const components = [];
   for (let i = 0; i < count; i++) components.push(readComponent(r, i));
-  return { game, components, input: readType(r, "input"), welcome: readType(r, "welcome") };
+  const input = readType(r, "input");
+  const welcome = readType(r, "welcome");
+  return { game, components, input, welcome, message: readType(r, "message"), event: readType(r, "event") };
 }
 
 function readComponent(r, cid) {
@@ -104,6 +106,9 @@ export class Schema {
     this.readInput = decoderFor(raw.input, "input");
     this.writeInput = encoderFor(raw.input, "input");
     this.readWelcome = decoderFor(raw.welcome, "welcome");
+    this.readMessage = decoderFor(raw.message, "message");
+    this.writeMessage = encoderFor(raw.message, "message");
+    this.readEvent = decoderFor(raw.event, "event");
   }
 
   /** The component with this name; throws when the game has none (a typo, or the wrong game). */

@@ -3,10 +3,12 @@
 //
 // A Type is held in serde's externally tagged JSON form, the same form the golden vectors
 // print: a unit variant is its name ("U8", "String"), the others are one-key objects
-// ({Option: T}, {Seq: T}, {Tuple: [T...]}, {Struct: {name, fields: [{name, ty}]}}). Values
+// ({Option: T}, {Seq: T}, {Tuple: [T...]}, {Struct: {name, fields: [{name, ty}]}},
+// {Enum: {name, variants: [{name, ty}]}}). Values
 // follow docs/protocol.md section 4: Unit is null, 64-bit integers are Numbers (BigInts past
 // 2^53), Bytes is an array of numbers, Option is null or the value, Seq and Tuple are arrays,
-// Struct is an object of its fields.
+// Struct is an object of its fields, and Enum is, as serde's JSON has it, the variant's name
+// for a unit variant ("Wave") and a one-key object for the others ({Chat: {text: "hi"}}).
 //
 // Decoders and encoders are compiled once per type into closures, so a snapshot's values
 // are read without walking the description again.
@@ -16,7 +18,7 @@ import { DecodeError } from "./bincode.js";
 /** Type variants in wire order (docs/protocol.md, "Type"). */
 export const TYPE_VARIANTS = Object.freeze([
   "Unit", "Bool", "U8", "U16", "U32", "U64", "I8", "I16", "I32", "I64", "F32", "F64",
-  "String", "Bytes", "Option", "Seq", "Tuple", "Struct",
+  "String", "Bytes", "Option", "Seq", "Tuple", "Struct", "Enum",
 ]);
 const FIRST_COMPOUND = TYPE_VARIANTS.indexOf("Option");
 /** Types nest at most this deep; deeper descriptions are refused, not recursed into. */
@@ -35,13 +37,14 @@ export function readType(r, what = "type", depth = 0) {
     for (let i = 0; i < n; i++) items.push(readType(r, `${what}.${i}`, depth + 1));
     return { Tuple: items };
   }
-  const structName = r.string(`${what} struct name`);
-  const n = r.len(`${what} field count`);
+  const structName = r.string(`${what} ${name.toLowerCase()} name`);
+  const n = r.len(`${what} ${name === "Enum" ? "variant" : "field"} count`);
   const fields = [];
   for (let i = 0; i < n; i++) {
     const fieldName = r.string(`${what} field name`);
     fields.push({ name: fieldName, ty: readType(r, `${what}.${fieldName}`, depth + 1) });
   }
+  if (name === "Enum") return { Enum: { name: structName, variants: fields } };
   return { Struct: { name: structName, fields } };
 }
 
@@ -100,6 +103,15 @@ export function decoderFor(type, what = "value") {
       return out;
     };
   }
+  if (kind === "Enum") {
+    const variants = type.Enum.variants.map((v) => [v.name, v.ty === "Unit" ? null : decoderFor(v.ty, `${what}.${v.name}`)]);
+    return (r) => {
+      const index = r.u32(`${what} variant`);
+      if (index >= variants.length) throw new DecodeError(`${what}: variant ${index}, ${type.Enum.name} has ${variants.length}`);
+      const [name, read] = variants[index];
+      return read ? { [name]: read(r) } : name;
+    };
+  }
   throw new TypeError(`not a Type: ${JSON.stringify(type)}`);
 }
 
@@ -156,6 +168,20 @@ export function encoderFor(type, what = "value") {
       if (v === null || typeof v !== "object") throw new TypeError(`${what} must be an object`);
       for (const [name, write] of fields) {
         if (!(name in v)) throw new TypeError(`${what} lacks field ${name}`);
+        write(out, v[name]);
+      }
+    };
+  }
+  if (kind === "Enum") {
+    const variants = new Map(type.Enum.variants.map((v, i) => [v.name, [i, v.ty === "Unit" ? null : encoderFor(v.ty, `${what}.${v.name}`)]]));
+    return (out, v) => {
+      const name = typeof v === "string" ? v : v && typeof v === "object" && Object.keys(v).length === 1 ? Object.keys(v)[0] : null;
+      const variant = name === null ? undefined : variants.get(name);
+      if (!variant) throw new TypeError(`${what} must be one of ${[...variants.keys()].join(", ") || "(no variants)"}`);
+      const [index, write] = variant;
+      out.u32(index, `${what} variant`);
+      if (write) {
+        if (typeof v === "string") throw new TypeError(`${what}.${name} carries a value: {${name}: ...}`);
         write(out, v[name]);
       }
     };

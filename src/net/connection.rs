@@ -82,7 +82,8 @@ pub async fn serve<W: Wire>(
     };
     finish(&mut socket, &shared, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
-    let _ = inbox.send(Event::Leave { client_id }).await;
+    let resumable = !reader.said_goodbye;
+    let _ = inbox.send(Event::Leave { client_id, resumable }).await;
 }
 
 /// Validates what the client sends and forwards it.
@@ -93,6 +94,8 @@ struct Reader {
     messages: TokenBucket,
     /// Sequence number of the newest input received.
     last_seq: u32,
+    /// The client closed with 1000: it left on purpose, and its session is not kept.
+    said_goodbye: bool,
 }
 
 impl Reader {
@@ -100,7 +103,8 @@ impl Reader {
         let config = &shared.config;
         let per_second = f64::from(config.tick_rate_hz) * f64::from(config.input_rate_factor);
         let messages = TokenBucket::new(f64::from(config.game_message_rate));
-        Reader { client_id, bucket: TokenBucket::new(per_second), messages, last_seq: 0 }
+        let bucket = TokenBucket::new(per_second);
+        Reader { client_id, bucket, messages, last_seq: 0, said_goodbye: false }
     }
 
     /// Handles one read; `Some` when the connection must end.
@@ -116,7 +120,8 @@ impl Reader {
         let bytes = match message {
             Some(Ok(Message::Binary(bytes))) => bytes,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
-            Some(Ok(Message::Close(_))) => {
+            Some(Ok(Message::Close(frame))) => {
+                self.said_goodbye = frame.is_some_and(|f| f.code == 1000);
                 shared.metrics.disconnect("client_closed");
                 return Some(Ending::PeerClosed);
             }

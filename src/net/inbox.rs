@@ -55,6 +55,9 @@ pub enum Event<W: Wire> {
     Leave {
         /// Connection id.
         client_id: u32,
+        /// Whether the session may be resumed: the connection dropped. A client that said
+        /// goodbye (a close frame with 1000) left on purpose and its entity goes at once.
+        resumable: bool,
     },
 }
 

@@ -267,6 +267,49 @@ test("a room in the page URL joins that match, apart from the others, and the pi
   assert.deepEqual(consoleErrors, []);
 });
 
+test("two pages in a room chat, and the feed shows who joined; other rooms hear nothing", { timeout: 60_000 }, async () => {
+  const fay = await openPage("fay", "chat-1");
+  const gus = await openPage("gus", "chat-1");
+  await waitFor(fay, () => window.tickwire.feed.some((line) => line.notice === "gus joined"));
+  // Enter focuses the chat box; Enter again sends.
+  await fay.keyboard.press("Enter");
+  await fay.keyboard.type("hello, gus <b>&</b>");
+  await fay.keyboard.press("Enter");
+  for (const page of [fay, gus]) {
+    await waitFor(page, () => window.tickwire.feed.some((line) => line.who === "fay" && line.text === "hello, gus <b>&</b>"));
+    // Shown as text, never as markup.
+    assert.equal(await page.locator("#feed li").last().textContent(), "fay: hello, gus <b>&</b>");
+  }
+  assert.equal(await fay.inputValue("#chat-input"), "", "the box empties once sent");
+  const lobbyFeed = await alice.evaluate(() => window.tickwire.feed);
+  assert.ok(!lobbyFeed.some((line) => line.who === "fay"), `the lobby heard nothing: ${JSON.stringify(lobbyFeed)}`);
+  await fay.close();
+  await gus.close();
+  assert.deepEqual(consoleErrors, []);
+});
+
+test("a dropped page resumes its own player, with its score", { timeout: 60_000 }, async () => {
+  const hal = await openPage("hal", "resume-1");
+  const ivy = await openPage("ivy", "resume-1");
+  const before = await hal.evaluate(() => ({ id: window.tickwire.selfId, score: window.tickwire.selfScore }));
+  const at = await waitForRest(hal);
+  await hal.evaluate(() => window.tickwire.dropSocket());
+  await waitFor(hal, () => window.tickwire.closes.some((c) => c.code === 3000));
+  // The page reconnects by itself with its token and gets the same entity back.
+  await waitFor(hal, (id) => window.tickwire.state === "open" && window.tickwire.selfId === id && window.tickwire.selfServerPos !== null, before.id);
+  const after = await hal.evaluate(() => ({ id: window.tickwire.selfId, score: window.tickwire.selfScore, pos: window.tickwire.selfServerPos }));
+  assert.equal(after.id, before.id, "the same player");
+  assert.equal(after.score, before.score, "the same score");
+  assert.deepEqual(after.pos, at, "where it stood");
+  await waitFor(hal, () => window.tickwire.feed.some((line) => line.notice === "reconnected: your player is back"));
+  await waitFor(ivy, () => window.tickwire.feed.some((line) => line.notice === "hal is back"));
+  // The other page never saw hal leave.
+  assert.ok(!(await ivy.evaluate(() => window.tickwire.feed)).some((line) => line.notice === "hal left"));
+  await hal.close();
+  await ivy.close();
+  assert.deepEqual(consoleErrors, []);
+});
+
 test("a server shutdown shows as closed with its code and reason", { timeout: 30_000 }, async () => {
   shuttingDown = true;
   server.child.kill("SIGTERM");
