@@ -188,6 +188,35 @@ async fn one_connection_past_the_limit_is_closed_and_shutdown_closes_the_rest() 
     echo.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_sender_is_held_back_when_the_upstream_does_not_read() {
+    // An upstream that accepts and never reads.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let upstream = listener.local_addr().expect("addr");
+    let sink = tokio::spawn(async move {
+        let accepted = listener.accept().await;
+        std::future::pending::<()>().await;
+        drop(accepted);
+    });
+    let mut config = NetsimConfig::new("127.0.0.1:0".parse().expect("addr"), upstream.to_string());
+    config.max_in_flight_bytes = 64 << 10;
+    let netsim = Netsim::start(config).await.expect("starts");
+    let mut tcp = TcpStream::connect(netsim.local_addr()).await.expect("connect");
+    let block = vec![7u8; 64 << 10];
+    // Kernel buffers on both sides of the proxy hold about 8 MiB here; without the byte
+    // budget the proxy would go on reading until its chunk queue is full (64 MiB and more).
+    let limit = 40 << 20;
+    let mut written = 0;
+    // Once kernel buffers and the proxy's 64 KiB are full, a write blocks.
+    while let Ok(result) = tokio::time::timeout(500 * MS, tcp.write_all(&block)).await {
+        result.expect("write");
+        written += block.len();
+        assert!(written < limit, "{written} bytes taken in without the upstream reading any");
+    }
+    netsim.shutdown().await;
+    sink.abort();
+}
+
 #[tokio::test]
 async fn bad_figures_are_refused_at_start() {
     let mut config = NetsimConfig::new("127.0.0.1:0".parse().expect("addr"), "127.0.0.1:9");
