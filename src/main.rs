@@ -175,7 +175,7 @@ fn main() -> ExitCode {
         Some(Command::Bots(args)) => {
             GameSpec::of(Arena::default()).and_then(|game| tickwire::bots::cli::main(game, args))
         }
-        Some(Command::Netsim(args)) => tickwire::netsim::cli::main(args),
+        Some(Command::Netsim(args)) => tickwire::netsim::cli::main(args, shutdown_signal()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

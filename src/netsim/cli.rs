@@ -84,8 +84,8 @@ impl NetsimArgs {
     }
 }
 
-/// Runs `tickwire netsim` until Ctrl-C.
-pub fn main(args: NetsimArgs) -> Result<(), String> {
+/// Runs `tickwire netsim` until `shutdown` completes (the binary passes Ctrl-C or SIGTERM).
+pub fn main(args: NetsimArgs, shutdown: impl Future<Output = ()>) -> Result<(), String> {
     let config = args.config();
     config.validate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -97,7 +97,7 @@ pub fn main(args: NetsimArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         println!("{}", describe(&config, netsim.local_addr()));
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown.await;
         netsim.shutdown().await;
         Ok(())
     })
