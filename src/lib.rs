@@ -23,6 +23,7 @@
 //!   pool of simulation threads that runs them.
 //! - [`server`]: [`Server`], the composition root.
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
+//! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
 //! - [`arena`]: the arena, the first game, written only against the public API.
 //! - [`config`], [`context`], [`metrics`], [`tick`]: settings, shared state, metrics, the tick.
 
@@ -35,6 +36,7 @@ pub mod identity;
 pub mod input;
 pub mod metrics;
 pub mod net;
+pub mod netsim;
 pub mod protocol;
 pub mod registry;
 pub mod replication;

@@ -1,4 +1,5 @@
-//! The `tickwire` binary: `serve` (the default) runs the game server; `bots` load-tests one.
+//! The `tickwire` binary: `serve` (the default) runs the game server; `bots` load-tests one;
+//! `netsim` puts an emulated network link in front of one.
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -26,6 +27,8 @@ enum Command {
     Serve(ServeArgs),
     /// Load-test a server with N WebSocket bots and report netcode quality.
     Bots(tickwire::bots::cli::BotsArgs),
+    /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
+    Netsim(tickwire::netsim::NetsimArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -172,6 +175,7 @@ fn main() -> ExitCode {
         Some(Command::Bots(args)) => {
             GameSpec::of(Arena::default()).and_then(|game| tickwire::bots::cli::main(game, args))
         }
+        Some(Command::Netsim(args)) => tickwire::netsim::cli::main(args, shutdown_signal()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
