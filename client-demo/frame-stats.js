@@ -16,6 +16,9 @@ const AT_CAP = 0.99;
 /** A prediction correction is blended out over ~80 ms; frames this soon after one are
  *  counted apart, since their speed shows the correction and not the display. */
 const CORRECTION_SETTLE_MS = 400;
+/** A frame this long after the one before means the page itself was stalled (a busy
+ *  machine): snapshots waited behind it, whatever the network did. */
+const STALLED_FRAME_MS = 100;
 
 export class FrameStats {
   constructor() {
@@ -24,6 +27,7 @@ export class FrameStats {
 
   reset() {
     this.frames = 0;
+    this.stalledFrames = 0;
     this.steadyFrames = 0;
     this.steadyOffFrames = 0;
     this.steadyCorrectedFrames = 0;
@@ -41,8 +45,9 @@ export class FrameStats {
    * first snapshot), `input` the input now (compared by value), `moving` whether it asks for
    * motion, `speed` the predicted speed and `cap` the rules' top speed for that input.
    * `corrections` is the client's count so far (Client.stats).
-   * A frame is steady when the input has not changed for SETTLE_MS, asks for motion, and the
-   * prediction is at the cap (not accelerating, not against a wall).
+   * A frame is steady when the input has not changed for SETTLE_MS, asks for motion, the
+   * prediction is at the cap (not accelerating, not against a wall), and the page did not
+   * stall before it.
    */
   frame(nowMs, drawn, { input, moving, speed, cap }, corrections = 0) {
     if (corrections !== this.corrections) {
@@ -56,7 +61,9 @@ export class FrameStats {
     }
     if (drawn && this.last && nowMs > this.last.atMs) {
       this.frames++;
-      const steady = moving && nowMs - this.inputSinceMs >= SETTLE_MS && speed >= cap * AT_CAP;
+      const stalled = nowMs - this.last.atMs > STALLED_FRAME_MS;
+      if (stalled) this.stalledFrames++;
+      const steady = !stalled && moving && nowMs - this.inputSinceMs >= SETTLE_MS && speed >= cap * AT_CAP;
       const drawnSpeed = Math.hypot(drawn.x - this.last.x, drawn.y - this.last.y) / ((nowMs - this.last.atMs) / 1000);
       if (steady) this.measure(drawnSpeed, cap, nowMs - this.correctedAtMs < CORRECTION_SETTLE_MS);
     }
@@ -81,6 +88,7 @@ export class FrameStats {
     const c = clientStats ?? {};
     return {
       frames: this.frames,
+      stalledFrames: this.stalledFrames,
       steadyFrames: this.steadyFrames,
       steadyOffFrames: this.steadyOffFrames,
       steadyCorrectedFrames: this.steadyCorrectedFrames,
