@@ -75,6 +75,20 @@ export function scene(client, nowMs) {
   };
 }
 
+/** The own player's motion for FrameStats: whether `input` asks for motion, the predicted
+ *  speed, and the top speed the rules allow for that input (boost or not). */
+export function ownMotion(client, input) {
+  const movement = client.welcome?.game.movement;
+  const velocity = client.predicted?.Velocity;
+  if (!movement || !velocity || !input) return { input, moving: false, speed: 0, cap: Infinity };
+  return {
+    input,
+    moving: input.move_x !== 0 || input.move_y !== 0,
+    speed: Math.hypot(velocity.x, velocity.y),
+    cap: input.buttons & BUTTON_BOOST ? movement.boost_max_speed : movement.max_speed,
+  };
+}
+
 /** Players in the replica (the server's truth), world units, highest score first. */
 export function players(replica) {
   const out = [];

@@ -4,7 +4,8 @@
 // shared link joins the same match. No protocol and no game rules live here: those are in
 // tickwire/ and arena.js.
 
-import { arenaClient, BUTTON_BOOST, players, scene } from "./arena.js";
+import { arenaClient, BUTTON_BOOST, ownMotion, players, scene } from "./arena.js";
+import { FrameStats } from "./frame-stats.js";
 import { showConnection, showRooms, showScoreboard, showStats } from "./hud.js";
 import { Renderer } from "./render.js";
 import { fetchRooms, socketUrl } from "./tickwire/index.js";
@@ -38,6 +39,7 @@ const closes = [];
 const feed = [];
 const feedList = document.getElementById("feed");
 const chatInput = document.getElementById("chat-input");
+const frameStats = new FrameStats();
 
 const client = arenaClient(pageSocketUrl(), intent);
 client.on("status", (status) => showConnection(status, performance.now()));
@@ -169,7 +171,9 @@ document.getElementById("reconnect").addEventListener("click", () => client.conn
 let lastHudMs = -Infinity;
 function frame(nowMs) {
   client.frame(nowMs);
-  renderer.draw(scene(client, nowMs), client.welcome?.game ?? null);
+  const view = scene(client, nowMs);
+  frameStats.frame(nowMs, view?.self ?? null, ownMotion(client, intent()), client.stats?.corrections);
+  renderer.draw(view, client.welcome?.game ?? null, renderer.debug ? frameStats.lines(client.stats) : null);
   if (nowMs - lastHudMs >= HUD_REFRESH_MS) {
     lastHudMs = nowMs;
     const replica = client.replica;
@@ -202,6 +206,9 @@ window.tickwire = Object.freeze({
   get selfScore() { return client.replica?.own?.get("Score") ?? null; },
   dropSocket() { client.connection.ws?.close(3000, "dropped by the test hook"); },
 });
+
+// Per-frame smoothness figures (FrameStats.snapshot), for the browser test and F3.
+Object.defineProperty(window, "tickwireStats", { get: () => frameStats.snapshot(client.stats) });
 
 client.connect();
 refreshRooms();

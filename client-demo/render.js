@@ -19,6 +19,9 @@ const GRID_MAJOR_UNITS = 25;
 const NAME_FONT_PX = 13;
 const MINIMAP_PX = 132;
 const MINIMAP_MARGIN_PX = 16;
+const OVERLAY_FONT_PX = 12;
+const OVERLAY_WIDTH_PX = 430;
+const OVERLAY_TOP_PX = 16;
 /** Entities are dropped past 1.25 × view_radius (docs/protocol.md, "Visibility"); drawn
  *  in debug. */
 const VIEW_HYSTERESIS = 1.25;
@@ -44,8 +47,9 @@ export class Renderer {
   /**
    * @param {object|null} view scene(client, now), or null before the first snapshot
    * @param {object|null} welcome the Welcome's game value (arena size, view radius)
+   * @param {string[]|null} [overlay] lines of figures drawn in debug
    */
-  draw(view, welcome) {
+  draw(view, welcome, overlay = null) {
     const { ctx } = this;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = THEME.void;
@@ -66,6 +70,22 @@ export class Renderer {
 
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     this.drawMinimap(view, welcome);
+    if (this.debug && overlay) this.drawOverlay(overlay);
+  }
+
+  // Figures in screen pixels, top centre, clear of the HUD and the scoreboard.
+  drawOverlay(lines) {
+    const { ctx } = this;
+    const lineHeight = OVERLAY_FONT_PX + 4;
+    const width = OVERLAY_WIDTH_PX;
+    const left = (this.cssWidth - width) / 2;
+    ctx.fillStyle = "rgba(14, 19, 32, 0.85)";
+    ctx.fillRect(left, OVERLAY_TOP_PX, width, lines.length * lineHeight + 8);
+    ctx.font = `${OVERLAY_FONT_PX}px ui-monospace, monospace`;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "top";
+    ctx.fillStyle = THEME.text;
+    lines.forEach((line, i) => ctx.fillText(line, left + 8, OVERLAY_TOP_PX + 4 + i * lineHeight));
   }
 
   drawArena(welcome, camera, scale) {

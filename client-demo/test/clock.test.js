@@ -43,11 +43,22 @@ test("the server clock never runs more than 2% fast or slow between frames", () 
   }
 });
 
-test("the server clock resynchronises after a long stall", () => {
+test("a stall and its burst leave the server clock alone; a lasting shift moves it", () => {
   const clock = new ServerClock(30);
-  clock.observe(100, 1000);
-  clock.observe(101, 1000 + 2000); // two seconds late
-  assert.ok(Math.abs(clock.tickAt(3000) - 101) < 1e-9);
+  for (let tick = 0; tick <= 100; tick++) clock.observe(tick, 1000 + tick * TICK_MS);
+  // TCP held 270 ms back: ticks 101-108 arrive at once when the retransmission lands.
+  const burstMs = 1000 + 100 * TICK_MS + 270;
+  for (let tick = 101; tick <= 108; tick++) clock.observe(tick, burstMs);
+  // Each late arrival under RESYNC_MS moves the estimate by a twentieth of a tick at most.
+  assert.ok(Math.abs(clock.tickAt(burstMs) - (100 + 270 / TICK_MS)) < 0.5, `clock ${clock.tickAt(burstMs)}`);
+  assert.ok(Math.abs(clock.targetMs - 1000) < TICK_MS * 0.05 * 8, `target moved to ${clock.targetMs}`);
+  // Two seconds of arrivals all 2 s later than before: the path changed, the clock follows.
+  let now = 0;
+  for (let tick = 109; tick <= 200; tick++) clock.observe(tick, (now = 3000 + tick * TICK_MS));
+  assert.ok(Math.abs(clock.tickAt(now) - 200) < 1e-9, `clock ${clock.tickAt(now)}`);
+  // Arrivals much earlier than expected start over at once.
+  clock.observe(201, now + TICK_MS - 1500);
+  assert.ok(Math.abs(clock.tickAt(now + TICK_MS - 1500) - 201) < 1e-9);
 });
 
 test("the input loop runs due ticks at their scheduled times, and a few at most", () => {

@@ -215,3 +215,52 @@ test("pathAt interpolates every field linearly and holds at the ends", () => {
 test("only quantized components can be interpolated", () => {
   assert.throws(() => new Interpolator(schema, { component: "Name", tickRateHz: HZ }), /not quantized/);
 });
+
+test("partial tick: the drawn own entity moves on the first frame after an input change", () => {
+  const s = session();
+  for (let i = 0; i < 5; i++) s.tick(IDLE);
+  const frame = (k) => s.now + (k * TICK_MS) / 4; // four frames per tick
+  const still = s.predictor.drawn(frame(1), IDLE);
+  assert.deepEqual(still, s.predictor.drawn(frame(0), IDLE), "at rest, idle: nothing moves");
+  // The key goes down between two frames of the same tick; no input tick has run yet.
+  const pressed = s.predictor.drawn(frame(2), RIGHT);
+  assert.ok(pressed.x > still.x, `moved on the next frame: ${still.x} -> ${pressed.x}`);
+  assert.equal(pressed.y, still.y);
+  // Drawn without the current input (a tick behind), the same frame shows nothing yet.
+  assert.equal(s.predictor.drawn(frame(2)).x, still.x);
+});
+
+test("partial tick: display only; the predicted state and reconciliation are unchanged", () => {
+  const s = session({ bufferDepth: 3 });
+  let drawnBefore = null;
+  let largestStep = 0;
+  for (let i = 0; i < 30; i++) {
+    // Frames in between ticks draw with the input the next tick will send.
+    for (let k = 0; k < 4; k++) {
+      const drawn = s.predictor.drawn(s.now + (k * TICK_MS) / 4, RIGHT);
+      if (drawnBefore) largestStep = Math.max(largestStep, Math.abs(drawn.x - drawnBefore.x));
+      drawnBefore = drawn;
+    }
+    s.tick(RIGHT);
+    assert.equal(s.predictor.correction.value, null, "no correction was ever needed");
+  }
+  let expected = { ...s.server.body };
+  for (const { input } of s.predictor.pending) expected = step(expected, input, s.server.rules);
+  assert.deepEqual(s.predictor.state.Position, { x: expected.px, y: expected.py });
+  // Continuous across input ticks: no frame moves more than a quarter tick at top speed.
+  const cap = WELCOME.game.movement.max_speed;
+  assert.ok(largestStep <= (cap / HZ / 4) * 1.05, `largest step ${largestStep}`);
+  // At the start of a tick the drawn value is the predicted state itself.
+  assert.deepEqual(s.predictor.drawn(s.now, RIGHT), s.predictor.state.Position);
+  assert.deepEqual(s.predictor.stats, { corrections: 0, snaps: 0, largestCorrection: 0 });
+});
+
+test("prediction counts its corrections and the largest", () => {
+  const s = session();
+  for (let i = 0; i < 5; i++) s.tick(IDLE);
+  s.tick(IDLE, { push: -0.5 });
+  s.tick(IDLE, { push: 10 });
+  assert.equal(s.predictor.stats.corrections, 2);
+  assert.equal(s.predictor.stats.snaps, 1);
+  assert.equal(s.predictor.stats.largestCorrection, 10);
+});

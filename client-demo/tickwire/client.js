@@ -32,8 +32,10 @@ export class Client extends Emitter {
    * @param {() => object|null} [options.input] the game's input value for this tick, sampled
    *   once per server tick while connected (null: send nothing this tick)
    * @param {object} [options.prediction] {components, predict, smooth, snapDistance}: see Predictor;
-   *   `predict(state, input, dt, welcome)` gets this connection's Welcome
-   * @param {object} [options.interpolation] {component, delayMs, vanishNow}: see Interpolator
+   *   `predict(state, input, dt, welcome)` gets this connection's Welcome; `partialTick: false`
+   *   draws the own entity a tick behind instead of stepping the current input each frame
+   * @param {object} [options.interpolation] {component, delayMs, minDelayMs, maxDelayMs,
+   *   maxExtrapolationMs, vanishNow}: see Interpolator
    */
   constructor({ url, game = null, input = null, prediction = null, interpolation = null, WebSocketImpl, now }) {
     super();
@@ -121,7 +123,7 @@ export class Client extends Emitter {
       return this.connection.fail(error.message);
     }
     s.clock.observe(s.replica.tick, nowMs);
-    s.interpolator?.record(s.replica, report);
+    s.interpolator?.record(s.replica, report, s.clock.tickAt(nowMs));
     if (s.predictor) {
       const own = s.replica.own;
       if (own) s.predictor.reconcile(own, s.replica.lastInputSeq, nowMs);
@@ -158,11 +160,36 @@ export class Client extends Emitter {
     const s = this.session;
     if (!s?.replica.hasBaseline) return null;
     const serverTick = s.clock.tickAt(nowMs);
-    const renderTick = s.interpolator ? s.interpolator.renderTick(serverTick) : serverTick;
+    const remote = s.interpolator?.frame(serverTick) ?? { renderTick: serverTick, entities: [] };
     const entity = s.replica.own;
     const own = entity
-      ? { id: entity.id, entity, state: s.predictor?.state ?? null, drawn: s.predictor?.drawn(nowMs) ?? null }
+      ? { id: entity.id, entity, state: s.predictor?.state ?? null, drawn: s.predictor?.drawn(nowMs, this.displayInput()) ?? null }
       : null;
-    return { tick: s.replica.tick, renderTick, own, entities: s.interpolator?.at(renderTick) ?? [] };
+    return { tick: s.replica.tick, renderTick: remote.renderTick, own, entities: remote.entities };
+  }
+
+  // The input the own entity is drawn with between ticks: the game's input as it is now, so
+  // a key press shows on the next frame (see Predictor.drawn); undefined turns that off.
+  displayInput() {
+    if (!this.inputSource || this.predictionOptions?.partialTick === false) return undefined;
+    return this.inputSource() ?? undefined;
+  }
+
+  /**
+   * Figures for a HUD or a test, for the current connection (null before its Welcome):
+   * {delayMs, targetDelayMs} of the interpolation buffer; {frames, underruns, extrapolated,
+   * frozen, returns} counted per frame drawn with remote entities (Interpolator.stats);
+   * {corrections, snaps, largestCorrection} of the prediction (Predictor.stats).
+   */
+  get stats() {
+    const s = this.session;
+    if (!s) return null;
+    const interpolator = s.interpolator;
+    return {
+      delayMs: interpolator?.delayMs ?? null,
+      targetDelayMs: interpolator?.targetDelayMs ?? null,
+      ...(interpolator?.stats ?? {}),
+      ...(s.predictor?.stats ?? {}),
+    };
   }
 }

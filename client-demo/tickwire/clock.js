@@ -3,8 +3,13 @@
 // game. Times are milliseconds from performance.now() (or any monotonic source the caller
 // passes in, which keeps all three testable without real timers).
 
-/** Arrivals further than this from the estimate mean a stall or a jump: start over. */
+/** Arrivals further than this from the estimate mean a stall or a jump. An early one means
+ *  the estimate is behind: start over at once. A late one is what a stall looks like (TCP
+ *  holding data back for a retransmission, ~200-300 ms): left out of the estimate, and only
+ *  a lateness that lasts `LASTING_LATE_MS` of local time (not a burst that arrives at once)
+ *  moves the clock, to the least late arrival seen meanwhile. */
 const RESYNC_MS = 250;
+const LASTING_LATE_MS = 1000;
 /** Weight of one arrival in the running estimate; small, so jitter barely moves it. */
 const SMOOTHING = 0.05;
 /** Fastest the drawn clock may run fast or slow to follow the estimate (2%): a speed
@@ -23,17 +28,31 @@ export class ServerClock {
     this.targetMs = null;
     this.offsetMs = null;
     this.readAtMs = 0;
+    /** Arrivals late beyond RESYNC_MS in a row: {sinceMs, leastSample}, or null. */
+    this.lateRun = null;
   }
 
   /** Records that the snapshot for `tick` arrived at `nowMs`. */
   observe(tick, nowMs) {
     const sample = nowMs - tick * this.tickMs;
-    if (this.targetMs === null || Math.abs(sample - this.targetMs) > RESYNC_MS) {
-      this.targetMs = this.offsetMs = sample;
-      this.readAtMs = nowMs;
-    } else {
-      this.targetMs += (sample - this.targetMs) * SMOOTHING;
+    const error = this.targetMs === null ? 0 : sample - this.targetMs;
+    if (this.targetMs === null || error < -RESYNC_MS) return this.resync(sample, nowMs);
+    if (error > RESYNC_MS) {
+      const run = (this.lateRun ??= { sinceMs: nowMs, leastSample: sample });
+      run.leastSample = Math.min(run.leastSample, sample);
+      if (nowMs - run.sinceMs >= LASTING_LATE_MS) this.resync(run.leastSample, nowMs);
+      return;
     }
+    this.lateRun = null;
+    // One arrival moves the estimate by at most a tick's worth: the burst after a stall,
+    // late but under RESYNC_MS, must not drag the clock behind.
+    this.targetMs += Math.max(-this.tickMs, Math.min(this.tickMs, error)) * SMOOTHING;
+  }
+
+  resync(sample, nowMs) {
+    this.targetMs = this.offsetMs = sample;
+    this.readAtMs = nowMs;
+    this.lateRun = null;
   }
 
   /** The (fractional) server tick at local time `nowMs`; null before any arrival. */

@@ -12,7 +12,9 @@ export { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
 export { Client } from "./client.js";
 export { CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, resumeUrl, socketUrl } from "./connection.js";
 export { Emitter } from "./events.js";
-export { INTERPOLATION_DELAY_MS, Interpolator } from "./interpolation.js";
+export {
+  INTERPOLATION_DELAY_MS, InterpolationDelay, Interpolator, MAX_EXTRAPOLATION_MS, MAX_INTERPOLATION_DELAY_MS,
+} from "./interpolation.js";
 export { Predictor } from "./prediction.js";
 export {
   ChangeKind, ClientTag, CloseCode, decodeClientMessage, decodeServerMessage, encodeClientMessage,

@@ -8,9 +8,14 @@
 // it resets the state to the server's (the own entity in the replica, which is the state
 // right after input `last_input_seq`) and replays the rest (docs/protocol.md, "Prediction").
 //
-// Optionally one quantized component (`smooth`, e.g. a position) is drawn smoothly: along
-// the path of predicted states between input ticks, with a misprediction blended out over
-// CORRECTION_TIME_MS instead of a jump. Pure: time is passed in.
+// Optionally one quantized component (`smooth`, e.g. a position) is drawn smoothly, with a
+// misprediction blended out over CORRECTION_TIME_MS instead of a jump. Given the input the
+// game would send now, it is drawn in the present: the state after the latest input tick,
+// stepped once more with that input and taken by the part of the tick elapsed since (a
+// partial tick), so a key press shows on the next display frame and not at the next input
+// tick. That step is for display only: `state` still advances one step per sent input, and
+// reconciliation never sees it. Without an input, it is drawn a tick behind, along the
+// path of predicted states. Pure: time is passed in.
 
 /** Seconds of inputs kept while the server does not acknowledge them (a stall); older
  *  ones are dropped and the next snapshot corrects the prediction. */
@@ -44,10 +49,14 @@ export class Predictor {
     this.pending = [];
     /** The predicted state after the latest input; null until the own entity is known. */
     this.state = null;
-    /** The smoothed component's path: {at: ms, value} after each input tick. */
+    /** The smoothed component's path: {at: ms, value} at each input tick, after it. */
     this.trail = [];
     /** What is left of the last misprediction, per field; decays to zero. */
     this.correction = { value: null, atMs: 0 };
+    /** The last display step: {state, input, next}, reused while neither changes. */
+    this.peeked = null;
+    /** Mispredictions absorbed (blended or snapped), snaps, and the largest one's length. */
+    this.stats = { corrections: 0, snaps: 0, largestCorrection: 0 };
   }
 
   /** The prediction state read from an entity (the server's truth). */
@@ -57,15 +66,15 @@ export class Predictor {
     return state;
   }
 
-  /** One input tick: remembers input `seq` and predicts it. The smoothed value reaches the
-   *  new state one tick after `tickMs`. Returns the new state (null before reconcile). */
+  /** One input tick, scheduled at `tickMs`: remembers input `seq` and predicts it.
+   *  Returns the new state (null before reconcile). */
   input(seq, input, tickMs) {
     if (this.state === null) return null;
     this.pending.push({ seq, input });
     if (this.pending.length > this.maxPending) this.pending.splice(0, this.pending.length - this.maxPending);
     this.state = this.step(this.state, input);
     if (this.smooth) {
-      this.trail.push({ at: tickMs + this.tickMs, value: this.state[this.smooth] });
+      this.trail.push({ at: tickMs, value: this.state[this.smooth] });
       if (this.trail.length > TRAIL_POINTS) this.trail.shift();
     }
     return this.state;
@@ -90,6 +99,7 @@ export class Predictor {
     this.state = null;
     this.trail = [];
     this.correction = { value: null, atMs: 0 };
+    this.peeked = null;
   }
 
   // The old prediction was off by `error`. Shift the drawn path by the same amount and
@@ -102,8 +112,11 @@ export class Predictor {
     }
     const error = subtract(before[this.smooth], next);
     if (Object.values(error).every((e) => e === 0)) return;
+    this.stats.corrections++;
+    this.stats.largestCorrection = Math.max(this.stats.largestCorrection, Math.hypot(...Object.values(error)));
     const carried = add(error, this.correctionAt(nowMs));
     if (Math.hypot(...Object.values(carried)) > this.snapDistance) {
+      this.stats.snaps++;
       this.correction = { value: null, atMs: nowMs };
       this.trail = [{ at: nowMs, value: next }];
       return;
@@ -119,12 +132,40 @@ export class Predictor {
     return scale(value, k);
   }
 
-  /** The smoothed component's value to draw at `nowMs` ({field: real}); null before the
-   *  first reconcile or without `smooth`. */
-  drawn(nowMs) {
+  /**
+   * The smoothed component's value to draw at `nowMs` ({field: real}); null before the
+   * first reconcile or without `smooth`. With `input` (the game's input as it is now), the
+   * present: the latest state moved toward one more step with `input` by the part of the
+   * tick elapsed since the latest input tick. Without, a tick behind along the trail.
+   */
+  drawn(nowMs, input) {
     if (!this.smooth || this.trail.length === 0) return null;
-    return add(pathAt(this.trail, nowMs), this.correctionAt(nowMs));
+    const base = input === undefined ? pathAt(this.trail, nowMs - this.tickMs) : this.partialTick(nowMs, input);
+    return add(base, this.correctionAt(nowMs));
   }
+
+  partialTick(nowMs, input) {
+    const last = this.trail[this.trail.length - 1];
+    const t = Math.min(1, Math.max(0, (nowMs - last.at) / this.tickMs));
+    return lerp(last.value, this.peek(input)[this.smooth], t);
+  }
+
+  // The state one step after the latest with `input`; a display frame asks many times per
+  // tick with the same input, so the step runs once per state and input.
+  peek(input) {
+    const p = this.peeked;
+    if (p && p.state === this.state && shallowEqual(p.input, input)) return p.next;
+    const copy = input !== null && typeof input === "object" ? { ...input } : input;
+    this.peeked = { state: this.state, input: copy, next: this.step(this.state, input) };
+    return this.peeked.next;
+  }
+}
+
+function shallowEqual(a, b) {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 /** The value at time `at` on a path of {at, value} ({field: number} values): linear
