@@ -115,6 +115,18 @@ struct ServeArgs {
     /// Threads that run the rooms' ticks. Default: one per CPU.
     #[arg(long, value_name = "THREADS")]
     sim_threads: Option<usize>,
+    /// How long a dropped client's player waits for it to resume (0s: no resume).
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    resume_window: std::time::Duration,
+    /// Game events queued per client before it is closed as too slow (4001).
+    #[arg(long, default_value_t = ServerConfig::default().event_queue, value_name = "EVENTS")]
+    event_queue: usize,
+    /// Largest game message (chat) a client may send, tag included; more is closed with 1009.
+    #[arg(long, default_value_t = ServerConfig::default().max_game_message_bytes, value_name = "BYTES")]
+    max_game_message_bytes: usize,
+    /// Game messages a client may send per second (burst: one second's worth); more is 1008.
+    #[arg(long, default_value_t = ServerConfig::default().game_message_rate, value_name = "PER_SECOND")]
+    game_message_rate: u32,
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
@@ -156,6 +168,10 @@ impl ServeArgs {
             max_rooms: self.max_rooms,
             room_grace: self.room_grace,
             sim_threads: self.sim_threads,
+            resume_window: self.resume_window,
+            event_queue: self.event_queue,
+            max_game_message_bytes: self.max_game_message_bytes,
+            game_message_rate: self.game_message_rate,
             ..defaults
         })
     }
