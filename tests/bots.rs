@@ -87,6 +87,34 @@ async fn churning_bots_reconnect_as_fresh_clients_with_correct_replicas() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churning_bots_that_drop_resume_their_own_players() {
+    let arena = ArenaConfig { view_radius: 100.0, ..small_arena() };
+    let server = TestServer::start_arena(ServerConfig::default(), arena).await;
+    let mut options = LoadOptions::new(server.ws_url(), 20);
+    options.duration = Duration::from_secs(4);
+    options.ramp_up = Duration::from_millis(500);
+    options.churn = Some(Duration::from_millis(800));
+    options.resume_share = 0.5;
+    let report = tokio::time::timeout(
+        Duration::from_secs(20),
+        run(&arena_spec(), &options, std::future::pending::<()>()),
+    )
+    .await
+    .expect("the run ends at its duration plus grace")
+    .expect("the run starts");
+    eprintln!("{}", tickwire::bots::report::render_text(&report));
+    let (clients, churn) = (&report.clients, &report.churn);
+    assert_eq!((clients.connected, clients.failed), (20, 0), "{clients:?}");
+    assert_eq!(clients.disconnected, 0, "no resume failed: {:?}", clients.close_codes);
+    assert_eq!(report.replica.errors(), 0, "{:?}", report.replica);
+    assert!(churn.dropped >= 10 && churn.dropped < churn.closed, "about half drop: {churn:?}");
+    // Every drop but a bot's last (cut off by the end of the run) was resumed, each to the
+    // bot's own entity (the bot checks, and counts a mismatch as a disconnect).
+    assert!(churn.resumed + 20 >= churn.dropped && churn.resumed > 0, "{churn:?}");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn refuses_bad_urls_and_ramp_up() {
     let options = LoadOptions::new("http://127.0.0.1:1/ws", 1);

@@ -47,6 +47,10 @@ pub struct BotOutcome {
     pub connections: u64,
     /// Connections the bot closed at the end of their lifetime (churn).
     pub churned: u64,
+    /// Of those, connections it dropped without a goodbye, to resume the session.
+    pub dropped: u64,
+    /// Sessions resumed: the server gave back the same entity.
+    pub resumed: u64,
     /// Why it could not connect.
     pub failed: Option<String>,
     /// The close code (or `1006` for a lost connection, `replica` for an apply error) if
@@ -88,13 +92,28 @@ enum End {
     Stopped,
     /// Its lifetime was over (churn); the bot closes normally and connects again.
     Churned,
+    /// Its lifetime was over and it dropped the connection (churn with resume): it connects
+    /// again presenting the session's token, and must get the same entity back.
+    Dropped(Session),
     /// The connection ended; the label goes into `disconnected`.
     Lost(String),
 }
 
+/// A session to resume: its token and its entity.
+#[derive(Debug, Clone)]
+struct Session {
+    token: String,
+    entity_id: u32,
+}
+
+/// The disconnect label of a bot whose resume was refused or gave another entity.
+pub const RESUME_FAILED: &str = "resume-failed";
+
 /// Runs bot `index` of the plan until the run stops; never panics on network faults. With
 /// churn ([`Shared::churn`]) it closes normally at the end of each random lifetime and
-/// connects again as a fresh client (new connection, fresh replica), until the run stops.
+/// connects again as a fresh client (new connection, fresh replica), until the run stops;
+/// a share of those ends ([`Shared::resume_share`]) are drops instead, after which the bot
+/// resumes its session and checks it got its own entity back.
 pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> BotOutcome {
     let mut outcome = BotOutcome::default();
     tokio::select! {
@@ -102,24 +121,32 @@ pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bo
         _ = stop.changed() => return outcome,
     }
     let mut lifetimes = shared.churn.map(|mean| Lifetimes::new(mean, index as u64));
+    let mut resume = None;
     // Each pass is one connection; the loop ends when one ends other than by churn, which
     // the stop signal (or `hard_end`) guarantees.
     loop {
-        let lifetime = lifetimes.as_mut().map(Lifetimes::draw);
-        match connection(index, &shared, &mut stop, lifetime, &mut outcome).await {
+        let lifetime = lifetimes.as_mut().map(|l| (l.draw(), l.drop(shared.resume_share)));
+        match connection(index, &shared, &mut stop, lifetime, resume.take(), &mut outcome).await {
             End::Churned => outcome.churned += 1,
+            End::Dropped(session) => {
+                outcome.churned += 1;
+                outcome.dropped += 1;
+                resume = Some(session);
+            }
             End::Stopped | End::Lost(_) => return outcome,
         }
     }
 }
 
-/// One connection of bot `index`, closed by the bot after `lifetime` if one is given; its
-/// figures are added to `outcome`.
+/// One connection of bot `index`, ended by the bot after `lifetime` if one is given (with a
+/// drop when its flag is set); resuming `resume` if given. Its figures are added to
+/// `outcome`.
 async fn connection(
     index: usize,
     shared: &Shared,
     stop: &mut watch::Receiver<bool>,
-    lifetime: Option<Duration>,
+    lifetime: Option<(Duration, bool)>,
+    resume: Option<Session>,
     outcome: &mut BotOutcome,
 ) -> End {
     let separator = if shared.url.contains('?') { '&' } else { '?' };
@@ -127,22 +154,40 @@ async fn connection(
     if let (_, Some(room)) = shared.room_of(index) {
         url.push_str(&format!("&{}={room}", crate::rooms::ROOM_PARAM));
     }
+    if let Some(session) = &resume {
+        url.push_str(&format!("&{}={}", crate::net::http::RESUME_PARAM, session.token));
+    }
     let connected = tokio::select! {
         result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
         _ = stop.changed() => return End::Stopped,
     };
     let client = match connected {
         Ok(Ok(client)) => client,
+        Ok(Err(error)) if resume.is_some() => {
+            return failed_resume(shared, outcome, error.to_string());
+        }
         Ok(Err(error)) => return failed(shared, outcome, error.to_string()),
         Err(_) => return failed(shared, outcome, "connect timed out".into()),
     };
+    if let Some(session) = &resume {
+        if client.welcome.entity_id != session.entity_id {
+            let why =
+                format!("resumed entity {}, not {}", client.welcome.entity_id, session.entity_id);
+            return failed_resume(shared, outcome, why);
+        }
+        outcome.resumed += 1;
+    }
+    let token = client.resume_token();
     shared.connected_now.fetch_add(1, Relaxed);
     let connected_at = Instant::now();
     let (socket, welcome) = client.into_parts();
     let mut bot = Bot::new(index, shared, welcome.tick_rate_hz, welcome.entity_id);
     bot.outcome = std::mem::take(outcome);
-    let churn_at = lifetime.map(|lifetime| connected_at + lifetime);
-    let end = bot.drive(socket, stop, churn_at).await;
+    let churn_at = lifetime.map(|(lifetime, _)| connected_at + lifetime);
+    let mut end = bot.drive(socket, stop, churn_at, lifetime.is_some_and(|(_, drop)| drop)).await;
+    if let End::Dropped(session) = &mut end {
+        *session = Session { token, entity_id: welcome.entity_id };
+    }
     shared.connected_now.fetch_sub(1, Relaxed);
     *outcome = bot.outcome;
     outcome.connected = true;
@@ -150,7 +195,7 @@ async fn connection(
     outcome.tick_rate_hz = welcome.tick_rate_hz;
     let until = match &end {
         End::Stopped => shared.window_end(),
-        End::Churned => Instant::now().min(shared.window_end()),
+        End::Churned | End::Dropped(_) => Instant::now().min(shared.window_end()),
         End::Lost(label) => {
             shared.errors.fetch_add(1, Relaxed);
             outcome.disconnected = Some(label.clone());
@@ -174,6 +219,15 @@ fn failed(shared: &Shared, outcome: &mut BotOutcome, why: String) -> End {
     End::Stopped
 }
 
+/// A resume that was refused, or that gave another entity: the bot's presence ends early,
+/// counted as a disconnect (`resume-failed`).
+fn failed_resume(shared: &Shared, outcome: &mut BotOutcome, why: String) -> End {
+    tracing::debug!(%why, "resume failed");
+    shared.errors.fetch_add(1, Relaxed);
+    outcome.disconnected = Some(RESUME_FAILED.into());
+    End::Stopped
+}
+
 /// Random connection lifetimes for churn: exponential with the given mean (so a bot's
 /// leaving is memoryless, as real players' roughly is), capped at [`MAX_LIFETIME_MEANS`]
 /// means. Seeded by the bot's index, so a run's churn is reproducible.
@@ -187,6 +241,11 @@ impl Lifetimes {
     /// Lifetimes with this mean for bot `seed`.
     pub fn new(mean: Duration, seed: u64) -> Lifetimes {
         Lifetimes { rng: fastrand::Rng::with_seed(seed ^ 0x5eed_c4a2), mean }
+    }
+
+    /// Whether the next connection ends with a drop (probability `share`).
+    pub fn drop(&mut self, share: f64) -> bool {
+        share > 0.0 && self.rng.f64() < share
     }
 
     /// The next connection's lifetime.
@@ -254,6 +313,7 @@ impl<'a> Bot<'a> {
         mut socket: Socket,
         stop: &mut watch::Receiver<bool>,
         churn_at: Option<Instant>,
+        drop_at_churn: bool,
     ) -> End {
         let start = TokioInstant::now();
         let input_due = sleep_until(TokioInstant::from_std(self.timing.next()));
@@ -272,7 +332,14 @@ impl<'a> Bot<'a> {
             tokio::select! {
                 _ = stop.changed() => break End::Stopped,
                 () = &mut hard_end => break End::Stopped,
-                () = &mut churn, if churn_at.is_some() => break End::Churned,
+                () = &mut churn, if churn_at.is_some() => {
+                    if drop_at_churn {
+                        // No close frame: the connection just goes, as on a lost network.
+                        let placeholder = Session { token: String::new(), entity_id: 0 };
+                        break End::Dropped(placeholder);
+                    }
+                    break End::Churned;
+                }
                 message = socket.next() => {
                     if let Err(label) = self.on_message(message) {
                         break End::Lost(label);

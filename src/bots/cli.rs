@@ -66,6 +66,11 @@ pub struct BotsArgs {
     /// at most 10 means) and connects again as a fresh client, for the whole run.
     #[arg(long, value_name = "SECONDS", value_parser = parse_churn)]
     churn_s: Option<Duration>,
+    /// With --churn-s, this share (0 to 1) of the bots' leavings are drops (no close frame)
+    /// after which the bot resumes its session (`/ws?resume=`) and checks it got its own
+    /// player back; the others close normally and join afresh.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    resume_share: f64,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -129,6 +134,7 @@ pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
         bot_threads: args.threads.max(1),
         rooms: load::room_names(args.room.as_deref(), args.rooms),
         churn: args.churn_s,
+        resume_share: args.resume_share,
     };
     if let Some(bad) = options.rooms.iter().find_map(|room| crate::rooms::check_name(room).err()) {
         return Err(bad);

@@ -54,6 +54,9 @@ pub struct LoadOptions {
     /// Churn: each bot closes after a random lifetime with this mean and connects again as
     /// a fresh client, for the whole run; `None` keeps one connection per bot.
     pub churn: Option<Duration>,
+    /// With churn, the share (0..=1) of connection ends that are drops followed by a resume
+    /// of the session instead of a goodbye and a fresh join.
+    pub resume_share: f64,
     /// The rooms the bots join, bot `i` the room `i % len` (`/ws?room=NAME`); empty: the
     /// server's default room. See [`room_names`].
     pub rooms: Vec<String>,
@@ -83,6 +86,7 @@ impl LoadOptions {
             bot_threads: 1,
             rooms: Vec::new(),
             churn: None,
+            resume_share: 0.0,
         }
     }
 
@@ -101,6 +105,12 @@ impl LoadOptions {
         }
         if self.churn.is_some_and(|mean| mean.is_zero()) {
             return Err("--churn-s must be more than 0".into());
+        }
+        if !(0.0..=1.0).contains(&self.resume_share) {
+            return Err(format!("--resume-share {} is outside 0..=1", self.resume_share));
+        }
+        if self.resume_share > 0.0 && self.churn.is_none() {
+            return Err("--resume-share needs --churn-s: it is a share of the churn".into());
         }
         match &self.metrics_url {
             Some(url) => Ok(url.clone()),
@@ -138,6 +148,7 @@ pub async fn run(
         GRACE,
     );
     plan.churn = options.churn;
+    plan.resume_share = options.resume_share;
     plan.rooms = options.rooms.clone();
     let shared = Arc::new(plan);
     let (stop, stopped) = watch::channel(false);

@@ -69,6 +69,9 @@ pub struct Shared {
     /// Churn: the mean lifetime of a bot's connection, after which it closes and connects
     /// again as a fresh client; `None` keeps one connection per bot for the whole run.
     pub churn: Option<Duration>,
+    /// With churn, the share of connection ends that are drops (no close frame) followed by
+    /// a resume of the session, rather than a goodbye and a fresh join.
+    pub resume_share: f64,
 }
 
 impl Shared {
@@ -105,6 +108,7 @@ impl Shared {
             game,
             rooms: Vec::new(),
             churn: None,
+            resume_share: 0.0,
         }
     }
 

@@ -69,7 +69,9 @@ fn churn(outcomes: &[BotOutcome]) -> Churn {
     let opened: u64 = outcomes.iter().map(|o| o.connections).sum();
     let first: u64 = outcomes.iter().map(|o| o.connections.min(1)).sum();
     let closed = outcomes.iter().map(|o| o.churned).sum();
-    Churn { mean_lifetime_s: None, opened, closed, reopened: opened - first }
+    let dropped = outcomes.iter().map(|o| o.dropped).sum();
+    let resumed = outcomes.iter().map(|o| o.resumed).sum();
+    Churn { mean_lifetime_s: None, opened, closed, reopened: opened - first, dropped, resumed }
 }
 
 fn replica(outcomes: &[BotOutcome]) -> ReplicaFigures {

@@ -120,6 +120,12 @@ pub struct Churn {
     pub closed: u64,
     /// Fresh connections opened after such a close (`opened` minus each bot's first).
     pub reopened: u64,
+    /// Of the closes, drops without a goodbye (`--resume-share`).
+    #[serde(default)]
+    pub dropped: u64,
+    /// Sessions resumed after a drop, each checked to give back the bot's own entity.
+    #[serde(default)]
+    pub resumed: u64,
 }
 
 /// Snapshots per client per second over the window, across clients that stayed connected.

@@ -39,6 +39,12 @@ pub fn render_text(r: &Report) -> String {
             "churn: closed / reopened",
             format!("{} / {} (mean lifetime {mean} s)", r.churn.closed, r.churn.reopened),
         );
+        if r.churn.dropped > 0 {
+            row(
+                "churn: dropped / resumed",
+                format!("{} / {} (same entity back)", r.churn.dropped, r.churn.resumed),
+            );
+        }
     }
     if let (Some(first), Some(peak), Some(last)) =
         (r.timeline.first(), r.timeline.peak(), r.timeline.last())
