@@ -8,7 +8,7 @@
 
 use crate::context::Shared;
 use crate::game::{ClientInfo, Game};
-use crate::input::Queued;
+use crate::input::{InputTally, Queued};
 use crate::net::inbox::Event;
 use crate::net::outbox::{Ending, Outbox};
 use crate::net::pool::BufferPool;
@@ -157,13 +157,27 @@ impl<G: Game> TickLoop<G> {
     pub fn tick(&mut self, tick: Tick) {
         self.drain_events();
         let stats = self.room.step(tick);
-        self.shared.metrics.inputs_applied.inc_by(stats.inputs_applied);
+        self.count_inputs(&stats.inputs);
         self.send_snapshots();
         self.count_gauges(self.room.entity_count() as i64);
         self.status.tick.store(tick.0, Ordering::Relaxed);
         self.status.clients_in_world.store(self.clients.len() as u32, Ordering::Relaxed);
         self.status.mark_tick();
         self.shared.metrics.ticks.inc();
+    }
+
+    /// Adds the tick's input figures to the server's metrics.
+    fn count_inputs(&self, inputs: &InputTally) {
+        let metrics = &self.shared.metrics;
+        metrics.inputs_applied.inc_by(inputs.applied);
+        metrics.input_active_ticks.inc_by(inputs.active);
+        metrics.input_starved_ticks.inc_by(inputs.starved);
+        metrics.input_multi_ticks.inc_by(inputs.multiple);
+        for (depth, &clients) in inputs.depths.iter().enumerate() {
+            for _ in 0..clients {
+                metrics.input_buffer_depth.observe(depth as f64);
+            }
+        }
     }
 
     /// Handles what arrived since the last tick. Bounded: at most the channel's capacity.
