@@ -1,6 +1,6 @@
 //! One load-test bot: a single task that connects at its turn in the ramp-up, applies every
-//! snapshot to its own replica, sends one input per tick, timed to arrive just before the
-//! server's tick (see [`super::timing`]), and a ping per second, and records what it saw into
+//! snapshot to its own replica, sends one input per tick, paced by the server's hint so it
+//! arrives just before the server's tick (see [`super::timing`]), and a ping per second, and records what it saw into
 //! the shared recorders until the run stops.
 //!
 //! Per message the bot allocates nothing beyond what tungstenite does (the received frame,
@@ -340,7 +340,7 @@ impl<'a> Bot<'a> {
         let shared = self.shared;
         shared.snapshots.fetch_add(1, Relaxed);
         self.snapshots_seen += 1;
-        self.timing.snapshot(now);
+        self.timing.snapshot(self.replica.pacing);
         if full && self.last_arrival.is_some() {
             self.outcome.resyncs += 1;
         }
@@ -373,10 +373,7 @@ impl<'a> Bot<'a> {
         // At most SENT_RING passes, by the jump above.
         while self.acked < acked {
             self.acked += 1;
-            let (seq, sent_at, snapshots_before) = self.sent[self.acked as usize % SENT_RING];
-            if seq == self.acked {
-                self.timing.acked(self.snapshots_seen == snapshots_before + 1);
-            }
+            let (seq, sent_at, _) = self.sent[self.acked as usize % SENT_RING];
             if !in_window {
                 continue;
             }
