@@ -125,6 +125,17 @@ pub fn render_text(r: &Report) -> String {
             row("server memory per connection", format!("{:.0} bytes", s.memory_per_connection));
             row("server snapshots skipped", format!("{}", s.snapshots_skipped));
             row("server inputs dropped", format!("{:?}", s.inputs_dropped));
+            let share = |n: f64| if s.input_active_ticks > 0.0 { n / s.input_active_ticks } else { 0.0 };
+            row(
+                "server input ticks empty / multiple",
+                format!(
+                    "{:.2} % / {:.2} % of {} active client ticks; depth mean {:.2}",
+                    share(s.input_starved_ticks) * 100.0,
+                    share(s.input_multi_ticks) * 100.0,
+                    s.input_active_ticks,
+                    s.input_depth_mean
+                ),
+            );
             row("server disconnects (whole run)", format!("{:?}", s.disconnects));
         }
         (None, error) => {
