@@ -8,6 +8,7 @@
 //! input send times.
 
 use super::client::{BotClient, Socket};
+use super::game::BotPlayer;
 use super::pattern::Steering;
 use super::shared::{Checker, Shared};
 use super::timing::InputTiming;
@@ -78,6 +79,12 @@ pub struct BotOutcome {
     pub latency_lost: u64,
     /// Inputs sent (whole run).
     pub inputs_sent: u64,
+    /// Snapshots after which the bot's prediction of its own entity was reconciled.
+    pub predicted: u64,
+    /// Of which moved the predicted position by more than 0.1 world unit.
+    pub corrected_over_tenth: u64,
+    /// Of which by more than 1 world unit.
+    pub corrected_over_one: u64,
     /// The tick rate from the welcome.
     pub tick_rate_hz: u16,
 }
@@ -139,7 +146,7 @@ async fn connection(
     shared.connected_now.fetch_add(1, Relaxed);
     let connected_at = Instant::now();
     let (socket, welcome) = client.into_parts();
-    let mut bot = Bot::new(index, shared, welcome.tick_rate_hz, welcome.entity_id);
+    let mut bot = Bot::new(index, shared, &welcome);
     bot.outcome = std::mem::take(outcome);
     let churn_at = lifetime.map(|lifetime| connected_at + lifetime);
     let end = bot.drive(socket, stop, churn_at).await;
@@ -213,6 +220,8 @@ struct Bot<'a> {
     /// Snapshots received (whole run).
     snapshots_seen: u64,
     timing: InputTiming,
+    /// The game's input and the prediction of the own entity.
+    player: Box<dyn BotPlayer>,
     ping: (u32, Instant),
     last_arrival: Option<Instant>,
     input: Vec<u8>,
@@ -220,7 +229,8 @@ struct Bot<'a> {
 }
 
 impl<'a> Bot<'a> {
-    fn new(index: usize, shared: &'a Shared, tick_rate_hz: u16, own_id: u32) -> Bot<'a> {
+    fn new(index: usize, shared: &'a Shared, welcome: &crate::protocol::Welcome) -> Bot<'a> {
+        let (tick_rate_hz, own_id) = (welcome.tick_rate_hz, welcome.entity_id);
         let now = Instant::now();
         Bot {
             shared,
@@ -241,6 +251,7 @@ impl<'a> Bot<'a> {
                 Duration::from_secs_f64(1.0 / f64::from(tick_rate_hz.max(1))),
                 now,
             ),
+            player: shared.game.player(&welcome.game, tick_rate_hz),
             ping: (0, now),
             last_arrival: None,
             input: Vec::with_capacity(16),
@@ -359,7 +370,21 @@ impl<'a> Bot<'a> {
         }
         self.last_arrival = Some(now);
         self.time_acked_inputs(now, in_window);
+        self.reconcile(in_window);
         self.check_replica();
+    }
+
+    /// Reconciles the prediction of the own entity and records how far it moved.
+    fn reconcile(&mut self, in_window: bool) {
+        let Some(moved) = self.player.reconcile(&self.replica, self.own_id) else { return };
+        if !in_window {
+            return;
+        }
+        let o = &mut self.outcome;
+        o.predicted += 1;
+        o.corrected_over_tenth += u64::from(moved > 0.1);
+        o.corrected_over_one += u64::from(moved > 1.0);
+        self.shared.correction_milli.record((f64::from(moved) * 1000.0).round() as u64);
     }
 
     /// Times every input the snapshot reflects for the first time.
@@ -405,7 +430,7 @@ impl<'a> Bot<'a> {
         self.input.clear();
         self.input.push(tags::MSG_INPUT);
         varint::write_u32(&mut self.input, self.seq);
-        self.shared.game.write_input(steer, &self.replica, self.own_id, &mut self.input);
+        self.player.input(steer, &self.replica, self.own_id, self.seq, &mut self.input);
         let now = Instant::now();
         self.sent[self.seq as usize % SENT_RING] = (self.seq, now, self.snapshots_seen);
         self.timing.sent(now);

@@ -22,6 +22,8 @@ const LATENCY_BUCKETS: usize = 10_000;
 const INTERVAL_BUCKETS: usize = 20_000;
 /// Snapshot sizes, one bucket per byte up to 64 KiB.
 const SIZE_BUCKETS: usize = 64 * 1024;
+/// Prediction corrections count 1/1000-unit buckets up to 100 units.
+pub const CORRECTION_BUCKETS: usize = 100_000;
 /// How often the replicas are compared with each other, in seconds of server ticks.
 pub const CHECK_EVERY_SECONDS: u32 = 2;
 /// Most entities one bot contributes to one check.
@@ -54,6 +56,8 @@ pub struct Shared {
     pub interval_us: Histogram,
     /// Snapshot payload sizes, bytes.
     pub snapshot_bytes: Histogram,
+    /// How far each snapshot moved a bot's predicted own position, 1/1000 world units.
+    pub correction_milli: Histogram,
     /// Bots connected right now.
     pub connected_now: AtomicU64,
     /// Snapshots received so far (all bots, whole run).
@@ -98,6 +102,7 @@ impl Shared {
             rtt_us: Histogram::new(TIME_BUCKET_US, LATENCY_BUCKETS),
             interval_us: Histogram::new(TIME_BUCKET_US, INTERVAL_BUCKETS),
             snapshot_bytes: Histogram::new(1, SIZE_BUCKETS),
+            correction_milli: Histogram::new(1, CORRECTION_BUCKETS),
             connected_now: AtomicU64::new(0),
             snapshots: AtomicU64::new(0),
             errors: AtomicU64::new(0),
