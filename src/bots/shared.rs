@@ -217,10 +217,11 @@ mod tests {
     use crate::protocol::varint;
 
     fn replica(tick: u32, x: i32) -> Replica {
-        // A full snapshot with entity 3 holding a Position (component 0, two integers).
+        // A full snapshot (seq 0, pacing 0) with entity 3 holding a Position (component 0,
+        // two integers).
         let mut full = vec![1];
         varint::write_u32(&mut full, tick);
-        full.extend_from_slice(&[0, 1, 0, 3, 1, 0]);
+        full.extend_from_slice(&[0, 0, 1, 0, 3, 1, 0]);
         varint::write_i32(&mut full, x);
         varint::write_i32(&mut full, 0);
         let mut replica = GameSpec::of(Arena::default()).expect("arena").replica();
