@@ -11,8 +11,9 @@ pub const DEFAULT_TICK_RATE_HZ: u16 = 30;
 /// checked after, is smaller still: it answers with 1009 and the size).
 pub const CLIENT_MAX_FRAME_BYTES: usize = 4096;
 
-/// Inputs a client may catch up on in one tick when a backlog waits. Two drains a backlog
-/// within a few ticks while moving at most twice as far as one tick allows.
+/// Inputs a client may catch up on in one tick when a backlog well above its buffer's target
+/// waits (`crate::input::pacing`). Two drains a backlog within a few ticks while moving at
+/// most twice as far as one tick allows.
 pub const DEFAULT_MAX_INPUTS_PER_TICK: usize = 2;
 
 /// Everything `run` needs besides the listener and the shutdown signal.
@@ -22,11 +23,13 @@ pub struct ServerConfig {
     pub tick_rate_hz: u16,
     /// Most simultaneous connections; one more is accepted and closed with 1013. Default 1,000.
     pub max_clients: usize,
-    /// Inputs buffered per client before the oldest is dropped. Default 4 (133 ms at 30 Hz):
-    /// absorbs network jitter without adding much latency.
+    /// Inputs buffered per client before the oldest is dropped. Default 8 (267 ms at 30 Hz):
+    /// room for the largest pacing target (4 ticks) and a backlog above it; a paced client's
+    /// buffer holds one or two.
     pub input_buffer: usize,
-    /// Inputs applied to one client in one tick while more than one is buffered. Default 2:
-    /// a backlog drains within a few ticks instead of adding a tick of latency per input.
+    /// Inputs applied to one client in one tick while its buffer holds a backlog well above
+    /// its target (more than target + 3). Default 2: a backlog drains within a few ticks
+    /// instead of adding a tick of latency per input.
     pub max_inputs_per_tick: usize,
     /// Client messages per second allowed per connection, as a multiple of the tick rate.
     /// Default 3: one input per tick plus pings, with room for bursts.
@@ -112,7 +115,7 @@ impl Default for ServerConfig {
         ServerConfig {
             tick_rate_hz: DEFAULT_TICK_RATE_HZ,
             max_clients: 1_000,
-            input_buffer: 4,
+            input_buffer: 8,
             max_inputs_per_tick: DEFAULT_MAX_INPUTS_PER_TICK,
             input_rate_factor: 3,
             max_lag_ticks: 90,

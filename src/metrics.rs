@@ -49,8 +49,18 @@ pub mod names {
     pub const SNAPSHOTS_SKIPPED: &str = "tickwire_snapshots_skipped";
     /// Counter: inputs applied by the simulation.
     pub const INPUTS_APPLIED: &str = "tickwire_inputs_applied";
-    /// Counter family by [`REASON`]: inputs dropped.
+    /// Counter family by [`REASON`]: inputs dropped (`buffer_full`: the oldest of a full
+    /// input buffer).
     pub const INPUTS_DROPPED: &str = "tickwire_inputs_dropped";
+    /// Counter: client ticks while the client was active (it sent an input in the last
+    /// second): the denominator of the two below.
+    pub const INPUT_ACTIVE_TICKS: &str = "tickwire_input_active_ticks";
+    /// Counter: client ticks that applied no input while the client was active.
+    pub const INPUT_STARVED_TICKS: &str = "tickwire_input_starved_ticks";
+    /// Counter: client ticks that applied more than one input (a backlog draining).
+    pub const INPUT_MULTI_TICKS: &str = "tickwire_input_multi_ticks";
+    /// Histogram: each client's input buffer depth at the start of each tick, in inputs.
+    pub const INPUT_BUFFER_DEPTH: &str = "tickwire_input_buffer_depth";
     /// Counter family by [`REASON`]: connections closed.
     pub const DISCONNECTS: &str = "tickwire_disconnects";
     /// Counter: CPU seconds used by the process.
@@ -92,6 +102,10 @@ pub mod names {
         SNAPSHOT_BYTES,
         SNAPSHOTS_SKIPPED,
         INPUTS_APPLIED,
+        INPUT_ACTIVE_TICKS,
+        INPUT_STARVED_TICKS,
+        INPUT_MULTI_TICKS,
+        INPUT_BUFFER_DEPTH,
         PROCESS_CPU_SECONDS,
         TICK_THREAD_CPU_SECONDS,
         PROCESS_RESIDENT_MEMORY_BYTES,
@@ -176,6 +190,14 @@ pub struct Metrics {
     pub sessions_waiting: Gauge,
     /// Inputs dropped, by reason.
     pub inputs_dropped: Family<Reason, Counter>,
+    /// Client ticks while the client was active.
+    pub input_active_ticks: Counter,
+    /// Client ticks that applied no input while the client was active.
+    pub input_starved_ticks: Counter,
+    /// Client ticks that applied more than one input.
+    pub input_multi_ticks: Counter,
+    /// Input buffer depth at the start of each client's tick.
+    pub input_buffer_depth: Histogram,
     /// Connections closed, by reason.
     pub disconnects: Family<Reason, Counter>,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
@@ -227,6 +249,11 @@ impl Metrics {
             sessions_expired: Counter::default(),
             sessions_waiting: Gauge::default(),
             inputs_dropped: Family::default(),
+            input_active_ticks: Counter::default(),
+            input_starved_ticks: Counter::default(),
+            input_multi_ticks: Counter::default(),
+            // One bucket per depth up to 8 (twice the largest target).
+            input_buffer_depth: Histogram::new((0..=8).map(f64::from)),
             disconnects: Family::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
@@ -263,6 +290,26 @@ impl Metrics {
         );
         r.register(SESSIONS_WAITING, "Sessions waiting to be resumed", m.sessions_waiting.clone());
         r.register(INPUTS_DROPPED, "Inputs dropped, by reason", m.inputs_dropped.clone());
+        r.register(
+            INPUT_ACTIVE_TICKS,
+            "Client ticks while the client was active (an input in the last second)",
+            m.input_active_ticks.clone(),
+        );
+        r.register(
+            INPUT_STARVED_TICKS,
+            "Client ticks that applied no input while the client was active",
+            m.input_starved_ticks.clone(),
+        );
+        r.register(
+            INPUT_MULTI_TICKS,
+            "Client ticks that applied more than one input",
+            m.input_multi_ticks.clone(),
+        );
+        r.register(
+            INPUT_BUFFER_DEPTH,
+            "Input buffer depth at the start of each client's tick",
+            m.input_buffer_depth.clone(),
+        );
         r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
@@ -398,6 +445,15 @@ mod tests {
         tickwire_sessions_waiting\n\
         # TYPE tickwire_inputs_dropped counter\n\
         tickwire_inputs_dropped_total{reason=\"x\"}\n\
+        # TYPE tickwire_input_active_ticks counter\n\
+        tickwire_input_active_ticks_total\n\
+        # TYPE tickwire_input_starved_ticks counter\n\
+        tickwire_input_starved_ticks_total\n\
+        # TYPE tickwire_input_multi_ticks counter\n\
+        tickwire_input_multi_ticks_total\n\
+        # TYPE tickwire_input_buffer_depth histogram\n\
+        tickwire_input_buffer_depth_sum\n\
+        tickwire_input_buffer_depth_count\n\
         # TYPE tickwire_disconnects counter\n\
         tickwire_disconnects_total{reason=\"y\"}\n\
         # TYPE tickwire_process_cpu_seconds counter\n\

@@ -2,10 +2,10 @@
 //! its replication. Pure: the caller passes the tick; no sockets, no clock, no tokio.
 
 use crate::game::{ClientInfo, Game, GameBuilder, Outgoing, Recipient, schema_of};
-use crate::input::{Inputs, Queued, advance_all};
+use crate::input::{DrainRules, InputTally, Inputs, Queued, advance_all};
 use crate::protocol::{PROTOCOL_VERSION, Schema, Welcome};
 use crate::registry::Registry;
-use crate::replication::{Built, ClientView, NetId, NetIds, Replicated, Replication};
+use crate::replication::{Built, ClientView, InputAck, NetId, NetIds, Replicated, Replication};
 use crate::tick::Tick;
 use bevy_ecs::prelude::*;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub struct RoomSettings {
     pub tick_rate_hz: u16,
     /// Inputs buffered per client before the oldest is dropped.
     pub input_buffer: usize,
-    /// Inputs applied to one client in one tick while a backlog waits.
+    /// Inputs applied to one client in one tick while a backlog well above its target waits.
     pub max_inputs_per_tick: usize,
     /// Ticks of history kept for delta baselines.
     pub history_ticks: usize,
@@ -58,6 +58,8 @@ impl Default for RoomSettings {
 pub struct StepStats {
     /// Inputs taken from the clients' buffers.
     pub inputs_applied: u64,
+    /// The clients' buffers over the tick: starved ticks, backlogs, depths.
+    pub inputs: InputTally,
 }
 
 /// A game's world and everything that runs it.
@@ -220,10 +222,13 @@ impl<G: Game> Room<G> {
     /// The simulation half of a tick: inputs, then the game's systems.
     pub fn simulate(&mut self, tick: Tick) -> StepStats {
         self.world.resource_mut::<TickInfo>().tick = tick;
-        let max = self.settings.max_inputs_per_tick;
-        let inputs_applied = advance_all(&mut self.inputs, &mut self.world, max);
+        let rules = DrainRules {
+            max_per_tick: self.settings.max_inputs_per_tick,
+            active_ticks: u32::from(self.settings.tick_rate_hz),
+        };
+        let inputs = advance_all(&mut self.inputs, &mut self.world, rules);
         self.schedule.run(&mut self.world);
-        StepStats { inputs_applied }
+        StepStats { inputs_applied: inputs.applied, inputs }
     }
 
     /// The replication half of a tick: what every client's snapshot is built from.
@@ -233,8 +238,13 @@ impl<G: Game> Room<G> {
 
     /// Builds this tick's snapshot for one client (see [`Replication::build`]).
     pub fn build(&mut self, view: &mut ClientView, entity: Entity, out: &mut Vec<u8>) -> Built {
-        let seq = self.world.get::<Inputs<G::Input>>(entity).map_or(0, Inputs::last_applied_seq);
-        self.replication.build(view, seq, out)
+        let ack = match self.world.get::<Inputs<G::Input>>(entity) {
+            Some(inputs) => {
+                InputAck { seq: inputs.last_applied_seq(), pacing: inputs.pacing().hint() }
+            }
+            None => InputAck::default(),
+        };
+        self.replication.build(view, ack, out)
     }
 
     /// Replicated entities at the last tick.

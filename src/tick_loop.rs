@@ -8,7 +8,7 @@
 
 use crate::context::Shared;
 use crate::game::{ClientInfo, Game, Recipient};
-use crate::input::Queued;
+use crate::input::{InputTally, Queued};
 use crate::net::inbox::{Event, ResumeToken, WireOf};
 use crate::net::outbox::{Ending, Outbox};
 use crate::net::pool::BufferPool;
@@ -179,7 +179,7 @@ impl<G: Game> TickLoop<G> {
         self.drain_events();
         self.expire_sessions(Instant::now());
         let stats = self.room.step(tick);
-        self.shared.metrics.inputs_applied.inc_by(stats.inputs_applied);
+        self.count_inputs(&stats.inputs);
         self.send_events(tick);
         self.send_snapshots();
         self.count_gauges(self.room.entity_count() as i64);
@@ -192,6 +192,20 @@ impl<G: Game> TickLoop<G> {
         // And a client that reads its snapshot finds the room's gauges already counting it.
         for client in self.clients.values() {
             client.outbox.wake();
+        }
+    }
+
+    /// Adds the tick's input figures to the server's metrics.
+    fn count_inputs(&self, inputs: &InputTally) {
+        let metrics = &self.shared.metrics;
+        metrics.inputs_applied.inc_by(inputs.applied);
+        metrics.input_active_ticks.inc_by(inputs.active);
+        metrics.input_starved_ticks.inc_by(inputs.starved);
+        metrics.input_multi_ticks.inc_by(inputs.multiple);
+        for (depth, &clients) in inputs.depths.iter().enumerate() {
+            for _ in 0..clients {
+                metrics.input_buffer_depth.observe(depth as f64);
+            }
         }
     }
 

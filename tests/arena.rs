@@ -41,6 +41,16 @@ fn run(room: &mut Room<Arena>, from: u32, ticks: u32) {
     }
 }
 
+/// Sends each player's input once a tick, as a client does, and runs `ticks` ticks from `from`.
+fn drive(room: &mut Room<Arena>, players: &[(Entity, ArenaInput)], from: u32, ticks: u32) {
+    for t in from..from + ticks {
+        for &(player, input) in players {
+            room.push_input(player, t, input).expect("queued");
+        }
+        room.step(Tick(t));
+    }
+}
+
 fn orb_count(room: &mut Room<Arena>) -> usize {
     let world = room.world_mut();
     world.query_filtered::<(), With<Orb>>().iter(world).count()
@@ -58,14 +68,17 @@ fn inputs_move_players_one_step_each() {
     for seq in 1..=3 {
         assert_eq!(room.push_input(player, seq, input(0, 127)), Some(Queued::Ok));
     }
-    room.step(Tick(1));
-    assert_eq!(applied(&room, player), 2, "a backlog is caught up two inputs per tick");
-    room.step(Tick(2));
-    assert_eq!(applied(&room, player), 3, "then one per tick");
-    run(&mut room, 3, 28);
+    for tick in 1..=3 {
+        let before = pos(&room, player);
+        room.step(Tick(tick));
+        assert_eq!(applied(&room, player), tick, "one input per tick");
+        assert!(pos(&room, player).y > before.y, "one step down per input");
+    }
     let at = pos(&room, player);
-    assert!(at.y > 55.0 && at.x == 50.0, "moved down: {at}");
-    assert_eq!(applied(&room, player), 3, "last input held");
+    assert!(at.y > 50.0 && at.x == 50.0, "moved down: {at}");
+    run(&mut room, 4, 28);
+    assert_eq!(pos(&room, player), at, "no input, no step: the last one is not repeated");
+    assert_eq!(applied(&room, player), 3);
 }
 
 #[test]
@@ -75,10 +88,8 @@ fn boost_outruns_walking() {
     let (booster, _) = spawn(&mut room, 2);
     place(&mut room, walker, Vec2::new(10.0, 20.0));
     place(&mut room, booster, Vec2::new(10.0, 80.0));
-    room.push_input(walker, 1, input(127, 0)).expect("queued");
     let boost = ArenaInput { move_x: 127, move_y: 0, buttons: BUTTON_BOOST };
-    room.push_input(booster, 1, boost).expect("queued");
-    run(&mut room, 1, 45);
+    drive(&mut room, &[(walker, input(127, 0)), (booster, boost)], 1, 45);
     assert!(pos(&room, booster).x > pos(&room, walker).x + 5.0);
 }
 
@@ -87,8 +98,7 @@ fn walls_hold_players_inside() {
     let mut room = room_with(0);
     let (player, _) = spawn(&mut room, 1);
     place(&mut room, player, Vec2::splat(95.0));
-    room.push_input(player, 1, input(127, 127)).expect("queued");
-    run(&mut room, 1, 60);
+    drive(&mut room, &[(player, input(127, 127))], 1, 60);
     assert_eq!(pos(&room, player), Vec2::splat(99.0), "stopped one radius from the wall");
 }
 
@@ -155,10 +165,12 @@ fn orbs_spawned_during_play_can_be_eaten() {
 fn the_input_buffer_is_bounded() {
     let mut room = room_with(0);
     let (player, _) = spawn(&mut room, 1);
-    for seq in 1..=4 {
+    let capacity = RoomSettings::default().input_buffer as u32;
+    for seq in 1..=capacity {
         assert_eq!(room.push_input(player, seq, input(1, 1)), Some(Queued::Ok));
     }
-    assert_eq!(room.push_input(player, 5, input(1, 1)), Some(Queued::DroppedOldest));
+    let next = capacity + 1;
+    assert_eq!(room.push_input(player, next, input(1, 1)), Some(Queued::DroppedOldest));
     room.step(Tick(1));
     assert_eq!(applied(&room, player), 3, "input 1 was dropped; 2 and 3 caught up");
 }

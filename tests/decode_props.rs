@@ -165,14 +165,14 @@ proptest! {
 fn a_spawn_beyond_the_entity_id_limit_is_refused_not_allocated() {
     let (registry, _) = arena();
     for id in [MAX_ENTITY_ID + 1, u32::MAX] {
-        // FULL, tick 1, last seq 0, one op: SPAWN of `id` with no component.
-        let mut bytes = vec![1, 1, 0, 1, 0];
+        // FULL, tick 1, last seq 0, pacing 0, one op: SPAWN of `id` with no component.
+        let mut bytes = vec![1, 1, 0, 0, 1, 0];
         varint::write_u32(&mut bytes, id);
         bytes.push(0);
         let error = Replica::new(registry.clone()).apply(&bytes).expect_err("refused");
         assert_eq!(error, ReplicaError::EntityIdTooLarge { id, max: MAX_ENTITY_ID });
     }
-    let mut bytes = vec![1, 1, 0, 1, 0];
+    let mut bytes = vec![1, 1, 0, 0, 1, 0];
     varint::write_u32(&mut bytes, MAX_ENTITY_ID);
     bytes.push(0);
     let mut replica = Replica::new(registry.clone());

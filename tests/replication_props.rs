@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tickwire::arena::{
     Arena, ArenaConfig, Color, Name, Orb, POSITION_SCALE, Position, Radius, Score, Velocity,
 };
-use tickwire::replication::{ClientView, Replication, assign_ids};
+use tickwire::replication::{ClientView, InputAck, Replication, assign_ids};
 use tickwire::{NetId, Replica, Replicated, Tick, registry_of};
 
 const WORLD: f32 = 100.0;
@@ -236,7 +236,8 @@ fn run(plans: Vec<TickPlan>, view_radius: f32) -> Result<(), TestCaseError> {
             client.view.settle(reclaimed);
             let seq = n as u32 / 2;
             let mut bytes = Vec::new();
-            replication.build(&mut client.view, seq, &mut bytes);
+            let ack = InputAck { seq, pacing: n as i32 % 9 - 4 };
+            replication.build(&mut client.view, ack, &mut bytes);
             client.pending = Some((bytes, tick, seq));
         }
     }

@@ -17,7 +17,7 @@ use tickwire::arena::{
     Position, Radius, Score, Velocity,
 };
 use tickwire::protocol::{self, ClientMessage, Pong, Schema, Welcome, inspect};
-use tickwire::replication::{ClientView, Replication, assign_ids};
+use tickwire::replication::{ClientView, InputAck, Replication, assign_ids};
 use tickwire::{NetId, Registry, Replica, Replicated, Tick, registry_of};
 
 #[derive(Serialize, Deserialize)]
@@ -73,31 +73,32 @@ fn snapshots(registry: &Arc<Registry>) -> Vec<(&'static str, Vec<u8>)> {
     let mut replication = Replication::new(registry.clone(), &mut world, 8);
     let mut view = ClientView::new(own);
     let mut out = Vec::new();
-    let mut send = |world: &mut World, tick: u32, seq: u32, taken: bool| {
+    // `pacing` is the server's hint to the client (send faster: positive), one per snapshot.
+    let mut send = |world: &mut World, tick: u32, seq: u32, pacing: i32, taken: bool| {
         replication.begin_tick(world, Tick(tick));
         view.settle(!taken);
         let mut bytes = Vec::new();
-        replication.build(&mut view, seq, &mut bytes);
+        replication.build(&mut view, InputAck { seq, pacing }, &mut bytes);
         bytes
     };
-    out.push(("full", send(&mut world, 1, 0, true)));
+    out.push(("full", send(&mut world, 1, 0, 4, true)));
     world.get_mut::<Position>(ada).expect("p").0 += Vec2::new(17.0, -17.0) / 64.0;
     world.get_mut::<Position>(bob).expect("p").0.x -= 1.0;
     world.get_mut::<Velocity>(ada).expect("v").0 = Vec2::new(2.0, -1.0);
-    out.push(("delta_moves", send(&mut world, 2, 1, true)));
-    out.push(("delta_idle", send(&mut world, 3, 1, true)));
+    out.push(("delta_moves", send(&mut world, 2, 1, 1, true)));
+    out.push(("delta_idle", send(&mut world, 3, 1, 0, true)));
     world.get_mut::<Position>(bob).expect("p").0.y += 0.25;
     world.get_mut::<Score>(bob).expect("s").0 = 9;
     world.despawn(orb);
     world.spawn((Replicated, Orb, Position(Vec2::new(150.0, 20.0)), Radius(0.55), Score(3)));
-    out.push(("delta_mixed", send(&mut world, 4, 2, true)));
+    out.push(("delta_mixed", send(&mut world, 4, 2, -2, true)));
     // The client does not read tick 5's snapshot; tick 6's catches it up with whole values.
     world.get_mut::<Position>(bob).expect("p").0.x += 2.0;
     world.get_mut::<Velocity>(ada).expect("v").0 = Vec2::ZERO;
-    let _skipped = send(&mut world, 5, 3, true);
+    let _skipped = send(&mut world, 5, 3, 0, true);
     world.get_mut::<Score>(bob).expect("s").0 = 10;
     world.entity_mut(bob).remove::<Color>();
-    out.push(("delta_catch_up", send(&mut world, 6, 4, false)));
+    out.push(("delta_catch_up", send(&mut world, 6, 4, -4, false)));
     out
 }
 
@@ -160,16 +161,17 @@ fn invalid_vectors() -> Vec<Invalid> {
         item("truncated_chat", c, "02000568", "a chat line of 5 bytes with one present"),
         item("unknown_server_tag", s, "09", "tag 9 is not a server message"),
         item("unknown_event_variant", s, "042a09", "the arena's event has no variant 9"),
-        item("truncated_full", s, "011e00", "a full snapshot without its op count"),
-        item("ops_beyond_message", s, "0101000a", "ten ops announced, none present"),
-        item("unknown_component", s, "0101000100010163", "a spawn of component 99"),
+        item("full_without_pacing", s, "011e00", "a full snapshot that ends after its input seq"),
+        item("truncated_full", s, "011e0000", "a full snapshot without its op count"),
+        item("ops_beyond_message", s, "010100000a", "ten ops announced, none present"),
+        item("unknown_component", s, "010100000100010163", "a spawn of component 99"),
         item(
             "delta_on_serde_component",
             s,
-            "01010001110105",
+            "0101000001110105",
             "a DELTA (tag 17: cop 13) on component 4, a serde one",
         ),
-        item("name_not_utf8", s, "010100010001010501ff", "a spawn whose Name is not UTF-8"),
+        item("name_not_utf8", s, "01010000010001010501ff", "a spawn whose Name is not UTF-8"),
     ]
 }
 

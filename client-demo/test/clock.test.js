@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FixedRateLoop, InputTiming, ServerClock } from "../tickwire/clock.js";
+import { FixedRateLoop, InputTiming, MAX_PACING, ServerClock } from "../tickwire/clock.js";
+import { ServerBuffer } from "./fixtures/pacing.js";
 
 const TICK_MS = 1000 / 30;
 
@@ -84,44 +85,78 @@ test("the input loop runs due ticks at their scheduled times, and a few at most"
   assert.equal(ticks.length, 3, "a stopped loop runs nothing");
 });
 
-test("steering moves the input phase toward a target by half a millisecond at most", () => {
+test("pace changes the loop's period from the next tick on", () => {
   let now = 1000;
   const ticks = [];
   const loop = new FixedRateLoop(30, (tickMs) => ticks.push(tickMs), () => now);
   loop.start(); // tick at 1000; the next is due at 1000 + TICK_MS
-  loop.steer(1000 + TICK_MS + 10); // wants the next tick 10 ms later: moves 0.5 ms
-  loop.steer(1000 + 5 * TICK_MS + 10); // the same phase, four periods on
-  now = 1000 + TICK_MS + 0.9;
+  loop.pace(TICK_MS * 60 / 64);
+  now = 1000 + 3 * TICK_MS;
   loop.poll(now);
-  assert.equal(ticks.length, 1, "moved 1 ms later: not due yet");
-  now += 0.2;
-  loop.poll(now);
-  assert.equal(ticks.length, 2);
-  assert.ok(Math.abs(ticks[1] - (1000 + TICK_MS + 1)) < 1e-9);
-  // A target just before the due time, taken modulo the period, pulls it earlier.
-  loop.steer(ticks[1] + TICK_MS - 0.2);
-  now = ticks[1] + TICK_MS - 0.2;
-  loop.poll(now);
-  assert.equal(ticks.length, 3);
+  const gaps = ticks.slice(1).map((t, i) => t - ticks[i]);
+  assert.ok(Math.abs(gaps[0] - TICK_MS) < 1e-9, "the scheduled tick keeps its time");
+  assert.ok(gaps.slice(1).every((g) => Math.abs(g - TICK_MS * 60 / 64) < 1e-9), `${gaps}`);
   loop.stop();
 });
 
-test("inputs are timed a lead before the next snapshot; late ones grow the lead", () => {
+test("inputs go out every tick scaled by the server's hint, bounded", () => {
   const timing = new InputTiming(TICK_MS);
-  const lead = TICK_MS / 4;
-  timing.sent(1);
-  // The first snapshot after input 1 acknowledges it: on time, the lead shrinks.
-  assert.ok(Math.abs(timing.snapshot(500, 1) - (500 + TICK_MS - (lead - 0.05))) < 1e-9);
-  timing.sent(2);
-  timing.snapshot(533, 1); // not yet
-  const due = timing.snapshot(566, 2); // the second snapshot after: it missed its tick
-  assert.ok(Math.abs(timing.leadMs - (lead - 0.05 + 8)) < 1e-9);
-  assert.ok(Math.abs(due - (566 + TICK_MS - timing.leadMs)) < 1e-9);
-  for (let i = 0; i < 100; i++) timing.snapshot(600, 2); // acknowledgements of nothing new
-  assert.ok(Math.abs(timing.leadMs - (lead - 0.05 + 8)) < 1e-9, "only acknowledged inputs count");
-  for (let seq = 3; seq < 1000; seq++) {
-    timing.sent(seq);
-    timing.snapshot(600 + seq, seq);
+  assert.equal(timing.periodMs, TICK_MS);
+  assert.ok(Math.abs(timing.snapshot(2) - TICK_MS * 62 / 64) < 1e-9, "faster");
+  assert.ok(Math.abs(timing.snapshot(-3) - TICK_MS * 67 / 64) < 1e-9, "slower");
+  assert.ok(Math.abs(timing.snapshot(100) - TICK_MS * (64 - MAX_PACING) / 64) < 1e-9, "bounded");
+  assert.equal(timing.snapshot(undefined), TICK_MS, "no hint: the tick rate");
+});
+
+// A client's FixedRateLoop and InputTiming feeding the server's buffer (a port, in
+// fixtures/pacing.js) through links with a base delay and uniform jitter, in order; time is
+// simulated in 0.25 ms steps. Returns what the server saw after the first ten seconds.
+function simulate(rttMs, jitterMs, seconds, seed) {
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const link = () => {
+    let last = 0;
+    return (sentMs) => (last = Math.max(last, sentMs + rttMs / 2 - jitterMs + 2 * jitterMs * random()));
+  };
+  const [up, down] = [link(), link()];
+  const server = new ServerBuffer(30);
+  const timing = new InputTiming(TICK_MS);
+  const toServer = [];
+  const toClient = [];
+  let now = random() * TICK_MS;
+  let seq = 0;
+  const loop = new FixedRateLoop(30, (tickMs) => toServer.push([up(tickMs), ++seq]), () => now);
+  loop.start();
+  const seen = { ticks: 0, starved: 0, multiple: 0, depthSum: 0 };
+  for (let n = 1; n <= seconds * 30; n++) {
+    const tickMs = n * TICK_MS;
+    for (; now < tickMs; now = Math.min(tickMs, now + 0.25)) {
+      while (toClient.length > 0 && toClient[0][0] <= now) loop.pace(timing.snapshot(toClient.shift()[1]));
+      loop.poll(now);
+    }
+    while (toServer.length > 0 && toServer[0][0] <= tickMs) server.push(toServer.shift()[1]);
+    const tick = server.advance();
+    toClient.push([down(tickMs), server.hint]);
+    if (n > 300) {
+      seen.ticks++;
+      seen.starved += tick.starved ? 1 : 0;
+      seen.multiple += tick.taken.length > 1 ? 1 : 0;
+      seen.depthSum += tick.depth;
+    }
   }
-  assert.equal(timing.leadMs, 1, "never below 1 ms");
+  loop.stop();
+  return { ...seen, meanDepth: seen.depthSum / seen.ticks, target: server.target };
+}
+
+test("the server's buffer settles at its target at 1 ms and at 300 ms RTT", () => {
+  for (const [rtt, jitter] of [[1, 0], [100, 10], [300, 10], [300, 30]]) {
+    for (const seed of [1, 2, 3]) {
+      const seen = simulate(rtt, jitter, 60, seed);
+      const which = `${rtt} ms ± ${jitter} ms, seed ${seed}: ${JSON.stringify(seen)}`;
+      assert.ok(seen.starved <= seen.ticks / 100, `≤ 1 % starved ticks: ${which}`);
+      assert.equal(seen.multiple, 0, `no backlog once settled: ${which}`);
+      assert.ok(seen.target <= 2, `a small target: ${which}`);
+      assert.ok(seen.meanDepth >= seen.target - 0.1 && seen.meanDepth <= seen.target + 1.35, `on target: ${which}`);
+    }
+  }
 });

@@ -40,7 +40,7 @@ test("a Welcome of another protocol version is a VersionError", () => {
 
 test("a Full: spawns with their components, quantized values as integers", () => {
   const full = decode(hexOf([
-    ["01 fb e8 03 07 02", "Full, tick 1000, last_input_seq 7, 2 ops"],
+    ["01 fb e8 03 07 04 02", "Full, tick 1000, last_input_seq 7, pacing +2 (zz 4), 2 ops"],
     ["00 fb 2c 01 06", "SPAWN id 300 (gap 300), 6 components"],
     ["00 fb 00 32 fb 80 25", "  Position x 6400 (zz 12800), y 4800 (zz 9600)"],
     ["01 80 3f", "  Velocity x 64 (zz 128), y -32 (zz 63)"],
@@ -48,7 +48,7 @@ test("a Full: spawns with their components, quantized values as integers", () =>
     ["00 01 03 00 00 00 02 34 06", "SPAWN id 301: Position (0, 0), Radius 26, Orb"],
   ]));
   assert.deepEqual(full, {
-    type: "Full", tick: 1000, last_input_seq: 7, ops: [
+    type: "Full", tick: 1000, last_input_seq: 7, pacing: 2, ops: [
       { op: "Spawn", id: 300, components: [
         { component: CID.Position, value: [6400, 4800] },
         { component: CID.Velocity, value: [64, -32] },
@@ -68,7 +68,7 @@ test("a Full: spawns with their components, quantized values as integers", () =>
 
 test("a Delta: OWN, single-form ops, CHANGES, DESPAWN, ids summed from gaps", () => {
   const delta = decode(hexOf([
-    ["02 01 01 05", "Delta, tick_delta 1, input_seq_delta 1, 5 ops"],
+    ["02 01 01 07 05", "Delta, tick_delta 1, input_seq_delta 1, pacing -4 (zz 7), 5 ops"],
     ["03 01 04 02 00", "OWN, 1 change: cop 4 = Velocity DELTA (+1, 0)"],
     ["05 fb 2c 01 02 01", "tag 5 = cop 1 = Position DELTA, id 300: (+1, -1)"],
     ["02 01 02 0c 05 14", "CHANGES id 301: cop 12 Score SET 5, cop 20 Orb REMOVE"],
@@ -76,7 +76,7 @@ test("a Delta: OWN, single-form ops, CHANGES, DESPAWN, ids summed from gaps", ()
     ["10 02 09", "tag 16 = cop 12 = Score SET, id 304: 9"],
   ]));
   assert.deepEqual(delta, {
-    type: "Delta", tick_delta: 1, input_seq_delta: 1, ops: [
+    type: "Delta", tick_delta: 1, input_seq_delta: 1, pacing: -4, ops: [
       { op: "Own", changes: [{ component: CID.Velocity, delta: [1, 0] }] },
       { op: "Changes", id: 300, changes: [{ component: CID.Position, delta: [1, -1] }] },
       { op: "Changes", id: 301, changes: [{ component: CID.Score, set: 5 }, { component: CID.Orb, remove: true }] },
@@ -86,19 +86,19 @@ test("a Delta: OWN, single-form ops, CHANGES, DESPAWN, ids summed from gaps", ()
   });
 });
 
-test("an idle Delta is 4 bytes, a moving player 4 more", () => {
-  assert.deepEqual(decode("02 01 00 00"), { type: "Delta", tick_delta: 1, input_seq_delta: 0, ops: [] });
-  assert.equal(decode("02 01 00 01 05 03 02 00").ops[0].id, 3);
+test("an idle Delta is 5 bytes, a moving player 4 more", () => {
+  assert.deepEqual(decode("02 01 00 00 00"), { type: "Delta", tick_delta: 1, input_seq_delta: 0, pacing: 0, ops: [] });
+  assert.equal(decode("02 01 00 00 01 05 03 02 00").ops[0].id, 3);
 });
 
 test("component ops the schema cannot hold are refused", () => {
-  assert.throws(() => decode("02 01 00 01 19 01"), /component id 7/, "tag 25 = cop 21 = cid 7");
-  assert.throws(() => decode("02 01 00 01 02 01 01 0d 00"), /DELTA of Score/, "cop 13 = Score DELTA");
-  assert.throws(() => decode("01 01 00 01 00 01 01 09 00"), /component id 9/);
+  assert.throws(() => decode("02 01 00 00 01 19 01"), /component id 7/, "tag 25 = cop 21 = cid 7");
+  assert.throws(() => decode("02 01 00 00 01 02 01 01 0d 00"), /DELTA of Score/, "cop 13 = Score DELTA");
+  assert.throws(() => decode("01 01 00 00 01 00 01 01 09 00"), /component id 9/);
 });
 
 test("ids past u32 are refused", () => {
-  assert.throws(() => decode("02 01 00 02 01 fc ff ff ff ff 01 01"), /overflows u32/);
+  assert.throws(() => decode("02 01 00 00 02 01 fc ff ff ff ff 01 01"), /overflows u32/);
 });
 
 test("a snapshot needs the schema; Pong does not", () => {
@@ -117,18 +117,18 @@ test("varints: every width, longer forms accepted, wider markers refused", () =>
 });
 
 test("i32 is zigzag: the extremes", () => {
-  const ints = decode("02 01 00 01 05 01 fc fe ff ff ff fc ff ff ff ff").ops[0].changes[0].delta;
+  const ints = decode("02 01 00 00 01 05 01 fc fe ff ff ff fc ff ff ff ff").ops[0].changes[0].delta;
   assert.deepEqual(ints, [2147483647, -2147483648]);
 });
 
 test("truncated, trailing and unknown variants are refused", () => {
-  assert.throws(() => decode("02 01 00 02 01 01"), DecodeError, "2 ops promised, 1 there");
-  assert.throws(() => decode("02 01 00 00 00"), /trailing/);
+  assert.throws(() => decode("02 01 00 00 02 01 01"), DecodeError, "2 ops promised, 1 there");
+  assert.throws(() => decode("02 01 00 00 00 00"), /trailing/);
   assert.throws(() => decode("05"), /ServerMessage: unknown variant index 5/);
   assert.throws(() => decode("04"), /tick: needs 1 bytes/, "an event without its tick");
   assert.throws(() => decode("04 2a 09"), /event: variant 9, ArenaEvent has 5/);
-  assert.throws(() => decode("01 01 00 01 00 01 01 05 02 ff fe"), /UTF-8/);
-  assert.throws(() => decode("02 01 00 fb ff ff"), /exceeds/, "an op count past the bytes left");
+  assert.throws(() => decode("01 01 00 00 01 00 01 01 05 02 ff fe"), /UTF-8/);
+  assert.throws(() => decode("02 01 00 00 fb ff ff"), /exceeds/, "an op count past the bytes left");
 });
 
 test("inputs are written from the schema, and read back", () => {
@@ -169,6 +169,6 @@ test("decoding accepts an ArrayBuffer, as WebSocket delivers it", () => {
 
 test("the tests' server encoder writes the hand-made bytes back", async () => {
   const { encodeServerMessage } = await import("./fixtures/server.js");
-  const bytes = "0201010503010402 0005fb2c010201 0201020c0514 0101 100209".replaceAll(" ", "");
+  const bytes = "020101070503010402 0005fb2c010201 0201020c0514 0101 100209".replaceAll(" ", "");
   assert.equal(Buffer.from(encodeServerMessage(decode(bytes), schema)).toString("hex"), bytes);
 });

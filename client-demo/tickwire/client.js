@@ -129,7 +129,7 @@ export class Client extends Emitter {
       if (own) s.predictor.reconcile(own, s.replica.lastInputSeq, nowMs);
       else s.predictor.reset();
     }
-    if (this.inputSource) s.inputLoop.steer(s.timing.snapshot(nowMs, s.replica.lastInputSeq));
+    if (this.inputSource) s.inputLoop.pace(s.timing.snapshot(s.replica.pacing));
     this.emit("snapshot", s.replica, report);
   }
 
@@ -142,7 +142,6 @@ export class Client extends Emitter {
     if (input === null || input === undefined) return;
     const seq = s.nextSeq++;
     this.connection.send({ type: "Input", seq, input });
-    s.timing.sent(seq);
     s.predictor?.input(seq, input, tickMs);
   }
 

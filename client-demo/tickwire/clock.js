@@ -67,9 +67,6 @@ export class ServerClock {
 
 /** Most ticks a late timer may catch up at once; beyond that the backlog is dropped. */
 const MAX_CATCH_UP_TICKS = 3;
-/** Largest phase correction of the input loop per call to `steer`: at 30 Hz a 1.5 % change
- *  of pace for one tick, too small to see in the predicted motion. */
-const MAX_STEER_MS = 0.5;
 
 /**
  * Calls `onTick(tickMs)` at `hz`, each call with the tick's scheduled time. Timers fire
@@ -78,6 +75,7 @@ const MAX_STEER_MS = 0.5;
  * limit). The render loop also calls `poll` before each frame, so a frame never shows a
  * moment for which a tick is due but its timer has not fired yet: drawing between ticks
  * then blends by exactly the time since the last scheduled tick, with no timer jitter.
+ * `pace(periodMs)` changes the period from the next tick on (the server's pacing hint).
  */
 export class FixedRateLoop {
   constructor(hz, onTick, now = () => performance.now()) {
@@ -117,58 +115,39 @@ export class FixedRateLoop {
     if (this.running) this.timer = setTimeout(() => this.wake(), Math.max(0, this.nextMs - this.now()));
   }
 
-  /** Moves the tick phase a little toward `targetMs` (any time, taken modulo the period):
-   *  the next tick comes at most `MAX_STEER_MS` earlier or later than it would have. */
-  steer(targetMs) {
-    if (!this.running) return;
-    let error = (targetMs - this.nextMs) % this.periodMs;
-    if (error > this.periodMs / 2) error -= this.periodMs;
-    if (error < -this.periodMs / 2) error += this.periodMs;
-    this.nextMs += Math.max(-MAX_STEER_MS, Math.min(MAX_STEER_MS, error));
+  /** Ticks every `periodMs` from now on; the tick already scheduled keeps its time. */
+  pace(periodMs) {
+    this.periodMs = periodMs;
   }
 }
 
-/** Lead added for each input that missed its tick, and taken off for each that did not. */
-const LATE_STEP_MS = 8;
-const ON_TIME_STEP_MS = 0.05;
-const MIN_LEAD_MS = 1;
-/** Inputs remembered until a snapshot acknowledges them. */
-const MAX_PENDING = 64;
+/** Units of the server's pacing hint per period, and the largest hint followed either way
+ *  (src/input/pacing.rs: PACING_UNITS, MAX_PACING). */
+export const PACING_UNITS = 64;
+export const MAX_PACING = 4;
 
 /**
- * When inputs should leave so they reach the server just before the tick that applies them
- * (docs/protocol.md §4, "When to send"; the same rule as `src/bots/timing.rs`). The server
- * takes inputs at the start of a tick; an input sent on a clock started at the Welcome lands
- * just after that and waits a whole tick. Instead the next input is due `leadMs` before the
- * next snapshot is expected. An input acknowledged by the first snapshot after it was sent
- * was on time; one that needed a later snapshot missed its tick: late ones add 8 ms to the
- * lead, on-time ones take 0.05 ms off, so about one input in 160 is late.
+ * How fast to send inputs so they reach the server just before the tick that applies them
+ * (docs/protocol.md §6, "Pacing"; the same rule as `src/bots/timing.rs`). The server keeps
+ * each client's input buffer about a tick deep and says in every snapshot whether to send a
+ * little faster (pacing > 0) or slower: an input every `tickMs × (1 − pacing / 64)`, the hint
+ * bounded to ±4 (about 6 %, too little to see in the predicted motion). Nothing here
+ * measures the round-trip time, so the rule holds at any.
  */
 export class InputTiming {
   constructor(tickMs) {
     this.tickMs = tickMs;
-    this.leadMs = tickMs / 4;
-    this.snapshots = 0;
-    this.pending = []; // [seq, snapshots received when it was sent]
+    this.pacing = 0;
   }
 
-  /** Records that input `seq` was sent. */
-  sent(seq) {
-    this.pending.push([seq, this.snapshots]);
-    if (this.pending.length > MAX_PENDING) this.pending.shift();
+  /** The time between inputs under the current hint. */
+  get periodMs() {
+    return (this.tickMs * (PACING_UNITS - this.pacing)) / PACING_UNITS;
   }
 
-  /** A snapshot reporting `lastInputSeq` arrived at `nowMs`: returns when the next input
-   *  should be sent. */
-  snapshot(nowMs, lastInputSeq) {
-    this.snapshots++;
-    while (this.pending.length > 0 && this.pending[0][0] <= lastInputSeq) {
-      const [, snapshotsBefore] = this.pending.shift();
-      const onTime = this.snapshots === snapshotsBefore + 1;
-      this.leadMs = onTime
-        ? Math.max(MIN_LEAD_MS, this.leadMs - ON_TIME_STEP_MS)
-        : Math.min(this.tickMs - MIN_LEAD_MS, this.leadMs + LATE_STEP_MS);
-    }
-    return nowMs + this.tickMs - this.leadMs;
+  /** A snapshot carried `pacing`: returns the period to send inputs at from now on. */
+  snapshot(pacing) {
+    this.pacing = Math.max(-MAX_PACING, Math.min(MAX_PACING, Math.trunc(pacing) || 0));
+    return this.periodMs;
   }
 }

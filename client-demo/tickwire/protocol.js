@@ -6,7 +6,7 @@
 // docs/protocol.md describes the same bytes; tests/vectors/*.json pin them.
 //
 // Decoded messages are plain objects in the golden vectors' JSON form: {type: "Full", tick,
-// last_input_seq, ops: [...]}, ops as {op: "Spawn", id, components: [{component, value}]},
+// last_input_seq, pacing, ops: [...]} (pacing: the server's input pacing hint), ops as {op: "Spawn", id, components: [{component, value}]},
 // {op: "Despawn", id}, {op: "Changes", id, changes}, {op: "Own", changes}, with ids absolute
 // (the gaps are summed here) and a change as {component, set} | {component, delta} |
 // {component, remove: true}. Nothing here knows about sockets or any game.
@@ -85,9 +85,9 @@ export function decodeServerMessage(data, schema = null) {
   else if (!schema) throw new DecodeError("a snapshot or an event cannot be read without the Welcome's schema");
   else if (tag === ServerTag.EVENT) message = { type: "Event", tick: r.u32("tick"), event: schema.readEvent(r) };
   else if (tag === ServerTag.FULL) {
-    message = { type: "Full", tick: r.u32("tick"), last_input_seq: r.u32("last_input_seq"), ops: readOps(r, schema) };
+    message = { type: "Full", tick: r.u32("tick"), last_input_seq: r.u32("last_input_seq"), pacing: r.i32("pacing"), ops: readOps(r, schema) };
   } else {
-    message = { type: "Delta", tick_delta: r.u32("tick_delta"), input_seq_delta: r.u32("input_seq_delta"), ops: readOps(r, schema) };
+    message = { type: "Delta", tick_delta: r.u32("tick_delta"), input_seq_delta: r.u32("input_seq_delta"), pacing: r.i32("pacing"), ops: readOps(r, schema) };
   }
   r.finish();
   return message;

@@ -60,6 +60,8 @@ export class Replica {
     this.entities = new Map();
     this.tick = 0;
     this.lastInputSeq = 0;
+    /** The last snapshot's input pacing hint (docs/protocol.md, "Inputs"). */
+    this.pacing = 0;
     this.hasBaseline = false;
   }
 
@@ -88,6 +90,7 @@ export class Replica {
     } else {
       throw new ReplicaError(`not a snapshot: ${message.type}`);
     }
+    this.pacing = message.pacing ?? 0;
     return this.applyOps(message.ops);
   }
 

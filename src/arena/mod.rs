@@ -386,4 +386,23 @@ impl crate::bots::BotGame for Arena {
         let buttons = if steer.action { BUTTON_BOOST } else { 0 };
         ArenaInput { move_x: steer.x, move_y: steer.y, buttons }
     }
+
+    fn own_body(replica: &crate::Replica, own: u32) -> Option<crate::bots::game::Body> {
+        let position = replica.get::<Position>(own)?.0;
+        let velocity = replica.get::<Velocity>(own)?.0;
+        Some(crate::bots::game::Body { position, velocity })
+    }
+
+    /// The movement rules a browser predicts with; collisions are not predicted.
+    fn predict(
+        mut body: crate::bots::game::Body,
+        input: &ArenaInput,
+        welcome: &ArenaWelcome,
+        dt: f32,
+    ) -> crate::bots::game::Body {
+        let world = Vec2::new(welcome.world_width, welcome.world_height);
+        let (pos, vel) = (&mut body.position, &mut body.velocity);
+        movement::step(pos, vel, input, &welcome.movement, dt, world);
+        body
+    }
 }

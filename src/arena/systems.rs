@@ -9,16 +9,15 @@ use glam::Vec2;
 /// A player: an entity with a client's inputs.
 type Controls = Inputs<ArenaInput>;
 
-/// Moves every player by the rules clients predict with.
+/// Moves every player by the rules clients predict with: one step per input applied this
+/// tick, and none on a tick without (the client predicted none).
 pub(crate) fn move_players(
     mut players: Query<(&Controls, &mut Position, &mut Velocity)>,
     rules: Res<Rules>,
 ) {
-    let idle = [ArenaInput::default()];
     let arena = rules.arena();
     for (controls, mut pos, mut vel) in &mut players {
-        let inputs = if controls.this_tick().is_empty() { &idle[..] } else { controls.this_tick() };
-        for input in inputs {
+        for input in controls.this_tick() {
             movement::step(&mut pos.0, &mut vel.0, input, &rules.config.movement, rules.dt, arena);
         }
     }

@@ -1,6 +1,6 @@
 //! One load-test bot: a single task that connects at its turn in the ramp-up, applies every
-//! snapshot to its own replica, sends one input per tick, timed to arrive just before the
-//! server's tick (see [`super::timing`]), and a ping per second, and records what it saw into
+//! snapshot to its own replica, sends one input per tick, paced by the server's hint so it
+//! arrives just before the server's tick (see [`super::timing`]), and a ping per second, and records what it saw into
 //! the shared recorders until the run stops.
 //!
 //! Per message the bot allocates nothing beyond what tungstenite does (the received frame,
@@ -8,6 +8,7 @@
 //! input send times.
 
 use super::client::{BotClient, Socket};
+use super::game::BotPlayer;
 use super::pattern::Steering;
 use super::shared::{Checker, Shared};
 use super::timing::InputTiming;
@@ -82,6 +83,12 @@ pub struct BotOutcome {
     pub latency_lost: u64,
     /// Inputs sent (whole run).
     pub inputs_sent: u64,
+    /// Snapshots after which the bot's prediction of its own entity was reconciled.
+    pub predicted: u64,
+    /// Of which moved the predicted position by more than 0.1 world unit.
+    pub corrected_over_tenth: u64,
+    /// Of which by more than 1 world unit.
+    pub corrected_over_one: u64,
     /// The tick rate from the welcome.
     pub tick_rate_hz: u16,
 }
@@ -181,7 +188,7 @@ async fn connection(
     shared.connected_now.fetch_add(1, Relaxed);
     let connected_at = Instant::now();
     let (socket, welcome) = client.into_parts();
-    let mut bot = Bot::new(index, shared, welcome.tick_rate_hz, welcome.entity_id);
+    let mut bot = Bot::new(index, shared, &welcome);
     bot.outcome = std::mem::take(outcome);
     let churn_at = lifetime.map(|(lifetime, _)| connected_at + lifetime);
     let mut end = bot.drive(socket, stop, churn_at, lifetime.is_some_and(|(_, drop)| drop)).await;
@@ -272,6 +279,8 @@ struct Bot<'a> {
     /// Snapshots received (whole run).
     snapshots_seen: u64,
     timing: InputTiming,
+    /// The game's input and the prediction of the own entity.
+    player: Box<dyn BotPlayer>,
     ping: (u32, Instant),
     last_arrival: Option<Instant>,
     input: Vec<u8>,
@@ -279,7 +288,8 @@ struct Bot<'a> {
 }
 
 impl<'a> Bot<'a> {
-    fn new(index: usize, shared: &'a Shared, tick_rate_hz: u16, own_id: u32) -> Bot<'a> {
+    fn new(index: usize, shared: &'a Shared, welcome: &crate::protocol::Welcome) -> Bot<'a> {
+        let (tick_rate_hz, own_id) = (welcome.tick_rate_hz, welcome.entity_id);
         let now = Instant::now();
         Bot {
             shared,
@@ -300,6 +310,7 @@ impl<'a> Bot<'a> {
                 Duration::from_secs_f64(1.0 / f64::from(tick_rate_hz.max(1))),
                 now,
             ),
+            player: shared.game.player(&welcome.game, tick_rate_hz),
             ping: (0, now),
             last_arrival: None,
             input: Vec::with_capacity(16),
@@ -408,7 +419,7 @@ impl<'a> Bot<'a> {
         let shared = self.shared;
         shared.snapshots.fetch_add(1, Relaxed);
         self.snapshots_seen += 1;
-        self.timing.snapshot(now);
+        self.timing.snapshot(self.replica.pacing);
         if full && self.last_arrival.is_some() {
             self.outcome.resyncs += 1;
         }
@@ -427,7 +438,21 @@ impl<'a> Bot<'a> {
         }
         self.last_arrival = Some(now);
         self.time_acked_inputs(now, in_window);
+        self.reconcile(in_window);
         self.check_replica();
+    }
+
+    /// Reconciles the prediction of the own entity and records how far it moved.
+    fn reconcile(&mut self, in_window: bool) {
+        let Some(moved) = self.player.reconcile(&self.replica, self.own_id) else { return };
+        if !in_window {
+            return;
+        }
+        let o = &mut self.outcome;
+        o.predicted += 1;
+        o.corrected_over_tenth += u64::from(moved > 0.1);
+        o.corrected_over_one += u64::from(moved > 1.0);
+        self.shared.correction_milli.record((f64::from(moved) * 1000.0).round() as u64);
     }
 
     /// Times every input the snapshot reflects for the first time.
@@ -441,10 +466,7 @@ impl<'a> Bot<'a> {
         // At most SENT_RING passes, by the jump above.
         while self.acked < acked {
             self.acked += 1;
-            let (seq, sent_at, snapshots_before) = self.sent[self.acked as usize % SENT_RING];
-            if seq == self.acked {
-                self.timing.acked(self.snapshots_seen == snapshots_before + 1);
-            }
+            let (seq, sent_at, _) = self.sent[self.acked as usize % SENT_RING];
             if !in_window {
                 continue;
             }
@@ -476,7 +498,7 @@ impl<'a> Bot<'a> {
         self.input.clear();
         self.input.push(tags::MSG_INPUT);
         varint::write_u32(&mut self.input, self.seq);
-        self.shared.game.write_input(steer, &self.replica, self.own_id, &mut self.input);
+        self.player.input(steer, &self.replica, self.own_id, self.seq, &mut self.input);
         let now = Instant::now();
         self.sent[self.seq as usize % SENT_RING] = (self.seq, now, self.snapshots_seen);
         self.timing.sent(now);

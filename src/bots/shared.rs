@@ -22,6 +22,8 @@ const LATENCY_BUCKETS: usize = 10_000;
 const INTERVAL_BUCKETS: usize = 20_000;
 /// Snapshot sizes, one bucket per byte up to 64 KiB.
 const SIZE_BUCKETS: usize = 64 * 1024;
+/// Prediction corrections count 1/1000-unit buckets up to 100 units.
+pub const CORRECTION_BUCKETS: usize = 100_000;
 /// How often the replicas are compared with each other, in seconds of server ticks.
 pub const CHECK_EVERY_SECONDS: u32 = 2;
 /// Most entities one bot contributes to one check.
@@ -54,6 +56,8 @@ pub struct Shared {
     pub interval_us: Histogram,
     /// Snapshot payload sizes, bytes.
     pub snapshot_bytes: Histogram,
+    /// How far each snapshot moved a bot's predicted own position, 1/1000 world units.
+    pub correction_milli: Histogram,
     /// Bots connected right now.
     pub connected_now: AtomicU64,
     /// Snapshots received so far (all bots, whole run).
@@ -101,6 +105,7 @@ impl Shared {
             rtt_us: Histogram::new(TIME_BUCKET_US, LATENCY_BUCKETS),
             interval_us: Histogram::new(TIME_BUCKET_US, INTERVAL_BUCKETS),
             snapshot_bytes: Histogram::new(1, SIZE_BUCKETS),
+            correction_milli: Histogram::new(1, CORRECTION_BUCKETS),
             connected_now: AtomicU64::new(0),
             snapshots: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -216,10 +221,11 @@ mod tests {
     use crate::protocol::varint;
 
     fn replica(tick: u32, x: i32) -> Replica {
-        // A full snapshot with entity 3 holding a Position (component 0, two integers).
+        // A full snapshot (seq 0, pacing 0) with entity 3 holding a Position (component 0,
+        // two integers).
         let mut full = vec![1];
         varint::write_u32(&mut full, tick);
-        full.extend_from_slice(&[0, 1, 0, 3, 1, 0]);
+        full.extend_from_slice(&[0, 0, 1, 0, 3, 1, 0]);
         varint::write_i32(&mut full, x);
         varint::write_i32(&mut full, 0);
         let mut replica = GameSpec::of(Arena::default()).expect("arena").replica();

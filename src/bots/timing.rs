@@ -1,42 +1,28 @@
-//! When a bot sends its inputs: just before the server's tick that applies them.
+//! When a bot sends its inputs: at the tick rate, sped up or slowed down by the server's
+//! pacing hint.
 //!
-//! The server drains inputs at the start of each tick. An input that lands just after that
-//! waits a whole tick, one that lands just before is applied at once, so the phase at which
-//! a client sends decides most of its input latency. A client that sends on its own clock,
-//! started at the Welcome (which leaves the server at the start of a tick), sends just after
-//! every tick and pays the whole period each time.
-//!
-//! The bot instead locks its sends to the snapshots it receives: the next input goes out
-//! `lead` before the next snapshot is expected, and `lead` adapts to the outcome. An input
-//! reflected in the first snapshot after it was sent was on time; one that needed a later
-//! snapshot was late and missed its tick. Late inputs add [`LATE_STEP`] to the lead; on-time
-//! ones take off [`ON_TIME_STEP`], so the lead settles where about one input in
-//! `LATE_STEP / ON_TIME_STEP` (160) is late, so the p99 of input latency stays on time, and
-//! at 30 Hz the lead comes down by 1.5 ms a second when nothing is late.
+//! The server applies one input per tick and keeps each client's buffer about a tick deep
+//! (`crate::input::pacing`). It sees whether the buffer runs short or long and says so in
+//! every snapshot: a hint of `h` asks for an input every `period × (1 − h / 64)`. The bot
+//! follows the latest hint, bounded to ±[`MAX_PACING`], so its inputs reach the server just
+//! before the ticks that apply them whatever the round-trip time: nothing here measures it.
+//! The same rule as `InputTiming` in `client-demo/tickwire/clock.js`.
 
+use crate::input::pacing::{MAX_PACING, PACING_UNITS};
 use std::time::{Duration, Instant};
-
-/// Added to the lead for each late input.
-pub const LATE_STEP: Duration = Duration::from_millis(8);
-/// Taken off the lead for each on-time input.
-pub const ON_TIME_STEP: Duration = Duration::from_micros(50);
-/// The lead never goes below this.
-const MIN_LEAD: Duration = Duration::from_millis(1);
 
 /// One bot's input clock.
 #[derive(Debug, Clone)]
 pub struct InputTiming {
     period: Duration,
-    lead: Duration,
     next: Instant,
-    last_sent: Option<Instant>,
+    pacing: i32,
 }
 
 impl InputTiming {
-    /// A clock for `period` ticks whose first input is due one period after `start`; the lead
-    /// starts at a quarter of a period.
+    /// A clock for `period` ticks whose first input is due one period after `start`.
     pub fn new(period: Duration, start: Instant) -> InputTiming {
-        InputTiming { period, lead: period / 4, next: start + period, last_sent: None }
+        InputTiming { period, next: start + period, pacing: 0 }
     }
 
     /// When the next input is due.
@@ -44,96 +30,169 @@ impl InputTiming {
         self.next
     }
 
-    /// How long before the expected snapshot inputs are sent now.
-    pub fn lead(&self) -> Duration {
-        self.lead
+    /// The hint being followed (positive: faster).
+    pub fn pacing(&self) -> i32 {
+        self.pacing
     }
 
-    /// Records that an input was sent at `now`: the next is due a period later unless a
-    /// snapshot moves it.
+    /// The time between inputs now: the period scaled by the hint.
+    pub fn paced_period(&self) -> Duration {
+        self.period * (PACING_UNITS - self.pacing) as u32 / PACING_UNITS as u32
+    }
+
+    /// Records that an input was sent at `now`: the next is due a paced period after this
+    /// one was due, so a late timer does not drift the clock; a send more than a period late
+    /// (a stall) starts the clock again from `now`.
     pub fn sent(&mut self, now: Instant) {
-        self.last_sent = Some(now);
-        self.next = now + self.period;
+        let from = if now > self.next + self.period { now } else { self.next };
+        self.next = from + self.paced_period();
     }
 
-    /// Records that a snapshot arrived at `now`: the next snapshot is expected a period
-    /// later, and the next input is due `lead` before it. Never earlier than half a period
-    /// after the last input, so one tick never gets two inputs.
-    pub fn snapshot(&mut self, now: Instant) {
-        let due = (now + self.period).checked_sub(self.lead).unwrap_or(now);
-        let earliest = self.last_sent.map_or(due, |sent| sent + self.period / 2);
-        self.next = due.max(earliest).max(now);
-    }
-
-    /// Records whether an input was reflected in the first snapshot after it was sent.
-    pub fn acked(&mut self, on_time: bool) {
-        let max_lead = self.period.saturating_sub(MIN_LEAD);
-        self.lead = if on_time {
-            self.lead.saturating_sub(ON_TIME_STEP).max(MIN_LEAD)
-        } else {
-            (self.lead + LATE_STEP).min(max_lead)
-        };
+    /// Records a snapshot's pacing hint; the next send after it follows it.
+    pub fn snapshot(&mut self, pacing: i32) {
+        self.pacing = pacing.clamp(-MAX_PACING, MAX_PACING);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::{DrainRules, Inputs};
+    use std::collections::VecDeque;
 
     const PERIOD: Duration = Duration::from_micros(33_333);
 
     #[test]
-    fn inputs_go_out_lead_before_the_next_snapshot() {
+    fn inputs_go_out_every_period_scaled_by_the_hint() {
         let start = Instant::now();
         let mut timing = InputTiming::new(PERIOD, start);
         assert_eq!(timing.next(), start + PERIOD);
-        let arrival = start + Duration::from_millis(5);
-        timing.snapshot(arrival);
-        assert_eq!(timing.next(), arrival + PERIOD - PERIOD / 4);
+        timing.sent(start + PERIOD);
+        assert_eq!(timing.next(), start + 2 * PERIOD);
+        timing.snapshot(4);
+        timing.sent(start + 2 * PERIOD);
+        assert_eq!(timing.next(), start + 2 * PERIOD + PERIOD * 60 / 64, "faster");
+        timing.snapshot(-100);
+        assert_eq!(timing.pacing(), -MAX_PACING, "bounded");
+        assert_eq!(timing.paced_period(), PERIOD * 68 / 64, "slower");
     }
 
     #[test]
-    fn late_inputs_raise_the_lead_and_on_time_ones_lower_it() {
-        let mut timing = InputTiming::new(PERIOD, Instant::now());
-        let first = timing.lead();
-        timing.acked(false);
-        assert_eq!(timing.lead(), first + LATE_STEP);
-        timing.acked(true);
-        assert_eq!(timing.lead(), first + LATE_STEP - ON_TIME_STEP);
-        for _ in 0..10_000 {
-            timing.acked(true);
-        }
-        assert_eq!(timing.lead(), MIN_LEAD);
-        for _ in 0..100 {
-            timing.acked(false);
-        }
-        assert_eq!(timing.lead(), PERIOD - MIN_LEAD);
-    }
-
-    #[test]
-    fn a_tick_never_gets_two_inputs() {
+    fn a_late_timer_keeps_the_grid_and_a_stall_restarts_it() {
         let start = Instant::now();
         let mut timing = InputTiming::new(PERIOD, start);
-        for _ in 0..100 {
-            timing.acked(false);
-        }
-        // The lead is nearly a period: right after a send, a snapshot would put the next
-        // input almost at once.
-        let sent = start + PERIOD;
-        timing.sent(sent);
-        timing.snapshot(sent + Duration::from_millis(1));
-        assert_eq!(timing.next(), sent + PERIOD / 2);
+        timing.sent(start + PERIOD + Duration::from_millis(3));
+        assert_eq!(timing.next(), start + 2 * PERIOD);
+        let stalled = start + 10 * PERIOD;
+        timing.sent(stalled);
+        assert_eq!(timing.next(), stalled + PERIOD);
     }
 
-    #[test]
-    fn a_snapshot_never_schedules_an_input_in_the_past() {
-        let start = Instant::now();
-        let mut timing = InputTiming::new(PERIOD, start);
-        for _ in 0..100 {
-            timing.acked(false);
+    /// One direction of a TCP link: a base delay, uniform jitter either way, in order.
+    struct Link {
+        base: Duration,
+        jitter: Duration,
+        last: Instant,
+        rng: fastrand::Rng,
+    }
+
+    impl Link {
+        fn arrival(&mut self, sent: Instant) -> Instant {
+            // Uniform in base ± jitter (the base is at least the jitter here).
+            let at = sent
+                + self.base.saturating_sub(self.jitter)
+                + (self.jitter * 2).mul_f64(self.rng.f64());
+            self.last = at.max(self.last).max(sent);
+            self.last
         }
-        let arrival = start + 10 * PERIOD;
-        timing.snapshot(arrival);
-        assert!(timing.next() >= arrival);
+    }
+
+    /// What a simulated run saw after its first ten seconds.
+    #[derive(Debug)]
+    struct Seen {
+        ticks: u64,
+        starved: u64,
+        multiple: u64,
+        mean_depth: f64,
+        target: u32,
+    }
+
+    /// A client following the hint behind `rtt` with `jitter` each way, feeding a server
+    /// buffer ticking at 30 Hz for `seconds`; the client's clock starts at a random phase.
+    fn simulate(rtt: Duration, jitter: Duration, seconds: u32, seed: u64) -> Seen {
+        let start = Instant::now();
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let link = |rng: &mut fastrand::Rng| Link {
+            base: rtt / 2,
+            jitter,
+            last: start,
+            rng: fastrand::Rng::with_seed(rng.u64(..)),
+        };
+        let (mut up, mut down) = (link(&mut rng), link(&mut rng));
+        let mut timing = InputTiming::new(PERIOD, start + PERIOD.mul_f64(rng.f64()));
+        let mut inputs = Inputs::<u32>::new(8);
+        let rules = DrainRules { max_per_tick: 2, active_ticks: 30 };
+        let (mut to_server, mut to_client) = (VecDeque::new(), VecDeque::new());
+        let (mut seq, mut seen) = (0, Seen::default_at(0));
+        let mut depth_sum = 0;
+        for n in 1..=u64::from(seconds) * 30 {
+            let tick_at = start + PERIOD * n as u32;
+            // The client, in time order, up to the tick: snapshots arriving and sends.
+            loop {
+                let snapshot = to_client.front().map(|&(at, _)| at);
+                if let Some(at) = snapshot.filter(|&at| at <= timing.next() && at <= tick_at) {
+                    let (_, hint) = to_client.pop_front().unwrap_or((at, 0));
+                    timing.snapshot(hint);
+                } else if timing.next() <= tick_at {
+                    let sent = timing.next();
+                    seq += 1;
+                    to_server.push_back((up.arrival(sent), seq));
+                    timing.sent(sent);
+                } else {
+                    break;
+                }
+            }
+            while to_server.front().is_some_and(|&(at, _)| at <= tick_at) {
+                if let Some((_, seq)) = to_server.pop_front() {
+                    inputs.push(seq, seq);
+                }
+            }
+            let advanced = inputs.advance(rules);
+            to_client.push_back((down.arrival(tick_at), inputs.pacing().hint()));
+            if n > 300 {
+                seen.ticks += 1;
+                seen.starved += u64::from(advanced.starved);
+                seen.multiple += u64::from(advanced.taken > 1);
+                depth_sum += advanced.depth as u64;
+            }
+        }
+        seen.mean_depth = depth_sum as f64 / seen.ticks.max(1) as f64;
+        seen.target = inputs.pacing().target();
+        seen
+    }
+
+    impl Seen {
+        fn default_at(ticks: u64) -> Seen {
+            Seen { ticks, starved: 0, multiple: 0, mean_depth: 0.0, target: 0 }
+        }
+    }
+
+    /// The buffer settles at its target and stays there: no tick without an input, none with
+    /// two, at any round-trip time.
+    #[test]
+    fn the_buffer_settles_at_target_at_any_rtt() {
+        for (rtt_ms, jitter_ms) in [(1, 0), (100, 10), (300, 10), (100, 25), (300, 40)] {
+            for seed in 1..=3 {
+                let rtt = Duration::from_millis(rtt_ms);
+                let seen = simulate(rtt, Duration::from_millis(jitter_ms), 60, seed);
+                let case = format!("{rtt_ms} ms ± {jitter_ms} ms, seed {seed}: {seen:?}");
+                assert!(seen.starved * 100 <= seen.ticks, "≤ 1 % starved ticks: {case}");
+                assert_eq!(seen.multiple, 0, "no backlog once settled: {case}");
+                let target = f64::from(seen.target);
+                assert!(seen.target <= 2, "a small target: {case}");
+                let band = target - 0.1..=target + 1.35;
+                assert!(band.contains(&seen.mean_depth), "depth on target: {case}");
+            }
+        }
     }
 }

@@ -53,12 +53,12 @@ pub fn server_message(bytes: &[u8], schema: Option<&Schema>) -> Result<Value, In
         MSG_FULL | MSG_DELTA => {
             let schema =
                 schema.ok_or_else(|| InspectError::Schema("a snapshot needs the schema".into()))?;
-            let (a, b) = (r.u32()?, r.u32()?);
+            let (a, b, pacing) = (r.u32()?, r.u32()?, r.i32()?);
             let ops = ops(&mut r, schema)?;
             if tag == u32::from(MSG_FULL) {
-                json!({"type": "Full", "tick": a, "last_input_seq": b, "ops": ops})
+                json!({"type": "Full", "tick": a, "last_input_seq": b, "pacing": pacing, "ops": ops})
             } else {
-                json!({"type": "Delta", "tick_delta": a, "input_seq_delta": b, "ops": ops})
+                json!({"type": "Delta", "tick_delta": a, "input_seq_delta": b, "pacing": pacing, "ops": ops})
             }
         }
         _ => return Err(r.malformed("unknown message tag").into()),

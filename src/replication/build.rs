@@ -10,11 +10,21 @@ use crate::protocol::{Visibility, varint};
 use crate::tick::Tick;
 use std::ops::Range;
 
+/// What a snapshot tells its client about the client's inputs, in its header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputAck {
+    /// The last input of the client the world applied (0 before the first).
+    pub seq: u32,
+    /// The client's pacing hint ([`crate::input::pacing`]): send faster (positive) or
+    /// slower, in 1/64 of a tick. Absolute in every snapshot, never a delta.
+    pub pacing: i32,
+}
+
 impl Replication {
     /// Builds this tick's snapshot for one client into `out` and records it as the client's
-    /// in-flight baseline; `seq` is the last input of the client the world applied. Call
-    /// [`ClientView::settle`] first.
-    pub fn build(&mut self, view: &mut ClientView, seq: u32, out: &mut Vec<u8>) -> Built {
+    /// in-flight baseline; `ack` is about the client's inputs. Call [`ClientView::settle`]
+    /// first.
+    pub fn build(&mut self, view: &mut ClientView, ack: InputAck, out: &mut Vec<u8>) -> Built {
         let Some(frame) = self.history.back().cloned() else {
             return Built::Full;
         };
@@ -27,7 +37,7 @@ impl Replication {
         let base = view.confirmed.as_ref().and_then(|b| Some((b, self.frame_at(b.tick)?.clone())));
         let built = match base {
             None => {
-                self.write_full(&frame, &visible, view.own, seq, out);
+                self.write_full(&frame, &visible, view.own, ack, out);
                 Built::Full
             }
             Some((base, base_frame)) => self.write_delta(
@@ -36,13 +46,13 @@ impl Replication {
                 (view.own, own_index),
                 base,
                 &base_frame,
-                seq,
+                ack,
                 out,
             ),
         };
         view.inflight = Some(Baseline {
             tick: frame.tick,
-            seq,
+            seq: ack.seq,
             visible: match &visible {
                 None => Visible::All,
                 Some(list) => {
@@ -100,7 +110,7 @@ impl Replication {
         frame: &Frame,
         visible: &Option<Vec<u32>>,
         own: NetId,
-        seq: u32,
+        ack: InputAck,
         out: &mut Vec<u8>,
     ) {
         self.ops.clear();
@@ -124,7 +134,8 @@ impl Replication {
         }
         out.push(MSG_FULL);
         varint::write_u32(out, frame.tick.0);
-        varint::write_u32(out, seq);
+        varint::write_u32(out, ack.seq);
+        varint::write_i32(out, ack.pacing);
         varint::write_len(out, count);
         out.extend_from_slice(&self.ops);
     }
@@ -137,13 +148,14 @@ impl Replication {
         (own, own_index): (NetId, Option<usize>),
         base: &Baseline,
         base_frame: &Frame,
-        seq: u32,
+        ack: InputAck,
         out: &mut Vec<u8>,
     ) -> Built {
         let consecutive = frame.tick.since(base.tick) == 1;
         out.push(MSG_DELTA);
         varint::write_u32(out, frame.tick.since(base.tick));
-        varint::write_u32(out, seq.saturating_sub(base.seq));
+        varint::write_u32(out, ack.seq.saturating_sub(base.seq));
+        varint::write_i32(out, ack.pacing);
         self.ops.clear();
         // The own entity is in every snapshot from the client's first, and its wire id is
         // never reused while it lives: if it is here now, the baseline holds it.

@@ -16,6 +16,7 @@ mod frame;
 mod interest;
 pub mod replica;
 
+pub use build::InputAck;
 pub use client_view::{Baseline, ClientView, Visible};
 pub use frame::{Frame, NetId, NetIds, Replicated, assign_ids};
 

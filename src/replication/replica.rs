@@ -116,6 +116,9 @@ pub struct Replica {
     pub tick: u32,
     /// Last input seq the server applied, as of that snapshot.
     pub last_input_seq: u32,
+    /// The server's pacing hint in that snapshot: send faster (positive) or slower, in 1/64
+    /// of a tick (`crate::input::pacing`).
+    pub pacing: i32,
     /// Which entity ids are held.
     alive: Vec<bool>,
     /// Each component's values, by component id, then entity id.
@@ -129,6 +132,7 @@ impl std::fmt::Debug for Replica {
         f.debug_struct("Replica")
             .field("tick", &self.tick)
             .field("last_input_seq", &self.last_input_seq)
+            .field("pacing", &self.pacing)
             .field("entities", &self.count)
             .finish()
     }
@@ -147,6 +151,7 @@ impl Replica {
             own_id: 0,
             tick: 0,
             last_input_seq: 0,
+            pacing: 0,
             count: 0,
             started: false,
         }
@@ -182,6 +187,7 @@ impl Replica {
             MSG_FULL => {
                 self.tick = reader.u32()?;
                 self.last_input_seq = reader.u32()?;
+                self.pacing = reader.i32()?;
                 self.alive.iter_mut().for_each(|alive| *alive = false);
                 self.columns.iter_mut().flatten().for_each(|value| *value = None);
                 self.count = 0;
@@ -194,6 +200,7 @@ impl Replica {
                 }
                 self.tick = self.tick.wrapping_add(reader.u32()?);
                 self.last_input_seq = self.last_input_seq.wrapping_add(reader.u32()?);
+                self.pacing = reader.i32()?;
                 self.apply_ops(&mut reader, false, counts)?
             }
             _ => return Err(reader.malformed("unknown message variant").into()),

@@ -1,7 +1,9 @@
 //! The bots' own figures: connections, snapshot rate, bytes, latency, jitter and replica
 //! correctness, from the bots' outcomes and the shared histograms.
 
-use super::{ByteFigures, Churn, Clients, Jitter, Rate, ReplicaFigures, Report, RunInfo};
+use super::{
+    ByteFigures, Churn, Clients, Jitter, PredictionFigures, Rate, ReplicaFigures, Report, RunInfo,
+};
 use crate::bots::bot::{BotOutcome, frame_header_bytes};
 use crate::bots::shared::Shared;
 
@@ -10,6 +12,7 @@ pub fn build(shared: &Shared, run: RunInfo, outcomes: &[BotOutcome]) -> Report {
     let mut report = Report { run, ..Report::default() };
     report.clients = clients(outcomes);
     report.replica = replica(outcomes);
+    report.prediction = prediction(shared, outcomes);
     report.churn = churn(outcomes);
     let staying: Vec<&BotOutcome> =
         outcomes.iter().filter(|o| o.connected && o.disconnected.is_none()).collect();
@@ -82,6 +85,19 @@ fn replica(outcomes: &[BotOutcome]) -> ReplicaFigures {
         compared: sum(|o| o.compared),
         mismatches: sum(|o| o.mismatches),
         resyncs: sum(|o| o.resyncs),
+    }
+}
+
+fn prediction(shared: &Shared, outcomes: &[BotOutcome]) -> PredictionFigures {
+    let predicted: u64 = outcomes.iter().map(|o| o.predicted).sum();
+    let share = |f: fn(&BotOutcome) -> u64| {
+        let n: u64 = outcomes.iter().map(f).sum();
+        if predicted > 0 { n as f64 / predicted as f64 } else { 0.0 }
+    };
+    PredictionFigures {
+        units: shared.correction_milli.summary(0.001),
+        over_tenth_share: share(|o| o.corrected_over_tenth),
+        over_one_share: share(|o| o.corrected_over_one),
     }
 }
 

@@ -45,6 +45,9 @@ pub struct Report {
     pub jitter_ms: Jitter,
     /// Replica correctness.
     pub replica: ReplicaFigures,
+    /// How far snapshots corrected the bots' prediction of their own entity.
+    #[serde(default)]
+    pub prediction: PredictionFigures,
     /// The server's own figures, or why they are missing.
     pub server: Option<ServerFigures>,
     /// Why the scrape failed, if it did.
@@ -169,6 +172,18 @@ pub struct Jitter {
     pub p99: f64,
     /// Largest.
     pub max: f64,
+}
+
+/// How far each snapshot moved a bot's predicted own position (reconciliation), for a game
+/// whose bots predict (the arena); all zero otherwise.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PredictionFigures {
+    /// The correction per reconciled snapshot, world units.
+    pub units: Summary,
+    /// Share of reconciled snapshots with a correction over 0.1 unit.
+    pub over_tenth_share: f64,
+    /// Share of reconciled snapshots with a correction over 1 unit.
+    pub over_one_share: f64,
 }
 
 /// Replica correctness.

@@ -42,6 +42,18 @@ pub struct ServerFigures {
     pub snapshots_skipped: f64,
     /// Inputs the server dropped, by reason.
     pub inputs_dropped: BTreeMap<String, f64>,
+    /// Client ticks while the client was active (it sent an input in the last second).
+    #[serde(default)]
+    pub input_active_ticks: f64,
+    /// Client ticks that applied no input while the client was active.
+    #[serde(default)]
+    pub input_starved_ticks: f64,
+    /// Client ticks that applied more than one input.
+    #[serde(default)]
+    pub input_multi_ticks: f64,
+    /// Mean input buffer depth at the start of a client's tick, inputs.
+    #[serde(default)]
+    pub input_depth_mean: f64,
     /// Disconnects over the whole run, by reason (our closes at the end included).
     pub disconnects: BTreeMap<String, f64>,
 }
@@ -111,6 +123,10 @@ impl Window<'_> {
             bucket_max(&late) * 1e3,
         ];
         let cpu = self.counter_delta(names::PROCESS_CPU_SECONDS)?;
+        let depth_sum = end.histogram_sum(names::INPUT_BUFFER_DEPTH)?
+            - start.histogram_sum(names::INPUT_BUFFER_DEPTH)?;
+        let depth_count = end.value(&format!("{}_count", names::INPUT_BUFFER_DEPTH))?
+            - start.value(&format!("{}_count", names::INPUT_BUFFER_DEPTH))?;
         let memory = end.gauge(names::PROCESS_RESIDENT_MEMORY_BYTES)?
             - before.gauge(names::PROCESS_RESIDENT_MEMORY_BYTES)?;
         Ok(ServerFigures {
@@ -131,6 +147,10 @@ impl Window<'_> {
             memory_per_connection: per(memory, clients),
             snapshots_skipped: self.counter_delta(names::SNAPSHOTS_SKIPPED)?,
             inputs_dropped: by_reason_between(start, end, names::INPUTS_DROPPED),
+            input_active_ticks: self.counter_delta(names::INPUT_ACTIVE_TICKS)?,
+            input_starved_ticks: self.counter_delta(names::INPUT_STARVED_TICKS)?,
+            input_multi_ticks: self.counter_delta(names::INPUT_MULTI_TICKS)?,
+            input_depth_mean: per(depth_sum, depth_count),
             disconnects: by_reason_between(before, self.after, names::DISCONNECTS),
         })
     }

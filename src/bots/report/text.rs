@@ -102,6 +102,19 @@ pub fn render_text(r: &Report) -> String {
             re.resyncs
         ),
     );
+    let p = &r.prediction;
+    row(
+        "own prediction correction p50/p99/max",
+        format!(
+            "{:.3} / {:.3} / {:.3} units; > 0.1: {:.2} %, > 1: {:.2} % of {}",
+            p.units.p50,
+            p.units.p99,
+            p.units.max,
+            p.over_tenth_share * 100.0,
+            p.over_one_share * 100.0,
+            p.units.count
+        ),
+    );
     match (&r.server, &r.server_error) {
         (Some(s), _) => {
             row(
@@ -131,6 +144,18 @@ pub fn render_text(r: &Report) -> String {
             row("server memory per connection", format!("{:.0} bytes", s.memory_per_connection));
             row("server snapshots skipped", format!("{}", s.snapshots_skipped));
             row("server inputs dropped", format!("{:?}", s.inputs_dropped));
+            let share =
+                |n: f64| if s.input_active_ticks > 0.0 { n / s.input_active_ticks } else { 0.0 };
+            row(
+                "server input ticks empty / multiple",
+                format!(
+                    "{:.2} % / {:.2} % of {} active client ticks; depth mean {:.2}",
+                    share(s.input_starved_ticks) * 100.0,
+                    share(s.input_multi_ticks) * 100.0,
+                    s.input_active_ticks,
+                    s.input_depth_mean
+                ),
+            );
             row("server disconnects (whole run)", format!("{:?}", s.disconnects));
         }
         (None, error) => {
