@@ -26,12 +26,12 @@ fn delta_bytes(movers: usize, idle: usize) -> usize {
     let settings = RoomSettings { history_ticks: 8, ..RoomSettings::default() };
     let mut room = Room::new(Arena::new(arena), settings).expect("arena");
     let (observer_entity, observer) = join(&mut room, 1);
+    let mut moving = Vec::new();
     for n in 0..movers {
         let (player, _) = join(&mut room, 2 + n as u32);
         place(&mut room, player, 100.0, n);
         let dir = if n % 2 == 0 { 127 } else { -127 };
-        let input = ArenaInput { move_x: dir, move_y: dir / 2, buttons: 0 };
-        room.push_input(player, 1, input).expect("queued");
+        moving.push((player, ArenaInput { move_x: dir, move_y: dir / 2, buttons: 0 }));
     }
     for n in 0..idle {
         let (player, _) = join(&mut room, 10_000 + n as u32);
@@ -41,6 +41,10 @@ fn delta_bytes(movers: usize, idle: usize) -> usize {
     let mut size = 0;
     // Ten ticks reach a steady speed; no one reaches a wall or another player.
     for t in 1..=10 {
+        // One input a tick, as a client holding a key sends (an empty buffer moves nobody).
+        for &(player, input) in &moving {
+            room.push_input(player, t, input).expect("queued");
+        }
         room.step(Tick(t));
         view.settle(false);
         let mut bytes = Vec::new();
@@ -59,7 +63,7 @@ fn a_moving_entity_costs_four_bytes_and_an_idle_one_nothing() {
     let per_idle = (movers_and_idle as f64 - movers as f64) / 300.0;
     println!("idle client delta: {header} bytes payload, {} with WebSocket framing", header + 2);
     println!("per moving entity: {per_mover:.2} bytes; per idle entity: {per_idle:.2} bytes");
-    assert_eq!(header, 4, "tag, tick delta, input delta, empty op list");
+    assert_eq!(header, 4, "tag, tick delta, input ack and pacing hint, empty op list");
     assert!(per_mover <= 4.0, "one Position delta op is tag, id gap, dx, dy: {per_mover}");
     assert_eq!(movers_and_idle, movers, "an idle entity costs 0 bytes");
 }

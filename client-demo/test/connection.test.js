@@ -10,7 +10,7 @@ import { ARENA_SCHEMA, ARENA_WELCOME_HEX, unhex } from "./fixtures/arena.js";
 
 const schema = new Schema(ARENA_SCHEMA);
 const WELCOME = unhex(ARENA_WELCOME_HEX).buffer;
-const DELTA = Uint8Array.of(2, 1, 0, 0, 0).buffer;
+const DELTA = Uint8Array.of(2, 1, 8, 0).buffer;
 const PONG = Uint8Array.of(3, 252, 0, 0x28, 0x6b, 0xee, 42, 5).buffer; // id 4000000000
 const IDLE = { move_x: 0, move_y: 0, buttons: 0 };
 
@@ -251,7 +251,7 @@ test("a snapshot that does not decode with the schema is a protocol error; error
   connection.on("close", (status) => events.push(["close", status.code]));
   latest().accept();
   latest().deliver(WELCOME);
-  latest().deliver(Uint8Array.of(2, 1, 0, 0, 1, 0x19, 1).buffer); // cop 21: no component 7
+  latest().deliver(Uint8Array.of(2, 1, 8, 1, 0x19, 1).buffer); // cop 21: no component 7
   latest().end(CLIENT_PROTOCOL_ERROR, latest().closedWith.reason);
   assert.match(events[0][1], /undecodable server message: .*component id 7/);
   assert.deepEqual(events[1], ["close", CLIENT_PROTOCOL_ERROR]);

@@ -68,7 +68,7 @@ test("a Full: spawns with their components, quantized values as integers", () =>
 
 test("a Delta: OWN, single-form ops, CHANGES, DESPAWN, ids summed from gaps", () => {
   const delta = decode(hexOf([
-    ["02 01 01 07 05", "Delta, tick_delta 1, input_seq_delta 1, pacing -4 (zz 7), 5 ops"],
+    ["02 01 14 05", "Delta, tick_delta 1, ack 20 = input_seq_delta 1 × 16 + (pacing -4 + 8), 5 ops"],
     ["03 01 04 02 00", "OWN, 1 change: cop 4 = Velocity DELTA (+1, 0)"],
     ["05 fb 2c 01 02 01", "tag 5 = cop 1 = Position DELTA, id 300: (+1, -1)"],
     ["02 01 02 0c 05 14", "CHANGES id 301: cop 12 Score SET 5, cop 20 Orb REMOVE"],
@@ -86,19 +86,19 @@ test("a Delta: OWN, single-form ops, CHANGES, DESPAWN, ids summed from gaps", ()
   });
 });
 
-test("an idle Delta is 5 bytes, a moving player 4 more", () => {
-  assert.deepEqual(decode("02 01 00 00 00"), { type: "Delta", tick_delta: 1, input_seq_delta: 0, pacing: 0, ops: [] });
-  assert.equal(decode("02 01 00 00 01 05 03 02 00").ops[0].id, 3);
+test("an idle Delta is 4 bytes, a moving player 4 more", () => {
+  assert.deepEqual(decode("02 01 08 00"), { type: "Delta", tick_delta: 1, input_seq_delta: 0, pacing: 0, ops: [] });
+  assert.equal(decode("02 01 08 01 05 03 02 00").ops[0].id, 3);
 });
 
 test("component ops the schema cannot hold are refused", () => {
-  assert.throws(() => decode("02 01 00 00 01 19 01"), /component id 7/, "tag 25 = cop 21 = cid 7");
-  assert.throws(() => decode("02 01 00 00 01 02 01 01 0d 00"), /DELTA of Score/, "cop 13 = Score DELTA");
+  assert.throws(() => decode("02 01 08 01 19 01"), /component id 7/, "tag 25 = cop 21 = cid 7");
+  assert.throws(() => decode("02 01 08 01 02 01 01 0d 00"), /DELTA of Score/, "cop 13 = Score DELTA");
   assert.throws(() => decode("01 01 00 00 01 00 01 01 09 00"), /component id 9/);
 });
 
 test("ids past u32 are refused", () => {
-  assert.throws(() => decode("02 01 00 00 02 01 fc ff ff ff ff 01 01"), /overflows u32/);
+  assert.throws(() => decode("02 01 08 02 01 fc ff ff ff ff 01 01"), /overflows u32/);
 });
 
 test("a snapshot needs the schema; Pong does not", () => {
@@ -117,18 +117,19 @@ test("varints: every width, longer forms accepted, wider markers refused", () =>
 });
 
 test("i32 is zigzag: the extremes", () => {
-  const ints = decode("02 01 00 00 01 05 01 fc fe ff ff ff fc ff ff ff ff").ops[0].changes[0].delta;
+  const ints = decode("02 01 08 01 05 01 fc fe ff ff ff fc ff ff ff ff").ops[0].changes[0].delta;
   assert.deepEqual(ints, [2147483647, -2147483648]);
 });
 
 test("truncated, trailing and unknown variants are refused", () => {
-  assert.throws(() => decode("02 01 00 00 02 01 01"), DecodeError, "2 ops promised, 1 there");
-  assert.throws(() => decode("02 01 00 00 00 00"), /trailing/);
+  assert.throws(() => decode("02 01 08 02 01 01"), DecodeError, "2 ops promised, 1 there");
+  assert.throws(() => decode("02 01 08 00 00"), /trailing/);
+  assert.throws(() => decode("02 01 fd 00 00 00 00 10 00 00 00 00"), /overflows u32/, "a seq delta of 2^32");
   assert.throws(() => decode("05"), /ServerMessage: unknown variant index 5/);
   assert.throws(() => decode("04"), /tick: needs 1 bytes/, "an event without its tick");
   assert.throws(() => decode("04 2a 09"), /event: variant 9, ArenaEvent has 5/);
   assert.throws(() => decode("01 01 00 00 01 00 01 01 05 02 ff fe"), /UTF-8/);
-  assert.throws(() => decode("02 01 00 00 fb ff ff"), /exceeds/, "an op count past the bytes left");
+  assert.throws(() => decode("02 01 08 fb ff ff"), /exceeds/, "an op count past the bytes left");
 });
 
 test("inputs are written from the schema, and read back", () => {
@@ -169,6 +170,6 @@ test("decoding accepts an ArrayBuffer, as WebSocket delivers it", () => {
 
 test("the tests' server encoder writes the hand-made bytes back", async () => {
   const { encodeServerMessage } = await import("./fixtures/server.js");
-  const bytes = "020101070503010402 0005fb2c010201 0201020c0514 0101 100209".replaceAll(" ", "");
+  const bytes = "0201140503010402 0005fb2c010201 0201020c0514 0101 100209".replaceAll(" ", "");
   assert.equal(Buffer.from(encodeServerMessage(decode(bytes), schema)).toString("hex"), bytes);
 });

@@ -24,6 +24,10 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64;
 export const NO_ENTITY = 0;
 const MAX_ENTITY_ID = 0xffffffff;
 
+/** A delta's input ack is `input_seq_delta × PACING_SLOTS + (pacing + PACING_OFFSET)`. */
+export const PACING_SLOTS = 16;
+export const PACING_OFFSET = 8;
+
 /** Server message variants. */
 export const ServerTag = Object.freeze({ WELCOME: 0, FULL: 1, DELTA: 2, PONG: 3, EVENT: 4 });
 /** Client message variants. */
@@ -87,7 +91,14 @@ export function decodeServerMessage(data, schema = null) {
   else if (tag === ServerTag.FULL) {
     message = { type: "Full", tick: r.u32("tick"), last_input_seq: r.u32("last_input_seq"), pacing: r.i32("pacing"), ops: readOps(r, schema) };
   } else {
-    message = { type: "Delta", tick_delta: r.u32("tick_delta"), input_seq_delta: r.u32("input_seq_delta"), pacing: r.i32("pacing"), ops: readOps(r, schema) };
+    const tick_delta = r.u32("tick_delta");
+    // The seq delta and the pacing hint share one varint: delta × 16 + (pacing + 8).
+    const ack = r.u64("input ack");
+    if (typeof ack === "bigint") throw new DecodeError(`input ack ${ack}: the seq delta overflows u32`);
+    const input_seq_delta = Math.floor(ack / PACING_SLOTS);
+    if (input_seq_delta > 0xffffffff) throw new DecodeError(`input ack ${ack}: the seq delta overflows u32`);
+    const pacing = (ack % PACING_SLOTS) - PACING_OFFSET;
+    message = { type: "Delta", tick_delta, input_seq_delta, pacing, ops: readOps(r, schema) };
   }
   r.finish();
   return message;

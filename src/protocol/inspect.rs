@@ -53,7 +53,13 @@ pub fn server_message(bytes: &[u8], schema: Option<&Schema>) -> Result<Value, In
         MSG_FULL | MSG_DELTA => {
             let schema =
                 schema.ok_or_else(|| InspectError::Schema("a snapshot needs the schema".into()))?;
-            let (a, b, pacing) = (r.u32()?, r.u32()?, r.i32()?);
+            let a = r.u32()?;
+            let (b, pacing) = if tag == u32::from(MSG_FULL) {
+                (r.u32()?, r.i32()?)
+            } else {
+                super::tags::unpack_ack(r.u64()?)
+                    .ok_or_else(|| r.malformed("seq delta overflow"))?
+            };
             let ops = ops(&mut r, schema)?;
             if tag == u32::from(MSG_FULL) {
                 json!({"type": "Full", "tick": a, "last_input_seq": b, "pacing": pacing, "ops": ops})

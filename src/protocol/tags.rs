@@ -30,6 +30,26 @@ pub const OP_OWN: u8 = 3;
 /// Op tags from here on carry one component op each: `tag = OP_SINGLE + cop`.
 pub const OP_SINGLE: u8 = 4;
 
+/// A delta's input acknowledgement packs the pacing hint into the seq delta's varint:
+/// `ack = input_seq_delta × PACING_SLOTS + (pacing + PACING_OFFSET)`, so an idle or one-input
+/// delta still costs one byte for both.
+pub const PACING_SLOTS: u64 = 16;
+/// See [`PACING_SLOTS`]: the hint's offset, making −8..=7 the slots 0..=15.
+pub const PACING_OFFSET: i32 = 8;
+
+/// The packed acknowledgement of a delta (see [`PACING_SLOTS`]); `pacing` is clamped to the
+/// slots.
+pub fn pack_ack(input_seq_delta: u32, pacing: i32) -> u64 {
+    let slot = (pacing.clamp(-PACING_OFFSET, PACING_OFFSET - 1) + PACING_OFFSET) as u64;
+    u64::from(input_seq_delta) * PACING_SLOTS + slot
+}
+
+/// `(input_seq_delta, pacing)` of a packed acknowledgement; `None` past a u32 seq delta.
+pub fn unpack_ack(ack: u64) -> Option<(u32, i32)> {
+    let delta = u32::try_from(ack / PACING_SLOTS).ok()?;
+    Some((delta, (ack % PACING_SLOTS) as i32 - PACING_OFFSET))
+}
+
 /// Component op kinds: `cop = component id × COP_KINDS + kind`.
 pub const COP_KINDS: u32 = 3;
 /// Component op kind: the whole new value.

@@ -29,19 +29,25 @@ pub fn write_i32(out: &mut Vec<u8>, value: i32) {
 /// Appends a `u64` length prefix (as bincode writes `Vec` and `String` lengths).
 #[inline]
 pub fn write_len(out: &mut Vec<u8>, len: usize) {
-    match len {
-        0..=250 => out.push(len as u8),
+    write_u64(out, len as u64);
+}
+
+/// Appends `value` as a bincode varint.
+#[inline]
+pub fn write_u64(out: &mut Vec<u8>, value: u64) {
+    match value {
+        0..=250 => out.push(value as u8),
         251..=0xFFFF => {
             out.push(251);
-            out.extend_from_slice(&(len as u16).to_le_bytes());
+            out.extend_from_slice(&(value as u16).to_le_bytes());
         }
         0x1_0000..=0xFFFF_FFFF => {
             out.push(252);
-            out.extend_from_slice(&(len as u32).to_le_bytes());
+            out.extend_from_slice(&(value as u32).to_le_bytes());
         }
         _ => {
             out.push(253);
-            out.extend_from_slice(&(len as u64).to_le_bytes());
+            out.extend_from_slice(&value.to_le_bytes());
         }
     }
 }

@@ -154,8 +154,10 @@ impl Replication {
         let consecutive = frame.tick.since(base.tick) == 1;
         out.push(MSG_DELTA);
         varint::write_u32(out, frame.tick.since(base.tick));
-        varint::write_u32(out, ack.seq.saturating_sub(base.seq));
-        varint::write_i32(out, ack.pacing);
+        varint::write_u64(
+            out,
+            crate::protocol::tags::pack_ack(ack.seq.saturating_sub(base.seq), ack.pacing),
+        );
         self.ops.clear();
         // The own entity is in every snapshot from the client's first, and its wire id is
         // never reused while it lives: if it is here now, the baseline holds it.

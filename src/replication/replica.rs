@@ -199,8 +199,11 @@ impl Replica {
                     return Err(ReplicaError::NoBaseline);
                 }
                 self.tick = self.tick.wrapping_add(reader.u32()?);
-                self.last_input_seq = self.last_input_seq.wrapping_add(reader.u32()?);
-                self.pacing = reader.i32()?;
+                let packed = reader.u64()?;
+                let (seq_delta, pacing) = crate::protocol::tags::unpack_ack(packed)
+                    .ok_or_else(|| reader.malformed("input seq delta overflows u32"))?;
+                self.last_input_seq = self.last_input_seq.wrapping_add(seq_delta);
+                self.pacing = pacing;
                 self.apply_ops(&mut reader, false, counts)?
             }
             _ => return Err(reader.malformed("unknown message variant").into()),
