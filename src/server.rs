@@ -156,7 +156,10 @@ async fn serve(
             let _ = stop_http.send(());
         }
     };
-    tokio::spawn(signal);
+    // Held by this future: a server whose `run` is dropped (aborted) stops its heartbeats
+    // without deregistering, as a crashed process would.
+    let signal = tokio::spawn(signal);
+    let _signal = AbortOnDrop(signal);
     let send_buffer = shared.config.socket_send_buffer;
     let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer);
     let stop = async move {
@@ -187,6 +190,15 @@ async fn serve(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// `TCP_NODELAY` on (a snapshot must leave when written), and the configured send buffer.

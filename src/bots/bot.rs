@@ -43,6 +43,8 @@ pub const RECONNECT_FAILED: &str = "reconnect-failed";
 pub struct BotOutcome {
     /// Whether it received a welcome.
     pub connected: bool,
+    /// With matchmaking, `host:port` of the process its last connection was sent to.
+    pub process: Option<String>,
     /// Connections that received a welcome (more than 1 only with churn).
     pub connections: u64,
     /// Connections the bot closed at the end of their lifetime (churn).
@@ -122,11 +124,25 @@ async fn connection(
     lifetime: Option<Duration>,
     outcome: &mut BotOutcome,
 ) -> End {
-    let separator = if shared.url.contains('?') { '&' } else { '?' };
-    let mut url = format!("{}{separator}name=bot-{index}", shared.url);
-    if let (_, Some(room)) = shared.room_of(index) {
-        url.push_str(&format!("&{}={room}", crate::rooms::ROOM_PARAM));
-    }
+    let url = match &shared.matchmake {
+        Some(base) => match crate::cluster::matchmake::request(base, shared.room_of(index).1).await
+        {
+            Ok(placement) => {
+                let process = crate::cluster::matchmake::host_port(&placement.url).to_owned();
+                outcome.process = Some(process);
+                format!("{}&name=bot-{index}", placement.url)
+            }
+            Err(error) => return failed(shared, outcome, format!("matchmake: {error}")),
+        },
+        None => {
+            let separator = if shared.url.contains('?') { '&' } else { '?' };
+            let mut url = format!("{}{separator}name=bot-{index}", shared.url);
+            if let (_, Some(room)) = shared.room_of(index) {
+                url.push_str(&format!("&{}={room}", crate::rooms::ROOM_PARAM));
+            }
+            url
+        }
+    };
     let connected = tokio::select! {
         result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
         _ = stop.changed() => return End::Stopped,

@@ -69,6 +69,9 @@ pub struct Shared {
     /// Churn: the mean lifetime of a bot's connection, after which it closes and connects
     /// again as a fresh client; `None` keeps one connection per bot for the whole run.
     pub churn: Option<Duration>,
+    /// Join through matchmaking: `POST {matchmake}/matchmake` for the bot's room, then
+    /// connect where sent (`url` is then only where metrics come from).
+    pub matchmake: Option<String>,
 }
 
 impl Shared {
@@ -105,6 +108,7 @@ impl Shared {
             game,
             rooms: Vec::new(),
             churn: None,
+            matchmake: None,
         }
     }
 

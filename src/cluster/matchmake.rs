@@ -164,6 +164,24 @@ fn fullest_with_space(processes: &[ProcessRecord]) -> Option<(String, String)> {
         .map(|(room, process)| (room.name.clone(), process.clone()))
 }
 
+/// Asks the process at `base` (`http://host:port`) for a placement in `room` (any room
+/// when `None`): what a client does before it connects (the bots with `--matchmake`).
+pub async fn request(base: &str, room: Option<&str>) -> Result<Placement, String> {
+    let url = format!("{}/matchmake", base.trim_end_matches('/'));
+    let body = serde_json::to_string(&MatchRequest { room: room.map(str::to_owned) })
+        .map_err(|e| e.to_string())?;
+    match super::http_client::request("POST", &url, Some(body)).await? {
+        (200, body) => serde_json::from_str(&body).map_err(|e| format!("{url}: {e}")),
+        (status, body) => Err(format!("{url}: {status} {}", body.trim())),
+    }
+}
+
+/// `host:port` of a `ws://host:port/...` URL (how the bots' report groups processes).
+pub fn host_port(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
 /// `GET /rooms` on a clustered process: every room of every live process.
 pub async fn room_list(cluster: &Cluster, max_rooms: usize) -> Response {
     let processes = match cluster.store.processes().await {
