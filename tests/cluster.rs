@@ -221,3 +221,20 @@ async fn rooms_play_on_without_redis_and_the_process_registers_again() {
     );
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_shutdown_leaves_the_directory_at_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let mut player = join(&matchmake(&a, Some("brief")).await).await;
+    within(player.next_snapshot()).await.expect("plays");
+    assert!(redis.cli(&["EXISTS", "tickwire:room:brief"]).starts_with('1'));
+    a.stop().await;
+    assert!(redis.cli(&["EXISTS", "tickwire:process:a"]).starts_with('0'));
+    assert!(redis.cli(&["EXISTS", "tickwire:room:brief"]).starts_with('0'));
+    assert_eq!(redis.cli(&["SMEMBERS", "tickwire:processes"]).trim(), "");
+    match within(player.next_snapshot()).await {
+        Err(BotError::Closed { code, .. }) => assert_eq!(code, 1001),
+        other => panic!("expected 1001, got {other:?}"),
+    }
+}
