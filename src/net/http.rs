@@ -189,9 +189,11 @@ async fn check_seat<W: Wire>(
     room: &str,
     resuming: bool,
 ) -> Result<(), SeatRefusal> {
+    if resuming && rooms.list().iter().any(|open| open.name == room) {
+        return Ok(()); // its old seat, if it still carries one, was used by its first connection
+    }
     match seat {
         Some(token) => cluster.store.take_seat(token, &cluster.config.process_id, room).await,
-        None if resuming && rooms.list().iter().any(|open| open.name == room) => Ok(()),
         None => Err(SeatRefusal::Missing),
     }
 }
