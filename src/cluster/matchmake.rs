@@ -114,9 +114,13 @@ fn parse(body: &[u8]) -> Result<MatchRequest, MatchError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(MatchRequest::default());
     }
-    let request: MatchRequest = serde_json::from_slice(body).map_err(|e| {
-        MatchError::BadRequest(format!("body must be {{}} or {{\"room\": \"NAME\"}}: {e}"))
-    })?;
+    let shape = || "body must be {} or {\"room\": \"NAME\"}".to_owned();
+    // serde would also take a struct from a JSON array: only an object is a request.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(MatchError::BadRequest(shape()));
+    }
+    let request: MatchRequest = serde_json::from_slice(body)
+        .map_err(|e| MatchError::BadRequest(format!("{}: {e}", shape())))?;
     if let Some(room) = &request.room {
         check_name(room).map_err(MatchError::BadRequest)?;
     }
