@@ -94,6 +94,26 @@ function pageSocketUrl() {
   return socketUrl(location, currentName(), "/ws", { room: currentRoom() });
 }
 
+// A clustered server (GET /rooms says "cluster": true) places the client through
+// POST /matchmake, which names the process hosting the room and a single-use seat for it.
+async function connectToRoom() {
+  let url = pageSocketUrl();
+  try {
+    rooms = await fetchRooms(location);
+    if (rooms?.cluster) {
+      const body = JSON.stringify(currentRoom() ? { room: currentRoom() } : {});
+      const answer = await fetch("/matchmake", { method: "POST", body });
+      if (answer.ok) {
+        const placement = await answer.json();
+        url = `${placement.url}&name=${encodeURIComponent(currentName())}`;
+      }
+    }
+  } catch {
+    // no list or no matchmaking: connect as a server alone expects
+  }
+  client.connect(url);
+}
+
 let rooms = null;
 async function refreshRooms() {
   try {
@@ -152,7 +172,7 @@ document.getElementById("name-form").addEventListener("submit", (event) => {
   history.replaceState(null, "", url);
   nameInput.blur();
   roomInput.blur();
-  client.connect(pageSocketUrl());
+  connectToRoom();
   refreshRooms();
 });
 roomInput.addEventListener("focus", refreshRooms);
@@ -210,7 +230,7 @@ window.tickwire = Object.freeze({
 // Per-frame smoothness figures (FrameStats.snapshot), for the browser test and F3.
 Object.defineProperty(window, "tickwireStats", { get: () => frameStats.snapshot(client.stats) });
 
-client.connect();
+connectToRoom();
 refreshRooms();
 setInterval(refreshRooms, ROOMS_REFRESH_MS);
 requestAnimationFrame(frame);

@@ -108,6 +108,13 @@ pub struct ServerConfig {
     /// presenting its resume token to take it back. Default 15 s: a phone switching networks
     /// or a tab reloading comes back within it. Zero: no resume, entities go at once.
     pub resume_window: Duration,
+    /// Scale out: this process's place in a cluster sharing a Redis room directory, where
+    /// clients matchmake (`POST /matchmake`) and `/ws` requires a seat. `None` (the default):
+    /// one process alone, no Redis, no seats.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
+    /// Run under Agones: Ready, Health and labels through the SDK sidecar, shutdown when
+    /// allocated and empty. `None` (the default): no sidecar.
+    pub agones: Option<crate::cluster::AgonesConfig>,
 }
 
 impl Default for ServerConfig {
@@ -138,6 +145,8 @@ impl Default for ServerConfig {
             game_message_rate: 8,
             event_queue: 256,
             resume_window: Duration::from_secs(15),
+            cluster: None,
+            agones: None,
         }
     }
 }
@@ -201,6 +210,9 @@ impl ServerConfig {
         }
         if self.room_capacity == Some(0) || self.max_rooms == 0 || self.sim_threads == Some(0) {
             return Err("room capacity, max rooms and simulation threads must be positive".into());
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
         }
         for origin in &self.allowed_origins {
             crate::net::origin::validate(origin)?;

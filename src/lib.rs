@@ -22,6 +22,7 @@
 //! - [`rooms`]: many rooms per server: names, the directory that opens and closes them, the
 //!   pool of simulation threads that runs them.
 //! - [`server`]: [`Server`], the composition root.
+//! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
 //! - [`arena`]: the arena, the first game, written only against the public API.
@@ -29,6 +30,7 @@
 
 pub mod arena;
 pub mod bots;
+pub mod cluster;
 pub mod config;
 pub mod context;
 pub mod game;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use tickwire::Server;
 use tickwire::arena::{Arena, ArenaConfig};
 use tickwire::bots::GameSpec;
+use tickwire::cluster::{AgonesConfig, ClusterConfig};
 use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
 use tracing::info;
 
@@ -130,6 +131,35 @@ struct ServeArgs {
     /// Seed of the world's random numbers.
     #[arg(long, default_value_t = ArenaConfig::default().seed)]
     seed: u64,
+    /// Scale out: share rooms with other processes through this Redis room directory
+    /// (redis://host:port). Clients then matchmake (POST /matchmake) and /ws needs a seat.
+    #[arg(long, value_name = "URL", requires = "public_url")]
+    redis: Option<String>,
+    /// This process's WebSocket address as clients reach it (ws://host:port), handed out by
+    /// matchmaking. Needed with --redis.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// This process's id in the room directory. Default: random.
+    #[arg(long, value_name = "ID")]
+    process_id: Option<String>,
+    /// Time between two heartbeats to the room directory.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    heartbeat: std::time::Duration,
+    /// How long the directory keeps a process and its rooms without a heartbeat.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    record_ttl: std::time::Duration,
+    /// How long a seat from POST /matchmake stays valid.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    seat_ttl: std::time::Duration,
+    /// Run under Agones: Ready, Health and labels through the SDK sidecar's REST gateway.
+    #[arg(long)]
+    agones: bool,
+    /// The Agones sidecar's REST gateway. Default: http://127.0.0.1:$AGONES_SDK_HTTP_PORT (9358).
+    #[arg(long, value_name = "URL", requires = "agones")]
+    agones_sdk_url: Option<String>,
+    /// How long an allocated server may stay empty before it shuts down (Agones).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    agones_empty_grace: std::time::Duration,
 }
 
 impl ServeArgs {
@@ -172,8 +202,34 @@ impl ServeArgs {
             event_queue: self.event_queue,
             max_game_message_bytes: self.max_game_message_bytes,
             game_message_rate: self.game_message_rate,
+            cluster: self.cluster(),
+            agones: self.agones(),
             ..defaults
         })
+    }
+
+    fn cluster(&self) -> Option<ClusterConfig> {
+        let (redis, public_url) = (self.redis.as_ref()?, self.public_url.as_ref()?);
+        let mut cluster = ClusterConfig::new(redis, public_url);
+        if let Some(id) = &self.process_id {
+            cluster.process_id = id.clone();
+        }
+        cluster.heartbeat = self.heartbeat;
+        cluster.record_ttl = self.record_ttl;
+        cluster.seat_ttl = self.seat_ttl;
+        Some(cluster)
+    }
+
+    fn agones(&self) -> Option<AgonesConfig> {
+        if !self.agones {
+            return None;
+        }
+        let mut agones = AgonesConfig::default();
+        if let Some(url) = &self.agones_sdk_url {
+            agones.sdk_url = url.trim_end_matches('/').to_owned();
+        }
+        agones.empty_grace = self.agones_empty_grace;
+        Some(agones)
     }
 }
 

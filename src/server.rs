@@ -2,11 +2,15 @@
 //! the rooms, the simulation pool, the HTTP routes and the connections together, and takes
 //! them down in order.
 
+use crate::cluster::agones::Agones;
+use crate::cluster::heartbeat::Heartbeat;
+use crate::cluster::{Cluster, Local};
 use crate::config::ServerConfig;
 use crate::context::Shared;
 use crate::game::Game;
 use crate::net::accept;
 use crate::net::http::{self, Files, Page};
+use crate::net::inbox::WireOf;
 use crate::net::tls::TlsListener;
 use crate::room::{Room, RoomSettings};
 use crate::rooms::pool::GameFactory;
@@ -86,9 +90,53 @@ impl<G: Game> Server<G> {
         let shared = Arc::new(Shared::new(config));
         let (pool, directory) = SimPool::start(shared.clone(), factory, settings)?;
         directory.open_permanent(DEFAULT_ROOM).map_err(std::io::Error::other)?;
-        let router = http::router::<crate::net::inbox::WireOf<G>>(shared.clone(), directory, files);
+        let local = Arc::new(Local {
+            rooms: Box::new({
+                let (shared, directory) = (shared.clone(), directory.clone());
+                move || http::room_infos(&shared, &directory)
+            }),
+            health: Box::new({
+                let (shared, directory) = (shared.clone(), directory.clone());
+                move || http::health(&shared, &directory)
+            }),
+        });
+        let (cluster, shutdown) = scale_out(&shared.config, local, shutdown).await?;
+        let router = http::router::<WireOf<G>>(shared.clone(), directory, files, cluster);
         serve(listener, shared, router, pool, shutdown).await
     }
+}
+
+/// Joins the cluster (`config.cluster`) and starts the Agones calls (`config.agones`), if
+/// asked; returns the cluster for the routes and the shutdown to wait for: the given one, or
+/// Agones asking for it, after which this process leaves the directory before its clients
+/// are closed.
+async fn scale_out(
+    config: &ServerConfig,
+    local: Arc<Local>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(Option<Arc<Cluster>>, impl Future<Output = ()> + Send + 'static)> {
+    let cluster = match config.cluster.clone() {
+        Some(cluster) => Some(Cluster::new(cluster, local.clone()).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    let heartbeat = match &cluster {
+        Some(cluster) => Some(Heartbeat::start(cluster.clone()).await),
+        None => None,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let agones = config.agones.clone().map(|agones| Agones::start(agones, local, stop));
+    let leaving = cluster.clone();
+    let shutdown = async move {
+        tokio::select! {
+            () = shutdown => {}
+            Ok(()) = stopped => {}
+        }
+        drop(agones);
+        if let (Some(heartbeat), Some(cluster)) = (heartbeat, leaving) {
+            heartbeat.stop(&cluster).await;
+        }
+    };
+    Ok((cluster, shutdown))
 }
 
 async fn serve(
@@ -108,7 +156,10 @@ async fn serve(
             let _ = stop_http.send(());
         }
     };
-    tokio::spawn(signal);
+    // Held by this future: a server whose `run` is dropped (aborted) stops its heartbeats
+    // without deregistering, as a crashed process would.
+    let signal = tokio::spawn(signal);
+    let _signal = AbortOnDrop(signal);
     let send_buffer = shared.config.socket_send_buffer;
     let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer);
     let stop = async move {
@@ -139,6 +190,15 @@ async fn serve(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// `TCP_NODELAY` on (a snapshot must leave when written), and the configured send buffer.

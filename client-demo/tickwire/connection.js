@@ -63,6 +63,7 @@ const REFUSALS = new Map([
   [CloseCode.ROOM_FULL, "this room is full, pick another"],
   [CloseCode.TOO_MANY_ROOMS, "the server has no room for another room, join an open one"],
   [CloseCode.REPLACED, "this session was resumed elsewhere (another tab?)"],
+  [CloseCode.SEAT_REFUSED, "this seat is no longer valid: join the room again"],
 ]);
 
 /** The URL to open: `url`, with `resume=TOKEN` added when a session is to be resumed. */

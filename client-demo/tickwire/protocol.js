@@ -62,6 +62,8 @@ export const CloseCode = Object.freeze({
   RESUME_REFUSED: 4005,
   /** This session was resumed on a newer connection (another tab took it over). */
   REPLACED: 4006,
+  /** A clustered server wants a seat from POST /matchmake (missing, used, expired or foreign). */
+  SEAT_REFUSED: 4007,
 });
 
 /** A resume token of all zeros: the server does not resume sessions. */

@@ -44,6 +44,8 @@ pub const RECONNECT_FAILED: &str = "reconnect-failed";
 pub struct BotOutcome {
     /// Whether it received a welcome.
     pub connected: bool,
+    /// With matchmaking, `host:port` of the process its last connection was sent to.
+    pub process: Option<String>,
     /// Connections that received a welcome (more than 1 only with churn).
     pub connections: u64,
     /// Connections the bot closed at the end of their lifetime (churn).
@@ -106,9 +108,10 @@ enum End {
     Lost(String),
 }
 
-/// A session to resume: its token and its entity.
+/// A session to resume: where it was (the URL without a seat), its token and its entity.
 #[derive(Debug, Clone)]
 struct Session {
+    url: String,
     token: String,
     entity_id: u32,
 }
@@ -156,14 +159,30 @@ async fn connection(
     resume: Option<Session>,
     outcome: &mut BotOutcome,
 ) -> End {
-    let separator = if shared.url.contains('?') { '&' } else { '?' };
-    let mut url = format!("{}{separator}name=bot-{index}", shared.url);
-    if let (_, Some(room)) = shared.room_of(index) {
-        url.push_str(&format!("&{}={room}", crate::rooms::ROOM_PARAM));
-    }
-    if let Some(session) = &resume {
-        url.push_str(&format!("&{}={}", crate::net::http::RESUME_PARAM, session.token));
-    }
+    let url = match (&resume, &shared.matchmake) {
+        // A resume goes back to the process that holds the session, without a seat.
+        (Some(session), _) => {
+            format!("{}&{}={}", session.url, crate::net::http::RESUME_PARAM, session.token)
+        }
+        (None, Some(base)) => {
+            match crate::cluster::matchmake::request(base, shared.room_of(index).1).await {
+                Ok(placement) => {
+                    let process = crate::cluster::matchmake::host_port(&placement.url).to_owned();
+                    outcome.process = Some(process);
+                    format!("{}&name=bot-{index}", placement.url)
+                }
+                Err(error) => return failed(shared, outcome, format!("matchmake: {error}")),
+            }
+        }
+        (None, None) => {
+            let separator = if shared.url.contains('?') { '&' } else { '?' };
+            let mut url = format!("{}{separator}name=bot-{index}", shared.url);
+            if let (_, Some(room)) = shared.room_of(index) {
+                url.push_str(&format!("&{}={room}", crate::rooms::ROOM_PARAM));
+            }
+            url
+        }
+    };
     let connected = tokio::select! {
         result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
         _ = stop.changed() => return End::Stopped,
@@ -193,7 +212,10 @@ async fn connection(
     let churn_at = lifetime.map(|(lifetime, _)| connected_at + lifetime);
     let mut end = bot.drive(socket, stop, churn_at, lifetime.is_some_and(|(_, drop)| drop)).await;
     if let End::Dropped(session) = &mut end {
-        *session = Session { token, entity_id: welcome.entity_id };
+        // The next connection presents a new token, and no seat (it was used).
+        let url = without_param(&url, crate::net::http::RESUME_PARAM);
+        let url = without_param(&url, crate::cluster::SEAT_PARAM);
+        *session = Session { url, token, entity_id: welcome.entity_id };
     }
     shared.connected_now.fetch_sub(1, Relaxed);
     *outcome = bot.outcome;
@@ -224,6 +246,14 @@ fn failed(shared: &Shared, outcome: &mut BotOutcome, why: String) -> End {
         outcome.failed = Some(why);
     }
     End::Stopped
+}
+
+/// `url` without its query parameter `key` (a used seat).
+fn without_param(url: &str, key: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else { return url.to_owned() };
+    let kept: Vec<&str> =
+        query.split('&').filter(|pair| pair.split('=').next() != Some(key)).collect();
+    format!("{base}?{}", kept.join("&"))
 }
 
 /// A resume that was refused, or that gave another entity: the bot's presence ends early,
@@ -346,7 +376,8 @@ impl<'a> Bot<'a> {
                 () = &mut churn, if churn_at.is_some() => {
                     if drop_at_churn {
                         // No close frame: the connection just goes, as on a lost network.
-                        let placeholder = Session { token: String::new(), entity_id: 0 };
+                        let placeholder =
+                            Session { url: String::new(), token: String::new(), entity_id: 0 };
                         break End::Dropped(placeholder);
                     }
                     break End::Churned;

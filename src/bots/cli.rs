@@ -50,6 +50,11 @@ pub struct BotsArgs {
     /// --room), bot i in room i mod COUNT.
     #[arg(long, default_value_t = 1, value_name = "COUNT")]
     rooms: usize,
+    /// Join through matchmaking: each bot POSTs /matchmake (for its --room) to this
+    /// http://host:port and connects where it is sent; the report adds figures per process.
+    /// --url then only names the process whose /metrics are read.
+    #[arg(long, value_name = "URL")]
+    matchmake: Option<String>,
     /// Fail if the input-to-snapshot p99 latency exceeds this many milliseconds.
     #[arg(long, value_name = "MS")]
     max_p99_latency_ms: Option<f64>,
@@ -135,6 +140,7 @@ pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
         rooms: load::room_names(args.room.as_deref(), args.rooms),
         churn: args.churn_s,
         resume_share: args.resume_share,
+        matchmake: args.matchmake.clone(),
     };
     if let Some(bad) = options.rooms.iter().find_map(|room| crate::rooms::check_name(room).err()) {
         return Err(bad);

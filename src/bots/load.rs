@@ -60,6 +60,8 @@ pub struct LoadOptions {
     /// The rooms the bots join, bot `i` the room `i % len` (`/ws?room=NAME`); empty: the
     /// server's default room. See [`room_names`].
     pub rooms: Vec<String>,
+    /// Join through matchmaking at this `http://host:port` (see [`Shared::matchmake`]).
+    pub matchmake: Option<String>,
 }
 
 /// The rooms of `--room NAME` and `--rooms COUNT`: `NAME` alone, or `COUNT` rooms
@@ -85,6 +87,7 @@ impl LoadOptions {
             progress: false,
             bot_threads: 1,
             rooms: Vec::new(),
+            matchmake: None,
             churn: None,
             resume_share: 0.0,
         }
@@ -150,6 +153,7 @@ pub async fn run(
     plan.churn = options.churn;
     plan.resume_share = options.resume_share;
     plan.rooms = options.rooms.clone();
+    plan.matchmake = options.matchmake.clone();
     let shared = Arc::new(plan);
     let (stop, stopped) = watch::channel(false);
     let (stop_sampling, sampling) = watch::channel(false);
@@ -218,6 +222,7 @@ pub async fn run(
         report.run.bot_cpu_us_per_snapshot = bot_cpu * 1e6 / snapshots.max(1) as f64;
     }
     report.label = options.label.clone();
+    report.processes = report::per_process(&outcomes, report.run.window_s);
     report.timeline = series;
     report.churn.mean_lifetime_s = options.churn.map(|mean| mean.as_secs_f64());
     let staying = report.clients.connected - report.clients.disconnected;

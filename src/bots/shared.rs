@@ -76,6 +76,9 @@ pub struct Shared {
     /// With churn, the share of connection ends that are drops (no close frame) followed by
     /// a resume of the session, rather than a goodbye and a fresh join.
     pub resume_share: f64,
+    /// Join through matchmaking: `POST {matchmake}/matchmake` for the bot's room, then
+    /// connect where sent (`url` is then only where metrics come from).
+    pub matchmake: Option<String>,
 }
 
 impl Shared {
@@ -114,6 +117,7 @@ impl Shared {
             rooms: Vec::new(),
             churn: None,
             resume_share: 0.0,
+            matchmake: None,
         }
     }
 

@@ -1,7 +1,9 @@
-//! HTTP routes: the game's pages, the WebSocket endpoint, the room list, health and metrics.
+//! HTTP routes: the game's pages, the WebSocket endpoint, the room list, health and metrics;
+//! with a cluster, matchmaking and the seat check (the work itself is in [`crate::cluster`]).
 
 use super::inbox::{ResumeToken, Wire};
 use super::per_ip::ConnectionsPerIp;
+use crate::cluster::{Cluster, SEAT_PARAM, SeatRefusal};
 use crate::context::Shared;
 use crate::game::ClientInfo;
 use crate::protocol::SUBPROTOCOL;
@@ -12,7 +14,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -39,12 +41,14 @@ pub struct AppState<W: Wire> {
     rooms: Arc<Directory<W>>,
     files: Files,
     per_ip: ConnectionsPerIp,
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl<W: Wire> Clone for AppState<W> {
     fn clone(&self) -> Self {
         let (shared, rooms, files) = (self.shared.clone(), self.rooms.clone(), self.files.clone());
-        AppState { shared, rooms, files, per_ip: self.per_ip.clone() }
+        let cluster = self.cluster.clone();
+        AppState { shared, rooms, files, per_ip: self.per_ip.clone(), cluster }
     }
 }
 
@@ -66,8 +70,14 @@ pub fn client_library() -> impl Iterator<Item = Page> {
     demo::FILES.iter().copied().filter(|(path, _)| path.starts_with("tickwire/"))
 }
 
-/// The router for one server, serving `files` as its pages.
-pub fn router<W: Wire>(shared: Arc<Shared>, rooms: Arc<Directory<W>>, files: Files) -> Router {
+/// The router for one server, serving `files` as its pages; with `cluster`, `/ws` requires a
+/// seat and `/rooms` lists the whole cluster.
+pub fn router<W: Wire>(
+    shared: Arc<Shared>,
+    rooms: Arc<Directory<W>>,
+    files: Files,
+    cluster: Option<Arc<Cluster>>,
+) -> Router {
     Router::new()
         .route(
             "/",
@@ -77,6 +87,7 @@ pub fn router<W: Wire>(shared: Arc<Shared>, rooms: Arc<Directory<W>>, files: Fil
         )
         .route("/ws", get(upgrade::<W>))
         .route("/rooms", get(room_list::<W>))
+        .route("/matchmake", post(matchmake::<W>))
         .route("/healthz", get(healthz::<W>))
         .route("/metrics", get(metrics::<W>))
         .route(
@@ -85,7 +96,7 @@ pub fn router<W: Wire>(shared: Arc<Shared>, rooms: Arc<Directory<W>>, files: Fil
                 static_file(&state.files, &path)
             }),
         )
-        .with_state(AppState { shared, rooms, files, per_ip: ConnectionsPerIp::default() })
+        .with_state(AppState { shared, rooms, files, per_ip: ConnectionsPerIp::default(), cluster })
 }
 
 async fn upgrade<W: Wire>(
@@ -95,7 +106,7 @@ async fn upgrade<W: Wire>(
     RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let AppState { shared, rooms, per_ip, .. } = state;
+    let AppState { shared, rooms, per_ip, cluster, .. } = state;
     if let Err(reason) = super::origin::check(&headers, &shared.config.allowed_origins) {
         return (StatusCode::FORBIDDEN, reason + "\n").into_response();
     }
@@ -130,10 +141,17 @@ async fn upgrade<W: Wire>(
         Ok(resume) => resume,
         Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
     };
+    let seat = params.extract_if(.., |(key, _)| key == SEAT_PARAM).last().map(|(_, token)| token);
     let room = room_of(&params).to_owned();
     if let Err(reason) = check_name(&room) {
         return (StatusCode::BAD_REQUEST, reason + "\n").into_response();
     }
+    let seat = match &cluster {
+        Some(cluster) => {
+            check_seat(cluster, &rooms, seat.as_deref(), &room, resume.is_some()).await
+        }
+        None => Ok(()),
+    };
     let slot = match per_ip.try_acquire(peer.ip(), shared.config.max_connections_per_ip) {
         Ok(slot) => slot,
         Err(reason) => return (StatusCode::TOO_MANY_REQUESTS, reason + "\n").into_response(),
@@ -146,7 +164,7 @@ async fn upgrade<W: Wire>(
     let place = if guard.count > shared.config.max_clients {
         Err(Refusal::ServerFull { max_clients: shared.config.max_clients })
     } else {
-        rooms.join(&room, resume.is_some())
+        seat.map_err(Refusal::Seat).and_then(|()| rooms.join(&room, resume.is_some()))
     };
     // Client messages are at most 64 bytes. tungstenite zeroes `read_buffer_size` bytes of
     // its read buffer before every socket read (128 KiB by default), which at one read per
@@ -159,6 +177,25 @@ async fn upgrade<W: Wire>(
             let _guards = (guard, slot);
             super::connection::serve(socket, shared, place, client, resume).await;
         })
+}
+
+/// A clustered server's admission: a seat issued for this process and `room`, taken so it
+/// cannot be used again. A client resuming its session may come back without one to a room
+/// open here (the room checks its resume token).
+async fn check_seat<W: Wire>(
+    cluster: &Cluster,
+    rooms: &Directory<W>,
+    seat: Option<&str>,
+    room: &str,
+    resuming: bool,
+) -> Result<(), SeatRefusal> {
+    if resuming && rooms.list().iter().any(|open| open.name == room) {
+        return Ok(()); // its old seat, if it still carries one, was used by its first connection
+    }
+    match seat {
+        Some(token) => cluster.store.take_seat(token, &cluster.config.process_id, room).await,
+        None => Err(SeatRefusal::Missing),
+    }
 }
 
 /// The query parameters of a `/ws` URL (the part after `?`, percent-encoded) that the game is
@@ -239,6 +276,15 @@ fn room_of(params: &[(String, String)]) -> &str {
 
 /// `200 ok` while every room ticks; `503` naming the rooms whose tick stalled.
 async fn healthz<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<W>>) -> Response {
+    match health(&shared, &rooms) {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason + "\n").into_response(),
+    }
+}
+
+/// `Err` naming the rooms whose tick stalled (none for ten ticks, or a second); what
+/// `/healthz` and the Agones health pings check.
+pub fn health<W: Wire>(shared: &Shared, rooms: &Directory<W>) -> Result<(), String> {
     let limit = (shared.config.tick_period() * 10).max(std::time::Duration::from_secs(1));
     let stalled: Vec<String> = rooms
         .list()
@@ -249,10 +295,9 @@ async fn healthz<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<
         })
         .collect();
     if stalled.is_empty() {
-        (StatusCode::OK, "ok\n").into_response()
+        Ok(())
     } else {
-        let reason = format!("tick loop stalled: {}\n", stalled.join("; "));
-        (StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
+        Err(format!("tick loop stalled: {}", stalled.join("; ")))
     }
 }
 
@@ -280,21 +325,38 @@ pub struct RoomList {
     pub max_rooms: usize,
 }
 
-async fn room_list<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<W>>) -> Response {
-    let list = RoomList {
-        rooms: rooms
-            .list()
-            .iter()
-            .map(|room| RoomInfo {
-                name: room.name.clone(),
-                players: room.members(),
-                capacity: room.capacity,
-                tick_rate_hz: shared.config.tick_rate_hz,
-                uptime_seconds: (room.uptime().as_secs_f64() * 10.0).round() / 10.0,
-            })
-            .collect(),
-        max_rooms: shared.config.max_rooms,
-    };
+/// This server's open rooms, by name, as `GET /rooms` lists them.
+pub fn room_infos<W: Wire>(shared: &Shared, rooms: &Directory<W>) -> Vec<RoomInfo> {
+    rooms
+        .list()
+        .iter()
+        .map(|room| RoomInfo {
+            name: room.name.clone(),
+            players: room.members(),
+            capacity: room.capacity,
+            tick_rate_hz: shared.config.tick_rate_hz,
+            uptime_seconds: (room.uptime().as_secs_f64() * 10.0).round() / 10.0,
+        })
+        .collect()
+}
+
+/// `POST /matchmake`: a clustered server's; `404` on a server alone.
+async fn matchmake<W: Wire>(State(state): State<AppState<W>>, body: axum::body::Bytes) -> Response {
+    match &state.cluster {
+        Some(cluster) => crate::cluster::matchmake::handle(cluster, &body).await,
+        None => {
+            let reason = "not clustered (no --redis): connect to /ws directly\n";
+            (StatusCode::NOT_FOUND, reason).into_response()
+        }
+    }
+}
+
+async fn room_list<W: Wire>(State(state): State<AppState<W>>) -> Response {
+    let AppState { shared, rooms, cluster, .. } = state;
+    if let Some(cluster) = cluster {
+        return crate::cluster::matchmake::room_list(&cluster, shared.config.max_rooms).await;
+    }
+    let list = RoomList { rooms: room_infos(&shared, &rooms), max_rooms: shared.config.max_rooms };
     let body = serde_json::to_string(&list).unwrap_or_default();
     let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
     (headers, body).into_response()

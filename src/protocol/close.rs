@@ -33,6 +33,9 @@ pub enum CloseCode {
     ResumeRefused,
     /// 4006: the session was resumed on a newer connection.
     Replaced,
+    /// 4007: a clustered server (`--redis`) requires a seat from `POST /matchmake`, and the
+    /// `seat` given is missing, unknown, used, expired, or for another process or room.
+    SeatRefused,
 }
 
 impl CloseCode {
@@ -53,6 +56,7 @@ impl CloseCode {
             CloseCode::TooManyRooms => 4004,
             CloseCode::ResumeRefused => 4005,
             CloseCode::Replaced => 4006,
+            CloseCode::SeatRefused => 4007,
         }
     }
 
@@ -73,6 +77,7 @@ impl CloseCode {
             CloseCode::TooManyRooms => "too_many_rooms",
             CloseCode::ResumeRefused => "resume_refused",
             CloseCode::Replaced => "replaced",
+            CloseCode::SeatRefused => "seat_refused",
         }
     }
 }

@@ -40,6 +40,9 @@ pub enum Refusal {
         /// The limit.
         max_rooms: usize,
     },
+    /// A clustered server refused the connection's seat.
+    #[error("{0}")]
+    Seat(crate::cluster::SeatRefusal),
     /// The room could not be started (the server is stopping).
     #[error("room {room} unavailable: {reason}")]
     Unavailable {
@@ -58,6 +61,8 @@ impl Refusal {
             Refusal::RoomFull { .. } => CloseCode::RoomFull,
             Refusal::TooManyRooms { .. } => CloseCode::TooManyRooms,
             Refusal::Unavailable { .. } => CloseCode::InternalError,
+            Refusal::Seat(crate::cluster::SeatRefusal::Unchecked(_)) => CloseCode::TryAgainLater,
+            Refusal::Seat(_) => CloseCode::SeatRefused,
         }
     }
 }

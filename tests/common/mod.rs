@@ -31,8 +31,17 @@ impl TestServer {
 
     /// Starts any game.
     pub async fn start_game<G: Game + Clone>(game: G, config: ServerConfig) -> TestServer {
+        TestServer::start_with(game, |_| config).await
+    }
+
+    /// Starts any game with a configuration that depends on the address it listens on.
+    pub async fn start_with<G: Game + Clone>(
+        game: G,
+        config: impl FnOnce(SocketAddr) -> ServerConfig,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let config = config(addr);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = Server::new(game)
             .config(config)
@@ -59,6 +68,16 @@ impl TestServer {
     pub async fn connect(&self, name: &str) -> BotClient {
         let url = format!("{}?name={name}", self.ws_url());
         within(BotClient::connect(&url, &arena_spec())).await.expect("connects")
+    }
+
+    /// Drops the server's `run` future without a shutdown: no deregistration, no close frames
+    /// from it (what a crash looks like from outside, as far as one process can show it).
+    pub fn crash(mut self) {
+        // Kept alive (leaked): dropping the sender would start a clean shutdown.
+        std::mem::forget(self.stop.take());
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 
     /// Shuts the server down and waits until `run` returns.

@@ -27,6 +27,9 @@ use std::collections::BTreeMap;
 pub struct Report {
     /// Free-form label (the load script names scenarios with it).
     pub label: String,
+    /// With matchmaking: the bots' figures by the process (`host:port`) they were sent to.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub processes: BTreeMap<String, ProcessFigures>,
     /// What was run.
     pub run: RunInfo,
     /// Connections.
@@ -206,4 +209,38 @@ impl ReplicaFigures {
     pub fn errors(&self) -> u64 {
         self.apply_errors + self.own_missing + self.mismatches
     }
+}
+
+/// The bots' figures on one process of a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessFigures {
+    /// Bots whose (last) connection was sent there.
+    pub bots: u64,
+    /// Of them, connections that ended before the run did.
+    pub disconnected: u64,
+    /// Snapshots they received per bot per second of the window.
+    pub snapshots_per_second: f64,
+}
+
+/// Groups the outcomes of matchmade bots by process; empty when none matchmade.
+pub fn per_process(
+    outcomes: &[crate::bots::bot::BotOutcome],
+    window_s: f64,
+) -> BTreeMap<String, ProcessFigures> {
+    let mut processes: BTreeMap<String, (ProcessFigures, u64)> = BTreeMap::new();
+    for outcome in outcomes {
+        let Some(process) = &outcome.process else { continue };
+        let (figures, snapshots) = processes.entry(process.clone()).or_default();
+        figures.bots += 1;
+        figures.disconnected += u64::from(outcome.disconnected.is_some());
+        *snapshots += outcome.snapshots;
+    }
+    processes
+        .into_iter()
+        .map(|(process, (mut figures, snapshots))| {
+            figures.snapshots_per_second =
+                snapshots as f64 / (figures.bots as f64 * window_s.max(1e-3));
+            (process, figures)
+        })
+        .collect()
 }

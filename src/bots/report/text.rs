@@ -23,6 +23,13 @@ pub fn render_text(r: &Report) -> String {
     let mut row = |k: &str, v: String| {
         let _ = writeln!(t, "  {k:<34} {v}");
     };
+    for (process, p) in &r.processes {
+        let figures = format!(
+            "{} bots, {} disconnected, {:.1} snapshots/s per bot",
+            p.bots, p.disconnected, p.snapshots_per_second
+        );
+        row(&format!("process {process}"), figures);
+    }
     let c = &r.clients;
     let waiting = if c.not_started > 0 {
         format!(", {} never started", c.not_started)

@@ -1,0 +1,258 @@
+//! `POST /matchmake` and the cluster-wide `GET /rooms`, answered by any process from the
+//! directory.
+//!
+//! `{"room": "NAME"}` places the client in room `NAME`: where it is open, or, when no
+//! process has it, on the least-loaded process, claimed atomically so that concurrent
+//! requests for one new room all agree. `{}` places it in the fullest room with space (each
+//! process's `lobby` last, the least-loaded one's). The answer carries a single-use seat for
+//! the hosting process: `{"url": "ws://host:port/ws?room=NAME&seat=TOKEN", "room", "process"}`.
+//!
+//! Each process has its own `lobby` (opened with it, never closed), so `lobby` is never
+//! claimed: naming it sends the client to the least-loaded process's lobby.
+
+use super::Cluster;
+use super::store::ProcessRecord;
+use crate::net::http::RoomInfo;
+use crate::rooms::{DEFAULT_ROOM, check_name};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Largest `POST /matchmake` body read, in bytes.
+pub const MAX_MATCHMAKE_BODY_BYTES: usize = 1024;
+
+/// The body of `POST /matchmake`.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRequest {
+    /// The room to join; absent: any room with space.
+    #[serde(default)]
+    pub room: Option<String>,
+}
+
+/// The answer to `POST /matchmake`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Placement {
+    /// Where to connect: the hosting process's `/ws` with the room and the seat.
+    pub url: String,
+    /// The room.
+    pub room: String,
+    /// The hosting process's id.
+    pub process: String,
+}
+
+/// Why a matchmake failed: `400` for the client's mistakes, `503` when the directory cannot
+/// answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatchError {
+    /// A body that is not `{}` or `{"room": NAME}`, or a bad room name.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Redis is away, or no process is registered.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// One room in the cluster-wide `GET /rooms`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterRoom {
+    /// The room, as its process lists it.
+    #[serde(flatten)]
+    pub room: RoomInfo,
+    /// The id of the process hosting it.
+    pub process: String,
+}
+
+/// The body of `GET /rooms` on a clustered process: a superset of [`crate::net::http::RoomList`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterRoomList {
+    /// Every room of every live process, by name then process.
+    pub rooms: Vec<ClusterRoom>,
+    /// Most rooms this process opens.
+    pub max_rooms: usize,
+    /// Always `true`: clients matchmake (`POST /matchmake`) instead of opening `/ws` directly.
+    pub cluster: bool,
+    /// The live processes: id, URL, players, rooms (without their room lists).
+    pub processes: Vec<ProcessSummary>,
+}
+
+/// One process in [`ClusterRoomList`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessSummary {
+    /// Its id.
+    pub id: String,
+    /// Its public WebSocket address.
+    pub url: String,
+    /// Players in all its rooms.
+    pub players: usize,
+    /// Rooms it has open.
+    pub rooms: usize,
+}
+
+/// `POST /matchmake`.
+pub async fn handle(cluster: &Cluster, body: &[u8]) -> Response {
+    let result = match parse(body) {
+        Ok(request) => place(cluster, request.room).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(placement) => json(StatusCode::OK, &placement),
+        Err(error) => {
+            let status = match error {
+                MatchError::BadRequest(_) => StatusCode::BAD_REQUEST,
+                MatchError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            json(status, &serde_json::json!({ "error": error.to_string() }))
+        }
+    }
+}
+
+fn parse(body: &[u8]) -> Result<MatchRequest, MatchError> {
+    if body.len() > MAX_MATCHMAKE_BODY_BYTES {
+        let limit = MAX_MATCHMAKE_BODY_BYTES;
+        return Err(MatchError::BadRequest(format!("body over {limit} bytes")));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(MatchRequest::default());
+    }
+    let shape = || "body must be {} or {\"room\": \"NAME\"}".to_owned();
+    // serde would also take a struct from a JSON array: only an object is a request.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(MatchError::BadRequest(shape()));
+    }
+    let request: MatchRequest = serde_json::from_slice(body)
+        .map_err(|e| MatchError::BadRequest(format!("{}: {e}", shape())))?;
+    if let Some(room) = &request.room {
+        check_name(room).map_err(MatchError::BadRequest)?;
+    }
+    Ok(request)
+}
+
+/// Finds (or claims) the room's process and issues a seat there.
+pub async fn place(cluster: &Cluster, room: Option<String>) -> Result<Placement, MatchError> {
+    let unavailable =
+        |e: String| MatchError::Unavailable(format!("room directory unavailable: {e}"));
+    let store = &cluster.store;
+    let processes = store.processes().await.map_err(unavailable)?;
+    let least_loaded = processes
+        .iter()
+        .min_by_key(|p| (p.players, p.rooms.len(), p.id.clone()))
+        .ok_or_else(|| MatchError::Unavailable("no tickwire process is registered".into()))?;
+    let (room, process) = match room {
+        Some(room) if room != DEFAULT_ROOM => {
+            let owner = match store.owner(&room).await.map_err(unavailable)? {
+                Some(owner) if processes.iter().any(|p| p.id == owner) => Ok(owner),
+                Some(dead) => store.reclaim(&room, &dead, &least_loaded.id).await,
+                None => store.claim(&room, &least_loaded.id).await,
+            }
+            .map_err(unavailable)?;
+            (room, owner)
+        }
+        Some(lobby) => (lobby, least_loaded.id.clone()),
+        None => fullest_with_space(&processes)
+            .unwrap_or_else(|| (DEFAULT_ROOM.to_owned(), least_loaded.id.clone())),
+    };
+    let url = processes.iter().find(|p| p.id == process).map(|p| p.url.clone());
+    // Claimed for a process that has not yet listed the room: it is live, so it is listed.
+    let url = url.ok_or_else(|| MatchError::Unavailable(format!("process {process} is gone")))?;
+    let seat = store.issue_seat(&process, &room).await.map_err(unavailable)?;
+    Ok(Placement { url: format!("{url}/ws?room={room}&seat={}", seat.token), room, process })
+}
+
+/// The room with the most players that still has space, other than the lobbies.
+fn fullest_with_space(processes: &[ProcessRecord]) -> Option<(String, String)> {
+    processes
+        .iter()
+        .flat_map(|p| p.rooms.iter().map(move |room| (room, &p.id)))
+        .filter(|(room, _)| room.name != DEFAULT_ROOM && room.players < room.capacity)
+        .max_by(|(a, _), (b, _)| a.players.cmp(&b.players).then_with(|| b.name.cmp(&a.name)))
+        .map(|(room, process)| (room.name.clone(), process.clone()))
+}
+
+/// Asks the process at `base` (`http://host:port`) for a placement in `room` (any room
+/// when `None`): what a client does before it connects (the bots with `--matchmake`).
+pub async fn request(base: &str, room: Option<&str>) -> Result<Placement, String> {
+    let url = format!("{}/matchmake", base.trim_end_matches('/'));
+    let body = serde_json::to_string(&MatchRequest { room: room.map(str::to_owned) })
+        .map_err(|e| e.to_string())?;
+    match super::http_client::request("POST", &url, Some(body)).await? {
+        (200, body) => serde_json::from_str(&body).map_err(|e| format!("{url}: {e}")),
+        (status, body) => Err(format!("{url}: {status} {}", body.trim())),
+    }
+}
+
+/// `host:port` of a `ws://host:port/...` URL (how the bots' report groups processes).
+pub fn host_port(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
+/// `GET /rooms` on a clustered process: every room of every live process.
+pub async fn room_list(cluster: &Cluster, max_rooms: usize) -> Response {
+    let processes = match cluster.store.processes().await {
+        Ok(processes) => processes,
+        Err(error) => {
+            let reason = format!("room directory unavailable: {error}");
+            return json(StatusCode::SERVICE_UNAVAILABLE, &serde_json::json!({ "error": reason }));
+        }
+    };
+    let mut rooms: Vec<ClusterRoom> = processes
+        .iter()
+        .flat_map(|p| {
+            p.rooms.iter().map(|room| ClusterRoom { room: room.clone(), process: p.id.clone() })
+        })
+        .collect();
+    rooms.sort_by(|a, b| (&a.room.name, &a.process).cmp(&(&b.room.name, &b.process)));
+    let processes = processes
+        .iter()
+        .map(|p| ProcessSummary {
+            id: p.id.clone(),
+            url: p.url.clone(),
+            players: p.players,
+            rooms: p.rooms.len(),
+        })
+        .collect();
+    json(StatusCode::OK, &ClusterRoomList { rooms, max_rooms, cluster: true, processes })
+}
+
+fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let body = serde_json::to_string(body).unwrap_or_default();
+    let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
+    (status, headers, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(name: &str, players: usize) -> RoomInfo {
+        RoomInfo { name: name.into(), players, capacity: 4, tick_rate_hz: 30, uptime_seconds: 1.0 }
+    }
+
+    #[test]
+    fn any_room_is_the_fullest_with_space_never_a_lobby() {
+        let a = ProcessRecord {
+            id: "a".into(),
+            url: "ws://a".into(),
+            players: 9,
+            rooms: vec![room("lobby", 3), room("x", 4), room("y", 2)],
+        };
+        let b = ProcessRecord {
+            id: "b".into(),
+            url: "ws://b".into(),
+            players: 3,
+            rooms: vec![room("z", 3)],
+        };
+        assert_eq!(fullest_with_space(&[a.clone(), b]), Some(("z".into(), "b".into())));
+        assert_eq!(fullest_with_space(&[a]), Some(("y".into(), "a".into())));
+    }
+
+    #[test]
+    fn bodies_are_empty_or_name_a_room() {
+        assert_eq!(parse(b"").map(|r| r.room), Ok(None));
+        assert_eq!(parse(b"{}").map(|r| r.room), Ok(None));
+        assert_eq!(parse(br#"{"room":"duel-7"}"#).map(|r| r.room), Ok(Some("duel-7".into())));
+        for bad in [&br#"{"room":"a b"}"#[..], b"[]", br#"{"rom":"x"}"#, b"{"] {
+            assert!(matches!(parse(bad), Err(MatchError::BadRequest(_))), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Scale out: two processes (in-process servers) sharing one real `redis-server`: bots spread
+//! over both through matchmaking, one new room claimed once under 50 concurrent matchmakes,
+//! seats refused with 4007, a crashed process leaving the directory within the TTL, and Redis
+//! going away and coming back while rooms play on.
+
+mod common;
+#[path = "common/redis.rs"]
+mod redis_server;
+
+use common::{TestServer, arena_spec, small_arena, within};
+use redis_server::RedisServer;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tickwire::ServerConfig;
+use tickwire::arena::Arena;
+use tickwire::bots::client::{BotError, next_binary};
+use tickwire::bots::{BotClient, LoadOptions, client, run};
+use tickwire::cluster::ClusterConfig;
+use tickwire::cluster::matchmake::{ClusterRoomList, Placement, request};
+
+const HEARTBEAT: Duration = Duration::from_millis(100);
+const TTL: Duration = Duration::from_millis(500);
+
+async fn process(redis: &RedisServer, id: &str, seat_ttl: Duration) -> TestServer {
+    let (url, id) = (redis.url(), id.to_owned());
+    TestServer::start_with(Arena::new(small_arena()), move |addr: SocketAddr| {
+        let cluster = ClusterConfig {
+            process_id: id,
+            heartbeat: HEARTBEAT,
+            record_ttl: TTL,
+            seat_ttl,
+            ..ClusterConfig::new(url, format!("ws://{addr}"))
+        };
+        ServerConfig { cluster: Some(cluster), ..ServerConfig::default() }
+    })
+    .await
+}
+
+fn http(server: &TestServer) -> String {
+    format!("http://{}", server.addr)
+}
+
+async fn matchmake(server: &TestServer, room: Option<&str>) -> Placement {
+    within(request(&http(server), room)).await.expect("matchmakes")
+}
+
+async fn cluster_rooms(server: &TestServer) -> ClusterRoomList {
+    let (status, body) =
+        tickwire::cluster::http_client::request("GET", &format!("{}/rooms", http(server)), None)
+            .await
+            .expect("GET /rooms");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("a cluster room list")
+}
+
+async fn refused(url: &str) -> (u16, String) {
+    let mut socket = within(client::open(url)).await.expect("handshake succeeds");
+    match within(next_binary(&mut socket)).await {
+        Err(BotError::Closed { code, reason }) => (code, reason),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn join(placement: &Placement) -> BotClient {
+    within(BotClient::connect(&placement.url, &arena_spec())).await.expect("joins")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_matchmake_over_rooms_on_two_processes() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let b = process(&redis, "b", Duration::from_secs(10)).await;
+    let mut options = LoadOptions::new(a.ws_url(), 8);
+    options.duration = Duration::from_millis(3_000);
+    options.ramp_up = Duration::from_millis(1_000);
+    options.rooms = tickwire::bots::load::room_names(Some("spread"), 4);
+    options.matchmake = Some(http(&b));
+    let report = tokio::time::timeout(
+        Duration::from_secs(15),
+        run(&arena_spec(), &options, std::future::pending::<()>()),
+    )
+    .await
+    .expect("the run ends")
+    .expect("the run starts");
+    eprintln!("{}", tickwire::bots::report::render_text(&report));
+    assert_eq!(report.clients.connected, 8, "{:?}", report.clients);
+    assert_eq!(report.clients.disconnected, 0);
+    assert_eq!(report.replica.apply_errors, 0);
+    let hosts: std::collections::BTreeSet<String> = report.processes.keys().cloned().collect();
+    let expected = [a.addr.to_string(), b.addr.to_string()].into();
+    assert_eq!(hosts, expected, "both processes host rooms");
+    for figures in report.processes.values() {
+        assert!(figures.bots >= 2 && figures.snapshots_per_second > 20.0, "{figures:?}");
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_matchmakes_open_a_new_room_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let b = process(&redis, "b", Duration::from_secs(10)).await;
+    let (http_a, http_b) = (http(&a), http(&b));
+    let asks = (0..50).map(|k| {
+        let base = if k % 2 == 0 { http_a.clone() } else { http_b.clone() };
+        tokio::spawn(async move { request(&base, Some("rush")).await })
+    });
+    let mut owners = std::collections::BTreeSet::new();
+    for ask in asks {
+        let placement = within(ask).await.expect("task").expect("matchmakes");
+        assert_eq!(placement.room, "rush");
+        owners.insert(placement.process);
+    }
+    assert_eq!(owners.len(), 1, "one process hosts the room: {owners:?}");
+    let owner = owners.into_iter().next().unwrap_or_default();
+    assert_eq!(redis.cli(&["GET", "tickwire:room:rush"]).trim(), owner);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_missing_reused_foreign_or_expired_are_refused_with_4007() {
+    let Some(redis) = RedisServer::start() else { return };
+    let seat_ttl = Duration::from_millis(300);
+    let a = process(&redis, "a", seat_ttl).await;
+    let b = process(&redis, "b", seat_ttl).await;
+
+    let (code, reason) = refused(&format!("{}?room=free", a.ws_url())).await;
+    assert_eq!((code, reason.as_str()), (4007, "a seat is required: get one from POST /matchmake"));
+
+    let placement = matchmake(&a, Some("seated")).await;
+    let mut first = join(&placement).await;
+    within(first.next_snapshot()).await.expect("plays");
+    let (code, reason) = refused(&placement.url).await;
+    assert_eq!(code, 4007, "reused: {reason}");
+    assert!(reason.contains("unknown, used or expired"), "{reason}");
+
+    let placement = matchmake(&a, Some("seated")).await;
+    let (host, other) = if placement.process == "a" { (&a, &b) } else { (&b, &a) };
+    let foreign = placement.url.replace(&host.addr.to_string(), &other.addr.to_string());
+    let (code, reason) = refused(&foreign).await;
+    assert_eq!(
+        (code, reason),
+        (4007, format!("seat is for process {}, not this one", placement.process))
+    );
+
+    let placement = matchmake(&b, Some("seated")).await;
+    tokio::time::sleep(seat_ttl + Duration::from_millis(200)).await;
+    let (code, reason) = refused(&placement.url).await;
+    assert_eq!(code, 4007, "expired: {reason}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_process_leaves_the_directory_and_its_clients_matchmake_again() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let b = process(&redis, "b", Duration::from_secs(10)).await;
+    let placement = matchmake(&a, Some("doomed")).await;
+    let mut player = join(&placement).await;
+    within(player.next_snapshot()).await.expect("plays");
+    let (dead, survivor) = if placement.process == "a" { (a, b) } else { (b, a) };
+    let dead_id = placement.process.clone();
+    dead.crash();
+    drop(player);
+
+    let gone = within(async {
+        loop {
+            let list = cluster_rooms(&survivor).await;
+            if list.processes.iter().all(|p| p.id != dead_id) {
+                return list;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(gone.rooms.iter().all(|room| room.process != dead_id), "{gone:?}");
+    let again = matchmake(&survivor, Some("doomed")).await;
+    assert_ne!(again.process, dead_id);
+    let mut player = join(&again).await;
+    within(player.next_snapshot()).await.expect("plays on the survivor");
+    survivor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_play_on_without_redis_and_the_process_registers_again() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let mut player = join(&matchmake(&a, Some("steady")).await).await;
+    redis.kill();
+
+    within(player.next_snapshot()).await.expect("snapshot");
+    let before = player.replica.tick;
+    for _ in 0..30 {
+        within(player.next_snapshot()).await.expect("the room plays on without Redis");
+    }
+    let after = player.replica.tick;
+    assert!(after >= before + 30, "{before} -> {after}");
+    let url = format!("{}/matchmake", http(&a));
+    let (status, body) = tickwire::cluster::http_client::request("POST", &url, Some("{}".into()))
+        .await
+        .expect("answers");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("room directory unavailable"), "{body}");
+
+    redis.spawn().expect("redis-server restarts on its port");
+    within(async {
+        while !redis.cli(&["EXISTS", "tickwire:process:a"]).starts_with('1') {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let placement = matchmake(&a, Some("steady")).await;
+    assert_eq!(placement.process, "a");
+    let rooms = cluster_rooms(&a).await;
+    assert!(
+        rooms.rooms.iter().any(|r| r.room.name == "steady" && r.room.players == 1),
+        "{rooms:?}"
+    );
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_shutdown_leaves_the_directory_at_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let mut player = join(&matchmake(&a, Some("brief")).await).await;
+    within(player.next_snapshot()).await.expect("plays");
+    assert!(redis.cli(&["EXISTS", "tickwire:room:brief"]).starts_with('1'));
+    a.stop().await;
+    assert!(redis.cli(&["EXISTS", "tickwire:process:a"]).starts_with('0'));
+    assert!(redis.cli(&["EXISTS", "tickwire:room:brief"]).starts_with('0'));
+    assert_eq!(redis.cli(&["SMEMBERS", "tickwire:processes"]).trim(), "");
+    match within(player.next_snapshot()).await {
+        Err(BotError::Closed { code, .. }) => assert_eq!(code, 1001),
+        other => panic!("expected 1001, got {other:?}"),
+    }
+}
