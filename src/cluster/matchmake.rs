@@ -133,9 +133,12 @@ pub async fn place(cluster: &Cluster, room: Option<String>) -> Result<Placement,
         |e: String| MatchError::Unavailable(format!("room directory unavailable: {e}"));
     let store = &cluster.store;
     let processes = store.processes().await.map_err(unavailable)?;
-    let least_loaded = processes
-        .iter()
-        .min_by_key(|p| (p.players, p.rooms.len(), p.id.clone()))
+    // A room claimed for a process that its heartbeat does not list yet counts as a room
+    // with its first player, so that rooms opened within one heartbeat spread out.
+    let pending = store.pending_rooms(&processes).await.map_err(unavailable)?;
+    let least_loaded = (processes.iter().zip(pending))
+        .min_by_key(|(p, new)| (p.players + new, p.rooms.len() + new, p.id.clone()))
+        .map(|(p, _)| p)
         .ok_or_else(|| MatchError::Unavailable("no tickwire process is registered".into()))?;
     let (room, process) = match room {
         Some(room) if room != DEFAULT_ROOM => {

@@ -193,6 +193,7 @@ impl Store {
             let set: Option<String> =
                 bounded(redis.set_options(key("room", room), process, options)).await?;
             if set.is_some() {
+                self.note_claim(process, room).await?;
                 return Ok(process.to_owned());
             }
             if let Some(owner) = self.owner(room).await? {
@@ -200,6 +201,29 @@ impl Store {
             }
         }
         Err(format!("room {room}: its claim keeps changing"))
+    }
+
+    /// Notes `room` as claimed lately for `process`, for the record TTL: until its heartbeat
+    /// lists the room, the process's record does not show it, and without the note every
+    /// room claimed within one heartbeat would go to the same "least-loaded" process.
+    async fn note_claim(&self, process: &str, room: &str) -> Result<(), String> {
+        let mut redis = self.redis.clone();
+        let key = key("claims", process);
+        let mut pipe = redis::pipe();
+        pipe.sadd(&key, room).ignore().pexpire(&key, millis(self.record_ttl) as i64).ignore();
+        bounded(pipe.query_async::<()>(&mut redis)).await
+    }
+
+    /// For each process, the rooms claimed for it that its record does not list yet.
+    pub async fn pending_rooms(&self, processes: &[ProcessRecord]) -> Result<Vec<usize>, String> {
+        let mut redis = self.redis.clone();
+        let mut pending = Vec::with_capacity(processes.len());
+        for process in processes {
+            let claimed: Vec<String> = bounded(redis.smembers(key("claims", &process.id))).await?;
+            let listed = |room: &String| process.rooms.iter().any(|r| &r.name == room);
+            pending.push(claimed.iter().filter(|room| !listed(room)).count());
+        }
+        Ok(pending)
     }
 
     /// Moves `room` from `dead` (a process no longer registered) to `process`, unless another
@@ -211,6 +235,7 @@ impl Store {
         call.arg(COMPARE_AND_SET).arg(1).arg(key("room", room)).arg(dead).arg(process).arg(ttl);
         let replaced: Option<String> = bounded(call.query_async(&mut redis)).await?;
         if replaced.is_some() {
+            self.note_claim(process, room).await?;
             return Ok(process.to_owned());
         }
         self.claim(room, process).await
