@@ -2,56 +2,16 @@
 //! finishes it and then sends half a request, is dropped.
 
 mod common;
+#[path = "common/tls.rs"]
+mod test_cert;
 
 use common::{TestServer, arena_spec, small_arena, within};
 use rustls::pki_types::ServerName;
-use std::sync::Arc;
 use std::time::Duration;
+use test_cert::TestCert;
 use tickwire::config::ServerConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// A self-signed certificate for `localhost`, written as PEM files the server loads.
-struct TestCert {
-    dir: std::path::PathBuf,
-    der: rustls::pki_types::CertificateDer<'static>,
-}
-
-impl TestCert {
-    fn new() -> TestCert {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("tickwire-tls-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("cert.pem"), made.cert.pem()).expect("write cert");
-        std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).expect("write key");
-        TestCert { dir, der: made.cert.der().clone() }
-    }
-
-    fn server_config(&self) -> Arc<rustls::ServerConfig> {
-        tickwire::net::tls::load(&self.dir.join("cert.pem"), &self.dir.join("key.pem"))
-            .expect("the test certificate loads")
-    }
-
-    fn client_config(&self) -> Arc<rustls::ClientConfig> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.der.clone()).expect("root");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Arc::new(config)
-    }
-}
-
-impl Drop for TestCert {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Reads until the server ends the connection; what it sent (never a `101`).
 async fn dropped(stream: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
