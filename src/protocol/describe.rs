@@ -416,38 +416,27 @@ skip_parts! {
     SerializeStruct { serialize_field(key: &'static str, value: &T); }
 }
 
-impl ser::SerializeSeq for Parts {
-    type Ok = Type;
-    type Error = DescribeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), DescribeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Type, DescribeError> {
-        self.finish()
-    }
+/// The element-by-element parts of a sequence, tuple or tuple struct: each element's type.
+macro_rules! positional_parts {
+    ($($trait:ident::$method:ident),*) => {
+        $(impl ser::$trait for Parts {
+            type Ok = Type;
+            type Error = DescribeError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), DescribeError> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Type, DescribeError> {
+                self.finish()
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTuple for Parts {
-    type Ok = Type;
-    type Error = DescribeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), DescribeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Type, DescribeError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for Parts {
-    type Ok = Type;
-    type Error = DescribeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), DescribeError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Type, DescribeError> {
-        self.finish()
-    }
-}
+positional_parts!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl ser::SerializeStruct for Parts {
     type Ok = Type;
