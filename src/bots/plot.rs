@@ -141,16 +141,7 @@ fn panel(
     let y0 = MARGIN;
     let sx = |x: f64| x0 + x / max_x * PANEL_W;
     let sy = |y: f64| y0 + PANEL_H - y / max_y * PANEL_H;
-    let _ = writeln!(
-        out,
-        "<text x=\"{x0}\" y=\"{}\" font-weight=\"bold\">{}</text>\n\
-         <rect x=\"{x0}\" y=\"{y0}\" width=\"{PANEL_W}\" height=\"{PANEL_H}\" fill=\"none\" stroke=\"#888\"/>\n\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">clients</text>",
-        y0 - 12.0,
-        escape(title),
-        x0 + PANEL_W / 2.0,
-        y0 + PANEL_H + 34.0
-    );
+    panel_frame(out, x0, title, "clients");
     for k in 0..=4 {
         let v = max_y * f64::from(k) / 4.0;
         let _ = writeln!(
@@ -213,6 +204,23 @@ pub(super) fn short_number(v: f64) -> String {
     } else {
         text
     }
+}
+
+/// A panel's title, frame and x-axis label, at `x0` (the y-axis and the lines are the
+/// caller's).
+pub(crate) fn panel_frame(out: &mut String, x0: f64, title: &str, x_label: &str) {
+    let y0 = MARGIN;
+    let _ = writeln!(
+        out,
+        "<text x=\"{x0}\" y=\"{}\" font-weight=\"bold\">{}</text>\n\
+         <rect x=\"{x0}\" y=\"{y0}\" width=\"{PANEL_W}\" height=\"{PANEL_H}\" fill=\"none\" stroke=\"#888\"/>\n\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        y0 - 12.0,
+        escape(title),
+        x0 + PANEL_W / 2.0,
+        y0 + PANEL_H + 34.0,
+        escape(x_label)
+    );
 }
 
 pub(super) fn escape(text: &str) -> String {

@@ -48,16 +48,7 @@ fn panel(out: &mut String, x0: f64, title: &str, timeline: &Timeline, lines: &[L
     let y0 = MARGIN;
     let sx = |x: f64| x0 + x / max_x * PANEL_W;
     let sy = |y: f64| y0 + PANEL_H - y / max_y * PANEL_H;
-    let _ = writeln!(
-        out,
-        "<text x=\"{x0}\" y=\"{}\" font-weight=\"bold\">{}</text>\n\
-         <rect x=\"{x0}\" y=\"{y0}\" width=\"{PANEL_W}\" height=\"{PANEL_H}\" fill=\"none\" stroke=\"#888\"/>\n\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">minutes</text>",
-        y0 - 12.0,
-        escape(title),
-        x0 + PANEL_W / 2.0,
-        y0 + PANEL_H + 34.0
-    );
+    super::plot::panel_frame(out, x0, title, "minutes");
     for k in 0..=4 {
         let (v, t) = (max_y * f64::from(k) / 4.0, max_x * f64::from(k) / 4.0);
         let _ = writeln!(
