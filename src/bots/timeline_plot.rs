@@ -186,7 +186,13 @@ mod tests {
         r.run.clients = 3;
         r.run.ramp_up_s = 10.0;
         r.run.duration_s = 60.0;
-        r.churn = Churn { mean_lifetime_s: Some(5.0), opened: 20, closed: 17, reopened: 17, ..Churn::default() };
+        r.churn = Churn {
+            mean_lifetime_s: Some(5.0),
+            opened: 20,
+            closed: 17,
+            reopened: 17,
+            ..Churn::default()
+        };
         let point = |t_s: f64, mib: f64, clients: f64| TimelinePoint {
             t_s,
             resident_bytes: mib * MIB,
