@@ -1,0 +1,31 @@
+// The demo page in headless chromium through `tickwire netsim`, one condition after another:
+// prints one table row per link of what the page drew (steady frames off the top speed,
+// remote freeze frames, corrections of the own player) and of what the server did with the
+// page's inputs. See tests/browser/netsim-page.mjs for how each run is set up.
+//
+//   cargo build --release && (cd tests/browser && npm ci) && node benches/browser-netsim.mjs
+//
+// Env: SECONDS (measured per condition, default 60), BOTS (default 20), BOT_PATTERN (default
+// idle: the server's input figures are then the page's alone), CONDITIONS (subset of
+// "loopback delay jitter loss"), SEED (netsim's, default 1), TICKWIRE_BIN, TICKWIRE_CHROMIUM.
+
+import { cpus, loadavg } from "node:os";
+import { CONDITIONS, HEADER, measure, row } from "../tests/browser/netsim-page.mjs";
+
+const seconds = Number(process.env.SECONDS ?? 60);
+const bots = Number(process.env.BOTS ?? 20);
+const botPattern = process.env.BOT_PATTERN ?? "idle";
+const seed = Number(process.env.SEED ?? 1);
+const conditions = (process.env.CONDITIONS ?? Object.keys(CONDITIONS).join(" ")).split(/\s+/).filter(Boolean);
+
+const rows = [];
+for (const condition of conditions) {
+  console.error(`browser-netsim: ${condition}, ${seconds} s of held keys, ${bots} ${botPattern} bots`);
+  const m = await measure(condition, { seconds, bots, botPattern, seed });
+  console.error(JSON.stringify(m));
+  rows.push(row(m));
+}
+console.log(`\n${bots} ${botPattern} bots in the page's room, ${seconds} s per condition, netsim seed ${seed}, ` +
+  `${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+console.log(HEADER);
+for (const r of rows) console.log(r);
