@@ -146,7 +146,10 @@ export class Predictor {
 
   partialTick(nowMs, input) {
     const last = this.trail[this.trail.length - 1];
-    const t = Math.min(1, Math.max(0, (nowMs - last.at) / this.tickMs));
+    // The input loop's timer can run a tick due after a frame's time (taken when the frame
+    // began) before the frame draws: draw that frame on the path, not at the tick ahead.
+    if (nowMs < last.at) return pathAt(this.trail, nowMs);
+    const t = Math.min(1, (nowMs - last.at) / this.tickMs);
     return lerp(last.value, this.peek(input)[this.smooth], t);
   }
 
