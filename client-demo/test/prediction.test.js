@@ -273,6 +273,29 @@ test("partial tick: a frame timed before the latest input tick is drawn on the p
   }
 });
 
+test("partial tick: inputs paced faster or slower than the tick are drawn at an even speed", () => {
+  const s = session({ bufferDepth: 3 });
+  for (let i = 0; i < 30; i++) s.tick(RIGHT);
+  let at = s.now;
+  let seq = 1000;
+  for (const pacing of [4, -4]) {
+    const paced = (TICK_MS * (64 - pacing)) / 64;
+    let previous = null;
+    const steps = [];
+    for (let i = 0; i < 8; i++) {
+      for (const k of [0, 1]) {
+        const drawn = s.predictor.drawn(at + (k * paced) / 2, RIGHT, at + paced);
+        if (previous) steps.push(drawn.x - previous.x);
+        previous = drawn;
+      }
+      at += paced;
+      s.predictor.input(seq++, RIGHT, at);
+    }
+    const [least, most] = [Math.min(...steps), Math.max(...steps)];
+    assert.ok(most - least < 1e-9 + 0.01 * most, `pacing ${pacing}: frame steps ${least} to ${most}`);
+  }
+});
+
 test("prediction counts its corrections and the largest", () => {
   const s = session();
   for (let i = 0; i < 5; i++) s.tick(IDLE);
