@@ -7,7 +7,8 @@
 //
 // Env: SECONDS (measured per condition, default 60), BOTS (default 20), BOT_PATTERN (default
 // idle: the server's input figures are then the page's alone), CONDITIONS (subset of
-// "loopback delay jitter loss"), SEED (netsim's, default 1), TICKWIRE_BIN, TICKWIRE_CHROMIUM.
+// "loopback delay jitter loss"), SEED (netsim's, default 1), HOLD_MS (each direction's hold,
+// default 2000), TICKWIRE_BIN, TICKWIRE_CHROMIUM.
 
 import { cpus, loadavg } from "node:os";
 import { CONDITIONS, HEADER, measure, row } from "../tests/browser/netsim-page.mjs";
@@ -16,12 +17,13 @@ const seconds = Number(process.env.SECONDS ?? 60);
 const bots = Number(process.env.BOTS ?? 20);
 const botPattern = process.env.BOT_PATTERN ?? "idle";
 const seed = Number(process.env.SEED ?? 1);
+const holdMs = Number(process.env.HOLD_MS ?? 2000);
 const conditions = (process.env.CONDITIONS ?? Object.keys(CONDITIONS).join(" ")).split(/\s+/).filter(Boolean);
 
 const rows = [];
 for (const condition of conditions) {
   console.error(`browser-netsim: ${condition}, ${seconds} s of held keys, ${bots} ${botPattern} bots`);
-  const m = await measure(condition, { seconds, bots, botPattern, seed });
+  const m = await measure(condition, { seconds, bots, botPattern, seed, holdMs });
   console.error(JSON.stringify(m));
   rows.push(row(m));
 }

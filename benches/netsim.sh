@@ -134,15 +134,16 @@ row() {
           "\($r.latency_ms.p50 | f(1)) / \($r.latency_ms.p99 | f(1))",
           "\($r.snapshot_rate.mean | f(1)) (min \($r.snapshot_rate.min | f(1)))",
           ($r.replica.apply_errors + $r.replica.own_missing + $r.replica.mismatches | tostring),
-          ($r.clients.disconnected | tostring)
+          ($r.clients.disconnected | tostring),
+          ($s.overruns | tostring)
         ] | "| " + join(" | ") + " |"' "$work/$1.json"
 }
 
 echo
 echo "$CLIENTS bots ($PATTERN), $DURATION each (ramp-up $RAMP_UP), netsim seed $SEED, $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo
-echo "| link | starved ticks while active | multi-input ticks | mean buffer depth | inputs dropped | correction p50 / p99 / max (units) | > 0.1 unit | > 1 unit | RTT p50 (ms) | input→snapshot p50 / p99 (ms) | snapshots/s | replica errors | disconnects |"
-echo "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |"
+echo "| link | starved ticks while active | multi-input ticks | mean buffer depth | inputs dropped | correction p50 / p99 / max (units) | > 0.1 unit | > 1 unit | RTT p50 (ms) | input→snapshot p50 / p99 (ms) | snapshots/s | replica errors | disconnects | tick overruns |"
+echo "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |"
 for condition in $CONDITIONS; do
     if [ -s "$work/$condition.json" ]; then
         row "$condition"

@@ -83,6 +83,7 @@ async function inputCounters(server) {
     starved: value("tickwire_input_starved_ticks_total"),
     multi: value("tickwire_input_multi_ticks_total"),
     applied: value("tickwire_inputs_applied_total"),
+    overruns: value("tickwire_tick_overruns_total"),
     dropped: text.split("\n").filter((l) => l.startsWith("tickwire_inputs_dropped_total")).reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0),
   };
 }
@@ -178,6 +179,7 @@ export async function measure(condition, {
         multiShare: c.active > 0 ? c.multi / c.active : 0,
         applied: c.applied,
         dropped: c.dropped,
+        overruns: c.overruns,
       },
       moved,
       consoleErrors,
@@ -197,10 +199,10 @@ export function row(m) {
     `${pct(p.corrections, p.ticks)} | ${p.largestCorrection.toFixed(2)} | ${pct(p.steadyOffFrames, p.steadyFrames)} | ` +
     `${pct(p.steadyOffFrames - p.steadyOffCorrectedFrames, p.steadyFrames - p.steadyCorrectedFrames)} | ` +
     `${pct(p.remoteFreezeFrames, p.remoteFrames)} | ${pct(p.remoteExtrapolatedFrames, p.remoteFrames)} | ` +
-    `${p.interpolationDelayMs?.toFixed(0) ?? "–"} ms | ${p.stalledFrames} of ${p.frames} |`;
+    `${p.interpolationDelayMs?.toFixed(0) ?? "–"} ms | ${p.stalledFrames} of ${p.frames} | ${m.server.overruns} |`;
 }
 
 export const HEADER = [
-  "| link | page's ticks without an input (key held) | two inputs in a tick | inputs dropped | snapshots correcting the own player | largest correction | steady frames > 10 % off speed | the same, leaving out frames blending a correction | remote freeze frames | remote bridged frames | interpolation delay | page stalls (frames > 100 ms) |",
-  "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+  "| link | page's ticks without an input (key held) | two inputs in a tick | inputs dropped | snapshots correcting the own player | largest correction | steady frames > 10 % off speed | the same, leaving out frames blending a correction | remote freeze frames | remote bridged frames | interpolation delay | page stalls (frames > 100 ms) | server tick overruns |",
+  "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
 ].join("\n");
