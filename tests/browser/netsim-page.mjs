@@ -168,6 +168,11 @@ export async function measure(condition, {
       during[name] = counter ? value - first.stats[name] : value;
     }
     during.ticks = end.tick - first.tick;
+    // The client's largest correction counts from the connect: within the window it is the
+    // end's if it grew, at most the start's if there were corrections, else none.
+    const grew = end.stats.largestCorrection > first.stats.largestCorrection;
+    during.largestCorrection = grew ? end.stats.largestCorrection : during.corrections > 0 ? first.stats.largestCorrection : 0;
+    during.largestCorrectionBound = !grew && during.corrections > 0;
     const c = Object.fromEntries(Object.keys(endCounters).map((k) => [k, endCounters[k] - firstCounters[k]]));
     return {
       condition,
@@ -196,7 +201,7 @@ export function row(m) {
   const p = m.page;
   const pct = (a, b) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : "–");
   return `| ${m.condition} | ${pct(m.server.starvedShare, 1)} | ${pct(m.server.multiShare, 1)} | ${m.server.dropped} | ` +
-    `${pct(p.corrections, p.ticks)} | ${p.largestCorrection.toFixed(2)} | ${pct(p.steadyOffFrames, p.steadyFrames)} | ` +
+    `${pct(p.corrections, p.ticks)} | ${p.largestCorrectionBound ? "≤ " : ""}${p.largestCorrection.toFixed(2)} | ${pct(p.steadyOffFrames, p.steadyFrames)} | ` +
     `${pct(p.steadyOffFrames - p.steadyOffCorrectedFrames, p.steadyFrames - p.steadyCorrectedFrames)} | ` +
     `${pct(p.remoteFreezeFrames, p.remoteFrames)} | ${pct(p.remoteExtrapolatedFrames, p.remoteFrames)} | ` +
     `${p.interpolationDelayMs?.toFixed(0) ?? "–"} ms | ${p.stalledFrames} of ${p.frames} | ${m.server.overruns} |`;
