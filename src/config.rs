@@ -23,9 +23,11 @@ pub struct ServerConfig {
     pub tick_rate_hz: u16,
     /// Most simultaneous connections; one more is accepted and closed with 1013. Default 1,000.
     pub max_clients: usize,
-    /// Inputs buffered per client before the oldest is dropped. Default 8 (267 ms at 30 Hz):
-    /// room for the largest pacing target (4 ticks) and a backlog above it; a paced client's
-    /// buffer holds one or two.
+    /// Inputs buffered per client before the oldest is dropped. Default 16 (533 ms at 30 Hz):
+    /// room for the burst that arrives after a TCP retransmission stall (200 ms, or 400 ms
+    /// when a second loss doubles the timeout) on top of the largest pacing target (4 ticks).
+    /// With 8, a page through a link with 1 % loss lost inputs it had predicted (benches/
+    /// browser-netsim.mjs). A paced client's buffer holds one or two.
     pub input_buffer: usize,
     /// Inputs applied to one client in one tick while its buffer holds a backlog well above
     /// its target (more than target + 3). Default 2: a backlog drains within a few ticks
@@ -122,7 +124,7 @@ impl Default for ServerConfig {
         ServerConfig {
             tick_rate_hz: DEFAULT_TICK_RATE_HZ,
             max_clients: 1_000,
-            input_buffer: 8,
+            input_buffer: 16,
             max_inputs_per_tick: DEFAULT_MAX_INPUTS_PER_TICK,
             input_rate_factor: 3,
             max_lag_ticks: 90,

@@ -255,6 +255,47 @@ test("partial tick: display only; the predicted state and reconciliation are unc
   assert.deepEqual(s.predictor.stats, { corrections: 0, snaps: 0, largestCorrection: 0 });
 });
 
+test("partial tick: a frame timed before the latest input tick is drawn on the path, not ahead of it", () => {
+  // The input loop runs on its own timer: a tick scheduled between a frame's time (the
+  // display's, taken when the frame began) and its drawing has already run when it draws.
+  const s = session({ bufferDepth: 3 });
+  for (let i = 0; i < 30; i++) s.tick(RIGHT);
+  const speed = (a, b, ms) => (b.x - a.x) / (ms / 1000);
+  const cap = WELCOME.game.movement.max_speed;
+  const early = s.predictor.drawn(s.now - TICK_MS / 4, RIGHT);
+  assert.deepEqual(early, pathAt(s.predictor.trail, s.now - TICK_MS / 4));
+  assert.ok(early.x < s.predictor.state.Position.x, "behind the latest input tick's state");
+  const before = s.predictor.drawn(s.now - TICK_MS / 2, RIGHT);
+  const after = s.predictor.drawn(s.now + TICK_MS / 4, RIGHT);
+  for (const [a, b, ms] of [[before, early, TICK_MS / 4], [early, after, TICK_MS / 2]]) {
+    const v = speed(a, b, ms);
+    assert.ok(Math.abs(v - cap) / cap < 0.05, `drawn at ${v} units/s, cap ${cap}`);
+  }
+});
+
+test("partial tick: inputs paced faster or slower than the tick are drawn at an even speed", () => {
+  const s = session({ bufferDepth: 3 });
+  for (let i = 0; i < 30; i++) s.tick(RIGHT);
+  let at = s.now;
+  let seq = 1000;
+  for (const pacing of [4, -4]) {
+    const paced = (TICK_MS * (64 - pacing)) / 64;
+    let previous = null;
+    const steps = [];
+    for (let i = 0; i < 8; i++) {
+      for (const k of [0, 1]) {
+        const drawn = s.predictor.drawn(at + (k * paced) / 2, RIGHT, at + paced);
+        if (previous) steps.push(drawn.x - previous.x);
+        previous = drawn;
+      }
+      at += paced;
+      s.predictor.input(seq++, RIGHT, at);
+    }
+    const [least, most] = [Math.min(...steps), Math.max(...steps)];
+    assert.ok(most - least < 1e-9 + 0.01 * most, `pacing ${pacing}: frame steps ${least} to ${most}`);
+  }
+});
+
 test("prediction counts its corrections and the largest", () => {
   const s = session();
   for (let i = 0; i < 5; i++) s.tick(IDLE);

@@ -162,7 +162,7 @@ export class Client extends Emitter {
     const remote = s.interpolator?.frame(serverTick) ?? { renderTick: serverTick, entities: [] };
     const entity = s.replica.own;
     const own = entity
-      ? { id: entity.id, entity, state: s.predictor?.state ?? null, drawn: s.predictor?.drawn(nowMs, this.displayInput()) ?? null }
+      ? { id: entity.id, entity, state: s.predictor?.state ?? null, drawn: s.predictor?.drawn(nowMs, this.displayInput(), s.inputLoop.nextMs) ?? null }
       : null;
     return { tick: s.replica.tick, renderTick: remote.renderTick, own, entities: remote.entities };
   }

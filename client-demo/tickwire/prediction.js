@@ -136,17 +136,25 @@ export class Predictor {
    * The smoothed component's value to draw at `nowMs` ({field: real}); null before the
    * first reconcile or without `smooth`. With `input` (the game's input as it is now), the
    * present: the latest state moved toward one more step with `input` by the part of the
-   * tick elapsed since the latest input tick. Without, a tick behind along the trail.
+   * tick elapsed since the latest input tick: of the time to `nextTickMs`, when the next
+   * input tick is due (paced, so not always a tick period away; default one period).
+   * Without, a tick behind along the trail.
    */
-  drawn(nowMs, input) {
+  drawn(nowMs, input, nextTickMs) {
     if (!this.smooth || this.trail.length === 0) return null;
-    const base = input === undefined ? pathAt(this.trail, nowMs - this.tickMs) : this.partialTick(nowMs, input);
+    const base = input === undefined ? pathAt(this.trail, nowMs - this.tickMs) : this.partialTick(nowMs, input, nextTickMs);
     return add(base, this.correctionAt(nowMs));
   }
 
-  partialTick(nowMs, input) {
+  partialTick(nowMs, input, nextTickMs) {
     const last = this.trail[this.trail.length - 1];
-    const t = Math.min(1, Math.max(0, (nowMs - last.at) / this.tickMs));
+    // The input loop's timer can run a tick due after a frame's time (taken when the frame
+    // began) before the frame draws: draw that frame on the path, not at the tick ahead.
+    if (nowMs < last.at) return pathAt(this.trail, nowMs);
+    // The step is drawn over the time until the next input tick really runs: with a pacing
+    // hint that is up to 6 % off a period, and a period's worth would jump at each tick.
+    const spanMs = nextTickMs > last.at ? nextTickMs - last.at : this.tickMs;
+    const t = Math.min(1, (nowMs - last.at) / spanMs);
     return lerp(last.value, this.peek(input)[this.smooth], t);
   }
 

@@ -238,6 +238,26 @@ mod tests {
     }
 
     #[test]
+    fn the_default_buffer_keeps_the_burst_after_a_retransmission_stall() {
+        // Five waiting (the largest target and one), then a 400 ms stall on the way in: twelve
+        // ticks find the buffer run dry, then the twelve inputs sent meanwhile arrive at once.
+        let mut inputs = Inputs::<u32>::new(crate::config::ServerConfig::default().input_buffer);
+        let mut arrivals = vec![5];
+        arrivals.extend([0; 12]);
+        arrivals.push(12);
+        arrivals.extend([0; 12]);
+        let mut seq = 0;
+        for &n in &arrivals {
+            for _ in 0..n {
+                seq += 1;
+                assert_eq!(inputs.push(seq, seq), Queued::Ok, "input {seq} kept");
+            }
+            inputs.advance(RULES);
+        }
+        assert_eq!(inputs.last_applied_seq(), 17, "every input applied, none dropped");
+    }
+
+    #[test]
     fn overflow_drops_the_oldest_and_says_so() {
         let mut inputs = Inputs::<u32>::new(3);
         for seq in 1..=3 {
