@@ -190,9 +190,16 @@ impl<G: Game> TickLoop<G> {
         // Writers are woken only now: woken one by one while the tick still builds, they
         // preempted it on this 2-core class of machine, and the tick ran late for everyone.
         // And a client that reads its snapshot finds the room's gauges already counting it.
+        // On plain TCP most clients' frames are written here, straight onto their sockets,
+        // with no task woken (see `Outbox::deliver`).
+        let (mut frames, mut bytes) = (0, 0);
         for client in self.clients.values() {
-            client.outbox.wake();
+            let delivered = client.outbox.deliver();
+            frames += delivered.frames;
+            bytes += delivered.bytes;
         }
+        self.shared.metrics.frames_out.inc_by(frames);
+        self.shared.metrics.bytes_out.inc_by(bytes);
     }
 
     /// Handles what arrived since the last tick. Bounded: at most the channel's capacity.
