@@ -216,6 +216,7 @@ fn direct_server(snapshot_bytes: usize) -> DirectServer {
         for server in servers {
             server.set_nonblocking(true).expect("nonblocking");
             let direct = DirectSocket::new(tokio::net::TcpStream::from_std(server).expect("tokio"));
+            direct.writable().await.expect("writable");
             let stream = SharedStream(direct.clone());
             let config = tickwire::net::upgraded::config();
             let socket = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;

@@ -117,6 +117,12 @@ impl DirectSocket {
         Written::Partly
     }
 
+    /// Waits until the socket is writable (tokio learns it from the kernel's events: until
+    /// then [`DirectSocket::try_send`] on a new socket finds it not ready).
+    pub async fn writable(&self) -> io::Result<()> {
+        self.stream.writable().await
+    }
+
     /// Writes out the remainder of a direct write; `Ready(Ok)` once there is none.
     fn poll_pending(&self, cx: &mut Context<'_>) -> Poll<io::Result<MutexGuard<'_, WriteState>>> {
         loop {

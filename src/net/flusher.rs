@@ -68,5 +68,6 @@ pub fn deliver(outboxes: &[Arc<Outbox>], shared: &Shared) {
         bytes += delivered.bytes;
     }
     shared.metrics.frames_out.inc_by(frames);
+    shared.metrics.frames_direct.inc_by(frames);
     shared.metrics.bytes_out.inc_by(bytes);
 }
