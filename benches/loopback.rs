@@ -215,9 +215,8 @@ fn direct_server(snapshot_bytes: usize) -> DirectServer {
         let mut sockets = Vec::new();
         for server in servers {
             server.set_nonblocking(true).expect("nonblocking");
-            let direct = DirectSocket::new(tokio::net::TcpStream::from_std(server).expect("tokio"));
-            direct.writable().await.expect("writable");
-            let stream = SharedStream(direct.clone());
+            let tokio_stream = tokio::net::TcpStream::from_std(server).expect("tokio");
+            let (stream, direct) = SharedStream::new(tokio_stream).expect("shared");
             let config = tickwire::net::upgraded::config();
             let socket = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
             sockets.push((direct, socket));

@@ -1,7 +1,9 @@
 //! A plain-TCP WebSocket's socket, shared by its connection task and the tick: the tick writes
 //! each client's pre-framed messages straight onto the non-blocking socket (one `writev`, no
-//! task wakeup), and the connection task's tungstenite stream reads and writes the same socket
-//! through [`SharedStream`].
+//! task wakeup) through a duplicate of its descriptor ([`DirectSocket`]), and the connection
+//! task's tungstenite stream reads and writes the tokio stream through [`SharedStream`]. Reads
+//! go straight to tokio's own `TcpStream`, which skips the read that would only find the
+//! socket empty after a short one.
 //!
 //! Two writers on one byte stream must never interleave, so every write, from either side, is
 //! made under this socket's lock, and the tick writes only while the stream is *clean*:
@@ -18,7 +20,8 @@
 //!
 //! Pure socket code: it knows WebSocket framing of server messages and nothing of the game.
 
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Write};
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
@@ -60,19 +63,15 @@ impl WriteState {
     }
 }
 
-/// The socket under one plain-TCP WebSocket.
+/// The tick's handle on the socket under one plain-TCP WebSocket: a duplicate descriptor
+/// (it shares the socket's non-blocking mode) and the lock every write is made under.
 #[derive(Debug)]
 pub struct DirectSocket {
-    stream: TcpStream,
+    socket: std::net::TcpStream,
     state: Mutex<WriteState>,
 }
 
 impl DirectSocket {
-    /// Shares `stream`.
-    pub fn new(stream: TcpStream) -> Arc<DirectSocket> {
-        Arc::new(DirectSocket { stream, state: Mutex::new(WriteState::default()) })
-    }
-
     fn lock(&self) -> MutexGuard<'_, WriteState> {
         // Every update leaves the state consistent, so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -96,9 +95,16 @@ impl DirectSocket {
             })
             .collect();
         let total: usize = slices.iter().map(|slice| slice.len()).sum();
-        let written = match self.stream.try_write_vectored(&slices) {
+        let written = match (&self.socket).write_vectored(&slices) {
             Ok(written) => written,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Written::Not,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                return Written::Not;
+            }
             // A failed socket fails the connection task's next read or write too; these
             // frames are lost with the connection.
             Err(_) => return Written::All,
@@ -117,34 +123,28 @@ impl DirectSocket {
         Written::Partly
     }
 
-    /// Waits until the socket is writable (tokio learns it from the kernel's events: until
-    /// then [`DirectSocket::try_send`] on a new socket finds it not ready).
-    pub async fn writable(&self) -> io::Result<()> {
-        self.stream.writable().await
-    }
-
-    /// Writes out the remainder of a direct write; `Ready(Ok)` once there is none.
-    fn poll_pending(&self, cx: &mut Context<'_>) -> Poll<io::Result<MutexGuard<'_, WriteState>>> {
+    /// Writes out the remainder of a direct write through `stream`; `Ready(Ok)`, with the
+    /// lock held, once there is none.
+    fn poll_pending(
+        &self,
+        mut stream: Pin<&mut TcpStream>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<MutexGuard<'_, WriteState>>> {
         loop {
             let mut state = self.lock();
             if state.pending_at == state.pending.len() {
                 return Poll::Ready(Ok(state));
             }
             let at = state.pending_at;
-            match self.stream.try_write(&state.pending[at..]) {
-                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Ok(n) => {
+            match ready!(stream.as_mut().poll_write(cx, &state.pending[at..]))? {
+                0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                n => {
                     state.pending_at += n;
                     if state.pending_at == state.pending.len() {
                         state.pending = Vec::new();
                         state.pending_at = 0;
                     }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    drop(state);
-                    ready!(self.stream.poll_write_ready(cx))?;
-                }
-                Err(error) => return Poll::Ready(Err(error)),
             }
         }
     }
@@ -168,9 +168,22 @@ pub fn binary_header(len: usize) -> ([u8; MAX_HEADER_BYTES], usize) {
     }
 }
 
-/// The connection task's handle on a [`DirectSocket`], for tungstenite.
-#[derive(Debug, Clone)]
-pub struct SharedStream(pub Arc<DirectSocket>);
+/// The connection task's stream, for tungstenite: tokio's stream, whose writes are made
+/// under the [`DirectSocket`]'s lock and complete its remainder first.
+#[derive(Debug)]
+pub struct SharedStream {
+    stream: TcpStream,
+    direct: Arc<DirectSocket>,
+}
+
+impl SharedStream {
+    /// Shares `stream` with the tick.
+    pub fn new(stream: TcpStream) -> io::Result<(SharedStream, Arc<DirectSocket>)> {
+        let socket = std::net::TcpStream::from(stream.as_fd().try_clone_to_owned()?);
+        let direct = Arc::new(DirectSocket { socket, state: Mutex::new(WriteState::default()) });
+        Ok((SharedStream { stream, direct: direct.clone() }, direct))
+    }
+}
 
 impl AsyncRead for SharedStream {
     fn poll_read(
@@ -178,18 +191,7 @@ impl AsyncRead for SharedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let stream = &self.0.stream;
-        loop {
-            ready!(stream.poll_read_ready(cx))?;
-            match stream.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Poll::Ready(Err(error)),
-            }
-        }
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
     }
 }
 
@@ -199,34 +201,24 @@ impl AsyncWrite for SharedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let socket = &self.0;
-        loop {
-            let mut state = ready!(socket.poll_pending(cx))?;
-            state.dirty = true;
-            match socket.stream.try_write(buf) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    drop(state);
-                    ready!(socket.stream.poll_write_ready(cx))?;
-                }
-                Err(error) => return Poll::Ready(Err(error)),
-            }
-        }
+        let SharedStream { stream, direct } = self.get_mut();
+        let mut state = ready!(direct.poll_pending(Pin::new(stream), cx))?;
+        state.dirty = true;
+        Pin::new(stream).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // tungstenite flushes the stream only once its own buffer is written out.
-        let mut state = ready!(self.0.poll_pending(cx))?;
+        let SharedStream { stream, direct } = self.get_mut();
+        let mut state = ready!(direct.poll_pending(Pin::new(stream), cx))?;
         state.dirty = false;
         Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        drop(ready!(self.0.poll_pending(cx))?);
-        let shut = socket2::SockRef::from(&self.0.stream).shutdown(std::net::Shutdown::Write);
-        Poll::Ready(
-            shut.or_else(|e| if e.kind() == io::ErrorKind::NotConnected { Ok(()) } else { Err(e) }),
-        )
+        let SharedStream { stream, direct } = self.get_mut();
+        drop(ready!(direct.poll_pending(Pin::new(&mut *stream), cx))?);
+        Pin::new(stream).poll_shutdown(cx)
     }
 }
 
@@ -246,21 +238,21 @@ mod tests {
         assert_eq!(u64::from_be_bytes(header[2..10].try_into().expect("8 bytes")), 70_000);
     }
 
-    async fn pair() -> (Arc<DirectSocket>, tokio::net::TcpStream) {
+    async fn pair() -> (SharedStream, Arc<DirectSocket>, tokio::net::TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let client = tokio::net::TcpStream::connect(listener.local_addr().expect("addr"));
         let (client, accepted) = tokio::join!(client, listener.accept());
-        (DirectSocket::new(accepted.expect("accept").0), client.expect("connect"))
+        let (stream, socket) = SharedStream::new(accepted.expect("accept").0).expect("shared");
+        (stream, socket, client.expect("connect"))
     }
 
     #[tokio::test]
     async fn a_partial_write_is_completed_before_anything_else() {
-        let (socket, mut client) = pair().await;
-        socket2::SockRef::from(&socket.stream).set_send_buffer_size(4096).expect("sndbuf");
+        let (mut stream, socket, mut client) = pair().await;
+        socket2::SockRef::from(&socket.socket).set_send_buffer_size(4096).expect("sndbuf");
         let big = vec![7u8; 1 << 20];
         assert_eq!(socket.try_send([&big[..]]), Written::Partly);
         assert_eq!(socket.try_send([&b"next"[..]]), Written::Not, "the remainder comes first");
-        let mut stream = SharedStream(socket.clone());
         let writer = tokio::spawn(async move {
             stream.write_all(&[0x82, 3, b'e', b'n', b'd']).await.expect("write");
             stream.flush().await.expect("flush");

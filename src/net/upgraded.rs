@@ -3,7 +3,7 @@
 //! behind hyper's wrapper and is written by its connection task alone.
 
 use super::connection;
-use super::direct::{DirectSocket, SharedStream};
+use super::direct::SharedStream;
 use super::http::{CLIENT_MAX_FRAME_BYTES, CLIENT_READ_BUFFER_BYTES};
 use super::inbox::{ResumeToken, Wire};
 use crate::context::Shared;
@@ -38,10 +38,12 @@ pub async fn serve<W: Wire>(
 ) {
     match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
-            let direct = DirectSocket::new(parts.io.into_inner());
+            let (stream, direct) = match SharedStream::new(parts.io.into_inner()) {
+                Ok(shared) => shared,
+                Err(error) => return tracing::debug!(%error, "no descriptor left to share"),
+            };
             // Bytes the client sent right behind its request, already read by hyper.
             let early = parts.read_buf.to_vec();
-            let stream = SharedStream(direct.clone());
             let socket =
                 WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config()))
                     .await;
