@@ -13,6 +13,11 @@
 //!   another thread, asleep in `epoll_wait` until their snapshot arrives, as real clients
 //!   are: each send now also wakes the peer. Here the figure is the server thread's own CPU
 //!   time (`/proc/thread-self/schedstat`), since its reads sleep until the peers answer.
+//! - `direct_waiting_peer`: the server's real path on plain TCP, to the same waiting peers
+//!   speaking WebSocket: the tick's direct write ([`DirectSocket::try_send`]: frame header and
+//!   snapshot in one non-blocking `writev`), then each input read as the connection task does,
+//!   through tungstenite on the shared socket, on a tokio runtime parked in `epoll_wait`
+//!   between inputs. Its ratio to `tcp_waiting_peer` is what the server adds to the floor.
 //!
 //! In `tcp` and `websocket` only the server's calls are timed (`iter_custom`); the client
 //! side of each exchange runs between the timed parts. One reported iteration is **one client
@@ -24,11 +29,15 @@
 //! ```
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use futures_util::StreamExt;
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tickwire::net::direct::{DirectSocket, SharedStream, Written};
 use tickwire::net::http::{CLIENT_MAX_FRAME_BYTES, CLIENT_READ_BUFFER_BYTES};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message, WebSocket};
 
@@ -114,8 +123,8 @@ fn thread_cpu() -> Duration {
 }
 
 /// Socket pairs whose client ends are served by a tokio runtime on a thread of its own: each
-/// client waits for a `snapshot_bytes` snapshot, then answers with an input.
-fn waiting_peers(snapshot_bytes: usize) -> Vec<TcpStream> {
+/// client waits for `snapshot_bytes` bytes (a snapshot), then answers with `reply` (an input).
+fn waiting_peers(snapshot_bytes: usize, reply: &'static [u8]) -> Vec<TcpStream> {
     let pairs = socket_pairs();
     let (servers, clients): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
     std::thread::spawn(move || {
@@ -124,7 +133,7 @@ fn waiting_peers(snapshot_bytes: usize) -> Vec<TcpStream> {
         runtime.block_on(async move {
             let tasks: Vec<_> = clients
                 .into_iter()
-                .map(|client| tokio::spawn(answer(client, snapshot_bytes)))
+                .map(|client| tokio::spawn(answer(client, snapshot_bytes, reply)))
                 .collect();
             for task in tasks {
                 let _ = task.await;
@@ -134,9 +143,9 @@ fn waiting_peers(snapshot_bytes: usize) -> Vec<TcpStream> {
     servers
 }
 
-/// One client: reads snapshots of `size` bytes and answers each with an input, until the
+/// One client: reads snapshots of `size` bytes and answers each with `input`, until the
 /// server side closes.
-async fn answer(client: TcpStream, size: usize) {
+async fn answer(client: TcpStream, size: usize, input: &[u8]) {
     client.set_nonblocking(true).expect("nonblocking");
     let client = tokio::net::TcpStream::from_std(client).expect("tokio stream");
     let mut buffer = vec![0u8; size];
@@ -153,9 +162,8 @@ async fn answer(client: TcpStream, size: usize) {
                 Err(_) => return,
             }
         }
-        let input = [0u8; INPUT_BYTES];
         let mut sent = 0;
-        while sent < INPUT_BYTES {
+        while sent < input.len() {
             if client.writable().await.is_err() {
                 return;
             }
@@ -183,6 +191,58 @@ fn tcp_waiting_peer(servers: &mut [TcpStream], snapshot: &[u8], iters: u64) -> D
     (thread_cpu() - start) / CLIENTS as u32
 }
 
+/// An input as a client sends it: a masked binary frame of `INPUT_BYTES` (mask all zero).
+const MASKED_INPUT: [u8; 6 + INPUT_BYTES] = {
+    let mut frame = [0u8; 6 + INPUT_BYTES];
+    frame[0] = 0x82;
+    frame[1] = 0x80 | INPUT_BYTES as u8;
+    frame
+};
+
+/// The server's side of `waiting_peers` on its real path: shared sockets, each read through
+/// tungstenite on a runtime of this thread.
+struct DirectServer {
+    runtime: tokio::runtime::Runtime,
+    sockets: Vec<(Arc<DirectSocket>, WebSocketStream<SharedStream>)>,
+}
+
+fn direct_server(snapshot_bytes: usize) -> DirectServer {
+    let framed = snapshot_bytes + tickwire::net::direct::binary_header(snapshot_bytes).1;
+    let servers = waiting_peers(framed, &MASKED_INPUT);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build();
+    let runtime = runtime.expect("runtime");
+    let sockets = runtime.block_on(async {
+        let mut sockets = Vec::new();
+        for server in servers {
+            server.set_nonblocking(true).expect("nonblocking");
+            let tokio_stream = tokio::net::TcpStream::from_std(server).expect("tokio");
+            let (stream, direct) = SharedStream::new(tokio_stream).expect("shared");
+            let config = tickwire::net::upgraded::config();
+            let socket = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
+            sockets.push((direct, socket));
+        }
+        sockets
+    });
+    DirectServer { runtime, sockets }
+}
+
+/// The server's real path to waiting peers: the server thread's CPU time per client per tick.
+fn direct_waiting_peer(server: &mut DirectServer, snapshot: &[u8], iters: u64) -> Duration {
+    let start = thread_cpu();
+    for _ in 0..iters {
+        for (direct, _) in &server.sockets {
+            assert_eq!(direct.try_send([snapshot]), Written::All, "the socket took it");
+        }
+        server.runtime.block_on(async {
+            for (_, socket) in &mut server.sockets {
+                let input = socket.next().await.expect("open").expect("an input");
+                black_box(input);
+            }
+        });
+    }
+    (thread_cpu() - start) / CLIENTS as u32
+}
+
 fn loopback(c: &mut Criterion) {
     let mut group = c.benchmark_group("loopback");
     let mut plain = socket_pairs();
@@ -205,9 +265,13 @@ fn loopback(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("tcp", size), |b| {
             b.iter_custom(|iters| tcp(&mut plain, &snapshot, iters));
         });
-        let mut servers = waiting_peers(size);
+        let mut servers = waiting_peers(size, &[0u8; INPUT_BYTES]);
         group.bench_function(BenchmarkId::new("tcp_waiting_peer", size), |b| {
             b.iter_custom(|iters| tcp_waiting_peer(&mut servers, &snapshot, iters));
+        });
+        let mut direct = direct_server(size);
+        group.bench_function(BenchmarkId::new("direct_waiting_peer", size), |b| {
+            b.iter_custom(|iters| direct_waiting_peer(&mut direct, &snapshot, iters));
         });
         let snapshot = Bytes::from(snapshot);
         group.bench_function(BenchmarkId::new("websocket", size), |b| {

@@ -37,6 +37,9 @@ pub mod names {
     pub const BYTES_OUT: &str = "tickwire_bytes_out";
     /// Counter: WebSocket messages written.
     pub const FRAMES_OUT: &str = "tickwire_frames_out";
+    /// Counter: WebSocket messages written straight onto the socket after a tick, with no
+    /// task woken (part of `FRAMES_OUT`).
+    pub const FRAMES_DIRECT: &str = "tickwire_frames_direct";
     /// Counter: bytes of WebSocket payload read.
     pub const BYTES_IN: &str = "tickwire_bytes_in";
     /// Counter: WebSocket messages read.
@@ -166,6 +169,8 @@ pub struct Metrics {
     pub bytes_out: Counter,
     /// WebSocket messages written.
     pub frames_out: Counter,
+    /// WebSocket messages written straight onto the socket after a tick.
+    pub frames_direct: Counter,
     /// Bytes of WebSocket payload read.
     pub bytes_in: Counter,
     /// WebSocket messages read.
@@ -237,6 +242,7 @@ impl Metrics {
             entities: Gauge::default(),
             bytes_out: Counter::default(),
             frames_out: Counter::default(),
+            frames_direct: Counter::default(),
             bytes_in: Counter::default(),
             frames_in: Counter::default(),
             snapshot_bytes: Histogram::new(exponential_buckets(4.0, 2.0, 14)),
@@ -270,6 +276,11 @@ impl Metrics {
         r.register(ENTITIES, "Replicated entities", m.entities.clone());
         r.register(BYTES_OUT, "WebSocket payload bytes written", m.bytes_out.clone());
         r.register(FRAMES_OUT, "WebSocket messages written", m.frames_out.clone());
+        r.register(
+            FRAMES_DIRECT,
+            "WebSocket messages written straight onto the socket after a tick",
+            m.frames_direct.clone(),
+        );
         r.register(BYTES_IN, "WebSocket payload bytes read", m.bytes_in.clone());
         r.register(FRAMES_IN, "WebSocket messages read", m.frames_in.clone());
         r.register(SNAPSHOT_BYTES, "Snapshot payload size", m.snapshot_bytes.clone());
@@ -420,6 +431,8 @@ mod tests {
         tickwire_bytes_out_total\n\
         # TYPE tickwire_frames_out counter\n\
         tickwire_frames_out_total\n\
+        # TYPE tickwire_frames_direct counter\n\
+        tickwire_frames_direct_total\n\
         # TYPE tickwire_bytes_in counter\n\
         tickwire_bytes_in_total\n\
         # TYPE tickwire_frames_in counter\n\
@@ -502,6 +515,7 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        assert_eq!(families, [SNAPSHOTS, INPUTS_DROPPED, DISCONNECTS, ROOM_CLIENTS]);
+        // FRAMES_DIRECT is not required of a server: bots may measure builds from before it.
+        assert_eq!(families, [FRAMES_DIRECT, SNAPSHOTS, INPUTS_DROPPED, DISCONNECTS, ROOM_CLIENTS]);
     }
 }

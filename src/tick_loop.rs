@@ -9,6 +9,7 @@
 use crate::context::Shared;
 use crate::game::{ClientInfo, Game, Recipient};
 use crate::input::{InputTally, Queued};
+use crate::net::flusher::{self, Flusher};
 use crate::net::inbox::{Event, ResumeToken, WireOf};
 use crate::net::outbox::{Ending, Outbox};
 use crate::net::pool::BufferPool;
@@ -69,6 +70,8 @@ pub struct TickLoop<G: Game> {
     waiting: HashMap<ResumeToken, Waiting>,
     /// The connected client whose own entity each entity is, for events sent to one.
     owners: HashMap<Entity, u32>,
+    /// Writes each tick's frames; without one, the tick writes them itself.
+    flusher: Option<Flusher>,
 }
 
 /// This room's share of the server-wide gauges, to change them by differences.
@@ -105,7 +108,14 @@ impl<G: Game> TickLoop<G> {
             tokens: HashMap::new(),
             waiting: HashMap::new(),
             owners: HashMap::new(),
+            flusher: None,
         }
+    }
+
+    /// Hands every tick's frames to `flusher` to write, rather than writing them itself.
+    pub fn with_flusher(mut self, flusher: Flusher) -> TickLoop<G> {
+        self.flusher = Some(flusher);
+        self
     }
 
     /// The room's status.
@@ -190,8 +200,12 @@ impl<G: Game> TickLoop<G> {
         // Writers are woken only now: woken one by one while the tick still builds, they
         // preempted it on this 2-core class of machine, and the tick ran late for everyone.
         // And a client that reads its snapshot finds the room's gauges already counting it.
-        for client in self.clients.values() {
-            client.outbox.wake();
+        // On plain TCP most clients' frames are written straight onto their sockets, with no
+        // task woken (see `Outbox::deliver`), by the flusher if there is one.
+        let outboxes: flusher::Flush = self.clients.values().map(|c| c.outbox.clone()).collect();
+        match &self.flusher {
+            Some(flusher) => flusher.flush(outboxes),
+            None => flusher::deliver(&outboxes, &self.shared),
         }
     }
 

@@ -2,8 +2,11 @@
 //! tick, and writes what the tick leaves in the client's [`Outbox`].
 //!
 //! One task per connection. Client-caused faults close only that connection, with a close
-//! code and a reason, and are logged at `debug!`.
+//! code and a reason, and are logged at `debug!`. On plain TCP the tick writes most frames
+//! straight onto the socket ([`super::direct`]); this task writes what the tick could not
+//! (a full socket, control messages queued between ticks) and completes partial writes.
 
+use super::direct::DirectSocket;
 use super::idle::{self, IdleTimer};
 use super::inbox::{Event, Inbox, ResumeToken, Wire};
 use super::outbox::{Ending, Outbox};
@@ -12,20 +15,32 @@ use crate::game::{ClientInfo, GameInput, GameMessage};
 use crate::protocol::{self, ClientMessage, CloseCode, Pong};
 use crate::rooms::{Membership, Refusal, RoomStatus};
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
 use tracing::debug;
+
+/// What a WebSocket runs on: a plain TCP stream shared with the tick, or a TLS stream.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// An upgraded connection.
+pub type Socket<S> = WebSocketStream<S>;
 
 /// Serves one upgraded connection until it ends: in the room of `place`, or refused with the
 /// refusal's close code and reason.
 ///
 /// One task, one loop: it waits for either a client message or something in the outbox. The
-/// socket is not split, so reading and writing share no lock.
-pub async fn serve<W: Wire>(
-    mut socket: WebSocket,
+/// socket is not split, so reading and writing share no lock. With `direct`, the tick may
+/// write to the same socket while the connection is open.
+pub async fn serve<W: Wire, S: Io>(
+    mut socket: Socket<S>,
+    direct: Option<Arc<DirectSocket>>,
     shared: Arc<Shared>,
     place: Result<Membership<W>, Refusal>,
     client: ClientInfo,
@@ -46,6 +61,9 @@ pub async fn serve<W: Wire>(
     // function), so the room cannot close under a client it has not seen leave.
     let (inbox, room) = (&membership.inbox, &membership.status);
     let outbox = Arc::new(Outbox::new(shared.config.control_queue, shared.config.event_queue));
+    if let Some(direct) = direct {
+        outbox.attach(direct);
+    }
     let join = Event::Join { client, outbox: outbox.clone(), resume };
     if inbox.send(join).await.is_err() {
         let ending = Ending::Close(CloseCode::InternalError, "tick loop stopped".into());
@@ -65,12 +83,14 @@ pub async fn serve<W: Wire>(
             }
             // Cancel safe (see `Outbox::next_batch`).
             batch = outbox.next_batch() => {
-                if !batch.frames.is_empty() && !write(&mut socket, &shared, &outbox, batch.frames).await {
+                let any = !batch.frames.is_empty() || batch.drain;
+                if any && !write(&mut socket, &shared, &outbox, batch.frames).await {
                     break outbox.is_ending().then(|| outbox.take_ending()).flatten();
                 }
                 if batch.ending.is_some() {
                     break batch.ending;
                 }
+                outbox.written();
             }
             // Cancel safe (see `IdleTimer::next`).
             due = idle.next() => {
@@ -80,6 +100,8 @@ pub async fn serve<W: Wire>(
             }
         }
     };
+    // From here on only this task writes: the close frame must be the last frame sent.
+    outbox.detach();
     finish(&mut socket, &shared, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let resumable = !reader.said_goodbye;
@@ -110,7 +132,7 @@ impl Reader {
     /// Handles one read; `Some` when the connection must end.
     fn handle<W: Wire>(
         &mut self,
-        message: Option<Result<Message, axum::Error>>,
+        message: Option<Result<Message, tungstenite::Error>>,
         shared: &Shared,
         room: &RoomStatus,
         inbox: &Inbox<W>,
@@ -119,9 +141,9 @@ impl Reader {
         let client_id = self.client_id;
         let bytes = match message {
             Some(Ok(Message::Binary(bytes))) => bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return None,
             Some(Ok(Message::Close(frame))) => {
-                self.said_goodbye = frame.is_some_and(|f| f.code == 1000);
+                self.said_goodbye = frame.is_some_and(|f| u16::from(f.code) == 1000);
                 shared.metrics.disconnect("client_closed");
                 return Some(Ending::PeerClosed);
             }
@@ -131,9 +153,7 @@ impl Reader {
             }
             Some(Err(error)) => {
                 debug!(client_id, %error, "read failed");
-                let close =
-                    error.into_inner().downcast_ref().and_then(super::framing::read_error_close);
-                if let Some((code, reason)) = close {
+                if let Some((code, reason)) = super::framing::read_error_close(&error) {
                     return Some(refuse(shared, client_id, code, reason));
                 }
                 shared.metrics.disconnect("read_error");
@@ -220,8 +240,8 @@ fn refuse(shared: &Shared, client_id: u32, code: CloseCode, reason: String) -> E
 
 /// Writes a batch: every frame is fed, then one flush writes them all (one syscall when
 /// they fit). `false` if the socket failed or the connection must end meanwhile.
-async fn write(
-    socket: &mut WebSocket,
+async fn write<S: Io>(
+    socket: &mut Socket<S>,
     shared: &Shared,
     outbox: &Outbox,
     frames: Vec<Bytes>,
@@ -253,7 +273,7 @@ async fn write(
 /// After sending its own close frame the server waits for the client's answer before it
 /// drops the socket: closing a TCP socket with unread data in it sends a reset, and a reset
 /// can destroy the close frame in flight, so the client would see 1006 instead of the code.
-async fn finish(socket: &mut WebSocket, shared: &Shared, ending: Option<Ending>) {
+async fn finish<S: Io>(socket: &mut Socket<S>, shared: &Shared, ending: Option<Ending>) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
@@ -268,7 +288,7 @@ async fn finish(socket: &mut WebSocket, shared: &Shared, ending: Option<Ending>)
             let _ = timeout(limit, handshake).await;
         }
         Some(Ending::PeerClosed) => {
-            let _ = timeout(limit, socket.close()).await;
+            let _ = timeout(limit, SinkExt::close(socket)).await;
         }
         None => {}
     }
@@ -276,7 +296,7 @@ async fn finish(socket: &mut WebSocket, shared: &Shared, ending: Option<Ending>)
 
 fn close_message(code: CloseCode, reason: &str) -> Message {
     let reason = super::framing::fit_close_reason(reason);
-    Message::Close(Some(CloseFrame { code: code.code(), reason: reason.into() }))
+    Message::Close(Some(CloseFrame { code: code.code().into(), reason: reason.into() }))
 }
 
 /// Allows `rate` messages per second on average and a burst of one second's worth.

@@ -11,13 +11,15 @@ use crate::rooms::{DEFAULT_ROOM, Directory, ROOM_PARAM, Refusal, check_name};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 mod demo {
     include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
@@ -99,11 +101,25 @@ pub fn router<W: Wire>(
         .with_state(AppState { shared, rooms, files, per_ip: ConnectionsPerIp::default(), cluster })
 }
 
+/// The connection's pending upgrade, taken before [`WebSocketUpgrade`] (which checks the
+/// handshake and keeps its 400 reasons) so that the upgraded stream can be unwrapped to its
+/// TCP socket: axum's `WebSocket` hides it, and the tick writes to it directly.
+struct RawUpgrade(Option<hyper::upgrade::OnUpgrade>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RawUpgrade {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RawUpgrade(parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned()))
+    }
+}
+
 async fn upgrade<W: Wire>(
     State(state): State<AppState<W>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    RawUpgrade(raw): RawUpgrade,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let AppState { shared, rooms, per_ip, cluster, .. } = state;
@@ -166,17 +182,25 @@ async fn upgrade<W: Wire>(
     } else {
         seat.map_err(Refusal::Seat).and_then(|()| rooms.join(&room, resume.is_some()))
     };
-    // Client messages are at most 64 bytes. tungstenite zeroes `read_buffer_size` bytes of
-    // its read buffer before every socket read (128 KiB by default), which at one read per
-    // input per client per tick was over half the server's CPU: keep it small.
-    upgrade
-        .read_buffer_size(CLIENT_READ_BUFFER_BYTES)
-        .max_message_size(CLIENT_MAX_FRAME_BYTES)
-        .max_frame_size(CLIENT_MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move {
-            let _guards = (guard, slot);
-            super::connection::serve(socket, shared, place, client, resume).await;
-        })
+    let (Some(on_upgrade), Some(key)) = (raw, headers.get(header::SEC_WEBSOCKET_KEY)) else {
+        return (StatusCode::BAD_REQUEST, "connection not upgradable\n").into_response();
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    tokio::spawn(async move {
+        let _guards = (guard, slot);
+        match on_upgrade.await {
+            Ok(upgraded) => super::upgraded::serve(upgraded, shared, place, client, resume).await,
+            Err(error) => tracing::debug!(%peer, %error, "upgrade failed"),
+        }
+    });
+    let response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .header(header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL)
+        .body(axum::body::Body::empty());
+    response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// A clustered server's admission: a seat issued for this process and `room`, taken so it

@@ -7,14 +7,16 @@
 //! [`IdleTimer`] holds no socket: the connection loop tells it what it heard and asks it what
 //! is due; [`act`] does the I/O.
 
+use super::connection::{Io, Socket};
 use super::outbox::{Ending, Outbox};
 use crate::context::Shared;
 use crate::protocol::CloseCode;
 use axum::body::Bytes;
-use axum::extract::ws::{Message, WebSocket};
+use futures_util::SinkExt;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::time::{Instant, Sleep, sleep_until};
+use tokio_tungstenite::tungstenite::Message;
 use tracing::debug;
 
 /// Pings sent per idle timeout to a client that stays quiet: the first after a third of it,
@@ -104,9 +106,9 @@ impl IdleTimer {
 
 /// Does what is due: sends a ping, or ends the connection with 4002. `Err` holds the ending
 /// when the connection loop must stop (`None`: the socket failed).
-pub async fn act(
+pub async fn act<S: Io>(
     due: Due,
-    socket: &mut WebSocket,
+    socket: &mut Socket<S>,
     shared: &Shared,
     outbox: &Outbox,
     client_id: u32,

@@ -8,6 +8,8 @@
 
 pub mod accept;
 pub mod connection;
+pub mod direct;
+pub mod flusher;
 pub mod framing;
 pub mod http;
 pub mod idle;
@@ -17,5 +19,6 @@ pub mod outbox;
 pub mod per_ip;
 pub mod pool;
 pub mod tls;
+pub mod upgraded;
 
 pub use outbox::Outbox;

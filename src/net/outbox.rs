@@ -13,14 +13,21 @@
 //!   the welcome like control messages. An event that finds it full is not dropped: the tick
 //!   closes the client as too slow (4001), since a gap in the events would go unnoticed.
 //!
+//! On a plain-TCP connection the tick does not wake the writer at all when it can help it:
+//! [`Outbox::deliver`] writes what is queued straight onto the socket ([`DirectSocket`]) when
+//! the writer holds nothing, and wakes the writer only when the socket is full or busy. What
+//! is written directly is taken exactly as if the writer had taken it: in the same order
+//! (control, events, snapshot), and a snapshot the kernel took only in part counts as taken.
+//!
 //! This is a `std::sync::Mutex`, not a tokio one: the tick thread is not async and every
-//! critical section is a few pointer moves.
+//! critical section is a few pointer moves, or one non-blocking `writev`.
 
+use super::direct::{DirectSocket, MAX_DIRECT_FRAMES, Written};
 use crate::protocol::CloseCode;
 use axum::body::Bytes;
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 /// How the connection should end.
@@ -40,6 +47,13 @@ struct State {
     ending: Option<Ending>,
     /// Whether the welcome is queued; until then the writer is handed nothing.
     welcomed: bool,
+    /// The socket the tick may write to directly, while the connection is open.
+    direct: Option<Arc<DirectSocket>>,
+    /// The writer took frames it has not finished writing: nothing is written directly
+    /// meanwhile, or it would overtake them.
+    busy: bool,
+    /// A direct write left a remainder on the socket for the writer to complete.
+    drain: bool,
 }
 
 /// One client's outbox.
@@ -61,6 +75,19 @@ pub struct Batch {
     pub frames: Vec<Bytes>,
     /// Set when the connection must end after `frames`.
     pub ending: Option<Ending>,
+    /// The socket holds the remainder of a direct write: flush it even if `frames` is empty.
+    pub drain: bool,
+}
+
+/// What [`Outbox::deliver`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Delivered {
+    /// Messages written directly.
+    pub frames: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// Whether the writer was woken instead (or as well, to complete a partial write).
+    pub woke: bool,
 }
 
 impl Outbox {
@@ -97,6 +124,63 @@ impl Outbox {
     /// Wakes the writer for what was put since it last looked.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Lets [`Outbox::deliver`] write to `socket` directly.
+    pub fn attach(&self, socket: Arc<DirectSocket>) {
+        self.lock().direct = Some(socket);
+    }
+
+    /// Ends direct writes: once this returns, only the writer writes to the socket (its
+    /// close frame must be the last thing on the wire).
+    pub fn detach(&self) {
+        self.lock().direct = None;
+    }
+
+    /// Hands over what was queued since the writer last looked: written straight onto the
+    /// socket when it is attached, the writer holds nothing, and the kernel takes it without
+    /// blocking; otherwise the writer is woken, as [`Outbox::wake`] does.
+    pub fn deliver(&self) -> Delivered {
+        let mut state = self.lock();
+        let count =
+            state.control.len() + state.events.len() + usize::from(state.snapshot.is_some());
+        if count == 0 {
+            return Delivered::default();
+        }
+        let open = state.welcomed
+            && !state.busy
+            && !state.drain
+            && state.ending.is_none()
+            && count <= MAX_DIRECT_FRAMES;
+        let Some(direct) = state.direct.clone().filter(|_| open) else {
+            drop(state);
+            self.wake.notify_one();
+            return Delivered { woke: true, ..Delivered::default() };
+        };
+        let State { control, events, snapshot, .. } = &mut *state;
+        let frames = control.iter().chain(events.iter()).chain(snapshot.iter());
+        let bytes = frames.clone().map(|frame| frame.len() as u64).sum();
+        let written = direct.try_send(frames.map(|frame| &frame[..]));
+        if written == Written::Not {
+            drop(state);
+            self.wake.notify_one();
+            return Delivered { woke: true, ..Delivered::default() };
+        }
+        control.clear();
+        events.clear();
+        *snapshot = None;
+        let woke = written == Written::Partly;
+        if woke {
+            state.drain = true;
+            drop(state);
+            self.wake.notify_one();
+        }
+        Delivered { frames: count as u64, bytes, woke }
+    }
+
+    /// The writer finished writing what it took: direct writes may resume.
+    pub fn written(&self) {
+        self.lock().busy = false;
     }
 
     /// Queues the welcome ahead of anything queued before it and opens the outbox.
@@ -153,7 +237,8 @@ impl Outbox {
         self.ended.load(Ordering::Acquire)
     }
 
-    /// Waits until there is something to write, then takes all of it.
+    /// Waits until there is something to write, then takes all of it; until the writer calls
+    /// [`Outbox::written`], nothing is written directly.
     ///
     /// # Cancel safety
     /// Cancel safe: nothing is taken until the future completes.
@@ -171,7 +256,9 @@ impl Outbox {
                 } else if let Some(snapshot) = state.snapshot.take() {
                     batch.frames.push(snapshot);
                 }
-                if !batch.frames.is_empty() || batch.ending.is_some() {
+                batch.drain = std::mem::take(&mut state.drain);
+                if !batch.frames.is_empty() || batch.ending.is_some() || batch.drain {
+                    state.busy = true;
                     return batch;
                 }
             }

@@ -16,6 +16,7 @@ use super::directory::{Directory, Opener};
 use super::status::RoomStatus;
 use crate::context::Shared;
 use crate::game::Game;
+use crate::net::flusher::Flusher;
 use crate::net::inbox::{Event, WireOf};
 use crate::protocol::CloseCode;
 use crate::room::{Room, RoomSettings};
@@ -71,7 +72,11 @@ impl SimPool {
         let directory = Arc::new(Directory::new(shared.clone(), opener(lanes, &shared)));
         let mut threads = Vec::with_capacity(count);
         for (index, (arrivals, load)) in arrivals.into_iter().enumerate() {
+            let (flusher, flushing) =
+                Flusher::start(format!("tickwire-flush-{index}"), shared.clone())?;
+            threads.push(flushing);
             let worker = Worker {
+                flusher,
                 rooms: Vec::new(),
                 arrivals,
                 load,
@@ -115,6 +120,9 @@ fn opener<G: Game>(lanes: Vec<Lane<G>>, shared: &Shared) -> Opener<WireOf<G>> {
 /// One simulation thread.
 struct Worker<G: Game> {
     rooms: Vec<TickLoop<G>>,
+    /// Writes this thread's ticks onto the sockets; it ends once the worker and its rooms
+    /// are gone.
+    flusher: Flusher,
     arrivals: mpsc::Receiver<NewRoom<G>>,
     load: Arc<AtomicUsize>,
     factory: GameFactory<G>,
@@ -167,7 +175,8 @@ impl<G: Game> Worker<G> {
             Ok(room) => {
                 info!(room = status.name, "room opened");
                 let shared = self.shared.clone();
-                self.rooms.push(TickLoop::new(room, shared, status, events, Instant::now()));
+                let room = TickLoop::new(room, shared, status, events, Instant::now());
+                self.rooms.push(room.with_flusher(self.flusher.clone()));
             }
             Err(reason) => {
                 error!(room = status.name, %reason, "room could not be opened");

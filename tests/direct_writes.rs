@@ -1,0 +1,46 @@
+//! On plain TCP the tick writes each client's snapshot straight onto its socket, and the
+//! client cannot tell: every snapshot arrives, in order, each a delta against the one before.
+
+mod common;
+
+use common::{TestServer, small_arena, within};
+use tickwire::config::ServerConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_are_written_by_the_tick_and_arrive_in_order() {
+    let server = TestServer::start_arena(ServerConfig::default(), small_arena()).await;
+    let mut bots = vec![server.connect("a").await, server.connect("b").await];
+    for bot in &mut bots {
+        within(bot.next_snapshot()).await.expect("first snapshot");
+    }
+    for _ in 0..20 {
+        for bot in &mut bots {
+            let before = bot.replica.tick;
+            within(bot.next_snapshot()).await.expect("snapshot");
+            assert!(bot.replica.tick > before, "ticks only move forward");
+        }
+    }
+    let metrics = metrics(&server).await;
+    let direct = counter(&metrics, "tickwire_frames_direct_total");
+    assert!(direct >= 40, "most snapshots written by the tick directly: {direct}\n{metrics}");
+    for bot in bots {
+        bot.close().await;
+    }
+    server.stop().await;
+}
+
+async fn metrics(server: &TestServer) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut text = String::new();
+    within(tcp.read_to_string(&mut text)).await.expect("read");
+    text
+}
+
+fn counter(metrics: &str, name: &str) -> u64 {
+    let line = metrics.lines().find(|line| line.starts_with(name)).expect("the counter");
+    line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a number")
+}
