@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, arena_spec, small_arena};
+use common::{TestServer, arena_spec, run_bots, small_arena};
 use std::time::Duration;
 use tickwire::ServerConfig;
 use tickwire::arena::ArenaConfig;
@@ -15,13 +15,7 @@ async fn load(server: &TestServer, clients: usize, pattern: Pattern) -> tickwire
     options.duration = Duration::from_millis(2_500);
     options.ramp_up = Duration::from_millis(500);
     options.pattern = pattern;
-    let report = tokio::time::timeout(
-        Duration::from_secs(15),
-        run(&arena_spec(), &options, std::future::pending::<()>()),
-    )
-    .await
-    .expect("the run ends at its duration plus grace")
-    .expect("the run starts");
+    let report = run_bots(&arena_spec(), &options).await;
     eprintln!("{}", tickwire::bots::report::render_text(&report));
     report
 }
@@ -64,13 +58,7 @@ async fn churning_bots_reconnect_as_fresh_clients_with_correct_replicas() {
     options.duration = Duration::from_secs(4);
     options.ramp_up = Duration::from_millis(500);
     options.churn = Some(Duration::from_millis(800));
-    let report = tokio::time::timeout(
-        Duration::from_secs(20),
-        run(&arena_spec(), &options, std::future::pending::<()>()),
-    )
-    .await
-    .expect("the run ends at its duration plus grace")
-    .expect("the run starts");
+    let report = run_bots(&arena_spec(), &options).await;
     eprintln!("{}", tickwire::bots::report::render_text(&report));
     let (clients, churn) = (&report.clients, &report.churn);
     assert_eq!((clients.connected, clients.failed), (20, 0), "{clients:?}");
@@ -96,13 +84,7 @@ async fn churning_bots_that_drop_resume_their_own_players() {
     options.ramp_up = Duration::from_millis(500);
     options.churn = Some(Duration::from_millis(800));
     options.resume_share = 0.5;
-    let report = tokio::time::timeout(
-        Duration::from_secs(20),
-        run(&arena_spec(), &options, std::future::pending::<()>()),
-    )
-    .await
-    .expect("the run ends at its duration plus grace")
-    .expect("the run starts");
+    let report = run_bots(&arena_spec(), &options).await;
     eprintln!("{}", tickwire::bots::report::render_text(&report));
     let (clients, churn) = (&report.clients, &report.churn);
     assert_eq!((clients.connected, clients.failed), (20, 0), "{clients:?}");

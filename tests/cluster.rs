@@ -7,14 +7,14 @@ mod common;
 #[path = "common/redis.rs"]
 mod redis_server;
 
-use common::{TestServer, arena_spec, small_arena, within};
+use common::{TestServer, arena_spec, run_bots, small_arena, within};
 use redis_server::RedisServer;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tickwire::ServerConfig;
 use tickwire::arena::Arena;
 use tickwire::bots::client::{BotError, next_binary};
-use tickwire::bots::{BotClient, LoadOptions, client, run};
+use tickwire::bots::{BotClient, LoadOptions, client};
 use tickwire::cluster::ClusterConfig;
 use tickwire::cluster::matchmake::{ClusterRoomList, Placement, request};
 
@@ -75,13 +75,7 @@ async fn bots_matchmake_over_rooms_on_two_processes() {
     options.ramp_up = Duration::from_millis(1_000);
     options.rooms = tickwire::bots::load::room_names(Some("spread"), 4);
     options.matchmake = Some(http(&b));
-    let report = tokio::time::timeout(
-        Duration::from_secs(15),
-        run(&arena_spec(), &options, std::future::pending::<()>()),
-    )
-    .await
-    .expect("the run ends")
-    .expect("the run starts");
+    let report = run_bots(&arena_spec(), &options).await;
     eprintln!("{}", tickwire::bots::report::render_text(&report));
     assert_eq!(report.clients.connected, 8, "{:?}", report.clients);
     assert_eq!(report.clients.disconnected, 0);

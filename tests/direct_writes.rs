@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{TestServer, small_arena, within};
+use common::{TestServer, http_get, small_arena, within};
 use tickwire::config::ServerConfig;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_are_written_by_the_tick_and_arrive_in_order() {
@@ -21,23 +20,13 @@ async fn snapshots_are_written_by_the_tick_and_arrive_in_order() {
             assert!(bot.replica.tick > before, "ticks only move forward");
         }
     }
-    let metrics = metrics(&server).await;
+    let (_, metrics) = http_get(server.addr, "/metrics").await;
     let direct = counter(&metrics, "tickwire_frames_direct_total");
     assert!(direct >= 40, "most snapshots written by the tick directly: {direct}\n{metrics}");
     for bot in bots {
         bot.close().await;
     }
     server.stop().await;
-}
-
-async fn metrics(server: &TestServer) -> String {
-    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
-    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut text = String::new();
-    within(tcp.read_to_string(&mut text)).await.expect("read");
-    text
 }
 
 fn counter(metrics: &str, name: &str) -> u64 {

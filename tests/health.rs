@@ -4,12 +4,10 @@
 mod common;
 
 use bevy_ecs::prelude::*;
-use common::within;
+use common::{http_get, within};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tickwire::{ClientInfo, Game, GameBuilder, NoMessages, Replicated, Server, ServerConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// A game whose tick blocks for 1.5 s in a room built with `stuck`.
 #[derive(Clone)]
@@ -46,17 +44,6 @@ impl Game for Stall {
     }
 }
 
-async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    within(tcp.read_to_string(&mut response)).await.expect("read");
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_names_the_room_whose_tick_stalled() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -69,13 +56,13 @@ async fn healthz_names_the_room_whose_tick_stalled() {
         let _ = stopped.await;
     }));
 
-    assert_eq!(get(addr, "/healthz").await, (200, "ok\n".to_owned()));
+    assert_eq!(http_get(addr, "/healthz").await, (200, "ok\n".to_owned()));
     // Joining the room opens it; its first tick blocks its thread.
     let url = format!("ws://{addr}/ws?room=stuck");
     let _socket = within(tickwire::bots::client::open(&url)).await.expect("handshake");
     let body = within(async {
         loop {
-            let (status, body) = get(addr, "/healthz").await;
+            let (status, body) = http_get(addr, "/healthz").await;
             if status == 503 {
                 return body;
             }

@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::{TestServer, arena_spec};
+use common::{TestServer, arena_spec, run_bots};
 use std::time::Duration;
 use tickwire::ServerConfig;
 use tickwire::arena::ArenaConfig;
+use tickwire::bots::LoadOptions;
 use tickwire::bots::pattern::Pattern;
-use tickwire::bots::{LoadOptions, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paced_bots_feed_every_tick_and_predict_their_player() {
@@ -20,13 +20,7 @@ async fn paced_bots_feed_every_tick_and_predict_their_player() {
     options.duration = Duration::from_secs(5);
     options.ramp_up = Duration::from_millis(500);
     options.pattern = Pattern::RandomWalk;
-    let report = tokio::time::timeout(
-        Duration::from_secs(20),
-        run(&arena_spec(), &options, std::future::pending::<()>()),
-    )
-    .await
-    .expect("the run ends at its duration plus grace")
-    .expect("the run starts");
+    let report = run_bots(&arena_spec(), &options).await;
     eprintln!("{}", tickwire::bots::report::render_text(&report));
     assert_eq!((report.clients.connected, report.clients.disconnected), (15, 0));
     assert_eq!(report.replica.errors(), 0, "{:?}", report.replica);

@@ -5,19 +5,15 @@
 mod common;
 
 use bevy_ecs::prelude::*;
-use common::{TestServer, arena_spec, small_arena, within};
+use common::{TestServer, arena_spec, connect_without_reading, http_get, small_arena, within};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tickwire::arena::{ArenaEvent, ArenaMessage};
 use tickwire::bots::client::{BotError, Received};
 use tickwire::bots::{BotClient, GameSpec};
-use tickwire::protocol::SUBPROTOCOL;
 use tickwire::{
     ClientInfo, Game, GameBuilder, GameMessage, NoMessages, Outgoing, Replicated, ServerConfig,
 };
-use tokio::net::TcpSocket;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 async fn join(server: &TestServer, room: &str, name: &str) -> BotClient {
     let url = format!("{}?room={room}&name={name}", server.ws_url());
@@ -52,19 +48,6 @@ async fn events_during(bot: &mut BotClient, snapshots: usize) -> Vec<ArenaEvent>
         }
     }
     out
-}
-
-/// A GET over a fresh connection: the status code and the body.
-async fn get(server: &TestServer, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    within(tcp.read_to_string(&mut response)).await.expect("read");
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
 }
 
 fn chat(from: &str, text: &str) -> ArenaEvent {
@@ -217,13 +200,7 @@ async fn a_client_that_leaves_its_events_unread_is_closed_as_too_slow() {
     };
     let server = TestServer::start_game(Flood, config).await;
     // A tiny receive window, never read: the server's writer blocks and events pile up.
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(2048).expect("rcvbuf");
-    let tcp = socket.connect(server.addr).await.expect("connect");
-    let mut request = server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
-    let (mut stalled, _) =
-        within(tokio_tungstenite::client_async(request, tcp)).await.expect("handshake");
+    let mut stalled = connect_without_reading(&server).await;
 
     let spec = GameSpec::of(Flood).expect("registers");
     let mut healthy = within(BotClient::connect(&server.ws_url(), &spec)).await.expect("joins");
@@ -238,7 +215,7 @@ async fn a_client_that_leaves_its_events_unread_is_closed_as_too_slow() {
 
     // The stalled client was closed as too slow (its socket is full, so the close frame
     // cannot reach it: the server counts it and drops the connection).
-    let (status, metrics) = get(&server, "/metrics").await;
+    let (status, metrics) = http_get(server.addr, "/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.contains("tickwire_disconnects_total{reason=\"too_slow\"} 1\n"), "{metrics}");
     use futures_util::StreamExt;

@@ -7,12 +7,12 @@
 mod common;
 mod raw;
 
-use common::{TestServer, arena_spec, small_arena, within};
+use common::{TestServer, arena_spec, run_bots, small_arena, within};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tickwire::ServerConfig;
 use tickwire::arena::ArenaConfig;
-use tickwire::bots::{LoadOptions, run};
+use tickwire::bots::LoadOptions;
 use tickwire::netsim::{LinkConfig, Netsim, NetsimConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -250,13 +250,7 @@ async fn bots_play_through_a_100_ms_round_trip() {
     let mut options = LoadOptions::new(format!("ws://{}/ws", netsim.local_addr()), 10);
     options.duration = Duration::from_secs(4);
     options.ramp_up = Duration::from_millis(500);
-    let report = tokio::time::timeout(
-        Duration::from_secs(15),
-        run(&arena_spec(), &options, std::future::pending::<()>()),
-    )
-    .await
-    .expect("the run ends at its duration plus grace")
-    .expect("the run starts");
+    let report = run_bots(&arena_spec(), &options).await;
     eprintln!("{}", tickwire::bots::report::render_text(&report));
     assert_eq!((report.clients.connected, report.clients.failed), (10, 0), "{:?}", report.clients);
     assert_eq!(report.clients.disconnected, 0, "{:?}", report.clients.close_codes);

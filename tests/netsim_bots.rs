@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::{TestServer, arena_spec};
+use common::{TestServer, arena_spec, run_bots};
 use std::time::Duration;
 use tickwire::ServerConfig;
 use tickwire::arena::ArenaConfig;
+use tickwire::bots::LoadOptions;
 use tickwire::bots::pattern::Pattern;
-use tickwire::bots::{LoadOptions, run};
 use tickwire::netsim::{LinkConfig, Netsim, NetsimConfig};
 
 const BOTS: usize = 16;
@@ -37,13 +37,7 @@ async fn bots_behind_a_jittery_100_ms_link_keep_their_buffers_fed() {
     options.pattern = Pattern::RandomWalk;
     // The server's own figures straight from it, so the window's edges are not delayed.
     options.metrics_url = Some(format!("http://{}/metrics", server.addr));
-    let report = tokio::time::timeout(
-        Duration::from_secs(30),
-        run(&arena_spec(), &options, std::future::pending::<()>()),
-    )
-    .await
-    .expect("the run ends at its duration plus grace")
-    .expect("the run starts");
+    let report = run_bots(&arena_spec(), &options).await;
     eprintln!("{}", tickwire::bots::report::render_text(&report));
 
     assert_eq!((report.clients.connected, report.clients.failed), (BOTS as u64, 0));

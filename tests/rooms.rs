@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestServer, arena_spec, small_arena, within};
+use common::{TestServer, arena_spec, http_get, small_arena, within};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tickwire::ServerConfig;
@@ -14,20 +14,8 @@ use tickwire::net::http::RoomList;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A GET over a fresh connection: the status line's code and the body.
-async fn get(server: &TestServer, path: &str) -> (u16, String) {
-    let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    within(tcp.read_to_string(&mut response)).await.expect("read");
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_owned())
-}
-
 async fn room_list(server: &TestServer) -> RoomList {
-    let (status, body) = get(server, "/rooms").await;
+    let (status, body) = http_get(server.addr, "/rooms").await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).expect("GET /rooms is JSON")
 }
@@ -103,11 +91,11 @@ async fn a_room_opens_on_demand_and_is_listed() {
     assert!(duel.uptime_seconds < 10.0, "{duel:?}");
     assert_eq!(list.rooms[1].players, 0);
 
-    let (status, metrics) = get(&server, "/metrics").await;
+    let (status, metrics) = http_get(server.addr, "/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.contains("tickwire_rooms 2\n"), "{metrics}");
     assert!(metrics.contains("tickwire_room_clients{room=\"duel-7\"} 1\n"), "{metrics}");
-    let (status, health) = get(&server, "/healthz").await;
+    let (status, health) = http_get(server.addr, "/healthz").await;
     assert_eq!((status, health.as_str()), (200, "ok\n"));
     server.stop().await;
 }
@@ -167,7 +155,7 @@ async fn an_empty_room_closes_after_its_grace_but_the_lobby_stays() {
     .await;
     tokio::time::sleep(grace * 2).await;
     assert_eq!(names(&room_list(&server).await), ["lobby"]);
-    let (_, metrics) = get(&server, "/metrics").await;
+    let (_, metrics) = http_get(server.addr, "/metrics").await;
     assert!(metrics.contains("tickwire_rooms 1\n"), "{metrics}");
     assert!(!metrics.contains("room=\"brief\""), "a closed room's label goes: {metrics}");
 

@@ -3,15 +3,11 @@
 
 mod common;
 
-use common::{TestServer, within};
+use common::{TestServer, connect_without_reading, http_get, within};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 use tickwire::arena::ArenaConfig;
 use tickwire::config::ServerConfig;
-use tickwire::protocol::SUBPROTOCOL;
-use tokio::net::TcpSocket;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
@@ -24,13 +20,7 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
     config.socket_send_buffer = Some(4096);
     let server = TestServer::start_arena(config, arena).await;
 
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(2048).expect("rcvbuf");
-    let tcp = socket.connect(server.addr).await.expect("connect");
-    let mut request = server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
-    let (mut stalled, _) =
-        within(tokio_tungstenite::client_async(request, tcp)).await.expect("handshake");
+    let mut stalled = connect_without_reading(&server).await;
 
     let mut healthy = server.connect("healthy").await;
     within(healthy.next_snapshot()).await.expect("snapshot");
@@ -64,7 +54,7 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
         assert_eq!(u16::from(frame.code), 4001, "{frame:?}");
         assert!(frame.reason.contains("too slow"), "{frame:?}");
     }
-    let metrics = reqwest_metrics(&server).await;
+    let (_, metrics) = http_get(server.addr, "/metrics").await;
     assert!(metrics.contains("tickwire_disconnects_total{reason=\"too_slow\"} 1"), "{metrics}");
     assert!(
         metrics
@@ -74,15 +64,4 @@ async fn a_stalled_client_is_dropped_without_stalling_the_rest() {
     );
     healthy.close().await;
     server.stop().await;
-}
-
-async fn reqwest_metrics(server: &TestServer) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
-    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let mut text = String::new();
-    within(tcp.read_to_string(&mut text)).await.expect("read");
-    text
 }

@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{TestServer, arena_spec, within};
+use common::{TestServer, arena_spec, connect_without_reading, within};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 use tickwire::arena::ArenaConfig;
@@ -23,11 +23,8 @@ use tickwire::bots::scrape::{Scrape, fetch_async};
 use tickwire::bots::{LoadOptions, run};
 use tickwire::config::ServerConfig;
 use tickwire::metrics::names;
-use tickwire::protocol::{CloseCode, SUBPROTOCOL};
-use tokio::net::TcpSocket;
+use tickwire::protocol::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
 /// Bots that keep reading.
@@ -97,20 +94,6 @@ async fn a_client_that_never_reads_is_closed_in_bound_and_starves_nobody() {
         server_figures.ticks
     );
     server.stop().await;
-}
-
-/// Opens a WebSocket with a 2 KiB receive buffer and never reads from it.
-async fn connect_without_reading(
-    server: &TestServer,
-) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(2048).expect("rcvbuf");
-    let tcp = socket.connect(server.addr).await.expect("connect");
-    let mut request = server.ws_url().into_client_request().expect("request");
-    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
-    let (stalled, _) =
-        within(tokio_tungstenite::client_async(request, tcp)).await.expect("handshake");
-    stalled
 }
 
 /// Polls `/metrics` every 100 ms until the server counts a 4001 (`too_slow`) disconnect;

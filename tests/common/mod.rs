@@ -115,3 +115,46 @@ pub fn arena_spec() -> GameSpec {
 pub fn small_arena() -> ArenaConfig {
     ArenaConfig { size: 60.0, orbs: 10, ..ArenaConfig::default() }
 }
+
+/// A GET over a fresh connection to `addr`: the status code and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    within(tcp.read_to_string(&mut response)).await.expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body.to_owned())
+}
+
+/// Opens a WebSocket to `server` with a 2 KiB receive buffer, for a test that never reads
+/// from it (a stalled client).
+pub async fn connect_without_reading(
+    server: &TestServer,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(2048).expect("rcvbuf");
+    let tcp = socket.connect(server.addr).await.expect("connect");
+    let mut request = server.ws_url().into_client_request().expect("request");
+    let protocol = HeaderValue::from_static(tickwire::protocol::SUBPROTOCOL);
+    request.headers_mut().insert("Sec-WebSocket-Protocol", protocol);
+    let (stalled, _) =
+        within(tokio_tungstenite::client_async(request, tcp)).await.expect("handshake");
+    stalled
+}
+
+/// Runs the bots of `options` to their end (bounded: the run's duration plus 15 s).
+pub async fn run_bots(
+    game: &GameSpec,
+    options: &tickwire::bots::load::LoadOptions,
+) -> tickwire::bots::report::Report {
+    let bound = options.duration + Duration::from_secs(15);
+    tokio::time::timeout(bound, tickwire::bots::load::run(game, options, std::future::pending()))
+        .await
+        .expect("the run ends at its duration plus grace")
+        .expect("the run starts")
+}
