@@ -231,7 +231,9 @@ impl<G: Game> TickLoop<G> {
             budget -= 1;
             match event {
                 Event::Join { client, outbox, resume } => self.join(client, outbox, resume),
-                Event::Input { client_id, seq, input } => self.input(client_id, seq, input),
+                Event::Input { client_id, seq, input, received: _ } => {
+                    self.input(client_id, seq, input);
+                }
                 Event::Message { client_id, message } => {
                     if let Some(client) = self.clients.get(&client_id) {
                         self.room.message(&client.info, client.entity, message);

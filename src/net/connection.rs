@@ -198,7 +198,8 @@ impl Reader {
                     return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
                 }
                 self.last_seq = seq;
-                if inbox.try_send(Event::Input { client_id, seq, input }).is_err() {
+                let received = std::time::Instant::now();
+                if inbox.try_send(Event::Input { client_id, seq, input, received }).is_err() {
                     shared.metrics.input_dropped("inbox_full");
                 }
             }

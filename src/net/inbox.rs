@@ -43,6 +43,8 @@ pub enum Event<W: Wire> {
         seq: u32,
         /// The input.
         input: W::Input,
+        /// When the server read it off the socket: how early it came for its tick.
+        received: std::time::Instant,
     },
     /// One of the game's messages, decoded and validated.
     Message {
