@@ -15,9 +15,10 @@
 //!   time (`/proc/thread-self/schedstat`), since its reads sleep until the peers answer.
 //! - `direct_waiting_peer`: the server's real path on plain TCP, to the same waiting peers
 //!   speaking WebSocket: the tick's direct write ([`DirectSocket::try_send`]: frame header and
-//!   snapshot in one non-blocking `writev`), then each input read as the connection task does,
-//!   through tungstenite on the shared socket, on a tokio runtime parked in `epoll_wait`
-//!   between inputs. Its ratio to `tcp_waiting_peer` is what the server adds to the floor.
+//!   snapshot in one non-blocking `writev`), then the inputs read by a read thread
+//!   ([`ReadPool`]: one epoll set, batched reads every 2 ms, frames decoded) and handed to a
+//!   handler. The figure is the CPU time of this thread and the read thread. Its ratio to
+//!   `tcp_waiting_peer` is what the server adds to the floor.
 //!
 //! In `tcp` and `websocket` only the server's calls are timed (`iter_custom`); the client
 //! side of each exchange runs between the timed parts. One reported iteration is **one client
@@ -29,15 +30,16 @@
 //! ```
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use futures_util::StreamExt;
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tickwire::net::direct::{DirectSocket, SharedStream, Written};
+use tickwire::config::ServerConfig;
+use tickwire::net::direct::{DirectSocket, Written};
 use tickwire::net::http::{CLIENT_MAX_FRAME_BYTES, CLIENT_READ_BUFFER_BYTES};
-use tokio_tungstenite::WebSocketStream;
+use tickwire::net::reader::{Connection, Flow, Handler, Incoming, Link, ReadPool};
+use tickwire::net::wsframe::Frame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message, WebSocket};
 
@@ -199,48 +201,95 @@ const MASKED_INPUT: [u8; 6 + INPUT_BYTES] = {
     frame
 };
 
-/// The server's side of `waiting_peers` on its real path: shared sockets, each read through
-/// tungstenite on a runtime of this thread.
+/// The server's side of `waiting_peers` on its real path: each socket shared with a read
+/// thread of a [`ReadPool`] that decodes the inputs and counts them.
 struct DirectServer {
-    runtime: tokio::runtime::Runtime,
-    sockets: Vec<(Arc<DirectSocket>, WebSocketStream<SharedStream>)>,
+    sockets: Vec<Arc<DirectSocket>>,
+    inputs: Arc<Counter>,
+    /// Dropped last: stops the read thread after the sockets' last use.
+    _pool: ReadPool,
+}
+
+/// Inputs decoded so far, and a condition to wait for more on.
+#[derive(Default)]
+struct Counter {
+    count: Mutex<u64>,
+    more: Condvar,
+}
+
+/// A connection's handler that counts its inputs.
+struct Count(Arc<Counter>);
+
+impl Handler for Count {
+    fn read(&mut self, read: Incoming<'_>) -> Flow {
+        match read {
+            Incoming::Frame(Frame::Binary(payload)) => {
+                black_box(payload);
+                let mut count = self.0.count.lock().expect("counter");
+                *count += 1;
+                self.0.more.notify_one();
+                Flow::Open
+            }
+            Incoming::Frame(_) => Flow::Open,
+            _ => Flow::Done,
+        }
+    }
 }
 
 fn direct_server(snapshot_bytes: usize) -> DirectServer {
     let framed = snapshot_bytes + tickwire::net::direct::binary_header(snapshot_bytes).1;
     let servers = waiting_peers(framed, &MASKED_INPUT);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build();
-    let runtime = runtime.expect("runtime");
-    let sockets = runtime.block_on(async {
-        let mut sockets = Vec::new();
-        for server in servers {
-            server.set_nonblocking(true).expect("nonblocking");
-            let tokio_stream = tokio::net::TcpStream::from_std(server).expect("tokio");
-            let (stream, direct) = SharedStream::new(tokio_stream).expect("shared");
-            let config = tickwire::net::upgraded::config();
-            let socket = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
-            sockets.push((direct, socket));
-        }
-        sockets
-    });
-    DirectServer { runtime, sockets }
+    let pool = ReadPool::new(1, ServerConfig::default().read_interval);
+    let inputs = Arc::new(Counter::default());
+    let mut sockets = Vec::new();
+    for (key, server) in servers.into_iter().enumerate() {
+        server.set_nonblocking(true).expect("nonblocking");
+        let socket = DirectSocket::new(server);
+        let connection = Connection {
+            key: u32::try_from(key).expect("key"),
+            socket: socket.clone(),
+            early: Vec::new(),
+            max_message: CLIENT_MAX_FRAME_BYTES,
+            handler: Box::new(Count(inputs.clone())),
+            link: Arc::new(Link::default()),
+        };
+        pool.add(connection).expect("read thread");
+        sockets.push(socket);
+    }
+    DirectServer { sockets, inputs, _pool: pool }
 }
 
-/// The server's real path to waiting peers: the server thread's CPU time per client per tick.
-fn direct_waiting_peer(server: &mut DirectServer, snapshot: &[u8], iters: u64) -> Duration {
-    let start = thread_cpu();
-    for _ in 0..iters {
-        for (direct, _) in &server.sockets {
-            assert_eq!(direct.try_send([snapshot]), Written::All, "the socket took it");
+/// CPU time so far of this process's read threads.
+fn read_threads_cpu() -> Duration {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task").expect("tasks").flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.starts_with("tickwire-read") {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            let nanos = stat.split_whitespace().next().and_then(|f| f.parse().ok()).unwrap_or(0);
+            total += Duration::from_nanos(nanos);
         }
-        server.runtime.block_on(async {
-            for (_, socket) in &mut server.sockets {
-                let input = socket.next().await.expect("open").expect("an input");
-                black_box(input);
-            }
-        });
     }
-    (thread_cpu() - start) / CLIENTS as u32
+    total
+}
+
+/// The server's real path to waiting peers, per client per tick: the tick's direct write
+/// ([`DirectSocket::try_send`]) on this thread, and the read thread's batched reads and
+/// decoding; the CPU time of both.
+fn direct_waiting_peer(server: &mut DirectServer, snapshot: &[u8], iters: u64) -> Duration {
+    let start = thread_cpu() + read_threads_cpu();
+    let mut expected = *server.inputs.count.lock().expect("counter");
+    for _ in 0..iters {
+        for socket in &server.sockets {
+            assert_eq!(socket.try_send([snapshot]), Written::All, "the socket took it");
+        }
+        expected += CLIENTS as u64;
+        let mut count = server.inputs.count.lock().expect("counter");
+        while *count < expected {
+            count = server.inputs.more.wait(count).expect("counter");
+        }
+    }
+    (thread_cpu() + read_threads_cpu() - start) / CLIENTS as u32
 }
 
 fn loopback(c: &mut Criterion) {

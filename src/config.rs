@@ -97,6 +97,15 @@ pub struct ServerConfig {
     /// Threads that run the rooms' ticks (each room on one of them, each with its own
     /// deadline). `None` (the default): one per CPU.
     pub sim_threads: Option<usize>,
+    /// Threads that read plain-TCP clients' sockets ([`crate::net::reader`]), each serving
+    /// its share of the connections. `None` (the default): one fewer than the CPUs, at least
+    /// one, so a simulation thread keeps a core.
+    pub read_threads: Option<usize>,
+    /// How long a read thread sleeps after reading a batch before it looks again: one wakeup
+    /// reads every socket that received something meanwhile. Default 2 ms: at 30 Hz an
+    /// input waits at most that much longer (the pacing hint absorbs it), and a thread
+    /// wakes at most 500 times a second however many clients send. Zero: read at once.
+    pub read_interval: Duration,
     /// Largest game message (chat...) a client may send, in bytes, tag included; a larger
     /// one is closed with 1009. Default 1,024, at most [`CLIENT_MAX_FRAME_BYTES`].
     pub max_game_message_bytes: usize,
@@ -143,6 +152,8 @@ impl Default for ServerConfig {
             max_rooms: 256,
             room_grace: Duration::from_secs(30),
             sim_threads: None,
+            read_threads: None,
+            read_interval: Duration::from_millis(2),
             max_game_message_bytes: 1024,
             game_message_rate: 8,
             event_queue: 256,
@@ -168,6 +179,15 @@ impl ServerConfig {
     pub fn sim_threads(&self) -> usize {
         self.sim_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .max(1)
+    }
+
+    /// Threads of the read pool: `read_threads`, or one fewer than the CPUs, at least one.
+    pub fn read_threads(&self) -> usize {
+        self.read_threads
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, usize::from).saturating_sub(1)
+            })
             .max(1)
     }
 
@@ -210,8 +230,19 @@ impl ServerConfig {
         if self.game_message_rate == 0 || self.event_queue == 0 {
             return Err("game message rate and event queue must be positive".into());
         }
-        if self.room_capacity == Some(0) || self.max_rooms == 0 || self.sim_threads == Some(0) {
-            return Err("room capacity, max rooms and simulation threads must be positive".into());
+        if self.room_capacity == Some(0)
+            || self.max_rooms == 0
+            || self.sim_threads == Some(0)
+            || self.read_threads == Some(0)
+        {
+            let what = "room capacity, max rooms, simulation threads and I/O threads";
+            return Err(format!("{what} must be positive"));
+        }
+        if self.read_interval > Duration::from_millis(50) {
+            return Err(format!(
+                "read interval {:?} is over 50 ms: inputs would miss their ticks",
+                self.read_interval
+            ));
         }
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;

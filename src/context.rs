@@ -1,9 +1,10 @@
 //! What the simulation threads and the connection tasks share: the configuration, the
-//! metrics, and a few atomics that report the server's state (each room's own are in
-//! [`crate::rooms::RoomStatus`]). Owns no behaviour, imports neither side.
+//! metrics, the read threads' handle, and a few atomics that report the server's state (each
+//! room's own are in [`crate::rooms::RoomStatus`]). Imports neither side.
 
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
+use crate::net::reader::ReadPool;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// State shared by the simulation threads and the connection tasks.
@@ -18,12 +19,16 @@ pub struct Shared {
     pub next_client_id: AtomicU32,
     /// Set once shutdown starts.
     pub shutting_down: AtomicBool,
+    /// The threads that read plain-TCP sockets, started with the first connection.
+    pub readers: ReadPool,
 }
 
 impl Shared {
     /// Fresh state for a server with this configuration.
     pub fn new(config: ServerConfig) -> Shared {
+        let readers = ReadPool::new(config.read_threads(), config.read_interval);
         Shared {
+            readers,
             config,
             metrics: Metrics::new(),
             connections: AtomicUsize::new(0),

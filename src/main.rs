@@ -75,10 +75,16 @@ struct ServeArgs {
     /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
     #[arg(long, value_name = "BYTES")]
     socket_send_buffer: Option<usize>,
-    /// Threads for socket I/O (the rooms' ticks run on --sim-threads of their own besides).
-    /// Default: one fewer than the CPUs, at least one, so a simulation thread keeps a core.
+    /// Threads for socket I/O: as many threads read plain-TCP sockets, and as many tokio
+    /// workers serve HTTP, TLS and the connections' writes (the rooms' ticks run on
+    /// --sim-threads of their own besides). Default: one fewer than the CPUs, at least one,
+    /// so a simulation thread keeps a core.
     #[arg(long, value_name = "THREADS")]
     io_threads: Option<usize>,
+    /// How long a read thread sleeps after a batch of reads before it looks again (0: read
+    /// at once, one wakeup per message). Longer batches more inputs per wakeup; at most 50ms.
+    #[arg(long, default_value = "2ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    read_interval: std::time::Duration,
     /// Run the simulation threads with real-time (FIFO) scheduling so busy threads cannot
     /// preempt a tick. Needs CAP_SYS_NICE or root, else a warning and normal priority. For machines
     /// with at least two cores: a tick that overruns for good would hold its core.
@@ -198,6 +204,8 @@ impl ServeArgs {
             max_rooms: self.max_rooms,
             room_grace: self.room_grace,
             sim_threads: self.sim_threads,
+            read_threads: self.io_threads,
+            read_interval: self.read_interval,
             resume_window: self.resume_window,
             event_queue: self.event_queue,
             max_game_message_bytes: self.max_game_message_bytes,
@@ -264,8 +272,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let arena = args.arena();
     arena.validate()?;
     let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
-    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-    let io_threads = args.io_threads.unwrap_or(cpus.saturating_sub(1)).max(1);
+    let io_threads = config.read_threads();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(io_threads)
         .enable_all()

@@ -1,15 +1,22 @@
 //! One WebSocket connection: reads and validates client messages, forwarding inputs to the
 //! tick, and writes what the tick leaves in the client's [`Outbox`].
 //!
-//! One task per connection. Client-caused faults close only that connection, with a close
-//! code and a reason, and are logged at `debug!`. On plain TCP the tick writes most frames
-//! straight onto the socket ([`super::direct`]); this task writes what the tick could not
-//! (a full socket, control messages queued between ticks) and completes partial writes.
+//! Two routes. On plain TCP ([`serve_plain`]) a read thread reads the socket
+//! ([`super::reader`]) and hands each message to the connection's handler on that thread,
+//! the tick writes most frames straight onto the socket ([`super::direct`]), and the
+//! connection's task only writes what neither could (a full socket, pongs, pings, the close
+//! frame), keeps the idle timer, and ends the connection: it is woken for none of the
+//! ordinary traffic. On TLS ([`serve`]) one task per connection reads and writes through
+//! tungstenite. Both apply the same rules ([`Reader`]); client-caused faults close only that
+//! connection, with a close code and a reason, and are logged at `debug!`.
 
-use super::direct::DirectSocket;
-use super::idle::{self, IdleTimer};
+use super::direct::{DirectSocket, Writer};
+use super::idle::{self, Due, IdleTimer};
 use super::inbox::{Event, Inbox, ResumeToken, Wire};
-use super::outbox::{Ending, Outbox};
+use super::outbox::{Batch, Ending, Outbox};
+use super::reader::{Connection, Flow, Handler, Incoming, Link};
+use super::wsframe::{self, Frame, opcode};
+use crate::config::CLIENT_MAX_FRAME_BYTES;
 use crate::context::Shared;
 use crate::game::{ClientInfo, GameInput, GameMessage};
 use crate::protocol::{self, ClientMessage, CloseCode, Pong};
@@ -25,22 +32,279 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tracing::debug;
 
-/// What a WebSocket runs on: a plain TCP stream shared with the tick, or a TLS stream.
+/// What a tungstenite WebSocket runs on: a TLS stream (or any stream but plain TCP's).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// An upgraded connection.
 pub type Socket<S> = WebSocketStream<S>;
 
-/// Serves one upgraded connection until it ends: in the room of `place`, or refused with the
-/// refusal's close code and reason.
+/// The refusal's close ending, counted and logged.
+fn refused(shared: &Shared, client_id: u32, refusal: &Refusal) -> Ending {
+    let code = refusal.close_code();
+    debug!(client_id, code = code.code(), %refusal, "refused");
+    shared.metrics.disconnect(code.label());
+    Ending::Close(code, refusal.to_string())
+}
+
+fn tick_stopped() -> Ending {
+    Ending::Close(CloseCode::InternalError, "tick loop stopped".into())
+}
+
+/// Serves one upgraded plain-TCP connection until it ends: in the room of `place`, or
+/// refused with the refusal's close code and reason. `early` holds the bytes the client sent
+/// right behind its HTTP request.
+pub async fn serve_plain<W: Wire>(
+    socket: Arc<DirectSocket>,
+    early: Vec<u8>,
+    shared: Arc<Shared>,
+    place: Result<Membership<W>, Refusal>,
+    client: ClientInfo,
+    resume: Option<ResumeToken>,
+) {
+    let client_id = client.client_id;
+    let writer = Writer::new(socket.clone());
+    let link = Arc::new(Link::default());
+    let outbox = Arc::new(Outbox::new(shared.config.control_queue, shared.config.event_queue));
+    let handler = PlainHandler::<W> {
+        reader: Reader::new(&shared, client_id),
+        shared: shared.clone(),
+        room: place.as_ref().ok().map(|m| (m.inbox.clone(), m.status.clone())),
+        outbox: outbox.clone(),
+        link: link.clone(),
+    };
+    let connection = Connection {
+        key: client_id,
+        socket: socket.clone(),
+        early,
+        max_message: CLIENT_MAX_FRAME_BYTES,
+        handler: Box::new(handler),
+        link: link.clone(),
+    };
+    // The place in the room is held until the connection's Leave is sent (the end of this
+    // function), so the room cannot close under a client it has not seen leave.
+    let membership = match place {
+        Ok(membership) => membership,
+        Err(refusal) => {
+            let ending = refused(&shared, client_id, &refusal);
+            outbox.end(ending.clone());
+            // Read, to see the client's answer to the close frame.
+            if shared.readers.add(connection).is_err() {
+                link.finish();
+            }
+            finish_plain(&writer, &shared, &link, Some(ending)).await;
+            shared.readers.remove(client_id);
+            return;
+        }
+    };
+    let inbox = &membership.inbox;
+    let join = Event::Join { client, outbox: outbox.clone(), resume };
+    let ending = if inbox.send(join).await.is_err() {
+        Some(tick_stopped())
+    } else if let Err(error) = shared.readers.add(connection) {
+        tracing::error!(%error, "connection not served");
+        link.finish();
+        Some(Ending::Close(CloseCode::InternalError, error))
+    } else {
+        outbox.attach(socket);
+        run_plain(&writer, &shared, &outbox, &link, client_id).await
+    };
+    // From here on only this task writes: the close frame must be the last frame sent.
+    outbox.detach();
+    if let Some(ending) = &ending {
+        outbox.end(ending.clone());
+    }
+    finish_plain(&writer, &shared, &link, ending).await;
+    shared.readers.remove(client_id);
+    // The tick may already have removed the client (too slow); a second Leave is ignored.
+    let resumable = !link.said_goodbye();
+    let _ = inbox.send(Event::Leave { client_id, resumable }).await;
+}
+
+/// The plain-TCP task's loop: writes what the tick could not, pings a quiet client, and
+/// returns how the connection ends (`None`: the socket failed).
+async fn run_plain(
+    writer: &Writer,
+    shared: &Shared,
+    outbox: &Outbox,
+    link: &Link,
+    client_id: u32,
+) -> Option<Ending> {
+    let mut idle = IdleTimer::new(shared.config.idle_timeout, Instant::now());
+    loop {
+        tokio::select! {
+            // Cancel safe (see `Outbox::next_batch`).
+            batch = outbox.next_batch() => {
+                let Batch { frames, ending, drain, pong } = batch;
+                if (!frames.is_empty() || pong.is_some() || drain)
+                    && !write_plain(writer, shared, outbox, pong, &frames).await
+                {
+                    return outbox.is_ending().then(|| outbox.take_ending()).flatten();
+                }
+                if ending.is_some() {
+                    return ending;
+                }
+                outbox.written();
+            }
+            // Cancel safe (see `IdleTimer::next`).
+            due = idle.next_heard(|| link.last_heard().into()) => match due {
+                Due::Ping => {
+                    let frames = [(opcode::PING, &[][..])];
+                    let ping = writer.send(&frames);
+                    let sent = tokio::select! {
+                        result = ping => result.is_ok(),
+                        () = outbox.ended() => false,
+                    };
+                    if !sent {
+                        return outbox.is_ending().then(|| outbox.take_ending()).flatten();
+                    }
+                }
+                Due::Expired => return Some(idle::expired(shared, client_id)),
+            },
+        }
+    }
+}
+
+/// Writes a pong and a batch of binary frames; `false` if the socket failed or the
+/// connection must end meanwhile.
+async fn write_plain(
+    writer: &Writer,
+    shared: &Shared,
+    outbox: &Outbox,
+    pong: Option<Bytes>,
+    frames: &[Bytes],
+) -> bool {
+    let pong = pong.as_ref().map(|payload| (opcode::PONG, &payload[..]));
+    let all: Vec<(u8, &[u8])> =
+        pong.into_iter().chain(frames.iter().map(|f| (opcode::BINARY, &f[..]))).collect();
+    // Socket I/O is not cancelled for anything but an ending: a snapshot the writer took
+    // must reach the socket, or the client's baseline would be wrong.
+    let written = tokio::select! {
+        result = writer.send(&all) => result.is_ok(),
+        () = outbox.ended() => false,
+    };
+    if written {
+        shared.metrics.frames_out.inc_by(frames.len() as u64);
+        shared.metrics.bytes_out.inc_by(frames.iter().map(|f| f.len() as u64).sum());
+    }
+    written
+}
+
+/// Sends the close frame an ending asks for, or answers the peer's, bounded by the close
+/// timeout. After its own close frame the server waits for the client's answer (the read
+/// thread sees it) before it drops the socket: closing a TCP socket with unread data in it
+/// sends a reset, and a reset can destroy the close frame in flight.
+async fn finish_plain(writer: &Writer, shared: &Shared, link: &Link, ending: Option<Ending>) {
+    let limit = shared.config.close_timeout;
+    match ending {
+        Some(Ending::Close(code, reason)) => {
+            let payload = wsframe::close_payload(code.code(), &reason);
+            let handshake = async {
+                if writer.send(&[(opcode::CLOSE, &payload[..])]).await.is_ok() {
+                    link.done().await;
+                }
+            };
+            let _ = timeout(limit, handshake).await;
+        }
+        Some(Ending::PeerClosed) => {
+            // The peer's close frame is answered with its status; a stream that just ended
+            // gets nothing.
+            if let Some(status) = link.peer_close() {
+                let payload = status.map(|s| s.to_be_bytes().to_vec()).unwrap_or_default();
+                let _ = timeout(limit, writer.send(&[(opcode::CLOSE, &payload[..])])).await;
+            }
+        }
+        None => {}
+    }
+}
+
+/// A plain-TCP connection's handler on its read thread.
+struct PlainHandler<W: Wire> {
+    reader: Reader,
+    shared: Arc<Shared>,
+    /// The room's inbox and status; `None` for a refused connection.
+    room: Option<(Inbox<W>, Arc<RoomStatus>)>,
+    outbox: Arc<Outbox>,
+    link: Arc<Link>,
+}
+
+impl<W: Wire> Handler for PlainHandler<W> {
+    fn read(&mut self, read: Incoming<'_>) -> Flow {
+        // Once an ending is asked for, what the client sends is only read to see its close.
+        let open = !self.outbox.is_ending();
+        let (shared, client_id) = (&*self.shared, self.reader.client_id);
+        match read {
+            Incoming::Frame(Frame::Binary(bytes)) => {
+                let Some((inbox, room)) = self.room.as_ref().filter(|_| open) else {
+                    return Flow::Open;
+                };
+                match self.reader.message(bytes, shared, room, inbox, &self.outbox) {
+                    Some(ending) => self.outbox.end(ending),
+                    // The pong goes out from here, as the tick's snapshots do: waking the
+                    // connection task for it would cost more than the write.
+                    None if bytes.first() == Some(&protocol::tags::MSG_PING) => {
+                        super::flusher::deliver(std::slice::from_ref(&self.outbox), shared);
+                    }
+                    None => {}
+                }
+                Flow::Open
+            }
+            Incoming::Frame(Frame::Text) => {
+                if open {
+                    let reason = format!("text frames are not part of {}", protocol::SUBPROTOCOL);
+                    self.outbox.end(refuse(shared, client_id, CloseCode::UnsupportedData, reason));
+                }
+                Flow::Open
+            }
+            Incoming::Frame(Frame::Ping(payload)) => {
+                if open {
+                    self.outbox.push_pong(Bytes::copy_from_slice(payload));
+                }
+                Flow::Open
+            }
+            Incoming::Frame(Frame::Pong) => Flow::Open,
+            Incoming::Frame(Frame::Close(status)) => {
+                if open {
+                    self.link.said_goodbye_with(status);
+                    shared.metrics.disconnect("client_closed");
+                }
+                self.link.close_received(status);
+                self.outbox.end(Ending::PeerClosed);
+                Flow::Done
+            }
+            Incoming::Violation(violation) => {
+                if open {
+                    let ending = refuse(shared, client_id, violation.code, violation.reason);
+                    self.outbox.end(ending);
+                }
+                Flow::Discard
+            }
+            Incoming::End | Incoming::Failed(_) => {
+                if open {
+                    let label = if matches!(read, Incoming::End) {
+                        "connection_lost"
+                    } else {
+                        "read_error"
+                    };
+                    if let Incoming::Failed(error) = &read {
+                        debug!(client_id, %error, "read failed");
+                    }
+                    shared.metrics.disconnect(label);
+                    self.outbox.end(Ending::PeerClosed);
+                }
+                Flow::Done
+            }
+        }
+    }
+}
+
+/// Serves one upgraded connection on a stream other than plain TCP (TLS) until it ends: in
+/// the room of `place`, or refused with the refusal's close code and reason.
 ///
 /// One task, one loop: it waits for either a client message or something in the outbox. The
-/// socket is not split, so reading and writing share no lock. With `direct`, the tick may
-/// write to the same socket while the connection is open.
+/// socket is not split, so reading and writing share no lock.
 pub async fn serve<W: Wire, S: Io>(
     mut socket: Socket<S>,
-    direct: Option<Arc<DirectSocket>>,
     shared: Arc<Shared>,
     place: Result<Membership<W>, Refusal>,
     client: ClientInfo,
@@ -50,10 +314,8 @@ pub async fn serve<W: Wire, S: Io>(
     let membership = match place {
         Ok(membership) => membership,
         Err(refusal) => {
-            let code = refusal.close_code();
-            debug!(client_id, code = code.code(), %refusal, "refused");
-            shared.metrics.disconnect(code.label());
-            finish(&mut socket, &shared, Some(Ending::Close(code, refusal.to_string()))).await;
+            let ending = refused(&shared, client_id, &refusal);
+            finish(&mut socket, &shared, Some(ending)).await;
             return;
         }
     };
@@ -61,13 +323,9 @@ pub async fn serve<W: Wire, S: Io>(
     // function), so the room cannot close under a client it has not seen leave.
     let (inbox, room) = (&membership.inbox, &membership.status);
     let outbox = Arc::new(Outbox::new(shared.config.control_queue, shared.config.event_queue));
-    if let Some(direct) = direct {
-        outbox.attach(direct);
-    }
     let join = Event::Join { client, outbox: outbox.clone(), resume };
     if inbox.send(join).await.is_err() {
-        let ending = Ending::Close(CloseCode::InternalError, "tick loop stopped".into());
-        finish(&mut socket, &shared, Some(ending)).await;
+        finish(&mut socket, &shared, Some(tick_stopped())).await;
         return;
     }
     let mut reader = Reader::new(&shared, client_id);
@@ -100,8 +358,6 @@ pub async fn serve<W: Wire, S: Io>(
             }
         }
     };
-    // From here on only this task writes: the close frame must be the last frame sent.
-    outbox.detach();
     finish(&mut socket, &shared, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let resumable = !reader.said_goodbye;
@@ -164,6 +420,19 @@ impl Reader {
                 return Some(Ending::PeerClosed);
             }
         };
+        self.message(&bytes, shared, room, inbox, outbox)
+    }
+
+    /// Handles one binary message; `Some` when the connection must end.
+    fn message<W: Wire>(
+        &mut self,
+        bytes: &[u8],
+        shared: &Shared,
+        room: &RoomStatus,
+        inbox: &Inbox<W>,
+        outbox: &Outbox,
+    ) -> Option<Ending> {
+        let client_id = self.client_id;
         shared.metrics.frames_in.inc();
         shared.metrics.bytes_in.inc_by(bytes.len() as u64);
         if !self.bucket.take(Instant::now()) {
@@ -186,7 +455,7 @@ impl Reader {
             let reason = format!("more than {} game messages per second", self.messages.rate);
             return Some(refuse(shared, client_id, CloseCode::PolicyViolation, reason));
         }
-        match protocol::decode_client::<W::Input, W::Message>(&bytes, limit) {
+        match protocol::decode_client::<W::Input, W::Message>(bytes, limit) {
             Ok(ClientMessage::Input { seq, input }) => {
                 if seq <= self.last_seq {
                     let reason =

@@ -91,7 +91,18 @@ impl IdleTimer {
     /// sends every tick costs no timer update per message, only one early wake-up per ping
     /// interval.
     pub async fn next(&mut self) -> Due {
+        let heard = self.last_heard;
+        self.next_heard(|| heard).await
+    }
+
+    /// [`IdleTimer::next`] for a connection read elsewhere: `last_heard` says when the client
+    /// was last heard from, and is asked again whenever something may be due.
+    ///
+    /// # Cancel safety
+    /// Cancel safe, as [`IdleTimer::next`].
+    pub async fn next_heard(&mut self, last_heard: impl Fn() -> Instant) -> Due {
         loop {
+            self.last_heard = self.last_heard.max(last_heard());
             if let Some(due) = self.poll_due(Instant::now()) {
                 return due;
             }
@@ -126,14 +137,17 @@ pub async fn act<S: Io>(
                 Err(outbox.is_ending().then(|| outbox.take_ending()).flatten())
             }
         }
-        Due::Expired => {
-            let seconds = shared.config.idle_timeout.as_secs_f64();
-            let reason = format!("idle: nothing received for {seconds} s");
-            debug!(client_id, %reason, "closing client");
-            shared.metrics.disconnect(CloseCode::Idle.label());
-            Err(Some(Ending::Close(CloseCode::Idle, reason)))
-        }
+        Due::Expired => Err(Some(expired(shared, client_id))),
     }
+}
+
+/// The ending of a connection that stayed quiet for the idle timeout, counted and logged.
+pub fn expired(shared: &Shared, client_id: u32) -> Ending {
+    let seconds = shared.config.idle_timeout.as_secs_f64();
+    let reason = format!("idle: nothing received for {seconds} s");
+    debug!(client_id, %reason, "closing client");
+    shared.metrics.disconnect(CloseCode::Idle.label());
+    Ending::Close(CloseCode::Idle, reason)
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ pub mod origin;
 pub mod outbox;
 pub mod per_ip;
 pub mod pool;
+pub mod reader;
 pub mod tls;
 pub mod upgraded;
+pub mod wsframe;
 
 pub use outbox::Outbox;

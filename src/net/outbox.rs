@@ -54,6 +54,9 @@ struct State {
     busy: bool,
     /// A direct write left a remainder on the socket for the writer to complete.
     drain: bool,
+    /// The payload of a WebSocket pong owed to the client's ping (plain TCP: the read
+    /// thread answers pings through the writer).
+    pong: Option<Bytes>,
 }
 
 /// One client's outbox.
@@ -77,6 +80,8 @@ pub struct Batch {
     pub ending: Option<Ending>,
     /// The socket holds the remainder of a direct write: flush it even if `frames` is empty.
     pub drain: bool,
+    /// A WebSocket pong to send first.
+    pub pong: Option<Bytes>,
 }
 
 /// What [`Outbox::deliver`] did.
@@ -148,6 +153,7 @@ impl Outbox {
             return Delivered::default();
         }
         let open = state.welcomed
+            && state.pong.is_none()
             && !state.busy
             && !state.drain
             && state.ending.is_none()
@@ -189,6 +195,13 @@ impl Outbox {
         state.control.push_front(frame);
         state.welcomed = true;
         drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Owes the client a WebSocket pong with `payload` (a newer ping replaces an older one,
+    /// as RFC 6455 allows).
+    pub fn push_pong(&self, payload: Bytes) {
+        self.lock().pong = Some(payload);
         self.wake.notify_one();
     }
 
@@ -257,7 +270,9 @@ impl Outbox {
                     batch.frames.push(snapshot);
                 }
                 batch.drain = std::mem::take(&mut state.drain);
-                if !batch.frames.is_empty() || batch.ending.is_some() || batch.drain {
+                batch.pong = state.pong.take();
+                let any = !batch.frames.is_empty() || batch.pong.is_some() || batch.drain;
+                if any || batch.ending.is_some() {
                     state.busy = true;
                     return batch;
                 }

@@ -1,9 +1,10 @@
 //! From hyper's upgraded connection to a WebSocket: on plain TCP the stream is unwrapped to
-//! its socket and shared with the tick ([`super::direct`]); any other stream (TLS) stays
-//! behind hyper's wrapper and is written by its connection task alone.
+//! its socket, read by a read thread ([`super::reader`]) and written by the tick
+//! ([`super::direct`]); any other stream (TLS) stays behind hyper's wrapper and is read and
+//! written by its connection task alone, through tungstenite.
 
 use super::connection;
-use super::direct::SharedStream;
+use super::direct::DirectSocket;
 use super::http::{CLIENT_MAX_FRAME_BYTES, CLIENT_READ_BUFFER_BYTES};
 use super::inbox::{ResumeToken, Wire};
 use crate::context::Shared;
@@ -38,21 +39,20 @@ pub async fn serve<W: Wire>(
 ) {
     match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
-            let (stream, direct) = match SharedStream::new(parts.io.into_inner()) {
-                Ok(shared) => shared,
-                Err(error) => return tracing::debug!(%error, "no descriptor left to share"),
+            // Out of tokio's reactor: a read thread watches it for data, the connection
+            // task (re-registered) for room to write.
+            let socket = match parts.io.into_inner().into_std() {
+                Ok(socket) => DirectSocket::new(socket),
+                Err(error) => return tracing::debug!(%error, "cannot take the socket"),
             };
             // Bytes the client sent right behind its request, already read by hyper.
             let early = parts.read_buf.to_vec();
-            let socket =
-                WebSocketStream::from_partially_read(stream, early, Role::Server, Some(config()))
-                    .await;
-            connection::serve(socket, Some(direct), shared, place, client, resume).await;
+            connection::serve_plain(socket, early, shared, place, client, resume).await;
         }
         Err(upgraded) => {
             let io = TokioIo::new(upgraded);
             let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config())).await;
-            connection::serve(socket, None, shared, place, client, resume).await;
+            connection::serve(socket, shared, place, client, resume).await;
         }
     }
 }

@@ -78,12 +78,7 @@ impl Frame {
 }
 
 /// Opcodes.
-pub const CONTINUATION: u8 = 0x0;
-pub const TEXT: u8 = 0x1;
-pub const BINARY: u8 = 0x2;
-pub const CLOSE: u8 = 0x8;
-pub const PING: u8 = 0x9;
-pub const PONG: u8 = 0xA;
+pub use tickwire::net::wsframe::opcode::{BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
 
 /// Builds a frame byte by byte: `first` is the whole first byte (FIN, RSV1-3, opcode), so a
 /// test can set any bit; `mask` `None` sends it unmasked.
