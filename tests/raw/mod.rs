@@ -77,7 +77,8 @@ impl Frame {
     }
 }
 
-/// Opcodes.
+/// Opcodes (each test uses some of them).
+#[allow(unused_imports)]
 pub use tickwire::net::wsframe::opcode::{BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT};
 
 /// Builds a frame byte by byte: `first` is the whole first byte (FIN, RSV1-3, opcode), so a
