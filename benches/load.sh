@@ -10,7 +10,9 @@
 # scenario, all-visible with idle bots: the cost of a quiet tick; default none),
 # SERVER_FLAGS (added to every server's command line, e.g. --realtime-tick; default none),
 # BIN (the tickwire binary that serves and runs the bots, e.g. an older build to compare
-# against; default: target/release/tickwire, built first).
+# against; default: target/release/tickwire, built first), LABEL_PREFIX (put before each
+# scenario's label, e.g. "io-2 " when several runs are plotted together; default none).
+# An empty LARGE_COUNTS (set, but to nothing) runs no large-arena point.
 #
 # Each point gets a fresh server (so memory per connection starts from an empty server),
 # started on an ephemeral port and stopped afterwards; the trap stops it on any exit.
@@ -18,7 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNTS="${*:-${COUNTS:-50 100 200 500}}"
-LARGE_COUNTS="${LARGE_COUNTS:-$COUNTS}"
+LARGE_COUNTS="${LARGE_COUNTS-$COUNTS}"
+LABEL_PREFIX="${LABEL_PREFIX:-}"
 IDLE_COUNTS="${IDLE_COUNTS:-}"
 DURATION="${DURATION:-20s}"
 RAMP_UP="${RAMP_UP:-5s}"
@@ -76,7 +79,7 @@ start_server() {
 
 # run_point LABEL PATTERN CLIENTS FLAGS...
 run_point() {
-    local label="$1" pattern="$2" clients="$3"
+    local label="$LABEL_PREFIX$1" pattern="$2" clients="$3"
     shift 3
     start_server "$clients" "$@"
     echo "load.sh: $label, $clients clients, $DURATION against $addr" >&2

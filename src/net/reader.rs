@@ -451,3 +451,114 @@ fn decode(open: &mut Open) -> Flow {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::mpsc;
+
+    /// Sends what its connection reads to the test, as text.
+    struct Report(mpsc::Sender<String>);
+
+    impl Handler for Report {
+        fn read(&mut self, read: Incoming<'_>) -> Flow {
+            let (line, flow) = match read {
+                Incoming::Frame(Frame::Binary(payload)) => (format!("{payload:?}"), Flow::Open),
+                Incoming::Frame(frame) => (format!("{frame:?}"), Flow::Open),
+                Incoming::Violation(violation) => (violation.reason, Flow::Discard),
+                Incoming::End => ("end".to_owned(), Flow::Done),
+                Incoming::Failed(error) => (error.to_string(), Flow::Done),
+            };
+            let _ = self.0.send(line);
+            flow
+        }
+    }
+
+    fn masked(payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        frame.extend_from_slice(payload);
+        frame
+    }
+
+    fn connect(
+        pool: &ReadPool,
+        key: u32,
+        early: Vec<u8>,
+    ) -> (TcpStream, Arc<Link>, mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        server.set_nonblocking(true).expect("nonblocking");
+        let (sender, receiver) = mpsc::channel();
+        let link = Arc::new(Link::default());
+        let connection = Connection {
+            key,
+            socket: DirectSocket::new(server),
+            early,
+            max_message: 64,
+            handler: Box::new(Report(sender)),
+            link: link.clone(),
+        };
+        pool.add(connection).expect("added");
+        (client, link, receiver)
+    }
+
+    fn next(receiver: &mpsc::Receiver<String>) -> String {
+        receiver.recv_timeout(Duration::from_secs(5)).expect("a read within 5 s")
+    }
+
+    #[test]
+    fn messages_arrive_in_order_early_bytes_first_and_the_end_finishes_the_link() {
+        let pool = ReadPool::new(1, Duration::from_millis(2));
+        let (mut client, link, reads) = connect(&pool, 1, masked(b"early"));
+        assert_eq!(next(&reads), format!("{:?}", b"early"));
+        let mut burst = Vec::new();
+        for n in 0..100u8 {
+            burst.extend(masked(&[n]));
+        }
+        // Split mid-frame: the decoder waits for the rest.
+        client.write_all(&burst[..301]).expect("write");
+        client.write_all(&burst[301..]).expect("write");
+        for n in 0..100u8 {
+            assert_eq!(next(&reads), format!("{:?}", [n]));
+        }
+        assert!(link.last_heard() > link.start, "reads count as heard");
+        drop(client);
+        assert_eq!(next(&reads), "end");
+        let finished = tokio::runtime::Builder::new_current_thread().enable_time().build();
+        finished.expect("runtime").block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), link.done()).await.expect("done")
+        });
+    }
+
+    #[test]
+    fn a_violation_stops_decoding_but_not_reading_and_others_are_unaffected() {
+        let pool = ReadPool::new(1, Duration::from_millis(2));
+        let (mut bad, _, bad_reads) = connect(&pool, 1, Vec::new());
+        let (mut good, _, good_reads) = connect(&pool, 2, Vec::new());
+        bad.write_all(&[0x82, 0x01, 0x00]).expect("an unmasked frame");
+        assert_eq!(next(&bad_reads), "RFC 6455: a client frame must be masked");
+        bad.write_all(&masked(b"ignored")).expect("write");
+        good.write_all(&masked(b"hello")).expect("write");
+        assert_eq!(next(&good_reads), format!("{:?}", b"hello"));
+        drop(bad);
+        assert_eq!(next(&bad_reads), "end", "nothing decoded after the violation");
+    }
+
+    #[test]
+    fn a_removed_connection_is_no_longer_read() {
+        let pool = ReadPool::new(2, Duration::ZERO);
+        let (mut client, link, reads) = connect(&pool, 7, Vec::new());
+        client.write_all(&masked(b"one")).expect("write");
+        assert_eq!(next(&reads), format!("{:?}", b"one"));
+        pool.remove(7);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build();
+        runtime.expect("runtime").block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), link.done()).await.expect("done")
+        });
+        let _ = client.write_all(&masked(b"two"));
+        assert!(reads.recv_timeout(Duration::from_millis(100)).is_err(), "the handler is gone");
+    }
+}
