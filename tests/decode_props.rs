@@ -25,6 +25,7 @@ use tickwire::protocol::{
     decode_client, decode_control, inspect, varint,
 };
 use tickwire::replication::ReplicaError;
+use tickwire::net::wsframe::{Decoder, Frame};
 use tickwire::replication::replica::MAX_ENTITY_ID;
 use tickwire::{GameInput, Registry, Replica, registry_of};
 
@@ -124,6 +125,41 @@ proptest! {
             let _ = Replica::new(registry.clone()).apply(bytes);
             let _ = replica.apply(bytes);
             prop_assert!(replica.ids().all(|id| id <= MAX_ENTITY_ID));
+        }
+    }
+
+    /// The read threads' frame decoder, on arbitrary bytes split at arbitrary reads: no
+    /// panic, messages within the limit, a violation with a status the server may send, and
+    /// never more than one frame's bytes held.
+    #[test]
+    fn client_frames_decode_within_their_limits(
+        bytes in prop::collection::vec(any::<u8>(), 0..6000),
+        step in 1usize..100,
+        masked in any::<bool>(),
+    ) {
+        let mut bytes = bytes;
+        if masked && bytes.len() > 1 {
+            // Mostly well-formed headers, so decoding goes past the first two bytes.
+            bytes[0] = 0x80 | (bytes[0] & 0x0F) % 3;
+            bytes[1] |= 0x80;
+        }
+        let limit = tickwire::config::CLIENT_MAX_FRAME_BYTES;
+        let mut decoder = Decoder::default();
+        'pieces: for piece in bytes.chunks(step) {
+            decoder.extend(piece);
+            loop {
+                match decoder.next(limit) {
+                    Ok(Some(Frame::Binary(payload))) => prop_assert!(payload.len() <= limit),
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(violation) => {
+                        prop_assert!(matches!(violation.code.code(), 1002 | 1007 | 1009));
+                        prop_assert!(!violation.reason.is_empty());
+                        break 'pieces;
+                    }
+                }
+            }
+            prop_assert!(decoder.pending() <= limit + 14);
         }
     }
 
