@@ -1,5 +1,6 @@
 //! What a failed WebSocket read tells the client: the close code and reason for each way a
-//! client can break RFC 6455 framing or the message limits.
+//! client can break RFC 6455 framing or the message limits, on the TLS route (the plain-TCP
+//! route's decoder, [`super::wsframe`], returns its own [`super::wsframe::Violation`]s).
 //!
 //! tungstenite detects every framing violation (unmasked frame, reserved bits, unknown
 //! opcode, fragmented or oversized control frame, stray continuation, interleaved data
