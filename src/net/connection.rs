@@ -7,7 +7,7 @@
 //! connection's task only writes what neither could (a full socket, pongs, pings, the close
 //! frame), keeps the idle timer, and ends the connection: it is woken for none of the
 //! ordinary traffic. On TLS ([`serve`]) one task per connection reads and writes through
-//! tungstenite. Both apply the same rules ([`Reader`]); client-caused faults close only that
+//! tungstenite. Both apply the same rules (`Reader`); client-caused faults close only that
 //! connection, with a close code and a reason, and are logged at `debug!`.
 
 use super::direct::{DirectSocket, Writer};
