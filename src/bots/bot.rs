@@ -184,7 +184,7 @@ async fn connection(
         }
     };
     let connected = tokio::select! {
-        result = timeout(CONNECT_TIMEOUT, BotClient::connect(&url, &shared.game)) => result,
+        result = timeout(CONNECT_TIMEOUT, BotClient::connect_with(&url, &shared.game, shared.tls.clone())) => result,
         _ = stop.changed() => return End::Stopped,
     };
     let client = match connected {

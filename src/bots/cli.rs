@@ -16,9 +16,14 @@ use std::time::Duration;
 pub struct BotsArgs {
     #[command(subcommand)]
     command: Option<BotsCommand>,
-    /// The server's WebSocket endpoint (ws://, or wss:// verified against the Mozilla roots).
+    /// The server's WebSocket endpoint (ws://, or wss:// verified against the Mozilla roots,
+    /// or against --ca-cert).
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
+    /// PEM certificates to trust for wss:// (and https:// metrics) instead of the Mozilla
+    /// roots: a private CA, or the server's own self-signed certificate.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// Bots to connect.
     #[arg(long, default_value_t = 100, value_name = "COUNT")]
     clients: usize,
@@ -141,6 +146,12 @@ pub fn main(game: GameSpec, args: BotsArgs) -> Result<(), String> {
         churn: args.churn_s,
         resume_share: args.resume_share,
         matchmake: args.matchmake.clone(),
+        tls: args
+            .ca_cert
+            .as_deref()
+            .map(super::client::trusting)
+            .transpose()
+            .map_err(|e| format!("--ca-cert: {e}"))?,
     };
     if let Some(bad) = options.rooms.iter().find_map(|room| crate::rooms::check_name(room).err()) {
         return Err(bad);

@@ -6,6 +6,7 @@ use super::game::GameSpec;
 use crate::protocol::{self, ClientMessage, SUBPROTOCOL, Welcome};
 use crate::replication::{Replica, ReplicaError, replica::Applied};
 use futures_util::{SinkExt, StreamExt};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -112,6 +113,25 @@ pub async fn open_with(
             .await
             .map_err(|e| BotError::Connect(e.to_string()))?;
     Ok(socket)
+}
+
+/// A TLS client configuration for `wss://` (and the bots' `https://` scrapes) that trusts
+/// the certificates of the PEM file `ca_cert` (a private certificate authority, or a server's
+/// self-signed certificate) instead of the Mozilla roots.
+pub fn trusting(ca_cert: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let (_, rejected) = roots.add_parsable_certificates(crate::net::tls::certificates(ca_cert)?);
+    if rejected > 0 {
+        let path = ca_cert.display();
+        return Err(format!("{path}: {rejected} certificate(s) cannot be trust anchors"));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 impl BotClient {

@@ -62,6 +62,10 @@ pub struct LoadOptions {
     pub rooms: Vec<String>,
     /// Join through matchmaking at this `http://host:port` (see [`Shared::matchmake`]).
     pub matchmake: Option<String>,
+    /// The TLS client configuration for `wss://` and `https://` metrics (see
+    /// [`crate::bots::client::trusting`]); `None`: `wss://` verified against the Mozilla
+    /// roots, and metrics over plain `http://` only.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// The rooms of `--room NAME` and `--rooms COUNT`: `NAME` alone, or `COUNT` rooms
@@ -88,6 +92,7 @@ impl LoadOptions {
             bot_threads: 1,
             rooms: Vec::new(),
             matchmake: None,
+            tls: None,
             churn: None,
             resume_share: 0.0,
         }
@@ -138,7 +143,8 @@ pub async fn run(
             None
         }
     };
-    scrapes.before = note(scrape::fetch_async(&metrics_url).await);
+    let fetch = || scrape::fetch_async_with(&metrics_url, options.tls.clone());
+    scrapes.before = note(fetch().await);
     let settle = SETTLE.min((options.duration - options.ramp_up) / 4);
     let mut plan = Shared::new(
         game.clone(),
@@ -154,6 +160,7 @@ pub async fn run(
     plan.resume_share = options.resume_share;
     plan.rooms = options.rooms.clone();
     plan.matchmake = options.matchmake.clone();
+    plan.tls = options.tls.clone();
     let shared = Arc::new(plan);
     let (stop, stopped) = watch::channel(false);
     let (stop_sampling, sampling) = watch::channel(false);
@@ -171,7 +178,7 @@ pub async fn run(
     let mut bot_cpu = f64::NAN;
     tokio::select! {
         () = sleep_until(shared.window_start.into()) => {
-            scrapes.start = note(scrape::fetch_async(&metrics_url).await);
+            scrapes.start = note(fetch().await);
             bot_cpu = crate::metrics::process_cpu_seconds();
         }
         () = &mut shutdown => interrupted = true,
@@ -185,13 +192,13 @@ pub async fn run(
     if interrupted {
         shared.end_window_now();
     }
-    scrapes.end = note(scrape::fetch_async(&metrics_url).await);
+    scrapes.end = note(fetch().await);
     bot_cpu = crate::metrics::process_cpu_seconds() - bot_cpu;
     let _ = stop.send(true);
     let outcomes = join_all(bots, shared.hard_end).await;
     // Let the server count the closes before the last scrape.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    scrapes.after = note(scrape::fetch_async(&metrics_url).await);
+    scrapes.after = note(fetch().await);
     let _ = stop_sampling.send(true);
     let mut series = sampler.await.unwrap_or_default();
     // The page read after the bots closed ends the series.

@@ -9,8 +9,10 @@
 //! timeouts, run on the blocking pool; it does not need an HTTP client dependency.
 
 use crate::metrics::names;
-use std::io::{Read, Write};
+use rustls::pki_types::ServerName;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most bytes read from `/metrics` (the page is a few KiB).
@@ -203,27 +205,45 @@ pub fn metrics_url_for(ws_url: &str) -> Result<String, String> {
 
 /// Fetches and parses a `/metrics` page (blocking, at most 3 s per connect, write or read);
 /// a page without one of [`names::UNLABELLED`] is an error naming it (a [`MissingMetric`]).
+/// Plain `http://` only; [`fetch_with`] reads `https://` too.
 pub fn fetch(url: &str) -> Result<Scrape, String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        format!("{url}: the bots scrape plain http:// only; pass --metrics-url http://...")
-    })?;
+    fetch_with(url, None)
+}
+
+/// As [`fetch`], reading `https://` pages with the TLS client configuration `tls` (the one
+/// the bots' `wss://` connections use).
+pub fn fetch_with(url: &str, tls: Option<&Arc<rustls::ClientConfig>>) -> Result<Scrape, String> {
+    let (rest, tls) = match (url.split_once("://"), tls) {
+        (Some(("http", rest)), _) => (rest, None),
+        (Some(("https", rest)), Some(tls)) => (rest, Some(tls)),
+        _ => {
+            return Err(format!(
+                "{url}: the bots scrape http://, or https:// with --ca-cert; \
+                 pass --metrics-url http://..."
+            ));
+        }
+    };
     let (authority, path) =
         rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let port = if tls.is_some() { 443 } else { 80 };
     let target =
-        if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
-    let addr = target
-        .to_socket_addrs()
-        .map_err(|e| format!("{url}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{url}: no address"))?;
-    let mut stream =
-        TcpStream::connect_timeout(&addr, SCRAPE_TIMEOUT).map_err(|e| format!("{url}: {e}"))?;
+        if authority.contains(':') { authority.to_owned() } else { format!("{authority}:{port}") };
+    let stream = connect(&target).map_err(|e| format!("{url}: {e}"))?;
     stream.set_read_timeout(Some(SCRAPE_TIMEOUT)).map_err(|e| e.to_string())?;
     stream.set_write_timeout(Some(SCRAPE_TIMEOUT)).map_err(|e| e.to_string())?;
     let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).map_err(|e| format!("{url}: {e}"))?;
-    let mut response = Vec::new();
-    stream.take(MAX_PAGE_BYTES).read_to_end(&mut response).map_err(|e| format!("{url}: {e}"))?;
+    let response = match tls {
+        None => exchange(stream, &request),
+        Some(config) => {
+            let host = authority.rsplit_once(':').map_or(authority, |(host, _)| host);
+            let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+                .map_err(|e| format!("{url}: {e}"))?;
+            let session = rustls::ClientConnection::new(config.clone(), name)
+                .map_err(|e| format!("{url}: {e}"))?;
+            exchange(rustls::StreamOwned::new(session, stream), &request)
+        }
+    }
+    .map_err(|e| format!("{url}: {e}"))?;
     let body =
         response_body(&String::from_utf8_lossy(&response)).map_err(|e| format!("{url}: {e}"))?;
     let scrape = Scrape::parse(&body);
@@ -231,10 +251,49 @@ pub fn fetch(url: &str) -> Result<Scrape, String> {
     Ok(scrape)
 }
 
+/// A TCP connection to the first of `target`'s addresses that answers (`localhost` may
+/// resolve to `::1` before `127.0.0.1`).
+fn connect(target: &str) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::new(ErrorKind::NotFound, "no address");
+    for addr in target.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, SCRAPE_TIMEOUT) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
+}
+
+/// Writes `request` and reads the response until the server closes (at most
+/// [`MAX_PAGE_BYTES`]).
+fn exchange(mut stream: impl Read + Write, request: &str) -> std::io::Result<Vec<u8>> {
+    stream.write_all(request.as_bytes())?;
+    stream.flush()?;
+    let mut response = Vec::new();
+    match stream.take(MAX_PAGE_BYTES).read_to_end(&mut response) {
+        Ok(_) => Ok(response),
+        // The server may close a TLS connection without a close_notify once it has written
+        // the HTTP/1.0 response: keep what arrived, as over plain TCP (which cannot tell a
+        // cut response from a whole one either).
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof && !response.is_empty() => Ok(response),
+        Err(e) => Err(e),
+    }
+}
+
 /// [`fetch`] on tokio's blocking pool.
 pub async fn fetch_async(url: &str) -> Result<Scrape, String> {
+    fetch_async_with(url, None).await
+}
+
+/// [`fetch_with`] on tokio's blocking pool.
+pub async fn fetch_async_with(
+    url: &str,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> Result<Scrape, String> {
     let url = url.to_owned();
-    tokio::task::spawn_blocking(move || fetch(&url)).await.map_err(|e| e.to_string())?
+    tokio::task::spawn_blocking(move || fetch_with(&url, tls.as_ref()))
+        .await
+        .map_err(|e| e.to_string())?
 }
 
 /// The body of a `200` HTTP response, de-chunked if it came chunked.

@@ -79,6 +79,9 @@ pub struct Shared {
     /// Join through matchmaking: `POST {matchmake}/matchmake` for the bot's room, then
     /// connect where sent (`url` is then only where metrics come from).
     pub matchmake: Option<String>,
+    /// The TLS client configuration for `wss://` and `https://` metrics; `None`: the Mozilla
+    /// roots for `wss://`, plain `http://` metrics.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Shared {
@@ -118,6 +121,7 @@ impl Shared {
             churn: None,
             resume_share: 0.0,
             matchmake: None,
+            tls: None,
         }
     }
 

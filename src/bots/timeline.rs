@@ -114,7 +114,11 @@ pub async fn sample(
             () = &mut give_up => break,
             _ = ticker.tick() => {}
         }
-        record(&mut timeline, scrape::fetch_async(&metrics_url).await, &shared);
+        record(
+            &mut timeline,
+            scrape::fetch_async_with(&metrics_url, shared.tls.clone()).await,
+            &shared,
+        );
     }
     timeline
 }
