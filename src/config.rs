@@ -101,6 +101,10 @@ pub struct ServerConfig {
     /// its share of the connections. `None` (the default): one fewer than the CPUs, at least
     /// one, so a simulation thread keeps a core.
     pub read_threads: Option<usize>,
+    /// Threads per simulation thread that write its ticks' snapshots onto the sockets, each a
+    /// share of the clients. Default 1: on a machine with cores to spare beyond the
+    /// simulation and read threads, more make the last client's snapshot leave sooner.
+    pub flush_threads: usize,
     /// How long a read thread sleeps after reading a batch before it looks again: one wakeup
     /// reads every socket that received something meanwhile. Default 2 ms: at 30 Hz an
     /// input waits at most that much longer (the pacing hint absorbs it), and a thread
@@ -154,6 +158,7 @@ impl Default for ServerConfig {
             sim_threads: None,
             read_threads: None,
             read_interval: Duration::from_millis(2),
+            flush_threads: 1,
             max_game_message_bytes: 1024,
             game_message_rate: 8,
             event_queue: 256,
@@ -234,8 +239,9 @@ impl ServerConfig {
             || self.max_rooms == 0
             || self.sim_threads == Some(0)
             || self.read_threads == Some(0)
+            || self.flush_threads == 0
         {
-            let what = "room capacity, max rooms, simulation threads and I/O threads";
+            let what = "room capacity, max rooms, simulation, I/O and flush threads";
             return Err(format!("{what} must be positive"));
         }
         if self.read_interval > Duration::from_millis(50) {

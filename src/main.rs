@@ -81,6 +81,10 @@ struct ServeArgs {
     /// so a simulation thread keeps a core.
     #[arg(long, value_name = "THREADS")]
     io_threads: Option<usize>,
+    /// Threads per simulation thread that write snapshots onto the sockets, each a share of
+    /// the clients (more only help with cores to spare).
+    #[arg(long, default_value_t = 1, value_name = "THREADS")]
+    flush_threads: usize,
     /// How long a read thread sleeps after a batch of reads before it looks again (0: read
     /// at once, one wakeup per message). Longer batches more inputs per wakeup; at most 50ms.
     #[arg(long, default_value = "2ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
@@ -206,6 +210,7 @@ impl ServeArgs {
             sim_threads: self.sim_threads,
             read_threads: self.io_threads,
             read_interval: self.read_interval,
+            flush_threads: self.flush_threads,
             resume_window: self.resume_window,
             event_queue: self.event_queue,
             max_game_message_bytes: self.max_game_message_bytes,

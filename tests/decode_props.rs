@@ -20,12 +20,12 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 use tickwire::arena::{Arena, ArenaInput, ArenaMessage};
+use tickwire::net::wsframe::{Decoder, Frame};
 use tickwire::protocol::{
     ClientMessage, DecodeError, Reader, SHORT_DECODE_LIMIT_BYTES, SHORT_MESSAGE_BYTES, Schema,
     decode_client, decode_control, inspect, varint,
 };
 use tickwire::replication::ReplicaError;
-use tickwire::net::wsframe::{Decoder, Frame};
 use tickwire::replication::replica::MAX_ENTITY_ID;
 use tickwire::{GameInput, Registry, Replica, registry_of};
 

@@ -8,8 +8,23 @@ use tickwire::config::ServerConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_are_written_by_the_tick_and_arrive_in_order() {
-    let server = TestServer::start_arena(ServerConfig::default(), small_arena()).await;
-    let mut bots = vec![server.connect("a").await, server.connect("b").await];
+    snapshots_arrive_in_order(ServerConfig::default(), 2).await;
+}
+
+/// Three flusher threads share each tick's clients: every client still gets every snapshot,
+/// in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_between_flusher_threads_snapshots_still_arrive_in_order() {
+    snapshots_arrive_in_order(ServerConfig { flush_threads: 3, ..ServerConfig::default() }, 7)
+        .await;
+}
+
+async fn snapshots_arrive_in_order(config: ServerConfig, clients: usize) {
+    let server = TestServer::start_arena(config, small_arena()).await;
+    let mut bots = Vec::new();
+    for n in 0..clients {
+        bots.push(server.connect(&format!("bot{n}")).await);
+    }
     for bot in &mut bots {
         within(bot.next_snapshot()).await.expect("first snapshot");
     }
@@ -22,7 +37,10 @@ async fn snapshots_are_written_by_the_tick_and_arrive_in_order() {
     }
     let (_, metrics) = http_get(server.addr, "/metrics").await;
     let direct = counter(&metrics, "tickwire_frames_direct_total");
-    assert!(direct >= 40, "most snapshots written by the tick directly: {direct}\n{metrics}");
+    assert!(
+        direct >= 20 * clients as u64,
+        "most snapshots written by the tick directly: {direct}\n{metrics}"
+    );
     for bot in bots {
         bot.close().await;
     }

@@ -72,9 +72,10 @@ impl SimPool {
         let directory = Arc::new(Directory::new(shared.clone(), opener(lanes, &shared)));
         let mut threads = Vec::with_capacity(count);
         for (index, (arrivals, load)) in arrivals.into_iter().enumerate() {
+            let name = format!("tickwire-flush-{index}");
             let (flusher, flushing) =
-                Flusher::start(format!("tickwire-flush-{index}"), shared.clone())?;
-            threads.push(flushing);
+                Flusher::start(&name, shared.config.flush_threads, shared.clone())?;
+            threads.extend(flushing);
             let worker = Worker {
                 flusher,
                 rooms: Vec::new(),
