@@ -140,7 +140,7 @@ proptest! {
         let mut bytes = bytes;
         if masked && bytes.len() > 1 {
             // Mostly well-formed headers, so decoding goes past the first two bytes.
-            bytes[0] = 0x80 | (bytes[0] & 0x0F) % 3;
+            bytes[0] = 0x80 | ((bytes[0] & 0x0F) % 3);
             bytes[1] |= 0x80;
         }
         let limit = tickwire::config::CLIENT_MAX_FRAME_BYTES;
