@@ -29,7 +29,8 @@ pub struct RoomSettings {
     pub tick_rate_hz: u16,
     /// Inputs buffered per client before the oldest is dropped.
     pub input_buffer: usize,
-    /// Inputs applied to one client in one tick while a backlog well above its target waits.
+    /// Inputs applied to one client in one tick while a backlog well above its pacing's aim
+    /// waits.
     pub max_inputs_per_tick: usize,
     /// Ticks of history kept for delta baselines.
     pub history_ticks: usize,
@@ -55,7 +56,7 @@ impl Default for RoomSettings {
 }
 
 /// Counters of one step.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepStats {
     /// Inputs taken from the clients' buffers.
     pub inputs_applied: u64,

@@ -217,6 +217,8 @@ impl<G: Game> TickLoop<G> {
         metrics.input_active_ticks.inc_by(inputs.active);
         metrics.input_starved_ticks.inc_by(inputs.starved);
         metrics.input_multi_ticks.inc_by(inputs.multiple);
+        metrics.input_lead_seconds.inc_by(inputs.lead_seconds);
+        metrics.input_leads.inc_by(inputs.leads);
         for (depth, &clients) in inputs.depths.iter().enumerate() {
             for _ in 0..clients {
                 metrics.input_buffer_depth.observe(depth as f64);

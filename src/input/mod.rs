@@ -67,7 +67,7 @@ pub struct Advanced {
 }
 
 /// Every client's buffers over one tick, added up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct InputTally {
     /// Inputs applied.
     pub applied: u64,
@@ -80,6 +80,10 @@ pub struct InputTally {
     /// Clients by the depth their buffer had at the start of the tick (the last entry counts
     /// every depth from `DEPTHS - 1` up).
     pub depths: [u64; DEPTHS],
+    /// Leads of the newest input each client's tick applied, in seconds, summed.
+    pub lead_seconds: f64,
+    /// Clients whose tick applied an input: the leads summed.
+    pub leads: u64,
 }
 
 /// Depths told apart in [`InputTally::depths`].
@@ -92,6 +96,10 @@ impl InputTally {
         self.starved += u64::from(advanced.starved);
         self.multiple += u64::from(advanced.taken > 1);
         self.depths[advanced.depth.min(DEPTHS - 1)] += 1;
+        if let Some(lead) = advanced.lead {
+            self.lead_seconds += f64::from(lead);
+            self.leads += 1;
+        }
     }
 }
 
@@ -307,5 +315,7 @@ mod tests {
         tally.add(Advanced { depth: 20, taken: 2, active: false, starved: false, lead: None });
         assert_eq!((tally.applied, tally.active, tally.starved, tally.multiple), (4, 2, 1, 2));
         assert_eq!((tally.depths[0], tally.depths[6], tally.depths[DEPTHS - 1]), (1, 1, 1));
+        assert_eq!(tally.leads, 1);
+        assert!((tally.lead_seconds - 0.1).abs() < 1e-6);
     }
 }
