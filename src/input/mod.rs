@@ -5,8 +5,9 @@
 //! wait for their tick. The rule: every input the server accepted is applied exactly once,
 //! in order, one per tick, and a tick whose buffer is empty applies none. The client
 //! predicted one step per input it sent, so replaying its unacknowledged inputs on the
-//! server's state reproduces exactly what the server did. How full the buffer should run,
-//! and the hint that keeps it there, are [`pacing`]'s.
+//! server's state reproduces exactly what the server did. How early inputs should arrive,
+//! and the hint that keeps them arriving so, are [`pacing`]'s: each input keeps the instant
+//! its connection read it, and a tick measures its lead from the instant the tick started.
 
 pub mod pacing;
 
