@@ -7,9 +7,8 @@
 //! that arrives 30 ms before. But an input that arrives after its tick started leaves that
 //! tick without one, so the lead needs a cushion as large as the arrivals' jitter, and no
 //! larger. The server measures each lead directly (the tick passes it in), keeps a running
-//! mean of it and of its jitter (a running median of the differences between consecutive
-//! leads: the median, so that a rare stall does not set the cushion), and aims the mean at
-//! `MIN_LEAD + JITTER_COVER × jitter + raise`, never more than [`MAX_LEAD_TICKS`]. On a clean
+//! mean of it and of its jitter (the mean difference between consecutive leads), and aims the
+//! mean at `MIN_LEAD + JITTER_COVER × jitter + raise`, never more than [`MAX_LEAD_TICKS`]. On a clean
 //! link that is a few milliseconds; on a jittery one, enough that the earliest arrivals still
 //! make their tick.
 //!
@@ -22,7 +21,7 @@
 //! is applied at a later tick, which measures how late it came: if the lead was on its aim,
 //! the aim rises by that lateness (the `raise`), unless it was more than
 //! [`MAX_COVERED_LATENESS_TICKS`] (a stall, which no cushion worth its latency absorbs). Each
-//! calm spell of a few seconds halves the raise.
+//! calm spell of ten seconds halves the raise.
 
 /// Units of the pacing hint per send period: a hint of `h` asks the client to send every
 /// `period × (1 − h / 64)`.
@@ -47,39 +46,33 @@ const RAISE_MARGIN: f32 = 0.001;
 /// A depth this far above the depth the aim needs is a backlog, drained faster than one
 /// input a tick.
 pub const BACKLOG_MARGIN: usize = 2;
-/// Jitters of cushion in the aim. With leads spread evenly over ± `a` the jitter (median
-/// difference between consecutive leads) is `0.59 a`, so 3.5 jitters are `2 a`; with a normal
-/// spread of σ it is `0.95 σ`, so 3.5 jitters are `3.3 σ`. Links that deliver in order
-/// bunch arrivals behind a late one, which takes more than `a`.
-const JITTER_COVER: f32 = 3.5;
-/// The narrowest band above the aim in which the hint is zero, in seconds; it widens to half
-/// the jitter, so that the noise of the mean does not make it hunt.
+/// Jitters of cushion in the aim. With leads spread evenly over ± `a` the jitter (mean
+/// difference between consecutive leads) is `2a/3`, so 2.5 jitters are `1.7 a`; with a normal
+/// spread of σ it is `1.13 σ`, so 2.5 jitters are `2.8 σ`. The misses of a longer tail raise
+/// the aim by as much as they need.
+const JITTER_COVER: f32 = 2.5;
+/// The narrowest band above the aim in which the hint is zero, in seconds; it widens with the
+/// jitter, so that the noise of the mean does not make it hunt.
 const MIN_BAND: f32 = 0.002;
 /// Weight of one lead in the running mean (about 4 ticks of memory: the mean must follow
 /// the lead closely while it converges, or the hint overshoots).
 const LEAD_SMOOTHING: f32 = 1.0 / 4.0;
-/// How far one difference moves the running median of the differences: 1/16 of it, up or
-/// down (from 1 ms to 10 ms in about 40 ticks).
-const JITTER_STEP: f32 = 1.0 / 16.0;
-/// The jitter a client starts with, in seconds.
-const INITIAL_JITTER: f32 = 0.001;
-/// The least jitter, in seconds: a running median that moves by a share of itself must not
-/// reach zero, or it could never rise again.
-const MIN_JITTER: f32 = 0.0001;
+/// Weight of one difference in the running jitter (about 16 ticks of memory).
+const JITTER_SMOOTHING: f32 = 1.0 / 16.0;
 /// Hint per tick of error: an error of a quarter tick asks for one unit, of a tick for the
 /// largest hint. Gentle, so that the round trip the hint takes to act does not make it
 /// overshoot.
 const HINT_GAIN: f32 = 4.0;
 /// Active ticks without a starved one, in multiples of `active_ticks` (one second), after
 /// which the raise is halved.
-const CALM_SECONDS_TO_LOWER: u32 = 5;
+const CALM_SECONDS_TO_LOWER: u32 = 10;
 
 /// One client's pacing state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pacing {
     /// Running mean of the lead, in seconds; `None` before the first input is applied.
     lead: Option<f32>,
-    /// Running median of the difference between consecutive leads, in seconds.
+    /// Running mean of the difference between consecutive leads, in seconds.
     jitter: f32,
     /// The last tick's lead, if it applied an input.
     previous: Option<f32>,
@@ -126,7 +119,7 @@ impl Default for Pacing {
     fn default() -> Self {
         Pacing {
             lead: None,
-            jitter: INITIAL_JITTER,
+            jitter: 0.0,
             previous: None,
             raise: 0.0,
             missed: 0,
@@ -151,7 +144,7 @@ impl Pacing {
         self.lead
     }
 
-    /// The running median of the difference between consecutive leads, in seconds.
+    /// The running mean of the difference between consecutive leads, in seconds.
     pub fn jitter(&self) -> f32 {
         self.jitter
     }
@@ -198,7 +191,7 @@ impl Pacing {
             if self.missed > 0 {
                 self.cover(lead, period);
             }
-            self.measure(lead);
+            self.measure(lead, period);
         }
         self.previous = seen.lead;
         let max_lead = MAX_LEAD_TICKS * period;
@@ -220,15 +213,13 @@ impl Pacing {
         self.missed = 0;
     }
 
-    /// Adds one lead to the running mean and, if the last tick applied an input too, moves
-    /// the running median of their differences a step towards this one: up if it is larger,
-    /// down if not, by a share of itself, so that it settles where half the differences are
-    /// larger, whatever their scale.
-    fn measure(&mut self, lead: f32) {
+    /// Adds one lead to the running mean and, if the last tick applied an input too, their
+    /// difference to the jitter. A difference counts up to one period: a larger one is a
+    /// stall, which the ticks it starves answer.
+    fn measure(&mut self, lead: f32, period: f32) {
         if let Some(previous) = self.previous {
-            let step =
-                if (lead - previous).abs() > self.jitter { JITTER_STEP } else { -JITTER_STEP };
-            self.jitter = (self.jitter * (1.0 + step)).max(MIN_JITTER);
+            let difference = (lead - previous).abs().min(period);
+            self.jitter += (difference - self.jitter) * JITTER_SMOOTHING;
         }
         self.lead = Some(match self.lead {
             Some(mean) => mean + (lead - mean) * LEAD_SMOOTHING,
@@ -238,7 +229,7 @@ impl Pacing {
 
     /// Width of the band above the aim in which the hint is zero, in seconds.
     fn band(&self) -> f32 {
-        (self.jitter / 2.0).max(MIN_BAND)
+        self.jitter.max(MIN_BAND)
     }
 
     /// The hint for the current mean: zero inside `[aim, aim + band]`, else proportional to
@@ -360,7 +351,7 @@ mod tests {
         let raised = pacing.aim() - settled;
         assert!((raised - 0.005 - RAISE_MARGIN).abs() < 2e-4, "{raised}: {pacing:?}");
         // It and every input after it came a tick early now: the client slows down to the
-        // new aim, and five calm seconds halve the raise.
+        // new aim, and ten calm seconds halve the raise.
         let (starved, _) =
             follow(&mut pacing, lead + PERIOD, ACTIVE * CALM_SECONDS_TO_LOWER, steady);
         assert_eq!(starved, 0);
