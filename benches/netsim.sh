@@ -126,6 +126,7 @@ row() {
           (share($s.input_starved_ticks; $s.input_active_ticks) | pct) + " %",
           (share($s.input_multi_ticks; $s.input_active_ticks) | pct) + " %",
           ($s.input_depth_mean | f(2)),
+          (if $s.input_lead_ms_mean == null then "-" else ($s.input_lead_ms_mean | f(1)) end),
           ($s.inputs_dropped | to_entries | map("\(.key) \(.value)") | join(", ") | if . == "" then "0" else . end),
           "\($p.units.p50 | f(3)) / \($p.units.p99 | f(3)) / \($p.units.max | f(2))",
           ($p.over_tenth_share | pct) + " %",
@@ -142,8 +143,8 @@ row() {
 echo
 echo "$CLIENTS bots ($PATTERN), $DURATION each (ramp-up $RAMP_UP), netsim seed $SEED, $(nproc) cores, load $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo
-echo "| link | starved ticks while active | multi-input ticks | mean buffer depth | inputs dropped | correction p50 / p99 / max (units) | > 0.1 unit | > 1 unit | RTT p50 (ms) | input→snapshot p50 / p99 (ms) | snapshots/s | replica errors | disconnects | tick overruns |"
-echo "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |"
+echo "| link | starved ticks while active | multi-input ticks | mean buffer depth | mean input lead (ms) | inputs dropped | correction p50 / p99 / max (units) | > 0.1 unit | > 1 unit | RTT p50 (ms) | input→snapshot p50 / p99 (ms) | snapshots/s | replica errors | disconnects | tick overruns |"
+echo "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |"
 for condition in $CONDITIONS; do
     if [ -s "$work/$condition.json" ]; then
         row "$condition"

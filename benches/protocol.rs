@@ -15,7 +15,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tickwire::arena::{Arena, ArenaConfig, ArenaInput, ArenaMessage};
 use tickwire::protocol::{self, ClientMessage, inspect};
 use tickwire::replication::ClientView;
@@ -48,7 +48,7 @@ fn world() -> (Room<Arena>, Vec<u8>, Vec<u8>, Vec<u8>) {
                 move_y: (heading.sin() * 127.0) as i8,
                 buttons: 0,
             };
-            room.push_input(*entity, seq, input);
+            room.push_input(*entity, seq, input, Instant::now());
         }
     };
     let (own_entity, own): (_, NetId) = players[0];
@@ -58,7 +58,7 @@ fn world() -> (Room<Arena>, Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut delta = Vec::new();
     for tick in 1..=10 {
         steer(&mut room, tick);
-        room.step(Tick(tick));
+        room.step(Tick(tick), Instant::now());
         view.settle(false);
         delta.clear();
         room.build(&mut view, own_entity, &mut delta);

@@ -127,7 +127,7 @@ impl Server {
     /// tick, different per player, a quarter of them boosting), then the simulation step.
     fn step(&mut self) {
         self.tick = self.tick.next();
-        let seq = self.tick.0;
+        let (seq, now) = (self.tick.0, Instant::now());
         for (n, &player) in self.players.iter().enumerate() {
             let heading = n as f32 * 2.399 + seq as f32 * 0.02;
             let input = ArenaInput {
@@ -135,9 +135,9 @@ impl Server {
                 move_y: (heading.sin() * 127.0) as i8,
                 buttons: u8::from(n.is_multiple_of(4)),
             };
-            self.room.push_input(player, seq, input);
+            self.room.push_input(player, seq, input, now);
         }
-        self.room.simulate(self.tick);
+        self.room.simulate(self.tick, now);
     }
 
     /// The capture: the shared part of a tick.

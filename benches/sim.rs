@@ -54,7 +54,7 @@ impl World {
 
     /// One input per player: a heading that turns by about 1° per tick, different per player.
     fn push_inputs(&mut self) {
-        let seq = self.tick.0 + 1;
+        let (seq, now) = (self.tick.0 + 1, Instant::now());
         for (n, &player) in self.players.iter().enumerate() {
             let heading = n as f32 * 2.399 + seq as f32 * 0.02;
             let input = ArenaInput {
@@ -62,13 +62,13 @@ impl World {
                 move_y: (heading.sin() * 127.0) as i8,
                 buttons: u8::from(n.is_multiple_of(4)),
             };
-            black_box(self.room.push_input(player, seq, input));
+            black_box(self.room.push_input(player, seq, input, now));
         }
     }
 
     fn step(&mut self) -> u64 {
         self.tick = self.tick.next();
-        self.room.simulate(self.tick).inputs_applied
+        self.room.simulate(self.tick, Instant::now()).inputs_applied
     }
 }
 

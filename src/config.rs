@@ -11,8 +11,8 @@ pub const DEFAULT_TICK_RATE_HZ: u16 = 30;
 /// checked after, is smaller still: it answers with 1009 and the size).
 pub const CLIENT_MAX_FRAME_BYTES: usize = 4096;
 
-/// Inputs a client may catch up on in one tick when a backlog well above its buffer's target
-/// waits (`crate::input::pacing`). Two drains a backlog within a few ticks while moving at
+/// Inputs a client may catch up on in one tick when a backlog well above what its pacing aims
+/// for waits (`crate::input::pacing`). Two drains a backlog within a few ticks while moving at
 /// most twice as far as one tick allows.
 pub const DEFAULT_MAX_INPUTS_PER_TICK: usize = 2;
 
@@ -25,13 +25,13 @@ pub struct ServerConfig {
     pub max_clients: usize,
     /// Inputs buffered per client before the oldest is dropped. Default 16 (533 ms at 30 Hz):
     /// room for the burst that arrives after a TCP retransmission stall (200 ms, or 400 ms
-    /// when a second loss doubles the timeout) on top of the largest pacing target (4 ticks).
-    /// With 8, a page through a link with 1 % loss lost inputs it had predicted (benches/
+    /// when a second loss doubles the timeout) on top of the largest lead pacing aims for (4
+    /// ticks). With 8, a page through a link with 1 % loss lost inputs it had predicted (benches/
     /// browser-netsim.mjs). A paced client's buffer holds one or two.
     pub input_buffer: usize,
     /// Inputs applied to one client in one tick while its buffer holds a backlog well above
-    /// its target (more than target + 3). Default 2: a backlog drains within a few ticks
-    /// instead of adding a tick of latency per input.
+    /// what its pacing aims for (more than 3 inputs past it). Default 2: a backlog drains
+    /// within a few ticks instead of adding a tick of latency per input.
     pub max_inputs_per_tick: usize,
     /// Client messages per second allowed per connection, as a multiple of the tick rate.
     /// Default 3: one input per tick plus pings, with room for bursts.

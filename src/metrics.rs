@@ -64,6 +64,12 @@ pub mod names {
     pub const INPUT_MULTI_TICKS: &str = "tickwire_input_multi_ticks";
     /// Histogram: each client's input buffer depth at the start of each tick, in inputs.
     pub const INPUT_BUFFER_DEPTH: &str = "tickwire_input_buffer_depth";
+    /// Counter: over client ticks that applied an input, how long before the tick started the
+    /// newest of them arrived, in seconds, summed (the pacing's lead; divided by
+    /// [`INPUT_LEADS`], the mean).
+    pub const INPUT_LEAD_SECONDS: &str = "tickwire_input_lead_seconds";
+    /// Counter: client ticks whose lead [`INPUT_LEAD_SECONDS`] counts.
+    pub const INPUT_LEADS: &str = "tickwire_input_leads";
     /// Counter family by [`REASON`]: connections closed.
     pub const DISCONNECTS: &str = "tickwire_disconnects";
     /// Counter: CPU seconds used by the process.
@@ -203,6 +209,10 @@ pub struct Metrics {
     pub input_multi_ticks: Counter,
     /// Input buffer depth at the start of each client's tick.
     pub input_buffer_depth: Histogram,
+    /// Leads of the inputs applied, summed, in seconds.
+    pub input_lead_seconds: Counter<f64, AtomicU64>,
+    /// Client ticks whose lead is counted.
+    pub input_leads: Counter,
     /// Connections closed, by reason.
     pub disconnects: Family<Reason, Counter>,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
@@ -260,6 +270,8 @@ impl Metrics {
             input_multi_ticks: Counter::default(),
             // One bucket per depth up to 8 (twice the largest target).
             input_buffer_depth: Histogram::new((0..=8).map(f64::from)),
+            input_lead_seconds: Counter::default(),
+            input_leads: Counter::default(),
             disconnects: Family::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
@@ -321,6 +333,12 @@ impl Metrics {
             "Input buffer depth at the start of each client's tick",
             m.input_buffer_depth.clone(),
         );
+        r.register(
+            INPUT_LEAD_SECONDS,
+            "Seconds before its tick started that the newest input each client tick applied arrived, summed",
+            m.input_lead_seconds.clone(),
+        );
+        r.register(INPUT_LEADS, "Client ticks whose input lead is summed", m.input_leads.clone());
         r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
@@ -467,6 +485,10 @@ mod tests {
         # TYPE tickwire_input_buffer_depth histogram\n\
         tickwire_input_buffer_depth_sum\n\
         tickwire_input_buffer_depth_count\n\
+        # TYPE tickwire_input_lead_seconds counter\n\
+        tickwire_input_lead_seconds_total\n\
+        # TYPE tickwire_input_leads counter\n\
+        tickwire_input_leads_total\n\
         # TYPE tickwire_disconnects counter\n\
         tickwire_disconnects_total{reason=\"y\"}\n\
         # TYPE tickwire_process_cpu_seconds counter\n\
@@ -515,7 +537,17 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        // FRAMES_DIRECT is not required of a server: bots may measure builds from before it.
-        assert_eq!(families, [FRAMES_DIRECT, SNAPSHOTS, INPUTS_DROPPED, DISCONNECTS, ROOM_CLIENTS]);
+        // FRAMES_DIRECT and the leads are not required of a server: bots may measure builds
+        // from before them.
+        let expected = [
+            FRAMES_DIRECT,
+            SNAPSHOTS,
+            INPUTS_DROPPED,
+            INPUT_LEAD_SECONDS,
+            INPUT_LEADS,
+            DISCONNECTS,
+            ROOM_CLIENTS,
+        ];
+        assert_eq!(families, expected);
     }
 }

@@ -9,6 +9,7 @@ use crate::replication::{Built, ClientView, InputAck, NetId, NetIds, Replicated,
 use crate::tick::Tick;
 use bevy_ecs::prelude::*;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The tick being simulated, for a game's systems (`Res<TickInfo>`).
 #[derive(Resource, Debug, Clone, Copy, PartialEq)]
@@ -28,7 +29,8 @@ pub struct RoomSettings {
     pub tick_rate_hz: u16,
     /// Inputs buffered per client before the oldest is dropped.
     pub input_buffer: usize,
-    /// Inputs applied to one client in one tick while a backlog well above its target waits.
+    /// Inputs applied to one client in one tick while a backlog well above its pacing's aim
+    /// waits.
     pub max_inputs_per_tick: usize,
     /// Ticks of history kept for delta baselines.
     pub history_ticks: usize,
@@ -54,7 +56,7 @@ impl Default for RoomSettings {
 }
 
 /// Counters of one step.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StepStats {
     /// Inputs taken from the clients' buffers.
     pub inputs_applied: u64,
@@ -206,27 +208,37 @@ impl<G: Game> Room<G> {
         }
     }
 
-    /// Queues one input for a client's entity; `None` if it has no input buffer any more.
-    pub fn push_input(&mut self, entity: Entity, seq: u32, input: G::Input) -> Option<Queued> {
+    /// Queues one input for a client's entity, read off its connection at `received`;
+    /// `None` if the entity has no input buffer any more.
+    pub fn push_input(
+        &mut self,
+        entity: Entity,
+        seq: u32,
+        input: G::Input,
+        received: Instant,
+    ) -> Option<Queued> {
         let mut inputs = self.world.get_mut::<Inputs<G::Input>>(entity)?;
-        Some(inputs.push(seq, input))
+        Some(inputs.push(seq, input, received))
     }
 
-    /// Runs one tick: [`Room::simulate`], then [`Room::capture`].
-    pub fn step(&mut self, tick: Tick) -> StepStats {
-        let stats = self.simulate(tick);
+    /// Runs one tick that started at `now`: [`Room::simulate`], then [`Room::capture`].
+    pub fn step(&mut self, tick: Tick, now: Instant) -> StepStats {
+        let stats = self.simulate(tick, now);
         self.capture(tick);
         stats
     }
 
-    /// The simulation half of a tick: inputs, then the game's systems.
-    pub fn simulate(&mut self, tick: Tick) -> StepStats {
+    /// The simulation half of a tick that started at `now`: inputs, then the game's systems.
+    /// `now` is what each input's arrival is measured against, for the pacing hint.
+    pub fn simulate(&mut self, tick: Tick, now: Instant) -> StepStats {
         self.world.resource_mut::<TickInfo>().tick = tick;
+        let rate_hz = self.settings.tick_rate_hz.max(1);
         let rules = DrainRules {
             max_per_tick: self.settings.max_inputs_per_tick,
-            active_ticks: u32::from(self.settings.tick_rate_hz),
+            active_ticks: u32::from(rate_hz),
+            period: Duration::from_secs(1) / u32::from(rate_hz),
         };
-        let inputs = advance_all(&mut self.inputs, &mut self.world, rules);
+        let inputs = advance_all(&mut self.inputs, &mut self.world, rules, now);
         self.schedule.run(&mut self.world);
         StepStats { inputs_applied: inputs.applied, inputs }
     }

@@ -133,7 +133,7 @@ impl<G: Game> TickLoop<G> {
         let started = Instant::now();
         let lateness = started.saturating_duration_since(self.pacer.deadline());
         self.shared.metrics.tick_lateness.observe(lateness.as_secs_f64());
-        self.tick(self.next_tick);
+        self.tick(self.next_tick, started);
         let finished = Instant::now();
         self.shared.metrics.tick_duration.observe((finished - started).as_secs_f64());
         let missed = self.pacer.finish(finished);
@@ -184,11 +184,12 @@ impl<G: Game> TickLoop<G> {
         }
     }
 
-    /// One tick: events, simulation, replication.
-    pub fn tick(&mut self, tick: Tick) {
+    /// One tick that started at `started`: events, simulation, replication. Each input's
+    /// arrival is measured against `started`, for its client's pacing hint.
+    pub fn tick(&mut self, tick: Tick, started: Instant) {
         self.drain_events();
         self.expire_sessions(Instant::now());
-        let stats = self.room.step(tick);
+        let stats = self.room.step(tick, started);
         self.count_inputs(&stats.inputs);
         self.send_events(tick);
         self.send_snapshots();
@@ -216,6 +217,8 @@ impl<G: Game> TickLoop<G> {
         metrics.input_active_ticks.inc_by(inputs.active);
         metrics.input_starved_ticks.inc_by(inputs.starved);
         metrics.input_multi_ticks.inc_by(inputs.multiple);
+        metrics.input_lead_seconds.inc_by(inputs.lead_seconds);
+        metrics.input_leads.inc_by(inputs.leads);
         for (depth, &clients) in inputs.depths.iter().enumerate() {
             for _ in 0..clients {
                 metrics.input_buffer_depth.observe(depth as f64);
@@ -231,8 +234,8 @@ impl<G: Game> TickLoop<G> {
             budget -= 1;
             match event {
                 Event::Join { client, outbox, resume } => self.join(client, outbox, resume),
-                Event::Input { client_id, seq, input, received: _ } => {
-                    self.input(client_id, seq, input);
+                Event::Input { client_id, seq, input, received } => {
+                    self.input(client_id, seq, input, received);
                 }
                 Event::Message { client_id, message } => {
                     if let Some(client) = self.clients.get(&client_id) {
@@ -378,9 +381,9 @@ impl<G: Game> TickLoop<G> {
         }
     }
 
-    fn input(&mut self, client_id: u32, seq: u32, input: G::Input) {
+    fn input(&mut self, client_id: u32, seq: u32, input: G::Input, received: Instant) {
         let Some(client) = self.clients.get(&client_id) else { return };
-        match self.room.push_input(client.entity, seq, input) {
+        match self.room.push_input(client.entity, seq, input, received) {
             Some(Queued::Ok) => {}
             Some(Queued::DroppedOldest) => self.shared.metrics.input_dropped("buffer_full"),
             None => {

@@ -3,11 +3,19 @@
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 use tickwire::arena::{
     Arena, ArenaConfig, ArenaInput, ArenaStats, BUTTON_BOOST, Orb, Position, Score,
 };
 use tickwire::input::Queued;
 use tickwire::{ClientInfo, Inputs, NetId, Room, RoomSettings, Tick};
+
+/// When tick `t` starts, on the test's clock (30 Hz).
+fn tick_start(t: u32) -> Instant {
+    static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+    *START + Duration::from_micros(33_333) * t
+}
 
 fn room_with(orbs: usize) -> Room<Arena> {
     let arena = ArenaConfig { size: 100.0, orbs, ..ArenaConfig::default() };
@@ -37,7 +45,7 @@ fn pos(room: &Room<Arena>, entity: Entity) -> Vec2 {
 
 fn run(room: &mut Room<Arena>, from: u32, ticks: u32) {
     for t in from..from + ticks {
-        room.step(Tick(t));
+        room.step(Tick(t), tick_start(t));
     }
 }
 
@@ -45,9 +53,9 @@ fn run(room: &mut Room<Arena>, from: u32, ticks: u32) {
 fn drive(room: &mut Room<Arena>, players: &[(Entity, ArenaInput)], from: u32, ticks: u32) {
     for t in from..from + ticks {
         for &(player, input) in players {
-            room.push_input(player, t, input).expect("queued");
+            room.push_input(player, t, input, tick_start(t)).expect("queued");
         }
-        room.step(Tick(t));
+        room.step(Tick(t), tick_start(t));
     }
 }
 
@@ -66,11 +74,11 @@ fn inputs_move_players_one_step_each() {
     let (player, _) = spawn(&mut room, 1);
     place(&mut room, player, Vec2::splat(50.0));
     for seq in 1..=3 {
-        assert_eq!(room.push_input(player, seq, input(0, 127)), Some(Queued::Ok));
+        assert_eq!(room.push_input(player, seq, input(0, 127), tick_start(0)), Some(Queued::Ok));
     }
     for tick in 1..=3 {
         let before = pos(&room, player);
-        room.step(Tick(tick));
+        room.step(Tick(tick), tick_start(tick));
         assert_eq!(applied(&room, player), tick, "one input per tick");
         assert!(pos(&room, player).y > before.y, "one step down per input");
     }
@@ -109,7 +117,7 @@ fn overlapping_players_are_pushed_apart() {
     let (b, _) = spawn(&mut room, 2);
     place(&mut room, a, Vec2::new(50.0, 50.0));
     place(&mut room, b, Vec2::new(50.5, 50.0));
-    room.step(Tick(1));
+    room.step(Tick(1), tick_start(1));
     let gap = pos(&room, b).x - pos(&room, a).x;
     assert!((gap - 2.0).abs() < 0.05, "separated to two radii: {gap}");
     assert_eq!(pos(&room, a).y, 50.0);
@@ -128,7 +136,7 @@ fn players_eat_orbs_and_orbs_respawn() {
     };
     let at = pos(&room, orb);
     place(&mut room, player, at);
-    room.step(Tick(1));
+    room.step(Tick(1), tick_start(1));
     assert!(room.world().get_entity(orb).is_err(), "the orb is gone");
     assert!(room.world().get::<Score>(player).expect("score").0 >= value);
     assert_eq!(orb_count(&mut room), 30, "a new orb replaced it");
@@ -148,14 +156,14 @@ fn orbs_spawned_during_play_can_be_eaten() {
     // Eat one orb, then one that spawned to replace it, ticks apart.
     let at = pos(&room, first[0]);
     place(&mut room, player, at);
-    room.step(Tick(1));
+    room.step(Tick(1), tick_start(1));
     let respawned =
         orbs_now(&mut room).into_iter().find(|o| !first.contains(o)).expect("a new orb");
-    room.step(Tick(2));
+    room.step(Tick(2), tick_start(2));
     let score = room.world().get::<Score>(player).expect("score").0;
     let at = pos(&room, respawned);
     place(&mut room, player, at);
-    room.step(Tick(3));
+    room.step(Tick(3), tick_start(3));
     assert!(room.world().get_entity(respawned).is_err(), "the respawned orb was eaten");
     assert!(room.world().get::<Score>(player).expect("score").0 > score);
     assert_eq!(orb_count(&mut room), 30);
@@ -167,11 +175,14 @@ fn the_input_buffer_is_bounded() {
     let (player, _) = spawn(&mut room, 1);
     let capacity = RoomSettings::default().input_buffer as u32;
     for seq in 1..=capacity {
-        assert_eq!(room.push_input(player, seq, input(1, 1)), Some(Queued::Ok));
+        assert_eq!(room.push_input(player, seq, input(1, 1), tick_start(0)), Some(Queued::Ok));
     }
     let next = capacity + 1;
-    assert_eq!(room.push_input(player, next, input(1, 1)), Some(Queued::DroppedOldest));
-    room.step(Tick(1));
+    assert_eq!(
+        room.push_input(player, next, input(1, 1), tick_start(0)),
+        Some(Queued::DroppedOldest)
+    );
+    room.step(Tick(1), tick_start(1));
     assert_eq!(applied(&room, player), 3, "input 1 was dropped; 2 and 3 caught up");
 }
 
@@ -179,11 +190,11 @@ fn the_input_buffer_is_bounded() {
 fn departed_players_free_their_wire_id() {
     let mut room = room_with(0);
     let (a, id_a) = spawn(&mut room, 1);
-    room.step(Tick(1));
+    room.step(Tick(1), tick_start(1));
     room.leave(&client(1, "p1"), a);
     assert!(room.world().get_entity(a).is_err());
-    assert_eq!(room.push_input(a, 1, input(0, 0)), None, "no buffer any more");
-    room.step(Tick(2));
+    assert_eq!(room.push_input(a, 1, input(0, 0), tick_start(0)), None, "no buffer any more");
+    room.step(Tick(2), tick_start(2));
     let (_, id_b) = spawn(&mut room, 2);
     assert_eq!(id_b.id, id_a.id, "the id is reused once a tick has seen it gone");
     assert_ne!(id_b, id_a, "as a new incarnation");

@@ -1,6 +1,7 @@
 //! Inputs against the real server: bots paced by the server's hint keep their input buffers
-//! fed, every tick applies one input, and their prediction of their own player needs almost
-//! no correction on loopback. Correctness only, never speed.
+//! fed, every tick applies one input that arrived less than a tick before it, and their
+//! prediction of their own player needs almost no correction on loopback. Correctness only,
+//! never speed.
 
 mod common;
 
@@ -34,7 +35,11 @@ async fn paced_bots_feed_every_tick_and_predict_their_player() {
     // when every tick ran on time.
     if s.overruns == 0.0 {
         assert!(s.input_multi_ticks / s.input_active_ticks < 0.02, "{s:?}");
-        assert!((1.0..=3.0).contains(&s.input_depth_mean), "{s:?}");
+        assert!((0.9..=3.0).contains(&s.input_depth_mean), "{s:?}");
+        // On loopback an input needs only a few ms of cushion; under a tick is loose enough
+        // for a busy machine (the old depth rule kept 1 to 2 ticks).
+        let lead = s.input_lead_ms_mean.expect("the server counts leads");
+        assert!((0.0..33.0).contains(&lead), "inputs arrive just before their tick: {s:?}");
     } else {
         eprintln!("{} tick overruns: depth and double ticks not checked", s.overruns);
     }

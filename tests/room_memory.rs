@@ -8,6 +8,7 @@
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use std::alloc::System;
+use std::time::{Duration, Instant};
 use tickwire::arena::{Arena, ArenaConfig, ArenaInput};
 use tickwire::replication::ClientView;
 use tickwire::{ClientInfo, Room, RoomSettings, Tick};
@@ -61,8 +62,9 @@ fn thousands_of_joins_and_leaves_leave_live_memory_flat() {
     let mut snapshot = Vec::new();
     let mut samples = Vec::new();
     let mut departed = 0u32;
+    let start = Instant::now();
     for t in 1..=WARM_UP_TICKS + MEASURED_TICKS {
-        let tick = Tick(t);
+        let (tick, now) = (Tick(t), start + Duration::from_micros(33_333) * t);
         for player in &mut players {
             if rng.u32(..LEAVE_ONE_IN) == 0 {
                 room.leave(&player.info, player.entity);
@@ -70,9 +72,9 @@ fn thousands_of_joins_and_leaves_leave_live_memory_flat() {
                 departed += 1;
             }
             let input = ArenaInput { move_x: rng.i8(..), move_y: rng.i8(..), buttons: 0 };
-            room.push_input(player.entity, t, input);
+            room.push_input(player.entity, t, input, now);
         }
-        room.step(tick);
+        room.step(tick, now);
         // The tick loop takes the game's events every tick (to queue them for clients).
         room.take_events();
         for player in &mut players {

@@ -3,6 +3,7 @@
 
 use bevy_ecs::entity::Entity;
 use glam::Vec2;
+use std::time::{Duration, Instant};
 use tickwire::arena::{Arena, ArenaConfig, ArenaInput, Position};
 use tickwire::replication::ClientView;
 use tickwire::{ClientInfo, Room, RoomSettings, Tick};
@@ -40,12 +41,14 @@ fn delta_bytes(movers: usize, idle: usize) -> usize {
     let mut view = ClientView::new(observer);
     let mut size = 0;
     // Ten ticks reach a steady speed; no one reaches a wall or another player.
+    let start = Instant::now();
     for t in 1..=10 {
+        let now = start + Duration::from_micros(33_333) * t;
         // One input a tick, as a client holding a key sends (an empty buffer moves nobody).
         for &(player, input) in &moving {
-            room.push_input(player, t, input).expect("queued");
+            room.push_input(player, t, input, now).expect("queued");
         }
-        room.step(Tick(t));
+        room.step(Tick(t), now);
         view.settle(false);
         let mut bytes = Vec::new();
         room.build(&mut view, observer_entity, &mut bytes);

@@ -119,7 +119,7 @@ function simulate(rttMs, jitterMs, seconds, seed) {
     return (sentMs) => (last = Math.max(last, sentMs + rttMs / 2 - jitterMs + 2 * jitterMs * random()));
   };
   const [up, down] = [link(), link()];
-  const server = new ServerBuffer(30);
+  const server = new ServerBuffer(30, TICK_MS);
   const timing = new InputTiming(TICK_MS);
   const toServer = [];
   const toClient = [];
@@ -127,36 +127,49 @@ function simulate(rttMs, jitterMs, seconds, seed) {
   let seq = 0;
   const loop = new FixedRateLoop(30, (tickMs) => toServer.push([up(tickMs), ++seq]), () => now);
   loop.start();
-  const seen = { ticks: 0, starved: 0, multiple: 0, depthSum: 0 };
+  const seen = { ticks: 0, starved: 0, multiple: 0, depthSum: 0, leadSum: 0, leads: 0, minLead: Infinity, aimSum: 0, bandSum: 0 };
   for (let n = 1; n <= seconds * 30; n++) {
     const tickMs = n * TICK_MS;
     for (; now < tickMs; now = Math.min(tickMs, now + 0.25)) {
       while (toClient.length > 0 && toClient[0][0] <= now) loop.pace(timing.snapshot(toClient.shift()[1]));
       loop.poll(now);
     }
-    while (toServer.length > 0 && toServer[0][0] <= tickMs) server.push(toServer.shift()[1]);
-    const tick = server.advance();
+    while (toServer.length > 0 && toServer[0][0] <= tickMs) {
+      const [atMs, sent] = toServer.shift();
+      server.push(sent, atMs);
+    }
+    const tick = server.advance(tickMs);
     toClient.push([down(tickMs), server.hint]);
     if (n > 300) {
       seen.ticks++;
       seen.starved += tick.starved ? 1 : 0;
       seen.multiple += tick.taken.length > 1 ? 1 : 0;
       seen.depthSum += tick.depth;
+      seen.aimSum += server.aim;
+      seen.bandSum += server.band();
+      if (tick.lead !== null) {
+        seen.leadSum += tick.lead;
+        seen.leads++;
+        seen.minLead = Math.min(seen.minLead, tick.lead);
+      }
     }
   }
   loop.stop();
-  return { ...seen, meanDepth: seen.depthSum / seen.ticks, target: server.target };
+  const [meanLead, aim, band] = [seen.leadSum / seen.leads, seen.aimSum / seen.ticks, seen.bandSum / seen.ticks];
+  return { ...seen, meanDepth: seen.depthSum / seen.ticks, meanLead, aim, band };
 }
 
-test("the server's buffer settles at its target at 1 ms and at 300 ms RTT", () => {
+test("inputs settle just ahead of their ticks, by more on a jittery link, at 1 ms and at 300 ms RTT", () => {
   for (const [rtt, jitter] of [[1, 0], [100, 10], [300, 10], [300, 30]]) {
     for (const seed of [1, 2, 3]) {
       const seen = simulate(rtt, jitter, 60, seed);
       const which = `${rtt} ms ± ${jitter} ms, seed ${seed}: ${JSON.stringify(seen)}`;
-      assert.ok(seen.starved <= seen.ticks / 100, `≤ 1 % starved ticks: ${which}`);
+      assert.equal(seen.starved, 0, `no tick without an input: ${which}`);
       assert.equal(seen.multiple, 0, `no backlog once settled: ${which}`);
-      assert.ok(seen.target <= 2, `a small target: ${which}`);
-      assert.ok(seen.meanDepth >= seen.target - 0.1 && seen.meanDepth <= seen.target + 1.35, `on target: ${which}`);
+      const onAim = seen.meanLead >= seen.aim - 2 && seen.meanLead <= seen.aim + seen.band + 2;
+      assert.ok(onAim, `the lead on its aim: ${which}`);
+      if (jitter === 0) assert.ok(seen.meanLead < 6, `a few ms ahead on a clean link: ${which}`);
+      else assert.ok(seen.aim < 3 + 3 * jitter, `no more cushion than the jitter needs: ${which}`);
     }
   }
 });

@@ -128,9 +128,9 @@ export const MAX_PACING = 4;
 
 /**
  * How fast to send inputs so they reach the server just before the tick that applies them
- * (docs/protocol.md §6, "Pacing"; the same rule as `src/bots/timing.rs`). The server keeps
- * each client's input buffer about a tick deep and says in every snapshot whether to send a
- * little faster (pacing > 0) or slower: an input every `tickMs × (1 − pacing / 64)`, the hint
+ * (docs/protocol.md §6, "Pacing"; the same rule as `src/bots/timing.rs`). The server measures
+ * how long before its tick each input arrives, aims for a few ms more than the arrivals'
+ * jitter, and says in every snapshot whether to send a little faster (pacing > 0) or slower: an input every `tickMs × (1 − pacing / 64)`, the hint
  * bounded to ±4 (about 6 %, too little to see in the predicted motion). Nothing here
  * measures the round-trip time, so the rule holds at any.
  */

@@ -54,6 +54,10 @@ pub struct ServerFigures {
     /// Mean input buffer depth at the start of a client's tick, inputs.
     #[serde(default)]
     pub input_depth_mean: f64,
+    /// Mean time before its tick started that the input a client's tick applied arrived, ms
+    /// (`None` from a server that does not measure it).
+    #[serde(default)]
+    pub input_lead_ms_mean: Option<f64>,
     /// Disconnects over the whole run, by reason (our closes at the end included).
     pub disconnects: BTreeMap<String, f64>,
 }
@@ -151,8 +155,16 @@ impl Window<'_> {
             input_starved_ticks: self.counter_delta(names::INPUT_STARVED_TICKS)?,
             input_multi_ticks: self.counter_delta(names::INPUT_MULTI_TICKS)?,
             input_depth_mean: per(depth_sum, depth_count),
+            input_lead_ms_mean: self.lead_ms_mean(),
             disconnects: by_reason_between(before, self.after, names::DISCONNECTS),
         })
+    }
+
+    /// The mean input lead over the window, ms, if the server counts it.
+    fn lead_ms_mean(&self) -> Option<f64> {
+        let seconds = self.counter_delta(names::INPUT_LEAD_SECONDS).ok()?;
+        let leads = self.counter_delta(names::INPUT_LEADS).ok()?;
+        (leads > 0.0).then(|| seconds * 1e3 / leads)
     }
 
     /// How much a counter grew over the window.

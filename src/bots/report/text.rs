@@ -153,14 +153,16 @@ pub fn render_text(r: &Report) -> String {
             row("server inputs dropped", format!("{:?}", s.inputs_dropped));
             let share =
                 |n: f64| if s.input_active_ticks > 0.0 { n / s.input_active_ticks } else { 0.0 };
+            let lead = s.input_lead_ms_mean.map(|ms| format!("; lead mean {ms:.1} ms"));
             row(
                 "server input ticks empty / multiple",
                 format!(
-                    "{:.2} % / {:.2} % of {} active client ticks; depth mean {:.2}",
+                    "{:.2} % / {:.2} % of {} active client ticks; depth mean {:.2}{}",
                     share(s.input_starved_ticks) * 100.0,
                     share(s.input_multi_ticks) * 100.0,
                     s.input_active_ticks,
-                    s.input_depth_mean
+                    s.input_depth_mean,
+                    lead.unwrap_or_default()
                 ),
             );
             row("server disconnects (whole run)", format!("{:?}", s.disconnects));
