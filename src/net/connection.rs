@@ -67,7 +67,7 @@ pub async fn serve_plain<W: Wire>(
     let link = Arc::new(Link::default());
     let outbox = Arc::new(Outbox::new(shared.config.control_queue, shared.config.event_queue));
     let handler = PlainHandler::<W> {
-        reader: Reader::new(&shared, client_id),
+        reader: Reader { quiet_pongs: true, ..Reader::new(&shared, client_id) },
         shared: shared.clone(),
         room: place.as_ref().ok().map(|m| (m.inbox.clone(), m.status.clone())),
         outbox: outbox.clone(),
@@ -374,6 +374,8 @@ struct Reader {
     last_seq: u32,
     /// The client closed with 1000: it left on purpose, and its session is not kept.
     said_goodbye: bool,
+    /// Pongs are queued without waking the writer: the caller delivers them itself.
+    quiet_pongs: bool,
 }
 
 impl Reader {
@@ -382,7 +384,7 @@ impl Reader {
         let per_second = f64::from(config.tick_rate_hz) * f64::from(config.input_rate_factor);
         let messages = TokenBucket::new(f64::from(config.game_message_rate));
         let bucket = TokenBucket::new(per_second);
-        Reader { client_id, bucket, messages, last_seq: 0, said_goodbye: false }
+        Reader { client_id, bucket, messages, last_seq: 0, said_goodbye: false, quiet_pongs: false }
     }
 
     /// Handles one read; `Some` when the connection must end.
@@ -489,7 +491,13 @@ impl Reader {
                 let tick = room.tick.load(Ordering::Relaxed);
                 let clients = room.clients_in_world.load(Ordering::Relaxed);
                 let pong = Pong { id, tick, clients }.encode();
-                if !outbox.push_control(Bytes::from(pong)) {
+                let pong = Bytes::from(pong);
+                let queued = if self.quiet_pongs {
+                    outbox.push_control_quiet(pong)
+                } else {
+                    outbox.push_control(pong)
+                };
+                if !queued {
                     debug!(client_id, "pong dropped: control queue full");
                 }
             }

@@ -207,13 +207,21 @@ impl Outbox {
 
     /// Queues a control message; `false` if the queue is full and it was dropped.
     pub fn push_control(&self, frame: Bytes) -> bool {
+        let queued = self.push_control_quiet(frame);
+        if queued {
+            self.wake.notify_one();
+        }
+        queued
+    }
+
+    /// Queues a control message without waking the writer: the caller hands it over with
+    /// [`Outbox::deliver`]. `false` if the queue is full and it was dropped.
+    pub fn push_control_quiet(&self, frame: Bytes) -> bool {
         let mut state = self.lock();
         if state.control.len() >= self.control_capacity {
             return false;
         }
         state.control.push_back(frame);
-        drop(state);
-        self.wake.notify_one();
         true
     }
 
