@@ -78,3 +78,30 @@ async fn a_zero_idle_timeout_is_refused() {
     let error = config(Duration::ZERO).validate().expect_err("refused");
     assert!(error.contains("idle"), "{error}");
 }
+
+/// Bytes that never complete a frame are not a sign of life: a client that trickles one
+/// frame a byte at a time is closed with 4002 like a silent one, its partial frame held to
+/// one frame's bytes meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_trickling_a_frame_byte_by_byte_is_closed_as_idle() {
+    let server = TestServer::start_arena(config(Duration::from_millis(900)), small_arena()).await;
+    let mut trickler = within(RawClient::connect(server.addr, "")).await;
+    // A binary frame announcing 100 bytes (masked), sent a byte every 100 ms: 3 s to finish.
+    let frame = raw::raw_frame(0x80 | raw::BINARY, &[0u8; 100], Some([1, 2, 3, 4]));
+    let start = Instant::now();
+    let close = within(async {
+        for byte in frame {
+            trickler.try_send(&[byte]).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(close) = trickler.pending_close().await {
+                return close;
+            }
+        }
+        panic!("the whole frame went through without a close");
+    })
+    .await;
+    let (code, reason) = close.close_status().expect("a close frame with a status");
+    assert_eq!(code, 4002, "{reason}");
+    assert!(start.elapsed() < Duration::from_secs(3), "closed before the frame completed");
+    server.stop().await;
+}

@@ -377,9 +377,8 @@ impl ReadThread {
         }
         let early = std::mem::take(&mut open.connection.early);
         if !early.is_empty() {
-            open.connection.link.heard(Instant::now());
             open.decoder.extend(&early);
-            open.flow = decode(&mut open);
+            open.flow = decode(&mut open, Instant::now());
         }
         self.connections.insert(key, open);
         // Bytes that arrived before the registration raised no edge: read them now.
@@ -413,10 +412,9 @@ impl ReadThread {
                 }
                 Ok(n) => {
                     budget -= n;
-                    open.connection.link.heard(now);
                     if open.flow == Flow::Open {
                         open.decoder.extend(&self.buffer[..n]);
-                        open.flow = decode(open);
+                        open.flow = decode(open, now);
                     }
                     if n < want {
                         // A short read emptied the socket; new data raises a new edge.
@@ -437,15 +435,20 @@ impl ReadThread {
     }
 }
 
-/// Hands over every complete frame the decoder holds.
-fn decode(open: &mut Open) -> Flow {
+/// Hands over every complete frame the decoder holds. A complete frame, not a byte, counts
+/// as hearing from the client (at `now`): a peer that trickles a frame a byte at a time
+/// still reaches the idle timeout.
+fn decode(open: &mut Open, now: Instant) -> Flow {
     let Open { connection, decoder, .. } = open;
     loop {
         match decoder.next(connection.max_message) {
-            Ok(Some(frame)) => match connection.handler.read(Incoming::Frame(frame)) {
-                Flow::Open => {}
-                other => return other,
-            },
+            Ok(Some(frame)) => {
+                connection.link.heard(now);
+                match connection.handler.read(Incoming::Frame(frame)) {
+                    Flow::Open => {}
+                    other => return other,
+                }
+            }
             Ok(None) => return Flow::Open,
             Err(violation) => return connection.handler.read(Incoming::Violation(violation)),
         }

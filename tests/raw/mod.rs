@@ -164,6 +164,18 @@ impl RawClient {
         }
     }
 
+    /// A close frame that has already arrived, without waiting for one (other frames that
+    /// arrived are skipped).
+    pub async fn pending_close(&mut self) -> Option<Frame> {
+        let quick = std::time::Duration::from_millis(5);
+        while let Ok(Some(frame)) = tokio::time::timeout(quick, self.next_frame()).await {
+            if frame.opcode == CLOSE {
+                return Some(frame);
+            }
+        }
+        None
+    }
+
     /// Skips data and ping frames until a close frame; `None` if the connection ends without
     /// one. Answers nothing (not even pings).
     pub async fn close_frame(&mut self) -> Option<Frame> {
