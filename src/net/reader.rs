@@ -246,7 +246,11 @@ impl Drop for ReadPool {
             let mut thread = thread.into_inner().unwrap_or_else(PoisonError::into_inner);
             let _ = thread.commands.send(Command::Stop);
             let _ = thread.waker.wake();
-            if let Some(handle) = thread.handle.take() {
+            // The last handle to the server's shared state may be a handler dropped on a read
+            // thread itself: that thread stops after this command, and cannot join itself.
+            if let Some(handle) = thread.handle.take()
+                && handle.thread().id() != std::thread::current().id()
+            {
                 let _ = handle.join();
             }
         }
