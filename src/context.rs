@@ -26,11 +26,13 @@ pub struct Shared {
 impl Shared {
     /// Fresh state for a server with this configuration.
     pub fn new(config: ServerConfig) -> Shared {
-        let readers = ReadPool::new(config.read_threads(), config.read_interval);
+        let metrics = Metrics::new();
+        let readers = ReadPool::new(config.read_threads(), config.read_interval)
+            .counting(metrics.read_wakeups.clone());
         Shared {
             readers,
+            metrics,
             config,
-            metrics: Metrics::new(),
             connections: AtomicUsize::new(0),
             next_client_id: AtomicU32::new(1),
             shutting_down: AtomicBool::new(false),

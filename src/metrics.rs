@@ -44,6 +44,9 @@ pub mod names {
     pub const BYTES_IN: &str = "tickwire_bytes_in";
     /// Counter: WebSocket messages read.
     pub const FRAMES_IN: &str = "tickwire_frames_in";
+    /// Counter: read-thread wakeups that found data; `FRAMES_IN` over it is the messages
+    /// each wakeup read.
+    pub const READ_WAKEUPS: &str = "tickwire_read_wakeups";
     /// Histogram: snapshot payload sizes in bytes.
     pub const SNAPSHOT_BYTES: &str = "tickwire_snapshot_bytes";
     /// Counter family by [`KIND`]: snapshots built.
@@ -181,6 +184,8 @@ pub struct Metrics {
     pub bytes_in: Counter,
     /// WebSocket messages read.
     pub frames_in: Counter,
+    /// Read-thread wakeups that found data.
+    pub read_wakeups: Counter,
     /// Snapshot sizes in bytes (payload, before WebSocket framing).
     pub snapshot_bytes: Histogram,
     /// Snapshots built, by kind (full, delta, catch_up).
@@ -255,6 +260,7 @@ impl Metrics {
             frames_direct: Counter::default(),
             bytes_in: Counter::default(),
             frames_in: Counter::default(),
+            read_wakeups: Counter::default(),
             snapshot_bytes: Histogram::new(exponential_buckets(4.0, 2.0, 14)),
             snapshots: Family::default(),
             snapshots_skipped: Counter::default(),
@@ -295,6 +301,7 @@ impl Metrics {
         );
         r.register(BYTES_IN, "WebSocket payload bytes read", m.bytes_in.clone());
         r.register(FRAMES_IN, "WebSocket messages read", m.frames_in.clone());
+        r.register(READ_WAKEUPS, "Read-thread wakeups that found data", m.read_wakeups.clone());
         r.register(SNAPSHOT_BYTES, "Snapshot payload size", m.snapshot_bytes.clone());
         r.register(SNAPSHOTS, "Snapshots built, by kind", m.snapshots.clone());
         r.register(
@@ -455,6 +462,8 @@ mod tests {
         tickwire_bytes_in_total\n\
         # TYPE tickwire_frames_in counter\n\
         tickwire_frames_in_total\n\
+        # TYPE tickwire_read_wakeups counter\n\
+        tickwire_read_wakeups_total\n\
         # TYPE tickwire_snapshot_bytes histogram\n\
         tickwire_snapshot_bytes_sum\n\
         tickwire_snapshot_bytes_count\n\
@@ -537,10 +546,11 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        // FRAMES_DIRECT and the leads are not required of a server: bots may measure builds
-        // from before them.
+        // FRAMES_DIRECT, READ_WAKEUPS and the leads are not required of a server: bots may
+        // measure builds from before them.
         let expected = [
             FRAMES_DIRECT,
+            READ_WAKEUPS,
             SNAPSHOTS,
             INPUTS_DROPPED,
             INPUT_LEAD_SECONDS,

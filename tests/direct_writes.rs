@@ -4,6 +4,7 @@
 mod common;
 
 use common::{TestServer, http_get, small_arena, within};
+use tickwire::arena::ArenaInput;
 use tickwire::config::ServerConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,8 +29,11 @@ async fn snapshots_arrive_in_order(config: ServerConfig, clients: usize) {
     for bot in &mut bots {
         within(bot.next_snapshot()).await.expect("first snapshot");
     }
-    for _ in 0..20 {
+    for round in 0..20 {
         for bot in &mut bots {
+            if round < 5 {
+                bot.send_input(ArenaInput::default()).await.expect("input");
+            }
             let before = bot.replica.tick;
             within(bot.next_snapshot()).await.expect("snapshot");
             assert!(bot.replica.tick > before, "ticks only move forward");

@@ -24,6 +24,7 @@ use super::direct::DirectSocket;
 use super::wsframe::{Decoder, Frame, Violation};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
+use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
@@ -199,19 +200,29 @@ struct Thread {
 pub struct ReadPool {
     threads: usize,
     interval: Duration,
+    /// Counts the threads' wakeups that found data.
+    wakeups: Counter,
     started: OnceLock<Result<Vec<Mutex<Thread>>, String>>,
 }
 
 impl ReadPool {
     /// A pool of `threads` read threads that sleep `interval` after each batch.
     pub fn new(threads: usize, interval: Duration) -> ReadPool {
-        ReadPool { threads: threads.max(1), interval, started: OnceLock::new() }
+        let wakeups = Counter::default();
+        ReadPool { threads: threads.max(1), interval, wakeups, started: OnceLock::new() }
+    }
+
+    /// Counts the threads' wakeups that found data in `wakeups` (set before the first
+    /// connection).
+    pub fn counting(mut self, wakeups: Counter) -> ReadPool {
+        self.wakeups = wakeups;
+        self
     }
 
     fn threads(&self) -> Result<&[Mutex<Thread>], &str> {
         let started = self.started.get_or_init(|| {
             (0..self.threads)
-                .map(|index| start(index, self.interval).map(Mutex::new))
+                .map(|index| start(index, self.interval, self.wakeups.clone()).map(Mutex::new))
                 .collect::<io::Result<Vec<_>>>()
                 .map_err(|error| format!("cannot start the read threads: {error}"))
         });
@@ -257,13 +268,13 @@ impl Drop for ReadPool {
     }
 }
 
-fn start(index: usize, interval: Duration) -> io::Result<Thread> {
+fn start(index: usize, interval: Duration, wakeups: Counter) -> io::Result<Thread> {
     let poll = Poll::new()?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
     let (commands, receiver) = channel();
     let handle = std::thread::Builder::new()
         .name(format!("tickwire-read-{index}"))
-        .spawn(move || ReadThread::new(poll, receiver, interval).run())?;
+        .spawn(move || ReadThread::new(poll, receiver, interval, wakeups).run())?;
     Ok(Thread { commands, waker, handle: Some(handle) })
 }
 
@@ -299,6 +310,7 @@ struct ReadThread {
     poll: Poll,
     commands: Receiver<Command>,
     interval: Duration,
+    wakeups: Counter,
     connections: HashMap<u32, Open, BuildHasherDefault<KeyHasher>>,
     /// Connections with bytes left after their turn's budget.
     unfinished: Vec<u32>,
@@ -306,11 +318,17 @@ struct ReadThread {
 }
 
 impl ReadThread {
-    fn new(poll: Poll, commands: Receiver<Command>, interval: Duration) -> ReadThread {
+    fn new(
+        poll: Poll,
+        commands: Receiver<Command>,
+        interval: Duration,
+        wakeups: Counter,
+    ) -> ReadThread {
         ReadThread {
             poll,
             commands,
             interval,
+            wakeups,
             connections: HashMap::default(),
             unfinished: Vec::new(),
             buffer: vec![0; READ_CHUNK].into_boxed_slice(),
@@ -345,6 +363,9 @@ impl ReadThread {
                 }
             }
             let any = !ready.is_empty();
+            if any {
+                self.wakeups.inc();
+            }
             let now = Instant::now();
             for key in ready {
                 self.read(key, now);
