@@ -99,12 +99,17 @@ pub async fn serve_plain<W: Wire>(
     };
     let inbox = &membership.inbox;
     let join = Event::Join { client, outbox: outbox.clone(), resume };
-    let ending = if inbox.send(join).await.is_err() {
-        Some(tick_stopped())
-    } else if let Err(error) = shared.readers.add(connection) {
+    let joined = inbox.send(join).await.is_ok();
+    if !joined {
+        // Asked before the reading starts: the client's messages are only read for its close.
+        outbox.end(tick_stopped());
+    }
+    let ending = if let Err(error) = shared.readers.add(connection) {
         tracing::error!(%error, "connection not served");
         link.finish();
         Some(Ending::Close(CloseCode::InternalError, error))
+    } else if !joined {
+        Some(tick_stopped())
     } else {
         outbox.attach(socket);
         run_plain(&writer, &shared, &outbox, &link, client_id).await
