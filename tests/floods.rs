@@ -106,8 +106,14 @@ struct Churn {
 /// while a player keeps playing; checks that the player was served throughout, that the
 /// `clients` gauge returns to its baseline and that a newcomer is served.
 async fn churn(bursts: usize, per_burst: usize) -> Churn {
-    let config =
-        ServerConfig { max_connections_per_ip: bursts * per_burst + 16, ..ServerConfig::default() };
+    // A reset is a dropped connection, so each one's session waits the resume window and
+    // keeps its place in the room: the room (as big as `max_clients`) must hold them all.
+    let places = bursts * per_burst + 16;
+    let config = ServerConfig {
+        max_connections_per_ip: places,
+        max_clients: places,
+        ..ServerConfig::default()
+    };
     let server = TestServer::start_arena(config, small_arena()).await;
     let player = server.connect("player").await;
     gauge_settles_at(&server, 1).await;
