@@ -27,10 +27,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
-/// Most frames one `writev` gathers (its headers and slices are arrays on the stack); a
-/// longer queue takes the connection task's route, which writes it this many at a time.
-/// A tick leaves a client its snapshot and, now and then, a few events or control messages.
-pub const MAX_DIRECT_FRAMES: usize = 16;
+/// Most frames one direct write gathers; a longer queue takes the connection task's route.
+pub const MAX_DIRECT_FRAMES: usize = 64;
 
 /// Longest WebSocket frame header of a server (unmasked) frame: 2 bytes and a 64-bit length.
 const MAX_HEADER_BYTES: usize = 10;
@@ -88,20 +86,14 @@ impl DirectSocket {
     }
 
     /// Writes `payloads` as binary WebSocket messages, in order, with one `writev`, if no
-    /// remainder is waiting and they are at most [`MAX_DIRECT_FRAMES`]; never blocks.
+    /// remainder is waiting; never blocks.
     pub fn try_send<'a>(&self, payloads: impl IntoIterator<Item = &'a [u8]>) -> Written {
-        let mut frames = [(opcode::BINARY, &[][..]); MAX_DIRECT_FRAMES];
-        let mut count = 0;
-        for payload in payloads {
-            let Some(slot) = frames.get_mut(count) else { return Written::Not };
-            slot.1 = payload;
-            count += 1;
-        }
         let mut state = self.lock();
         if !state.clean() {
             return Written::Not;
         }
-        match self.write_frames(&mut state, &frames[..count]) {
+        let frames = payloads.into_iter().map(|payload| (opcode::BINARY, payload));
+        match self.write_frames(&mut state, frames) {
             Ok(written) => written,
             // A failed socket fails the read thread's next read too; these frames are lost
             // with the connection.
@@ -109,27 +101,24 @@ impl DirectSocket {
         }
     }
 
-    /// Writes `frames` (opcode, payload; at most [`MAX_DIRECT_FRAMES`]) with one `writev`,
-    /// leaving any remainder in `state`. Headers and slices live on the stack: this runs once
-    /// per client per tick.
-    fn write_frames(&self, state: &mut WriteState, frames: &[(u8, &[u8])]) -> io::Result<Written> {
-        if frames.len() > MAX_DIRECT_FRAMES {
-            return Ok(Written::Not);
-        }
-        let mut headers = [([0u8; MAX_HEADER_BYTES], 0); MAX_DIRECT_FRAMES];
-        for (header, (opcode, payload)) in headers.iter_mut().zip(frames) {
-            *header = self::header(*opcode, payload.len());
-        }
-        let mut slices = [IoSlice::new(&[]); 2 * MAX_DIRECT_FRAMES];
-        for (pair, ((header, len), (_, payload))) in
-            slices.chunks_mut(2).zip(headers.iter().zip(frames))
-        {
-            pair[0] = IoSlice::new(&header[..*len]);
-            pair[1] = IoSlice::new(payload);
-        }
-        let slices = &slices[..2 * frames.len()];
+    /// Writes `frames` (opcode, payload) with one `writev`, leaving any remainder in `state`.
+    fn write_frames<'a>(
+        &self,
+        state: &mut WriteState,
+        frames: impl IntoIterator<Item = (u8, &'a [u8])>,
+    ) -> io::Result<Written> {
+        let frames: Vec<(u8, &[u8])> = frames.into_iter().collect();
+        let headers: Vec<([u8; MAX_HEADER_BYTES], usize)> =
+            frames.iter().map(|(opcode, payload)| header(*opcode, payload.len())).collect();
+        let slices: Vec<IoSlice<'_>> = frames
+            .iter()
+            .zip(&headers)
+            .flat_map(|((_, payload), (header, len))| {
+                [IoSlice::new(&header[..*len]), IoSlice::new(payload)]
+            })
+            .collect();
         let total: usize = slices.iter().map(|slice| slice.len()).sum();
-        let written = match (&self.socket).write_vectored(slices) {
+        let written = match (&self.socket).write_vectored(&slices) {
             Ok(written) => written,
             Err(error) if is_retry(&error) => return Ok(Written::Not),
             Err(error) => return Err(error),
@@ -140,7 +129,7 @@ impl DirectSocket {
         state.pending.clear();
         state.pending_at = 0;
         let mut skip = written;
-        for slice in slices {
+        for slice in &slices {
             let taken = skip.min(slice.len());
             skip -= taken;
             state.pending.extend_from_slice(&slice[taken..]);
@@ -167,6 +156,11 @@ impl DirectSocket {
         (&self.socket).read(buffer)
     }
 
+    /// Ends the sending direction: the peer reads the end of the stream after what was sent.
+    pub fn shutdown_write(&self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Write);
+    }
+
     /// The socket may have room again (or failed): wakes a writer waiting for it. Called by
     /// whoever watches the socket; cheap when nobody waits.
     pub fn room_freed(&self) {
@@ -175,6 +169,12 @@ impl DirectSocket {
         if self.want_room.load(Ordering::Acquire) && self.want_room.swap(false, Ordering::AcqRel) {
             self.room.notify_one();
         }
+    }
+
+    /// Bytes of a remainder waiting to be written.
+    pub fn pending(&self) -> usize {
+        let state = self.lock();
+        state.pending.len() - state.pending_at
     }
 }
 
@@ -203,24 +203,12 @@ impl Writer {
         Writer { socket }
     }
 
-    /// Writes any remainder, then `frames` (opcode, payload), then what is left of them;
-    /// [`MAX_DIRECT_FRAMES`] to a `writev`.
+    /// Writes any remainder, then `frames` (opcode, payload), then what is left of them.
     ///
     /// # Cancel safety
     /// Cancelled after a frame was partly written, the remainder still waits and is
     /// completed before the next write.
     pub async fn send(&self, frames: &[(u8, &[u8])]) -> io::Result<()> {
-        if frames.is_empty() {
-            return self.send_chunk(&[]).await;
-        }
-        for chunk in frames.chunks(MAX_DIRECT_FRAMES) {
-            self.send_chunk(chunk).await?;
-        }
-        Ok(())
-    }
-
-    /// [`Writer::send`] of at most [`MAX_DIRECT_FRAMES`] frames.
-    async fn send_chunk(&self, frames: &[(u8, &[u8])]) -> io::Result<()> {
         let socket = &self.socket;
         let mut sent = frames.is_empty();
         loop {
@@ -233,7 +221,7 @@ impl Writer {
                     if sent {
                         return Ok(());
                     }
-                    match socket.write_frames(&mut state, frames)? {
+                    match socket.write_frames(&mut state, frames.iter().copied())? {
                         Written::All => return Ok(()),
                         Written::Partly => sent = true,
                         Written::Not => {}
@@ -314,7 +302,7 @@ mod tests {
         socket2::SockRef::from(&socket.socket).set_send_buffer_size(4096).expect("sndbuf");
         let big = vec![7u8; 1 << 20];
         assert_eq!(socket.try_send([&big[..]]), Written::Partly);
-        assert!(!socket.lock().clean(), "a remainder waits");
+        assert!(socket.pending() > 0);
         assert_eq!(socket.try_send([&b"next"[..]]), Written::Not, "the remainder comes first");
         let task = tokio::spawn(async move {
             writer.send(&[(opcode::BINARY, &b"end"[..])]).await.expect("write");
@@ -332,8 +320,6 @@ mod tests {
     #[tokio::test]
     async fn the_writer_waits_for_room_and_sends_every_frame() {
         let (writer, mut client) = pair().await;
-        let too_many = std::iter::repeat_n(&b"x"[..], MAX_DIRECT_FRAMES + 1);
-        assert_eq!(writer.socket().try_send(too_many), Written::Not, "the writer's to send");
         socket2::SockRef::from(&writer.socket().socket).set_send_buffer_size(4096).expect("sndbuf");
         let frames: Vec<Vec<u8>> = (0..64u8).map(|n| vec![n; 16 * 1024]).collect();
         let reader = tokio::spawn(async move {
@@ -344,7 +330,7 @@ mod tests {
         let slices: Vec<(u8, &[u8])> =
             frames.iter().map(|frame| (opcode::BINARY, &frame[..])).collect();
         writer.send(&slices).await.expect("send");
-        writer.socket().socket.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        writer.socket().shutdown_write();
         let received = reader.await.expect("reader");
         assert_eq!(received.len(), 64 * (4 + 16 * 1024));
         for (n, frame) in received.chunks(4 + 16 * 1024).enumerate() {

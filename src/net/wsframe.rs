@@ -252,6 +252,15 @@ impl Header {
     }
 }
 
+/// A server frame (unmasked, final) of `opcode` with `payload`, header and all.
+pub fn server_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let (header, len) = super::direct::header(opcode, payload.len());
+    let mut frame = Vec::with_capacity(len + payload.len());
+    frame.extend_from_slice(&header[..len]);
+    frame.extend_from_slice(payload);
+    frame
+}
+
 /// The payload of a close frame with `code` and `reason` (cut to fit a control frame).
 pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     let reason = super::framing::fit_close_reason(reason);
@@ -373,8 +382,9 @@ mod tests {
     }
 
     #[test]
-    fn a_close_payload_is_the_status_then_the_reason_cut_to_fit() {
-        assert_eq!(close_payload(1000, "x"), vec![0x03, 0xe8, b'x']);
-        assert_eq!(close_payload(4001, &"é".repeat(100)).len(), 2 + 122);
+    fn server_frames_have_the_shortest_header() {
+        assert_eq!(server_frame(opcode::PONG, b"ab"), vec![0x8A, 2, b'a', b'b']);
+        let close = server_frame(opcode::CLOSE, &close_payload(1000, "x"));
+        assert_eq!(close, vec![0x88, 3, 0x03, 0xe8, b'x']);
     }
 }
