@@ -17,7 +17,8 @@ use tickwire::{
     ClientInfo, Game, GameBuilder, GameInput, Inputs, NoMessages, Replicated, ServerConfig,
 };
 
-/// An input that lights a fuse: [`Fuse::LIT`] makes the room's system panic.
+/// An input that lights a fuse: [`Fuse::LIT`] makes the room's system panic; [`Fuse::WET`]
+/// makes its validation, at the connection, panic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Fuse {
     state: u8,
@@ -215,5 +216,28 @@ async fn a_panic_in_join_or_while_building_fails_only_that_room_and_tells_the_jo
     let mut back = join(&server, "tense", "name=ada").await;
     within(back.next_snapshot()).await.expect("the name opens afresh");
     assert_eq!(http_get(server.addr, "/healthz").await, (200, "ok\n".to_owned()));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_validating_an_input_closes_only_that_client() {
+    let server = TestServer::start_game(Fragile::default(), config()).await;
+    let mut careless = join(&server, "shared", "name=ada").await;
+    let mut careful = join(&server, "shared", "name=bob").await;
+    within(careless.send_input(Fuse::WET)).await.expect("sent");
+    let (code, reason) = closed(&mut careless).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (1011, "server error while handling this client's message")
+    );
+
+    // The room, the read thread and the other client carry on.
+    let (snapshots, _) = snapshots_over(&mut careful, Duration::from_millis(500)).await;
+    assert!(snapshots > 0);
+    within(careful.send_input(Fuse::IDLE)).await.expect("sent");
+    let mut later = join(&server, "shared", "name=cy").await;
+    within(later.next_snapshot()).await.expect("a new client is served");
+    let (_, page) = http_get(server.addr, "/metrics").await;
+    assert_eq!(metric(&page, "tickwire_room_panics_total"), Some(0.0), "no room failed");
     server.stop().await;
 }
