@@ -409,13 +409,7 @@ impl<G: Game> TickLoop<G> {
         self.shared.metrics.events_out.inc_by(queued);
         let limit = self.shared.config.event_queue;
         for client_id in overflowed {
-            if let Some(client) = self.clients.get(&client_id) {
-                let reason = format!("too slow: {limit} events left unread");
-                debug!(client_id, "{reason}");
-                self.shared.metrics.disconnect(CloseCode::TooSlow.label());
-                client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
-            }
-            self.remove(client_id);
+            self.too_slow(client_id, format!("too slow: {limit} events left unread"));
         }
     }
 
@@ -432,6 +426,17 @@ impl<G: Game> TickLoop<G> {
                 self.remove(client_id);
             }
         }
+    }
+
+    /// Closes a client that left snapshots or events unread with 4001. Its session waits to
+    /// be resumed, as a dropped connection's does: a client too slow for a while is most often
+    /// on a link that stalled, which is what resume is for.
+    fn too_slow(&mut self, client_id: u32, reason: String) {
+        let Some(client) = self.clients.get(&client_id) else { return };
+        debug!(client_id, "{reason}");
+        self.shared.metrics.disconnect(CloseCode::TooSlow.label());
+        client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
+        self.leave(client_id, true);
     }
 
     /// A connection ended: if it dropped (`resumable`) and resume is on, its session waits
@@ -500,13 +505,7 @@ impl<G: Game> TickLoop<G> {
             }
         }
         for client_id in too_slow {
-            if let Some(client) = self.clients.get(&client_id) {
-                let reason = format!("too slow: {max_lag} snapshots in a row left unread");
-                debug!(client_id, "{reason}");
-                metrics.disconnect(CloseCode::TooSlow.label());
-                client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
-            }
-            self.remove(client_id);
+            self.too_slow(client_id, format!("too slow: {max_lag} snapshots in a row left unread"));
         }
     }
 
