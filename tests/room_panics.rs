@@ -119,17 +119,19 @@ async fn refused(server: &TestServer, room: &str, query: &str) -> (u16, String) 
     }
 }
 
-/// Snapshots `bot` receives in `window`, and the largest gap between consecutive ticks.
-async fn snapshots_over(bot: &mut BotClient, window: Duration) -> (u32, u32) {
+/// Over `window`: the snapshots `bot` receives, the ticks its room ran, and the largest gap
+/// between consecutive snapshots' ticks.
+async fn snapshots_over(bot: &mut BotClient, window: Duration) -> (u32, u32, u32) {
     let start = Instant::now();
-    let (mut snapshots, mut widest, mut last) = (0, 0, bot.replica.tick);
+    let first = bot.replica.tick;
+    let (mut snapshots, mut widest, mut last) = (0, 0, first);
     while start.elapsed() < window {
         within(bot.next_snapshot()).await.expect("still served");
         snapshots += 1;
         widest = widest.max(bot.replica.tick - last);
         last = bot.replica.tick;
     }
-    (snapshots, widest)
+    (snapshots, last - first, widest)
 }
 
 fn metric(page: &str, name: &str) -> Option<f64> {
@@ -138,6 +140,7 @@ fn metric(page: &str, name: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_room_closes_alone_while_its_thread_keeps_the_other_rooms_deadlines() {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("error").try_init();
     let server = TestServer::start_game(Fragile::default(), config()).await;
     let mut doomed = join(&server, "doomed", "name=ada").await;
     let mut neighbour = join(&server, "doomed", "name=bob").await;
@@ -162,11 +165,11 @@ async fn a_panicking_room_closes_alone_while_its_thread_keeps_the_other_rooms_de
     let (code, reason) = closed(&mut neighbour).await;
     assert_eq!((code, reason.as_str()), (1011, "room doomed failed and was closed"));
 
-    let (mut steady, (snapshots, widest)) = within(counting).await.expect("counted");
+    let (mut steady, (snapshots, ticks, widest)) = within(counting).await.expect("counted");
     let expected = WINDOW.as_secs_f64() * 30.0;
     println!(
         "fuse lit -> 1011 at the client: {close_ms:.1} ms; steady room: {snapshots} snapshots \
-         in {WINDOW:?} ({:.1} %, widest tick gap {widest})",
+         in {WINDOW:?} ({:.1} % of {expected}), {ticks} ticks run, widest tick gap {widest}",
         100.0 * f64::from(snapshots) / expected
     );
     assert!(f64::from(snapshots) >= 0.9 * expected, "{snapshots} of {expected} snapshots");
@@ -232,7 +235,7 @@ async fn a_panic_validating_an_input_closes_only_that_client() {
     );
 
     // The room, the read thread and the other client carry on.
-    let (snapshots, _) = snapshots_over(&mut careful, Duration::from_millis(500)).await;
+    let (snapshots, _, _) = snapshots_over(&mut careful, Duration::from_millis(500)).await;
     assert!(snapshots > 0);
     within(careful.send_input(Fuse::IDLE)).await.expect("sent");
     let mut later = join(&server, "shared", "name=cy").await;
