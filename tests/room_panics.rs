@@ -244,3 +244,83 @@ async fn a_panic_validating_an_input_closes_only_that_client() {
     assert_eq!(metric(&page, "tickwire_room_panics_total"), Some(0.0), "no room failed");
     server.stop().await;
 }
+
+/// A resource whose destructor panics: the world holding it panics as it is dropped.
+#[derive(Resource)]
+struct Tripwire;
+
+impl Drop for Tripwire {
+    fn drop(&mut self) {
+        // Not while a test thread is already unwinding: that would abort the test binary.
+        if !std::thread::panicking() {
+            panic!("the tripwire went off as the world was dropped");
+        }
+    }
+}
+
+/// [`Fragile`], with a [`Tripwire`] in the world of a room built `armed`.
+struct Armed {
+    game: Fragile,
+    armed: bool,
+}
+
+impl Game for Armed {
+    type Input = Fuse;
+    type Welcome = ();
+    type Message = NoMessages;
+    type Event = NoMessages;
+    const NAME: &'static str = "fragile";
+    fn build(&mut self, game: &mut GameBuilder<'_>) {
+        self.game.build(game);
+        if self.armed {
+            game.world().insert_resource(Tripwire);
+        }
+    }
+    fn welcome(&self) {}
+    fn join(&mut self, world: &mut World, client: &ClientInfo) -> Entity {
+        self.game.join(world, client)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_dropping_a_closed_rooms_world_ends_nothing_else() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let config = ServerConfig { room_grace: Duration::from_millis(100), ..config() };
+    let server = tickwire::Server::with_rooms(|name| Armed {
+        game: Fragile::default(),
+        armed: name == "brief" || name == "last",
+    })
+    .config(config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    let ws = format!("ws://{addr}/ws");
+    let connect = |room: &str| {
+        let url = format!("{ws}?room={room}");
+        async move { within(BotClient::connect(&url, &spec())).await.expect("joins") }
+    };
+    // Opened in this order, so at shutdown "last" is closed before "steady".
+    let _last = connect("last").await;
+    let mut steady = connect("steady").await;
+    let brief = connect("brief").await;
+    brief.close().await;
+
+    // The empty room closes after its grace period; its world's destructor panics.
+    within(async {
+        while http_get(addr, "/rooms").await.1.contains("\"brief\"") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let (snapshots, _, _) = snapshots_over(&mut steady, Duration::from_millis(500)).await;
+    assert!(snapshots >= 10, "the thread still runs the other rooms: {snapshots} snapshots");
+
+    // At shutdown the room "last" panics as it is dropped: the thread still closes the rooms
+    // after it, and the server stops cleanly.
+    let _ = stop.send(());
+    assert_eq!(closed(&mut steady).await, (1001, "server shutting down".to_owned()));
+    let result = tokio::time::timeout(Duration::from_secs(10), task).await;
+    assert!(matches!(result, Ok(Ok(Ok(())))), "the server stops: {result:?}");
+}

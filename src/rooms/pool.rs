@@ -43,6 +43,16 @@ fn failed_reason(room: &str) -> String {
     format!("room {room} failed and was closed")
 }
 
+/// Ends `room` with `code` and `reason`. Dropping its world runs the game's component
+/// destructors, so a panic in one is caught here too, rather than ending the thread.
+fn end<G: Game>(room: TickLoop<G>, code: CloseCode, reason: &str) {
+    let name = room.status().name.clone();
+    // Sound: the room is consumed; nothing it held is used after.
+    if let Err(panic) = panics::catch(AssertUnwindSafe(|| room.end(code, reason))) {
+        error!(room = name, %panic, "the game panicked while its room was closed");
+    }
+}
+
 /// Makes the game of a new room, given its name.
 pub type GameFactory<G> = Arc<dyn Fn(&str) -> G + Send + Sync>;
 
@@ -181,7 +191,7 @@ impl<G: Game> Worker<G> {
             }
         }
         for room in self.rooms.drain(..) {
-            room.end(CloseCode::GoingAway, "server shutting down");
+            end(room, CloseCode::GoingAway, "server shutting down");
         }
     }
 
@@ -238,7 +248,7 @@ impl<G: Game> Worker<G> {
         if expired && self.directory.close_if_empty(room.status()) {
             let room = self.rooms.swap_remove(index);
             info!(room = room.status().name, "room closed: empty for the grace period");
-            room.end(CloseCode::GoingAway, "room closed");
+            end(room, CloseCode::GoingAway, "room closed");
             self.load.fetch_sub(1, Ordering::Relaxed);
         }
     }
