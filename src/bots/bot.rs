@@ -10,7 +10,7 @@
 use super::client::{BotClient, Socket};
 use super::game::BotPlayer;
 use super::pattern::Steering;
-use super::shared::{Checker, Shared};
+use super::shared::{Checker, Shared, process_key};
 use super::timing::InputTiming;
 use crate::protocol::{tags, varint};
 use crate::replication::replica::{Applied, OpCounts, OpTally};
@@ -603,7 +603,8 @@ impl<'a> Bot<'a> {
             self.shared.errors.fetch_add(1, Relaxed);
         }
         if Checker::samples(self.replica.tick, self.tick_rate_hz) {
-            let checked = self.shared.checker.observe(self.room, self.replica.tick, &self.replica);
+            let key = (self.room, process_key(self.outcome.process.as_deref()));
+            let checked = self.shared.checker.observe(key, self.replica.tick, &self.replica);
             self.outcome.compared += checked.compared;
             self.outcome.mismatches += checked.mismatches;
             self.shared.errors.fetch_add(checked.mismatches, Relaxed);
