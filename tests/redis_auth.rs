@@ -197,3 +197,72 @@ async fn a_password_in_the_url_or_given_apart_and_a_wrong_one_refused() {
     assert!(error.contains("503"), "{error}");
     none.stop().await;
 }
+
+/// The binary with `args`; its exit status and stderr once it exits (within 10 s).
+fn run_binary(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the tickwire binary runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reads_the_password_from_a_file_kept_out_of_ps() {
+    let Some(redis) = SecureRedis::start(false) else { return };
+    let file = redis.dir.join("password");
+    std::fs::write(&file, format!("{PASSWORD}\n")).expect("write the password file");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    // Killed on drop, so a failing assertion leaves no process behind.
+    struct Killed(Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args(["--redis", &format!("redis://127.0.0.1:{}", redis.port)])
+        .arg("--redis-password-file")
+        .arg(&file)
+        .args(["--public-url", &format!("ws://127.0.0.1:{port}"), "--heartbeat", "100ms"])
+        .args(["--record-ttl", "500ms", "--sim-threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Killed)
+        .expect("the tickwire binary starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let placed = within(async {
+        loop {
+            match tickwire::cluster::matchmake::request(&base, Some("vault")).await {
+                Ok(placement) => break placement,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    })
+    .await;
+    drop(child);
+    assert!(placed.url.starts_with(&format!("ws://127.0.0.1:{port}/ws?")), "{placed:?}");
+
+    let missing = redis.dir.join("absent");
+    let missing = missing.to_string_lossy();
+    let (ok, stderr) = run_binary(&["--redis", "redis://h", "--redis-password-file", &missing]);
+    assert!(
+        !ok && stderr.contains("--redis-password-file") && stderr.contains("absent"),
+        "{stderr}"
+    );
+    let empty = redis.dir.join("empty");
+    std::fs::write(&empty, "\n").expect("write");
+    let (ok, stderr) =
+        run_binary(&["--redis", "redis://h", "--redis-password-file", &empty.to_string_lossy()]);
+    assert!(!ok && stderr.contains("the file is empty"), "{stderr}");
+    let (ok, stderr) = run_binary(&["--redis", "redis://h"]);
+    assert!(!ok && stderr.contains("--public-url, or --agones"), "{stderr}");
+}
