@@ -52,6 +52,9 @@ const MAX_ATTEMPTS = 10;
 /** Matchmaking retries start sooner: the directory answers in milliseconds, and a lost
  *  server's players should be playing again within a few seconds. */
 const MATCHMAKE_BACKOFF_FIRST_MS = 250;
+/** ...and stop growing sooner: a lost server's room is placed again as soon as the
+ *  directory forgets the dead process, and a request costs the cluster little. */
+const MATCHMAKE_BACKOFF_MAX_MS = 2000;
 /** Spread of the first matchmake after a server is lost, so its players do not all ask in
  *  the same millisecond. */
 const REMATCH_JITTER_MS = 200;
@@ -262,7 +265,7 @@ export class Connection extends Emitter {
       this.update({ state: "closed", code: null, reason: "", message, retryAtMs: null, fatal: true });
       return this.emit("close", this.status);
     }
-    const delay = Math.min(BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 1));
+    const delay = Math.min(MATCHMAKE_BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 1));
     const jittered = delay * (0.8 + 0.4 * Math.random());
     this.retryTimer = setTimeout(() => this.place(lost), jittered);
     this.update({ state: "closed", message: `${reason}: retrying`, retryAtMs: this.now() + jittered, fatal: false });
@@ -454,7 +457,7 @@ export class Connection extends Emitter {
       return this.emit("close", this.status);
     }
     // The first try at once (give or take the jitter); then backoff, as for any failure.
-    const backoff = this.attempts <= 1 ? 0 : Math.min(BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 2));
+    const backoff = this.attempts <= 1 ? 0 : Math.min(MATCHMAKE_BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 2));
     const delay = backoff + Math.random() * REMATCH_JITTER_MS;
     this.retryTimer = setTimeout(() => this.place(lost), delay);
     const message = `${lost}: matchmaking again`;

@@ -48,7 +48,7 @@ pub const MAX_REMATCH_ATTEMPTS: u32 = 10;
 /// [`REMATCH_JITTER`]); it doubles up to [`REMATCH_BACKOFF_MAX`].
 pub const REMATCH_BACKOFF_FIRST: Duration = Duration::from_millis(250);
 /// Longest delay between two such tries.
-pub const REMATCH_BACKOFF_MAX: Duration = Duration::from_secs(4);
+pub const REMATCH_BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// Spread of the first try, so a lost server's bots do not all ask in the same millisecond.
 pub const REMATCH_JITTER: Duration = Duration::from_millis(200);
 
