@@ -6,7 +6,7 @@
 //! flag whose name says it holds a secret (`password`, `secret`, `token`) unless it ends in
 //! `-file`: a file's path is no secret, its content is never read here.
 
-use clap::{Arg, ArgMatches};
+use clap::{Arg, ArgAction, ArgMatches};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -56,6 +56,11 @@ pub struct Setting {
 pub fn setting(arg: &Arg, matches: &ArgMatches, source: Source) -> Setting {
     let name = arg.get_long().unwrap_or_default().to_owned();
     let id = arg.get_id().as_str();
+    if matches!(arg.get_action(), ArgAction::SetTrue | ArgAction::SetFalse) {
+        // A switch's raw value is what was typed (`yes`, `1`); print what it means.
+        let on = matches.try_get_one::<bool>(id).ok().flatten().copied().unwrap_or(false);
+        return Setting { name, value: Some(on.to_string()), source };
+    }
     let raw = matches.try_get_raw(id).ok().flatten();
     let value = raw.map(|values| {
         let text: Vec<String> = values.map(|v| mask(&name, &v.to_string_lossy())).collect();
