@@ -74,7 +74,8 @@ fn decorate(arg: Arg, prefix: &str) -> Arg {
         ArgAction::Append => arg.value_delimiter(LIST_SEPARATOR),
         _ => arg,
     };
-    arg.env(name)
+    // `--help` shows each variable's name, never its value: it may hold a secret.
+    arg.env(name).hide_env_values(true)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Settings from three sources besides the command line, for every flag of a clap
-//! [`Command`], generically: the environment ([`env`]), a TOML file ([`file`]) and the
+//! [`Command`], generically: the environment ([`mod@env`]), a TOML file ([`mod@file`]) and the
 //! defaults. Precedence: command line > environment > file > default.
 //!
 //! Nothing here lists flags: [`load`] walks the command's arguments, so a flag added later
