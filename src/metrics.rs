@@ -96,6 +96,8 @@ pub mod names {
     pub const SESSIONS_EXPIRED: &str = "tickwire_sessions_expired";
     /// Gauge: sessions waiting for their client to resume.
     pub const SESSIONS_WAITING: &str = "tickwire_sessions_waiting";
+    /// Counter: rooms closed because their cluster lease was lost (clients got 4008).
+    pub const ROOM_LEASES_LOST: &str = "tickwire_room_leases_lost";
 
     /// Every metric with a sample on the page from the server's start: all but the labelled
     /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`], [`ROOM_CLIENTS`]), which show one only
@@ -127,6 +129,7 @@ pub mod names {
         SESSIONS_RESUMED,
         SESSIONS_EXPIRED,
         SESSIONS_WAITING,
+        ROOM_LEASES_LOST,
     ];
 
     /// The label of [`super::Reason`] (its field name, which the derive exports).
@@ -204,6 +207,8 @@ pub struct Metrics {
     pub sessions_expired: Counter,
     /// Sessions waiting to be resumed.
     pub sessions_waiting: Gauge,
+    /// Rooms closed because their cluster lease was lost.
+    pub room_leases_lost: Counter,
     /// Inputs dropped, by reason.
     pub inputs_dropped: Family<Reason, Counter>,
     /// Client ticks while the client was active.
@@ -270,6 +275,7 @@ impl Metrics {
             sessions_resumed: Counter::default(),
             sessions_expired: Counter::default(),
             sessions_waiting: Gauge::default(),
+            room_leases_lost: Counter::default(),
             inputs_dropped: Family::default(),
             input_active_ticks: Counter::default(),
             input_starved_ticks: Counter::default(),
@@ -319,6 +325,8 @@ impl Metrics {
             m.sessions_expired.clone(),
         );
         r.register(SESSIONS_WAITING, "Sessions waiting to be resumed", m.sessions_waiting.clone());
+        let lost = m.room_leases_lost.clone();
+        r.register(ROOM_LEASES_LOST, "Rooms closed because their cluster lease was lost", lost);
         r.register(INPUTS_DROPPED, "Inputs dropped, by reason", m.inputs_dropped.clone());
         r.register(
             INPUT_ACTIVE_TICKS,
@@ -483,6 +491,8 @@ mod tests {
         tickwire_sessions_expired_total\n\
         # TYPE tickwire_sessions_waiting gauge\n\
         tickwire_sessions_waiting\n\
+        # TYPE tickwire_room_leases_lost counter\n\
+        tickwire_room_leases_lost_total\n\
         # TYPE tickwire_inputs_dropped counter\n\
         tickwire_inputs_dropped_total{reason=\"x\"}\n\
         # TYPE tickwire_input_active_ticks counter\n\
