@@ -343,6 +343,8 @@ async fn play(room: String, bases: Vec<String>, mut turn: usize, state: Arc<Mute
             if let Ok(Err(BotError::Closed { code, .. })) = connected {
                 state.lock().expect("player").closes.push(code);
             }
+            tokio::time::sleep(backoff).await; // placed on a process that just went away
+            backoff = (backoff * 2).min(Duration::from_millis(400));
             continue;
         };
         backoff = Duration::from_millis(50);
@@ -497,4 +499,225 @@ async fn a_process_paused_past_its_ttl_fences_its_rooms_and_players_move() {
     assert!(!lost.ends_with(" 0"), "{lost}");
     let samples = sampler.finish("pause");
     assert!(samples.most_hosts <= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_every_player_plays_again_elsewhere() {
+    let _serial = SERIAL.lock().await;
+    let Some(redis) = RedisServer::start() else { return };
+    let mut procs = [
+        Proc::start(&redis, "a", DEFAULTS, 13).await,
+        Proc::start(&redis, "b", DEFAULTS, 13).await,
+        Proc::start(&redis, "c", DEFAULTS, 13).await,
+    ];
+    let sampler = Sampler::start(&redis, procs.iter().map(|p| p.port).collect()).await;
+    let all = bases(&procs.iter().collect::<Vec<_>>());
+    let players: Vec<Player> =
+        (0..12).map(|k| Player::start(&format!("k{}", k % 3), all.clone(), k)).collect();
+    all_playing(&players).await;
+    let victim_id = owner(&redis, "k0");
+    let on_victim: Vec<&Player> = (players.iter())
+        .filter(|p| p.state().playing.is_some_and(|(on, _)| on == victim_id))
+        .collect();
+    let victim = procs.iter_mut().find(|p| p.id == victim_id).expect("k0's host");
+    sampler.skip(victim, true);
+    let killed_at = Instant::now();
+    victim.kill();
+    let again = all_playing_again(&on_victim, &victim_id, killed_at, Duration::from_secs(10)).await;
+    let failover = again - killed_at;
+    let refusals: usize =
+        on_victim.iter().map(|p| p.state().refusals.values().sum::<usize>()).sum();
+    eprintln!(
+        "[kill] {} players of {victim_id} (kill -9) all play again after {} ms (default flags: --heartbeat 1s --record-ttl 5s); {refusals} matchmake refusals or failures meanwhile",
+        on_victim.len(),
+        failover.as_millis()
+    );
+    all_playing(&players).await;
+    sampler.finish("kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_empty_gives_rooms_back_to_their_owners() {
+    let _serial = SERIAL.lock().await;
+    let Some(mut redis) = RedisServer::start() else { return };
+    let procs =
+        [Proc::start(&redis, "a", FAST, 13).await, Proc::start(&redis, "b", FAST, 13).await];
+    let sampler = Sampler::start(&redis, procs.iter().map(|p| p.port).collect()).await;
+    let all = bases(&procs.iter().collect::<Vec<_>>());
+    let players: Vec<Player> =
+        (0..8).map(|k| Player::start(&format!("r{}", k % 4), all.clone(), k)).collect();
+    all_playing(&players).await;
+    let rooms = ["r0", "r1", "r2", "r3"];
+    let before: Vec<(String, u64)> = rooms
+        .iter()
+        .map(|room| {
+            let epoch = redis.cli(&["HGET", &format!("tickwire:room:{room}"), "epoch"]);
+            (owner(&redis, room), epoch.trim().parse().expect("an epoch"))
+        })
+        .collect();
+
+    redis.kill();
+    redis.spawn().expect("redis-server restarts on its port, empty");
+    // While the owners take their rooms back, matchmaking refuses to place anyone.
+    let mut recovering = 0;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match matchmake(&all[0], Some("r0")).await {
+            Ok(placement) => {
+                assert_eq!(placement.process, before[0].0, "r0 stays with its owner");
+                break;
+            }
+            Err((status, body)) => {
+                if status == 503 && body.contains("directory recovering") {
+                    recovering += 1;
+                }
+                assert!(Instant::now() < deadline, "matchmaking back within 5 s: {status} {body}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recovering > 0, "matchmaking answered 503 \"directory recovering\" meanwhile");
+    for (room, (host, epoch)) in rooms.iter().zip(&before) {
+        assert_eq!(&owner(&redis, room), host, "{room} kept its owner");
+        let after: u64 = redis
+            .cli(&["HGET", &format!("tickwire:room:{room}"), "epoch"])
+            .trim()
+            .parse()
+            .expect("an epoch");
+        assert!(after > *epoch, "{room}: epoch {epoch} -> {after} (re-seeded above)");
+    }
+    eprintln!(
+        "[restart] {recovering} matchmakes answered 503 \"directory recovering\"; every room kept its owner under a higher epoch"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for player in &players {
+        let closes = player.state().closes;
+        assert!(!closes.contains(&4008), "no room lost its owner: {closes:?}");
+    }
+    all_playing(&players).await;
+    sampler.finish("restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_process_id_is_refused_at_start() {
+    let _serial = SERIAL.lock().await;
+    let Some(redis) = RedisServer::start() else { return };
+    let first = Proc::start(&redis, "same", FAST, 13).await;
+    let mut second = Proc::spawn(&redis, "same", FAST, 13);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = second.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the duplicate exits within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let log = second.log_text();
+    assert!(!status.success(), "non-zero exit: {status:?}");
+    assert!(log.contains("process id same is already in use by another live process"), "{log}");
+    let url = redis.cli(&["HGET", "tickwire:process:same", "url"]);
+    assert_eq!(url.trim(), format!("ws://127.0.0.1:{}", first.port), "the record is the first's");
+    eprintln!("[duplicate] refused: {}", log.lines().last().unwrap_or_default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matchmake_bursts_never_grant_more_than_a_room_holds() {
+    let _serial = SERIAL.lock().await;
+    let Some(redis) = RedisServer::start() else { return };
+    let procs = [
+        Proc::start(&redis, "a", FAST, 40).await,
+        Proc::start(&redis, "b", FAST, 40).await,
+        Proc::start(&redis, "c", FAST, 40).await,
+    ];
+    let sampler = Sampler::start(&redis, procs.iter().map(|p| p.port).collect()).await;
+    let all = bases(&procs.iter().collect::<Vec<_>>());
+    let game = arena_spec();
+
+    // 30 new rooms at once over three processes: spread by load counted in Redis.
+    let asks = (0..30).map(|k| {
+        let base = all[k % 3].clone();
+        tokio::spawn(async move { matchmake(&base, Some(&format!("spread-{k}"))).await })
+    });
+    let mut spread: BTreeMap<String, usize> = BTreeMap::new();
+    for ask in asks {
+        let placement = ask.await.expect("task").expect("placed");
+        *spread.entry(placement.process).or_default() += 1;
+    }
+    eprintln!("[burst] 30 new rooms at once: {spread:?}");
+    assert!(spread.values().all(|&rooms| rooms <= 12), "{spread:?}");
+
+    // 100 matchmakes at once for one room of capacity 4.
+    let asks = (0..100).map(|k| {
+        let base = all[k % 3].clone();
+        tokio::spawn(async move { matchmake(&base, Some("crowded")).await })
+    });
+    let (mut seats, mut refusals) = (Vec::new(), BTreeMap::<u16, usize>::new());
+    for ask in asks {
+        match ask.await.expect("task") {
+            Ok(placement) => seats.push(placement),
+            Err((status, body)) => {
+                if status == 409 {
+                    let reason: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+                    assert_eq!(reason["reason"], "room_full", "{body}");
+                }
+                *refusals.entry(status).or_default() += 1;
+            }
+        }
+    }
+    let mut closes_after_connecting = 0;
+    let mut crowd = Vec::new();
+    for seat in &seats {
+        match BotClient::connect(&seat.url, &game).await {
+            Ok(client) => crowd.push(client),
+            Err(_) => closes_after_connecting += 1,
+        }
+    }
+    for client in &mut crowd {
+        client.next_snapshot().await.expect("plays");
+    }
+    eprintln!(
+        "[burst] 100 matchmakes for one room of {CAPACITY}: {} seats, refusals at matchmake {refusals:?}, {closes_after_connecting} closed after connecting",
+        seats.len()
+    );
+    assert_eq!(seats.len(), CAPACITY);
+    assert_eq!(refusals, BTreeMap::from([(409, 100 - CAPACITY)]));
+    assert_eq!(closes_after_connecting, 0);
+
+    // 50 quick matches at once, while rooms have space (or may be opened).
+    let asks = (0..50).map(|k| {
+        let base = all[k % 3].clone();
+        tokio::spawn(async move { matchmake(&base, None).await })
+    });
+    let mut placements = Vec::new();
+    let mut quick_refusals = 0;
+    for ask in asks {
+        match ask.await.expect("task") {
+            Ok(placement) => placements.push(placement),
+            Err(_) => quick_refusals += 1,
+        }
+    }
+    let joins = placements.iter().map(|placement| {
+        let (url, game) = (placement.url.clone(), game.clone());
+        tokio::spawn(async move {
+            let mut client = BotClient::connect(&url, &game).await?;
+            client.next_snapshot().await?;
+            Ok::<_, BotError>(client)
+        })
+    });
+    let mut playing = Vec::new();
+    let mut quick_closes = BTreeMap::<String, usize>::new();
+    for join in joins {
+        match join.await.expect("task") {
+            Ok(client) => playing.push(client),
+            Err(error) => *quick_closes.entry(format!("{error:?}")).or_default() += 1,
+        }
+    }
+    let rooms: BTreeSet<&str> = placements.iter().map(|p| p.room.as_str()).collect();
+    eprintln!(
+        "[burst] 50 quick matches: {} play in {} rooms, {quick_refusals} refused at matchmake, closes after connecting {quick_closes:?}",
+        playing.len(),
+        rooms.len()
+    );
+    assert!(playing.len() * 100 >= 50 * 95, "at least 95 % play");
+    sampler.finish("burst");
 }
