@@ -37,6 +37,12 @@ const RENEW: &str = include_str!("lua/renew.lua");
 const LEAVE: &str = include_str!("lua/leave.lua");
 const PROCESSES: &str = include_str!("lua/processes.lua");
 
+/// The SHA-1 of a script in hex, as `EVALSHA` names it.
+fn sha1_hex(script: &str) -> String {
+    use sha1::Digest as _;
+    sha1::Sha1::digest(script.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What the directory knows of one process, as `GET /rooms` shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessRecord {
@@ -237,15 +243,26 @@ impl Store {
         self.record_ttl.max(self.seat_ttl)
     }
 
+    /// Runs `script` by its SHA-1; sends it whole only when Redis does not know it yet (its
+    /// first use, or after Redis restarted), which also loads it for the next calls.
     async fn eval<T: redis::FromRedisValue>(
         &self,
         script: &str,
         args: &[String],
     ) -> Result<T, String> {
-        let mut call = redis::cmd("EVAL");
-        call.arg(script).arg(0).arg(PREFIX).arg(args);
         let mut redis = self.redis.clone();
-        bounded(call.query_async(&mut redis)).await
+        let mut call = redis::cmd("EVALSHA");
+        call.arg(sha1_hex(script)).arg(0).arg(PREFIX).arg(args);
+        let no_script = redis::ErrorKind::Server(redis::ServerErrorKind::NoScript);
+        match tokio::time::timeout(OP_TIMEOUT, call.query_async(&mut redis)).await {
+            Ok(Err(error)) if error.kind() == no_script => {
+                let mut call = redis::cmd("EVAL");
+                call.arg(script).arg(0).arg(PREFIX).arg(args);
+                bounded(call.query_async(&mut redis)).await
+            }
+            Ok(result) => result.map_err(|error| error.to_string()),
+            Err(_) => Err(format!("no answer within {} ms", OP_TIMEOUT.as_millis())),
+        }
     }
 
     /// One heartbeat: writes the record and renews the leases of `beat.rooms`.
@@ -399,6 +416,11 @@ mod tests {
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn scripts_are_named_by_their_sha1() {
+        assert_eq!(sha1_hex("return 1"), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
     }
 
     #[test]
