@@ -7,7 +7,7 @@ mod common;
 #[path = "common/redis.rs"]
 mod redis_server;
 
-use common::{TestServer, arena_spec, run_bots, small_arena, within};
+use common::{TestServer, arena_spec, http_get, run_bots, small_arena, within};
 use redis_server::RedisServer;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -188,8 +188,17 @@ async fn a_crashed_process_leaves_the_directory_and_its_clients_matchmake_again(
 async fn rooms_play_on_without_redis_and_the_process_registers_again() {
     let Some(mut redis) = RedisServer::start() else { return };
     let a = process(&redis, "a", Duration::from_secs(10)).await;
+    assert_eq!(http_get(a.addr, "/readyz").await, (200, "ready\n".into()));
     let mut player = join(&matchmake(&a, Some("steady")).await).await;
     redis.kill();
+    let unready = "not accepting new players: room directory unreachable\n";
+    within(async {
+        while http_get(a.addr, "/readyz").await != (503, unready.into()) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(http_get(a.addr, "/healthz").await.0, 200, "liveness is not readiness");
 
     within(player.next_snapshot()).await.expect("snapshot");
     let before = player.replica.tick;
@@ -225,6 +234,13 @@ async fn rooms_play_on_without_redis_and_the_process_registers_again() {
     })
     .await;
     assert_eq!(placement.process, "a");
+    // Readiness follows at the next heartbeat.
+    within(async {
+        while http_get(a.addr, "/readyz").await.0 != 200 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     let rooms = cluster_rooms(&a).await;
     assert!(
         rooms.rooms.iter().any(|r| r.room.name == "steady" && r.room.players == 1),

@@ -223,3 +223,23 @@ pub fn random_id() -> String {
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_says_why_no_new_player_is_taken() {
+        assert_eq!(Readiness::Ready.check(), Ok(()));
+        let unreachable = Readiness::Unreachable.check();
+        assert_eq!(unreachable, Err("not accepting new players: room directory unreachable"));
+        assert!(Readiness::Recovering.check().is_err_and(|r| r.ends_with("recovering")));
+    }
+
+    #[test]
+    fn a_process_is_gone_after_two_heartbeats() {
+        let mut config = ClusterConfig::new("redis://127.0.0.1", "ws://127.0.0.1:1");
+        config.heartbeat = Duration::from_millis(250);
+        assert_eq!(config.liveness(), Duration::from_millis(500));
+    }
+}
