@@ -1,6 +1,7 @@
 //! Cluster faults, Jepsen-style: real `tickwire` processes (the binary, spawned) on one real
 //! `redis-server`, faults injected while clients play — `SIGSTOP`/`SIGCONT` past the record
-//! TTL, `kill -9`, Redis restarted empty, a duplicate process id, a matchmake burst — and a
+//! TTL, `kill -9`, Redis restarted empty, Redis hanging, a duplicate process id, matchmake
+//! bursts — and a
 //! sampler that asks every process for its own live rooms every 100 ms throughout. The
 //! sampler fails the test on any instant a room name is live on two processes, or a room
 //! holds more players plus unused live seats than its capacity; each test prints its counts.
@@ -720,4 +721,42 @@ async fn matchmake_bursts_never_grant_more_than_a_room_holds() {
     );
     assert!(playing.len() * 100 >= 50 * 95, "at least 95 % play");
     sampler.finish("burst");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_play_on_while_redis_hangs() {
+    let _serial = SERIAL.lock().await;
+    let Some(redis) = RedisServer::start() else { return };
+    let procs =
+        [Proc::start(&redis, "a", FAST, 13).await, Proc::start(&redis, "b", FAST, 13).await];
+    let sampler = Sampler::start(&redis, procs.iter().map(|p| p.port).collect()).await;
+    let all = bases(&procs.iter().collect::<Vec<_>>());
+    let players: Vec<Player> =
+        (0..6).map(|k| Player::start(&format!("h{}", k % 3), all.clone(), k)).collect();
+    all_playing(&players).await;
+    let before: Vec<PlayerState> = players.iter().map(Player::state).collect();
+
+    // Redis stops answering (its connections stay open): every directory call now takes its
+    // whole timeout, longer than two heartbeats. That is not a pause of the processes.
+    redis.signal("-STOP");
+    let hung = Instant::now();
+    let unready = loop {
+        if let Some((503, reason)) = get(procs[0].port, "/readyz").await {
+            break reason;
+        }
+        assert!(hung.elapsed() < Duration::from_secs(5), "readyz 503 within 5 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(3_000).saturating_sub(hung.elapsed())).await;
+    redis.signal("-CONT");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    for (player, before) in players.iter().zip(&before) {
+        let state = player.state();
+        assert_eq!(state.playing, before.playing, "played on, never reconnected: {state:?}");
+        assert!(state.closes.is_empty(), "{state:?}");
+    }
+    eprintln!(
+        "[hang] Redis stopped 3 s: 6 players played on without a reconnect; /readyz said {unready:?}"
+    );
+    sampler.finish("hang");
 }
