@@ -1,7 +1,9 @@
 //! Scale out: two processes (in-process servers) sharing one real `redis-server`: bots spread
 //! over both through matchmaking, one new room claimed once under 50 concurrent matchmakes,
-//! seats refused with 4007, a crashed process leaving the directory within the TTL, and Redis
-//! going away and coming back while rooms play on.
+//! seats refused with 4007 (a foreign one left for its process), a crashed process leaving the
+//! directory, Redis going away and coming back while rooms play on (`/readyz` 503 meanwhile),
+//! and a lease taken elsewhere closing the local copy with 4008. Faults with real processes
+//! are in `cluster_faults.rs`.
 
 mod common;
 #[path = "common/redis.rs"]
@@ -273,4 +275,43 @@ async fn a_clean_shutdown_leaves_the_directory_at_once() {
         BotError::Closed { code, .. } => assert_eq!(code, 1001),
         other => panic!("expected 1001, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_taken_elsewhere_closes_the_copy_with_4008_and_voids_its_seats() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let b = process(&redis, "b", Duration::from_secs(10)).await;
+    let placement = matchmake(&a, Some("moved")).await;
+    let mut player = join(&placement).await;
+    within(player.next_snapshot()).await.expect("plays");
+    let unused = matchmake(&b, Some("moved")).await;
+    let (host, other) = if placement.process == "a" { (&a, "b") } else { (&b, "a") };
+    // Another process takes the lease (what a matchmaker does once the host's beat is stale).
+    let lease = "tickwire:room:moved";
+    redis.cli(&["HSET", lease, "owner", other, "instance", "x", "epoch", "999999"]);
+    let closed = within(async {
+        loop {
+            if let Err(error) = player.next_snapshot().await {
+                return error;
+            }
+        }
+    })
+    .await;
+    match closed {
+        BotError::Closed { code, reason } => {
+            assert_eq!(code, 4008);
+            assert!(reason.contains("matchmake again"), "{reason}");
+        }
+        other => panic!("expected 4008, got {other:?}"),
+    }
+    let (code, reason) = refused(&unused.url).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (4007, "seat is for a room this process no longer hosts: matchmake again")
+    );
+    let metrics = http_get(host.addr, "/metrics").await.1;
+    assert!(metrics.contains("tickwire_room_leases_lost_total 1\n"), "{metrics}");
+    a.stop().await;
+    b.stop().await;
 }

@@ -4,7 +4,7 @@
 //! | key | value | lifetime |
 //! | --- | --- | --- |
 //! | `processes` | set of process ids | pruned of ids whose record expired |
-//! | `process:{id}` | hash: `url`, `instance`, `beat` (Redis `TIME`, ms), `max_rooms`, `capacity`, `record` ([`ProcessRecord`] JSON) | the record TTL, renewed every heartbeat |
+//! | `process:{id}` | hash: `url`, `instance`, `beat` (Redis `TIME`, ms), `liveness` (ms after `beat` it counts as gone: two of its heartbeats), `max_rooms`, `capacity`, `record` ([`ProcessRecord`] JSON) | the record TTL, renewed every heartbeat |
 //! | `room:{name}` | the room's **lease**, a hash: `owner`, `instance`, `epoch`, `players` (places held), `capacity` | the record TTL (the claim TTL while only claimed) |
 //! | `rooms:{id}` | set of the room names leased to a process (its load) | pruned as leases move |
 //! | `seats:{name}` | sorted set: live seat tokens of the room, scored by expiry (ms) | the claim TTL |

@@ -3,7 +3,8 @@
 -- script, so that matchmakers on every process agree and never grant more than the room holds.
 --
 -- ARGV: 1 key prefix, 2 room ('' = quick match), 3 fresh name for a quick match's new room,
---       4 seat token, 5 seat TTL ms, 6 liveness ms (a beat older is a process gone),
+--       4 seat token, 5 seat TTL ms, 6 liveness ms (a beat older is a process gone, unless
+--       the process published its own),
 --       7 claim TTL ms, 8 the lobby's name (per process: no lease, no reservation)
 -- Returns {'ok', process, url, room, epoch} | {'full', room, capacity, players, reserved}
 --       | {'recovering'} | {'none'} | {'no_room_left'}
@@ -14,10 +15,11 @@ if redis.call('EXISTS', P .. 'recovering') == 1 then return {'recovering'} end
 
 local live, order = {}, {}
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'processes')) do
-  local h = redis.call('HMGET', P .. 'process:' .. id, 'url', 'instance', 'beat', 'max_rooms', 'capacity')
+  local h = redis.call('HMGET', P .. 'process:' .. id, 'url', 'instance', 'beat', 'max_rooms',
+    'capacity', 'liveness')
   if not h[1] then
     redis.call('SREM', P .. 'processes', id)
-  elseif now - tonumber(h[3]) <= tonumber(ARGV[6]) then
+  elseif now - tonumber(h[3]) <= tonumber(h[6] or ARGV[6]) then
     live[id] = {url = h[1], instance = h[2], max_rooms = tonumber(h[4]), capacity = tonumber(h[5])}
     table.insert(order, id)
   end

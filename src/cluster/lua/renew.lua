@@ -24,7 +24,7 @@ end
 local recovering = tostring(redis.call('EXISTS', P .. 'recovering'))
 redis.call('DEL', key)
 redis.call('HSET', key, 'url', ARGV[4], 'instance', ARGV[3], 'beat', now, 'max_rooms', ARGV[5],
-  'capacity', ARGV[6], 'record', ARGV[7])
+  'capacity', ARGV[6], 'record', ARGV[7], 'liveness', ARGV[9])
 redis.call('PEXPIRE', key, ARGV[8])
 redis.call('SADD', P .. 'processes', ARGV[2])
 local mine = P .. 'rooms:' .. ARGV[2]
