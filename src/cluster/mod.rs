@@ -201,9 +201,17 @@ impl Cluster {
         self.readiness.store(readiness as u8, Ordering::Release);
     }
 
-    /// This process's record, as `GET /rooms` shows it.
+    /// This process's record, as `GET /rooms` shows it: its live rooms only (not those held
+    /// after a pause or closing for a lost lease).
     pub fn record(&self) -> store::ProcessRecord {
-        let rooms = (self.local.rooms)();
+        let fence = self.local_fence();
+        let live: Vec<String> = (self.local.statuses)()
+            .iter()
+            .filter(|room| fence.live(room))
+            .map(|room| room.name.clone())
+            .collect();
+        let mut rooms = (self.local.rooms)();
+        rooms.retain(|room| live.contains(&room.name));
         store::ProcessRecord {
             id: self.config.process_id.clone(),
             url: self.config.public_url.clone(),
