@@ -13,7 +13,7 @@ mod common;
 #[path = "common/redis.rs"]
 mod redis_server;
 
-use common::arena_spec;
+use common::{arena_spec, within};
 use redis_server::RedisServer;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
@@ -34,6 +34,9 @@ const FAST: Timings = Timings { heartbeat: "200ms", record_ttl: "1s", seat_ttl: 
 /// The binary's defaults (`--heartbeat 1s --record-ttl 5s --seat-ttl 10s`): the failover
 /// figure is measured with them.
 const DEFAULTS: Timings = Timings { heartbeat: "1s", record_ttl: "5s", seat_ttl: "10s" };
+
+/// Patience of a burst's matchmakes: a hundred at once on three debug-build processes.
+const BURST: Duration = Duration::from_secs(5);
 
 /// A client that got no snapshot for this long treats its connection as dead and
 /// matchmakes again (what a browser client does on a stalled socket).
@@ -139,22 +142,29 @@ async fn get(port: u16, path: &str) -> Option<(u16, String)> {
     answer.await.ok()?.ok()
 }
 
-/// `POST /matchmake` on `base`, bounded to 500 ms: the placement, or the status and body.
+/// `POST /matchmake` on `base`, bounded to 500 ms (a player's patience with a process that
+/// may be paused): the placement, or the status and body.
 async fn matchmake(base: &str, room: Option<&str>) -> Result<Placement, (u16, String)> {
+    matchmake_within(base, room, Duration::from_millis(500)).await
+}
+
+/// `POST /matchmake` on `base`, bounded to `bound`.
+async fn matchmake_within(
+    base: &str,
+    room: Option<&str>,
+    bound: Duration,
+) -> Result<Placement, (u16, String)> {
     let url = format!("{base}/matchmake");
     let body = match room {
         Some(room) => format!("{{\"room\":\"{room}\"}}"),
         None => "{}".to_owned(),
     };
-    let answer = tokio::time::timeout(
-        Duration::from_millis(500),
-        http_client::request("POST", &url, Some(body)),
-    );
+    let answer = tokio::time::timeout(bound, http_client::request("POST", &url, Some(body)));
     match answer.await {
         Ok(Ok((200, body))) => serde_json::from_str(&body).map_err(|e| (0, e.to_string())),
         Ok(Ok((status, body))) => Err((status, body)),
         Ok(Err(error)) => Err((0, error)),
-        Err(_) => Err((0, "no answer within 500 ms".into())),
+        Err(_) => Err((0, format!("no answer within {bound:?}"))),
     }
 }
 
@@ -461,13 +471,13 @@ async fn a_process_paused_past_its_ttl_fences_its_rooms_and_players_move() {
         let placement =
             matchmake(&victim.http(), Some(&format!("quiet-{k}"))).await.expect("matchmakes");
         if placement.process == victim_id {
-            quiet = Some(BotClient::connect(&placement.url, &arena_spec()).await.expect("joins"));
+            quiet = Some(
+                within(BotClient::connect(&placement.url, &arena_spec())).await.expect("joins"),
+            );
             break;
         }
     }
     let mut quiet = quiet.expect("a quiet room placed on the victim");
-    // Its lease renewed by a heartbeat (to the 1 s record TTL, from the 3 s of a claim).
-    tokio::time::sleep(Duration::from_millis(600)).await;
 
     let on_victim: Vec<&Player> = (players.iter())
         .filter(|p| p.state().playing.is_some_and(|(on, _)| on == victim_id))
@@ -482,8 +492,8 @@ async fn a_process_paused_past_its_ttl_fences_its_rooms_and_players_move() {
         on_victim.len(),
         (moved - paused_at).as_millis()
     );
-    // Past the 1 s record TTL: the quiet room's lease expires meanwhile.
-    tokio::time::sleep(Duration::from_millis(2_500).saturating_sub(paused_at.elapsed())).await;
+    // Past the 1 s record TTL and the 3 s a claim lasts: the quiet room's lease expires.
+    tokio::time::sleep(Duration::from_millis(3_500).saturating_sub(paused_at.elapsed())).await;
     victim.signal("-CONT");
     sampler.skip(victim, false);
     let code = closed_with(&mut quiet, Duration::from_secs(5)).await;
@@ -637,7 +647,9 @@ async fn matchmake_bursts_never_grant_more_than_a_room_holds() {
     // 30 new rooms at once over three processes: spread by load counted in Redis.
     let asks = (0..30).map(|k| {
         let base = all[k % 3].clone();
-        tokio::spawn(async move { matchmake(&base, Some(&format!("spread-{k}"))).await })
+        tokio::spawn(
+            async move { matchmake_within(&base, Some(&format!("spread-{k}")), BURST).await },
+        )
     });
     let mut spread: BTreeMap<String, usize> = BTreeMap::new();
     for ask in asks {
@@ -650,7 +662,7 @@ async fn matchmake_bursts_never_grant_more_than_a_room_holds() {
     // 100 matchmakes at once for one room of capacity 4.
     let asks = (0..100).map(|k| {
         let base = all[k % 3].clone();
-        tokio::spawn(async move { matchmake(&base, Some("crowded")).await })
+        tokio::spawn(async move { matchmake_within(&base, Some("crowded"), BURST).await })
     });
     let (mut seats, mut refusals) = (Vec::new(), BTreeMap::<u16, usize>::new());
     for ask in asks {
@@ -668,13 +680,13 @@ async fn matchmake_bursts_never_grant_more_than_a_room_holds() {
     let mut closes_after_connecting = 0;
     let mut crowd = Vec::new();
     for seat in &seats {
-        match BotClient::connect(&seat.url, &game).await {
+        match within(BotClient::connect(&seat.url, &game)).await {
             Ok(client) => crowd.push(client),
             Err(_) => closes_after_connecting += 1,
         }
     }
     for client in &mut crowd {
-        client.next_snapshot().await.expect("plays");
+        within(client.next_snapshot()).await.expect("plays");
     }
     eprintln!(
         "[burst] 100 matchmakes for one room of {CAPACITY}: {} seats, refusals at matchmake {refusals:?}, {closes_after_connecting} closed after connecting",
@@ -687,7 +699,7 @@ async fn matchmake_bursts_never_grant_more_than_a_room_holds() {
     // 50 quick matches at once, while rooms have space (or may be opened).
     let asks = (0..50).map(|k| {
         let base = all[k % 3].clone();
-        tokio::spawn(async move { matchmake(&base, None).await })
+        tokio::spawn(async move { matchmake_within(&base, None, BURST).await })
     });
     let mut placements = Vec::new();
     let mut quick_refusals = 0;
@@ -699,11 +711,11 @@ async fn matchmake_bursts_never_grant_more_than_a_room_holds() {
     }
     let joins = placements.iter().map(|placement| {
         let (url, game) = (placement.url.clone(), game.clone());
-        tokio::spawn(async move {
+        tokio::spawn(within(async move {
             let mut client = BotClient::connect(&url, &game).await?;
             client.next_snapshot().await?;
             Ok::<_, BotError>(client)
-        })
+        }))
     });
     let mut playing = Vec::new();
     let mut quick_closes = BTreeMap::<String, usize>::new();
