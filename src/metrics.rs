@@ -96,6 +96,9 @@ pub mod names {
     pub const SESSIONS_EXPIRED: &str = "tickwire_sessions_expired";
     /// Gauge: sessions waiting for their client to resume.
     pub const SESSIONS_WAITING: &str = "tickwire_sessions_waiting";
+    /// Counter: rooms closed because the game's code panicked inside them (a system, a hook,
+    /// building the room's world).
+    pub const ROOM_PANICS: &str = "tickwire_room_panics";
     /// Counter: rooms closed because their cluster lease was lost (clients got 4008).
     pub const ROOM_LEASES_LOST: &str = "tickwire_room_leases_lost";
 
@@ -129,7 +132,6 @@ pub mod names {
         SESSIONS_RESUMED,
         SESSIONS_EXPIRED,
         SESSIONS_WAITING,
-        ROOM_LEASES_LOST,
     ];
 
     /// The label of [`super::Reason`] (its field name, which the derive exports).
@@ -207,6 +209,8 @@ pub struct Metrics {
     pub sessions_expired: Counter,
     /// Sessions waiting to be resumed.
     pub sessions_waiting: Gauge,
+    /// Rooms closed because the game's code panicked inside them.
+    pub room_panics: Counter,
     /// Rooms closed because their cluster lease was lost.
     pub room_leases_lost: Counter,
     /// Inputs dropped, by reason.
@@ -275,6 +279,7 @@ impl Metrics {
             sessions_resumed: Counter::default(),
             sessions_expired: Counter::default(),
             sessions_waiting: Gauge::default(),
+            room_panics: Counter::default(),
             room_leases_lost: Counter::default(),
             inputs_dropped: Family::default(),
             input_active_ticks: Counter::default(),
@@ -325,6 +330,11 @@ impl Metrics {
             m.sessions_expired.clone(),
         );
         r.register(SESSIONS_WAITING, "Sessions waiting to be resumed", m.sessions_waiting.clone());
+        r.register(
+            ROOM_PANICS,
+            "Rooms closed because the game's code panicked inside them",
+            m.room_panics.clone(),
+        );
         let lost = m.room_leases_lost.clone();
         r.register(ROOM_LEASES_LOST, "Rooms closed because their cluster lease was lost", lost);
         r.register(INPUTS_DROPPED, "Inputs dropped, by reason", m.inputs_dropped.clone());
@@ -491,6 +501,8 @@ mod tests {
         tickwire_sessions_expired_total\n\
         # TYPE tickwire_sessions_waiting gauge\n\
         tickwire_sessions_waiting\n\
+        # TYPE tickwire_room_panics counter\n\
+        tickwire_room_panics_total\n\
         # TYPE tickwire_room_leases_lost counter\n\
         tickwire_room_leases_lost_total\n\
         # TYPE tickwire_inputs_dropped counter\n\
@@ -556,12 +568,14 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        // FRAMES_DIRECT, READ_WAKEUPS and the leads are not required of a server: bots may
-        // measure builds from before them.
+        // FRAMES_DIRECT, READ_WAKEUPS, the leads, ROOM_PANICS and ROOM_LEASES_LOST are not
+        // required of a server: bots may measure builds from before them.
         let expected = [
             FRAMES_DIRECT,
             READ_WAKEUPS,
             SNAPSHOTS,
+            ROOM_PANICS,
+            ROOM_LEASES_LOST,
             INPUTS_DROPPED,
             INPUT_LEAD_SECONDS,
             INPUT_LEADS,
