@@ -31,6 +31,9 @@ const CAPACITY: usize = 4;
 /// Short timings for the pause, restart and burst tests.
 const FAST: Timings = Timings { heartbeat: "200ms", record_ttl: "1s", seat_ttl: "3s" };
 
+/// [`FAST`] with a record TTL well past a short pause.
+const LONG_TTL: Timings = Timings { heartbeat: "200ms", record_ttl: "2s", seat_ttl: "3s" };
+
 /// The binary's defaults (`--heartbeat 1s --record-ttl 5s --seat-ttl 10s`): the failover
 /// figure is measured with them.
 const DEFAULTS: Timings = Timings { heartbeat: "1s", record_ttl: "5s", seat_ttl: "10s" };
@@ -771,4 +774,44 @@ async fn rooms_play_on_while_redis_hangs() {
         "[hang] Redis stopped 3 s: 6 players played on without a reconnect; /readyz said {unready:?}"
     );
     sampler.finish("hang");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_pause_nobody_noticed_resumes_once_the_leases_are_proven() {
+    let _serial = SERIAL.lock().await;
+    let Some(redis) = RedisServer::start() else { return };
+    let procs = [
+        Proc::start(&redis, "a", LONG_TTL, 13).await,
+        Proc::start(&redis, "b", LONG_TTL, 13).await,
+    ];
+    let sampler = Sampler::start(&redis, procs.iter().map(|p| p.port).collect()).await;
+    let all = bases(&procs.iter().collect::<Vec<_>>());
+    let players: Vec<Player> =
+        (0..4).map(|k| Player::start(&format!("s{}", k % 2), all.clone(), k)).collect();
+    all_playing(&players).await;
+    let before: Vec<PlayerState> = players.iter().map(Player::state).collect();
+    let victim_id = owner(&redis, "s0");
+    let victim = procs.iter().find(|p| p.id == victim_id).expect("s0's host");
+
+    // Past the 400 ms liveness window (the process fences its rooms on waking), well short of
+    // the 2 s record TTL and of the players' 1 s patience: nobody took the rooms meanwhile.
+    sampler.skip(victim, true);
+    victim.signal("-STOP");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    victim.signal("-CONT");
+    sampler.skip(victim, false);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    for (player, before) in players.iter().zip(&before) {
+        let state = player.state();
+        assert_eq!(state.playing, before.playing, "played on where it was: {state:?}");
+        assert!(state.closes.is_empty(), "{state:?}");
+    }
+    let metrics = get(victim.port, "/metrics").await.expect("metrics").1;
+    assert!(metrics.contains("tickwire_room_leases_lost_total 0\n"), "no lease lost");
+    let log = victim.log_text();
+    assert!(log.contains("rooms held until their leases are proven"), "the pause was seen: {log}");
+    eprintln!(
+        "[short pause] {victim_id} stopped 600 ms: fenced, proven, played on; no player moved"
+    );
+    sampler.finish("short pause");
 }
