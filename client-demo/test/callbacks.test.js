@@ -187,3 +187,13 @@ test("callbacks shared by two replicas (a Client's sessions) follow the new one"
   second.apply(snapshot("full"));
   assert.deepEqual(spawned, [1, 2, 3, 1, 2, 3]);
 });
+
+test("a shared callback on a component the schema lacks is reported when a replica starts", (t) => {
+  const callbacks = new ReplicaCallbacks();
+  callbacks.onAdd("Helth", () => {});
+  callbacks.onChange("Score", () => {});
+  const errors = t.mock.method(console, "error", () => {});
+  new Replica(schema, welcome.entity_id, callbacks);
+  assert.equal(errors.mock.callCount(), 1);
+  assert.match(errors.mock.calls[0].arguments[0], /listens to Helth, which the arena schema does not have/);
+});

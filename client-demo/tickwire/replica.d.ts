@@ -56,6 +56,8 @@ export declare class ReplicaCallbacks<G extends GameTypes = AnyGame> {
   onDespawn(fn: EntityCallback<G>): () => void;
   /** Whether anything listens. */
   readonly active: boolean;
+  /** The component names listened to. */
+  readonly components: Set<string>;
 }
 
 /** The client's copy of what the server says it sees. */

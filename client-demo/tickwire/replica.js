@@ -95,6 +95,12 @@ export class ReplicaCallbacks {
     return () => this.#despawn.delete(fn);
   }
 
+  /** The component names listened to. */
+  get components() {
+    const { add, change, remove } = this.#byKind;
+    return new Set([...add.keys(), ...change.keys(), ...remove.keys()]);
+  }
+
   /** Whether anything listens (else a snapshot records nothing for them). */
   get active() {
     const { add, change, remove } = this.#byKind;
@@ -149,6 +155,11 @@ export class Replica {
     this.schema = schema;
     this.ownId = ownId;
     this.callbacks = callbacks;
+    // Shared callbacks were subscribed before this schema was known (a Client's): a name it
+    // lacks would never fire, so say so once per replica.
+    for (const name of callbacks.components) {
+      if (!schema.byName.has(name)) console.error(`tickwire: a change callback listens to ${name}, which the ${schema.game} schema does not have`);
+    }
     /** @type {Map<number, Entity>} */
     this.entities = new Map();
     this.tick = 0;
