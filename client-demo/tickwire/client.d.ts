@@ -1,9 +1,10 @@
 // Declarations of client.js: the whole client in one object.
 
+import type { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
 import type { ConnectionOptions, Connection, ConnectionEvents, ConnectionStatus, MatchmakeTarget } from "./connection.js";
 import { Emitter } from "./events.js";
-import type { InterpolatedEntity, InterpolationOptions, InterpolationStats } from "./interpolation.js";
-import type { PredictionOptions, PredictionState, PredictionStats, RealFields } from "./prediction.js";
+import type { InterpolatedEntity, InterpolationOptions, InterpolationStats, Interpolator } from "./interpolation.js";
+import type { PredictionOptions, PredictionState, PredictionStats, Predictor, RealFields } from "./prediction.js";
 import type { Welcome } from "./protocol.js";
 import type { AddCallback, ChangeCallback, Entity, EntityCallback, RemoveCallback, Replica, ReplicaCallbacks, SnapshotReport } from "./replica.js";
 import type { Schema } from "./schema.js";
@@ -53,10 +54,17 @@ export type ClientStats = { delayMs: number | null; targetDelayMs: number | null
   Partial<PredictionStats>;
 
 /** One connection's state, from its Welcome on. */
-export interface ClientSession<G extends GameTypes = AnyGame> {
+export interface ClientSession<G extends GameTypes = AnyGame, P extends ComponentName<G> = ComponentName<G>> {
   welcome: Welcome<G>;
   schema: Schema<G>;
   replica: Replica<G>;
+  clock: ServerClock;
+  timing: InputTiming;
+  inputLoop: FixedRateLoop;
+  predictor: Predictor<G, P> | null;
+  interpolator: Interpolator<G> | null;
+  /** The next input's sequence number. */
+  nextSeq: number;
 }
 
 /** The client a game's page uses. */
@@ -68,7 +76,7 @@ export declare class Client<G extends GameTypes = AnyGame, P extends ComponentNa
   /** The change callbacks, shared by every session's replica. */
   readonly callbacks: ReplicaCallbacks<G>;
   /** The current connection's state, or null before its Welcome. */
-  readonly session: ClientSession<G> | null;
+  readonly session: ClientSession<G, P> | null;
   readonly status: ConnectionStatus;
   readonly welcome: Welcome<G> | null;
   readonly schema: Schema<G> | null;

@@ -56,6 +56,9 @@ if (view?.own?.state) {
   const others = view.entities.map(({ id, entity, value }) => [id, entity.get("Name"), value.x, x]);
   void others;
 }
+const pending: number = client.session?.predictor?.pending.length ?? 0;
+const delay: number = client.session?.interpolator?.delayMs ?? client.session?.clock.tickMs ?? pending;
+void delay;
 const stats = client.stats;
 if (stats) void [stats.delayMs, stats.frames, stats.corrections];
 client.close("bye");
