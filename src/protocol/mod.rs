@@ -13,6 +13,7 @@ mod messages;
 mod reader;
 pub mod schema;
 pub mod tags;
+pub mod typescript;
 pub mod varint;
 
 pub use close::{CloseCode, ROOM_LOST_REASON};
