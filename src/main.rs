@@ -1,5 +1,6 @@
 //! The `tickwire` binary: `serve` (the default) runs the game server; `bots` load-tests one;
-//! `netsim` puts an emulated network link in front of one; `config` prints the effective
+//! `netsim` puts an emulated network link in front of one; `schema` prints the arena's schema
+//! (JSON, or TypeScript declarations with `--typescript`); `config` prints the effective
 //! configuration. Every flag can also come from the environment or a TOML file
 //! ([`tickwire::settings`]).
 
@@ -57,6 +58,28 @@ enum Command {
     /// Print the effective configuration of `serve`, one line per setting with where its
     /// value came from (flag, env, file, default), secrets masked; then check it.
     Config(ServeArgs),
+    /// Print the game's schema as JSON, or with --typescript as TypeScript declarations of
+    /// its components, input, welcome, messages and events (for a page's `.d.ts`).
+    Schema(SchemaArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct SchemaArgs {
+    /// Print TypeScript declarations (a `.d.ts` module) instead of JSON.
+    #[arg(long)]
+    typescript: bool,
+}
+
+/// Prints the arena's schema on stdout.
+fn schema(args: &SchemaArgs) -> Result<(), String> {
+    let (_, schema) = tickwire::registry_of(&mut Arena::default())?;
+    if args.typescript {
+        print!("{}", tickwire::protocol::typescript::declarations(&schema));
+    } else {
+        let json = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())?;
+        println!("{json}");
+    }
+    Ok(())
 }
 
 #[derive(Args, Debug, Clone)]
@@ -321,6 +344,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Netsim(args)) => tickwire::netsim::cli::main(args, shutdown_signal()),
         Some(Command::Config(args)) => print_config(&loaded, &args),
+        Some(Command::Schema(args)) => schema(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

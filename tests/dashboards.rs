@@ -1,13 +1,23 @@
 //! The Grafana dashboard and the Prometheus alert rules in `deploy/` name only metrics the
 //! server exports: a real server is started, a client joins and leaves (so the labelled
 //! families have a sample), and every `tickwire_*` name in the two files is looked up on
-//! `/metrics`.
+//! `/metrics`. The directory gauge behind the "directory unreachable" alert is driven by a
+//! real `redis-server` going away and coming back.
 
 mod common;
+#[path = "common/redis.rs"]
+#[allow(dead_code)]
+mod redis_server;
 
-use common::{TestServer, http_get};
+use common::{TestServer, http_get, small_arena};
+use redis_server::RedisServer;
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
+use tickwire::ServerConfig;
+use tickwire::arena::Arena;
+use tickwire::cluster::ClusterConfig;
+use tickwire::metrics::names::DIRECTORY_HEARTBEAT_FAILURES;
 use tickwire::protocol::CloseCode;
 
 /// Suffixes a sample adds to its family's name.
@@ -87,6 +97,49 @@ async fn every_metric_the_dashboard_and_the_alerts_name_is_exported() {
     // The 4001 panel and alert filter on the label the server gives that close code.
     let too_slow = format!("reason=\"{}\"", CloseCode::TooSlow.label());
     assert!(rules.contains(&too_slow) && dashboard.contains(&too_slow.replace('"', "\\\"")));
+    server.stop().await;
+}
+
+/// The value of the unlabelled gauge `name` on a scrape of `server`.
+async fn gauge(server: &TestServer, name: &str) -> f64 {
+    let (_, page) = http_get(server.addr, "/metrics").await;
+    let line = page.lines().find(|l| l.split(' ').next() == Some(name));
+    let value = line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok());
+    value.unwrap_or_else(|| panic!("no {name} on /metrics"))
+}
+
+/// Polls the gauge until `wanted` holds (at most 10 s).
+async fn until(server: &TestServer, wanted: impl Fn(f64) -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = gauge(server, DIRECTORY_HEARTBEAT_FAILURES).await;
+        if wanted(value) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: still {value} after 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_gauge_counts_unanswered_heartbeats_and_resets() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let url = redis.url();
+    let server = TestServer::start_with(Arena::new(small_arena()), move |addr| {
+        let cluster = ClusterConfig {
+            heartbeat: Duration::from_millis(100),
+            record_ttl: Duration::from_millis(500),
+            ..ClusterConfig::new(url, format!("ws://{addr}"))
+        };
+        ServerConfig { cluster: Some(cluster), ..ServerConfig::default() }
+    })
+    .await;
+    assert_eq!(gauge(&server, DIRECTORY_HEARTBEAT_FAILURES).await, 0.0);
+    redis.kill();
+    // The alert's threshold: three heartbeats in a row.
+    until(&server, |v| v >= 3.0, "heartbeats unanswered with Redis gone").await;
+    redis.spawn().expect("redis-server restarts");
+    until(&server, |v| v == 0.0, "the count once Redis answers again").await;
     server.stop().await;
 }
 
