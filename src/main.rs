@@ -326,7 +326,7 @@ fn main() -> ExitCode {
     let loaded = match settings::load(Cli::command(), std::env::args_os(), NAMING) {
         Ok(loaded) => loaded,
         Err(SettingsError::Cli(error)) => error.exit(),
-        Err(SettingsError::File(error)) => {
+        Err(error @ (SettingsError::File(_) | SettingsError::Env { .. })) => {
             eprintln!("tickwire: {error}");
             return ExitCode::FAILURE;
         }

@@ -185,3 +185,20 @@ fn the_example_file_loads() {
     assert_eq!(setting(&out, "room-capacity"), ("16".into(), source.clone()));
     assert_eq!(setting(&out, "log-format"), ("json".into(), source));
 }
+
+#[test]
+fn a_bad_variable_is_an_error_naming_it() {
+    let out = tickwire(&["config"], &[("TICKWIRE_MAX_CLIENTS", "lots")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("environment variable TICKWIRE_MAX_CLIENTS: invalid value 'lots'"),
+        "{err}"
+    );
+    let out = tickwire(&["bots"], &[("TICKWIRE_BOTS_CLIENTS", "-3")]);
+    assert!(
+        stderr(&out).contains("environment variable TICKWIRE_BOTS_CLIENTS"),
+        "{}",
+        stderr(&out)
+    );
+}

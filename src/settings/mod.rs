@@ -45,6 +45,14 @@ pub enum SettingsError {
     /// The file could not be used.
     #[error(transparent)]
     File(#[from] FileError),
+    /// A variable's value was refused by its flag.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// The flag's words (`invalid value 'x' for '--max-clients <COUNT>': ...`).
+        message: String,
+    },
 }
 
 /// The parsed command line, with what is needed to tell where each value came from.
@@ -75,7 +83,7 @@ pub fn load(
     // A first, forgiving pass finds the subcommand, the file and what is already set.
     let first = cmd.clone().ignore_errors(true).try_get_matches_from(&argv);
     let Ok(first) = first else {
-        let matches = cmd.try_get_matches_from_mut(&argv)?;
+        let matches = parse(&mut cmd, &argv)?;
         let path = subcommand_path(&matches);
         let (file, from_file) = (None, BTreeSet::new());
         return Ok(Loaded { matches, warnings, command: unbuilt, path, file, from_file });
@@ -83,14 +91,15 @@ pub fn load(
     let path = subcommand_path(&first);
     let leaf = leaf_matches(&first);
     let Some(config) = config_path(&first, naming.config_flag) else {
-        let matches = cmd.try_get_matches_from_mut(&argv)?;
+        let matches = parse(&mut cmd, &argv)?;
         let (file, from_file) = (None, BTreeSet::new());
         return Ok(Loaded { matches, warnings, command: unbuilt, path, file, from_file });
     };
     let settings = file::read(&config, &unbuilt, naming.shared, &[naming.config_flag])?;
     let leaf_cmd = leaf_command(&unbuilt, &path);
     let (tokens, from_file) = injected(&settings, &unbuilt, leaf_cmd, leaf, &path, naming);
-    let matches = cmd.try_get_matches_from_mut(argv.into_iter().chain(tokens))?;
+    let argv: Vec<OsString> = argv.into_iter().chain(tokens).collect();
+    let matches = parse(&mut cmd, &argv)?;
     Ok(Loaded { matches, warnings, command: unbuilt, path, file: Some(config), from_file })
 }
 
@@ -124,6 +133,50 @@ impl Loaded {
             _ => Source::Default,
         }
     }
+}
+
+/// Parses `argv`; a value refused that came from a variable (the flag is set, and not on the
+/// command line) is an error naming the variable, which clap's own message does not.
+fn parse(cmd: &mut Command, argv: &[OsString]) -> Result<ArgMatches, SettingsError> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let error = match cmd.try_get_matches_from_mut(argv) {
+        Ok(matches) => return Ok(matches),
+        Err(error) => error,
+    };
+    if !matches!(error.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        return Err(error.into());
+    }
+    let Some(ContextValue::String(invalid)) = error.get(ContextKind::InvalidArg) else {
+        return Err(error.into());
+    };
+    let long = invalid.trim_start_matches("--").split([' ', '=']).next().unwrap_or_default();
+    let typed = argv.iter().any(|a| {
+        let a = a.to_string_lossy();
+        a.strip_prefix("--")
+            .is_some_and(|rest| rest == long || rest.starts_with(&format!("{long}=")))
+    });
+    let var = all_args(cmd)
+        .into_iter()
+        .filter(|a| a.get_long() == Some(long))
+        .filter_map(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()))
+        .find(|var| std::env::var_os(var).is_some());
+    match var.filter(|_| !typed) {
+        Some(var) => {
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            Err(SettingsError::Env { var, message: first.trim_start_matches("error: ").to_owned() })
+        }
+        None => Err(error.into()),
+    }
+}
+
+/// Every argument of `cmd` and its subcommands.
+fn all_args(cmd: &Command) -> Vec<&clap::Arg> {
+    let mut args: Vec<&clap::Arg> = cmd.get_arguments().collect();
+    for sub in cmd.get_subcommands() {
+        args.extend(all_args(sub));
+    }
+    args
 }
 
 /// The command-line tokens that carry the file's values for the flags nothing else set,
