@@ -202,3 +202,15 @@ fn a_bad_variable_is_an_error_naming_it() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_subcommand_table_sets_that_subcommands_flags() {
+    // The bots read their URL from [bots]; nothing listens on the discard port, so the run
+    // ends at once and its report names the address it was given.
+    let text =
+        "[bots]\nurl = \"ws://127.0.0.1:9/ws\"\nclients = 1\nduration = \"1s\"\nramp-up = \"0s\"\n";
+    let file = TempFile::new("bots-run.toml", text);
+    let out = tickwire(&["bots", "--config", file.path()], &[]);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(all.contains("http://127.0.0.1:9/metrics"), "{all}");
+}
