@@ -22,6 +22,8 @@
 //! - [`rooms`]: many rooms per server: names, the directory that opens and closes them, the
 //!   pool of simulation threads that runs them.
 //! - [`server`]: [`Server`], the composition root.
+//! - `panics`: panics in a game's code caught where they start, so they fail one room or one
+//!   connection.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
@@ -39,6 +41,7 @@ pub mod input;
 pub mod metrics;
 pub mod net;
 pub mod netsim;
+mod panics;
 pub mod protocol;
 pub mod registry;
 pub mod replication;

@@ -96,6 +96,9 @@ pub mod names {
     pub const SESSIONS_EXPIRED: &str = "tickwire_sessions_expired";
     /// Gauge: sessions waiting for their client to resume.
     pub const SESSIONS_WAITING: &str = "tickwire_sessions_waiting";
+    /// Counter: rooms closed because the game's code panicked inside them (a system, a hook,
+    /// building the room's world).
+    pub const ROOM_PANICS: &str = "tickwire_room_panics";
 
     /// Every metric with a sample on the page from the server's start: all but the labelled
     /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`], [`ROOM_CLIENTS`]), which show one only
@@ -204,6 +207,8 @@ pub struct Metrics {
     pub sessions_expired: Counter,
     /// Sessions waiting to be resumed.
     pub sessions_waiting: Gauge,
+    /// Rooms closed because the game's code panicked inside them.
+    pub room_panics: Counter,
     /// Inputs dropped, by reason.
     pub inputs_dropped: Family<Reason, Counter>,
     /// Client ticks while the client was active.
@@ -270,6 +275,7 @@ impl Metrics {
             sessions_resumed: Counter::default(),
             sessions_expired: Counter::default(),
             sessions_waiting: Gauge::default(),
+            room_panics: Counter::default(),
             inputs_dropped: Family::default(),
             input_active_ticks: Counter::default(),
             input_starved_ticks: Counter::default(),
@@ -319,6 +325,11 @@ impl Metrics {
             m.sessions_expired.clone(),
         );
         r.register(SESSIONS_WAITING, "Sessions waiting to be resumed", m.sessions_waiting.clone());
+        r.register(
+            ROOM_PANICS,
+            "Rooms closed because the game's code panicked inside them",
+            m.room_panics.clone(),
+        );
         r.register(INPUTS_DROPPED, "Inputs dropped, by reason", m.inputs_dropped.clone());
         r.register(
             INPUT_ACTIVE_TICKS,
@@ -483,6 +494,8 @@ mod tests {
         tickwire_sessions_expired_total\n\
         # TYPE tickwire_sessions_waiting gauge\n\
         tickwire_sessions_waiting\n\
+        # TYPE tickwire_room_panics counter\n\
+        tickwire_room_panics_total\n\
         # TYPE tickwire_inputs_dropped counter\n\
         tickwire_inputs_dropped_total{reason=\"x\"}\n\
         # TYPE tickwire_input_active_ticks counter\n\
@@ -546,12 +559,13 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        // FRAMES_DIRECT, READ_WAKEUPS and the leads are not required of a server: bots may
-        // measure builds from before them.
+        // FRAMES_DIRECT, READ_WAKEUPS, the leads and ROOM_PANICS are not required of a
+        // server: bots may measure builds from before them.
         let expected = [
             FRAMES_DIRECT,
             READ_WAKEUPS,
             SNAPSHOTS,
+            ROOM_PANICS,
             INPUTS_DROPPED,
             INPUT_LEAD_SECONDS,
             INPUT_LEADS,

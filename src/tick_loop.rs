@@ -72,6 +72,8 @@ pub struct TickLoop<G: Game> {
     owners: HashMap<Entity, u32>,
     /// Writes each tick's frames; without one, the tick writes them itself.
     flusher: Option<Flusher>,
+    /// The outbox of the client whose join the game is handling, while it does.
+    joining: Option<Arc<Outbox>>,
 }
 
 /// This room's share of the server-wide gauges, to change them by differences.
@@ -109,6 +111,7 @@ impl<G: Game> TickLoop<G> {
             waiting: HashMap::new(),
             owners: HashMap::new(),
             flusher: None,
+            joining: None,
         }
     }
 
@@ -170,6 +173,36 @@ impl<G: Game> TickLoop<G> {
         self.waiting.clear();
         self.count_gauges(0);
         self.shared.metrics.room_closed(&self.status.name);
+    }
+
+    /// Ends a room whose game's code panicked (see [`crate::rooms::pool`]): every client,
+    /// and every client whose join is still in the inbox, is closed with 1011 and `reason`;
+    /// sessions waiting to resume are dropped (the world they wait in is not trusted); no
+    /// hook of the game is called. The inbox is closed first, so a connection that joins
+    /// later finds the room gone rather than waiting on it.
+    pub fn fail(mut self, reason: &str) {
+        self.events.close();
+        let mut closed = self.clients.len();
+        let ending = Ending::Close(CloseCode::InternalError, reason.to_owned());
+        let mut joining: Vec<_> = self.joining.take().into_iter().collect();
+        while let Ok(event) = self.events.try_recv() {
+            if let Event::Join { outbox, .. } = event {
+                joining.push(outbox);
+            }
+        }
+        for outbox in joining {
+            outbox.end(ending.clone());
+            closed += 1;
+        }
+        for _ in 0..closed {
+            self.shared.metrics.disconnect(CloseCode::InternalError.label());
+        }
+        self.end(CloseCode::InternalError, reason);
+    }
+
+    /// The tick that runs next (the one that was running, after a panic).
+    pub fn due_tick(&self) -> Tick {
+        self.next_tick
     }
 
     /// Moves the server-wide gauges by this room's change since the last tick.
@@ -249,6 +282,9 @@ impl<G: Game> TickLoop<G> {
 
     fn join(&mut self, info: ClientInfo, outbox: Arc<Outbox>, resume: Option<ResumeToken>) {
         let client_id = info.client_id;
+        // Held while the game's `join` or `resume` runs, so that a panic in it closes this
+        // client too (see `TickLoop::fail`).
+        self.joining = Some(outbox.clone());
         let (entity, own) = match resume {
             None => self.room.join(&info),
             Some(token) => match self
@@ -265,10 +301,12 @@ impl<G: Game> TickLoop<G> {
                     debug!(client_id, "{reason}");
                     self.shared.metrics.disconnect(CloseCode::ResumeRefused.label());
                     outbox.end(Ending::Close(CloseCode::ResumeRefused, reason.to_owned()));
+                    self.joining = None;
                     return;
                 }
             },
         };
+        self.joining = None;
         let token = self.new_token();
         let welcome = self.room.welcome(client_id, own, token);
         outbox.push_welcome(Bytes::from(welcome.encode()));
@@ -371,13 +409,7 @@ impl<G: Game> TickLoop<G> {
         self.shared.metrics.events_out.inc_by(queued);
         let limit = self.shared.config.event_queue;
         for client_id in overflowed {
-            if let Some(client) = self.clients.get(&client_id) {
-                let reason = format!("too slow: {limit} events left unread");
-                debug!(client_id, "{reason}");
-                self.shared.metrics.disconnect(CloseCode::TooSlow.label());
-                client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
-            }
-            self.remove(client_id);
+            self.too_slow(client_id, format!("too slow: {limit} events left unread"));
         }
     }
 
@@ -394,6 +426,17 @@ impl<G: Game> TickLoop<G> {
                 self.remove(client_id);
             }
         }
+    }
+
+    /// Closes a client that left snapshots or events unread with 4001. Its session waits to
+    /// be resumed, as a dropped connection's does: a client too slow for a while is most often
+    /// on a link that stalled, which is what resume is for.
+    fn too_slow(&mut self, client_id: u32, reason: String) {
+        let Some(client) = self.clients.get(&client_id) else { return };
+        debug!(client_id, "{reason}");
+        self.shared.metrics.disconnect(CloseCode::TooSlow.label());
+        client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
+        self.leave(client_id, true);
     }
 
     /// A connection ended: if it dropped (`resumable`) and resume is on, its session waits
@@ -462,13 +505,7 @@ impl<G: Game> TickLoop<G> {
             }
         }
         for client_id in too_slow {
-            if let Some(client) = self.clients.get(&client_id) {
-                let reason = format!("too slow: {max_lag} snapshots in a row left unread");
-                debug!(client_id, "{reason}");
-                metrics.disconnect(CloseCode::TooSlow.label());
-                client.outbox.end(Ending::Close(CloseCode::TooSlow, reason));
-            }
-            self.remove(client_id);
+            self.too_slow(client_id, format!("too slow: {max_lag} snapshots in a row left unread"));
         }
     }
 

@@ -1,6 +1,6 @@
 //! Property: arbitrary bytes (up to 4 KiB, and mutations of the golden vectors) never make a
 //! decoder panic, and never make it allocate more than its message can justify. The bounded
-//! cousin of the fuzz targets in `fuzz/` (README, "Fuzzing"), run with the normal suite.
+//! cousin of the fuzz targets in `fuzz/` (`docs/fuzzing.md`), run with the normal suite.
 //!
 //! How allocation is bounded, and checked. A counting `#[global_allocator]` would need an
 //! `unsafe impl GlobalAlloc`, which `unsafe_code = "forbid"` (Cargo.toml `[lints]`, every

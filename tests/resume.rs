@@ -1,6 +1,7 @@
 //! Session resume on a real server: a dropped client comes back to its own entity within the
 //! window; a token works once; after the window the entity is gone and the token refused; a
-//! client that reconnects before its old connection is seen to drop takes the session over.
+//! client that reconnects before its old connection is seen to drop takes the session over; a
+//! client the server closes as idle (4002) or too slow (4001) keeps its place meanwhile too.
 
 mod common;
 
@@ -46,6 +47,20 @@ async fn until(bot: &mut BotClient, done: impl Fn(&BotClient) -> bool) -> bool {
 /// A small arena where everyone sees everyone.
 fn arena() -> ArenaConfig {
     ArenaConfig { view_radius: 100.0, ..small_arena() }
+}
+
+/// The default resume window.
+const WINDOW: Duration = Duration::from_secs(15);
+
+/// Reads until the connection closes; its close code and reason.
+async fn closed(bot: &mut BotClient) -> (u16, String) {
+    loop {
+        match within(bot.receive()).await {
+            Ok(_) => continue,
+            Err(BotError::Closed { code, reason }) => return (code, reason),
+            Err(other) => panic!("expected a close frame, got {other}"),
+        }
+    }
 }
 
 fn config(window: Duration) -> ServerConfig {
@@ -244,5 +259,102 @@ async fn the_first_snapshot_after_a_resume_is_a_full_with_every_component_of_the
             old = Some(socket);
         }
     }
+    server.stop().await;
+}
+
+/// Reads `watcher`'s snapshots for `window` in a task of its own (so it answers the server's
+/// pings and keeps up throughout); returns it with how many of them lacked entity `id`.
+fn watch(
+    mut watcher: BotClient,
+    id: u32,
+    window: Duration,
+) -> tokio::task::JoinHandle<(BotClient, u32, u32)> {
+    tokio::spawn(async move {
+        let (start, mut snapshots, mut without) = (std::time::Instant::now(), 0, 0);
+        while start.elapsed() < window {
+            within(watcher.next_snapshot()).await.expect("the watcher is served");
+            snapshots += 1;
+            without += u32::from(watcher.replica.get::<Name>(id).is_none());
+        }
+        (watcher, snapshots, without)
+    })
+}
+
+/// The value of an unlabelled sample of the server's `/metrics`.
+async fn metric(server: &TestServer, sample: &str) -> Option<f64> {
+    let (_, page) = common::http_get(server.addr, "/metrics").await;
+    page.lines().find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// A client the server closes as idle (4002) keeps its place for the resume window, as one
+/// whose connection dropped does: a peer that answers nothing may be gone, or on a link that
+/// stalled for a while, which is what resume is for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_closed_as_idle_keeps_its_place_for_the_window() {
+    let config = ServerConfig { idle_timeout: Duration::from_millis(900), ..config(WINDOW) };
+    let server = TestServer::start_arena(config, arena()).await;
+    let mut ada = join(&server, "name=ada").await;
+    let mut watcher = join(&server, "name=watcher").await;
+    let (id, token) = (ada.welcome.entity_id, ada.resume_token());
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_some()).await);
+
+    // Ada reads nothing, so her library answers none of the server's pings.
+    let watching = watch(watcher, id, Duration::from_millis(2_500));
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (code, reason) = closed(&mut ada).await;
+    assert_eq!(code, 4002, "{reason}");
+    // Her session waits once the connection is gone.
+    drop(ada);
+    within(async {
+        while metric(&server, "tickwire_sessions_waiting").await != Some(1.0) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let (_, snapshots, without) = within(watching).await.expect("watched");
+    assert_eq!(without, 0, "ada stayed in the world in all {snapshots} snapshots");
+
+    let back = join(&server, &format!("resume={token}")).await;
+    assert_eq!(back.welcome.entity_id, id, "her own player back");
+    server.stop().await;
+}
+
+/// A client the server closes as too slow (4001) keeps its place for the resume window too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_closed_as_too_slow_keeps_its_place_for_the_window() {
+    use futures_util::StreamExt;
+    use tickwire::protocol::{Control, decode_control};
+    use tokio_tungstenite::tungstenite::Message;
+    // Thousands of orbs in view make a full snapshot far larger than a tiny receive window
+    // plus the server's capped send buffer: a client that stops reading is too slow at once.
+    let config =
+        ServerConfig { max_lag_ticks: 10, socket_send_buffer: Some(4096), ..config(WINDOW) };
+    let arena = ArenaConfig { size: 100.0, view_radius: 100.0, orbs: 6_000, ..small_arena() };
+    let server = TestServer::start_arena(config, arena).await;
+    let mut watcher = server.connect("watcher").await;
+    // Reads its welcome, then nothing more.
+    let mut stalled = common::connect_without_reading(&server).await;
+    let welcome = match within(stalled.next()).await {
+        Some(Ok(Message::Binary(bytes))) => match decode_control(&bytes) {
+            Ok(Some(Control::Welcome(welcome))) => welcome,
+            other => panic!("expected a welcome, got {other:?}"),
+        },
+        other => panic!("expected a welcome, got {other:?}"),
+    };
+    let id = welcome.entity_id;
+    let token: String = welcome.resume_token.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(until(&mut watcher, |w| w.replica.get::<Name>(id).is_some()).await);
+
+    let (_, snapshots, without) =
+        within(watch(watcher, id, Duration::from_secs(2))).await.expect("watched");
+    let too_slow = "tickwire_disconnects_total{reason=\"too_slow\"}";
+    assert_eq!(metric(&server, too_slow).await, Some(1.0), "closed with 4001 meanwhile");
+    assert_eq!(metric(&server, "tickwire_sessions_waiting").await, Some(1.0));
+    assert_eq!(without, 0, "its player stayed in the world in all {snapshots} snapshots");
+
+    let url = format!("{}?resume={token}", server.ws_url());
+    let back = within(BotClient::connect(&url, &arena_spec())).await.expect("resumes");
+    assert_eq!(back.welcome.entity_id, id, "its own player back");
+    drop(stalled);
     server.stop().await;
 }

@@ -23,6 +23,7 @@ use crate::protocol::{self, ClientMessage, CloseCode, Pong};
 use crate::rooms::{Membership, Refusal, RoomStatus};
 use axum::body::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -430,8 +431,34 @@ impl Reader {
         self.message(&bytes, shared, room, inbox, outbox)
     }
 
-    /// Handles one binary message; `Some` when the connection must end.
+    /// Handles one binary message; `Some` when the connection must end. A panic in the
+    /// game's code that runs here (decoding its input or message type, their `validate`)
+    /// closes only this client, with 1011.
     fn message<W: Wire>(
+        &mut self,
+        bytes: &[u8],
+        shared: &Shared,
+        room: &RoomStatus,
+        inbox: &Inbox<W>,
+        outbox: &Outbox,
+    ) -> Option<Ending> {
+        // Sound: after a panic the connection ends, and this reader (its rate buckets, its
+        // last seq) reads nothing more; the inbox and outbox are only touched after the
+        // game's code returned.
+        let handled = crate::panics::catch(AssertUnwindSafe(|| {
+            self.binary(bytes, shared, room, inbox, outbox)
+        }));
+        handled.unwrap_or_else(|panic| {
+            let client_id = self.client_id;
+            tracing::error!(client_id, room = room.name, %panic, "the game panicked on a client's message");
+            panic.log_backtrace(format!("client {client_id}"));
+            let reason = "server error while handling this client's message".to_owned();
+            Some(refuse(shared, client_id, CloseCode::InternalError, reason))
+        })
+    }
+
+    /// [`Reader::message`], outside the panic guard.
+    fn binary<W: Wire>(
         &mut self,
         bytes: &[u8],
         shared: &Shared,

@@ -3,7 +3,8 @@
 //!
 //! A live browser or library answers every WebSocket ping with a pong without the page's
 //! help, so a client that only watches is never idle; one that stops answering is gone (its
-//! machine slept, its network dropped without a FIN) and its player should leave the world.
+//! machine slept, its network dropped without a FIN) or its link stalled, and its session
+//! waits for the resume window as a dropped connection's does.
 //! [`IdleTimer`] holds no socket: the connection loop tells it what it heard and asks it what
 //! is due; [`act`] does the I/O.
 

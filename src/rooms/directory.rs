@@ -10,7 +10,7 @@ use super::status::RoomStatus;
 use crate::context::Shared;
 use crate::net::inbox::{Inbox, Wire};
 use crate::protocol::CloseCode;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -75,6 +75,9 @@ struct Entry<W: Wire> {
 /// Every open room.
 pub struct Directory<W: Wire> {
     rooms: Mutex<HashMap<String, Entry<W>>>,
+    /// The names opened with [`Directory::open_permanent`]: a join reopens such a room
+    /// permanent again after it failed. Locked only under `rooms`' lock.
+    permanent: Mutex<HashSet<String>>,
     open: Opener<W>,
     shared: Arc<Shared>,
 }
@@ -97,7 +100,8 @@ impl<W: Wire> Drop for Membership<W> {
 impl<W: Wire> Directory<W> {
     /// An empty directory that starts rooms with `open`.
     pub fn new(shared: Arc<Shared>, open: Opener<W>) -> Directory<W> {
-        Directory { rooms: Mutex::new(HashMap::new()), open, shared }
+        let permanent = Mutex::new(HashSet::new());
+        Directory { rooms: Mutex::new(HashMap::new()), permanent, open, shared }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry<W>>> {
@@ -105,9 +109,16 @@ impl<W: Wire> Directory<W> {
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Opens a room that stays open when empty (the default room).
+    /// Opens a room that stays open when empty (the default room). If it ever fails (its
+    /// game panicked), the next join opens it permanent again.
     pub fn open_permanent(&self, name: &str) -> Result<(), Refusal> {
-        self.open_locked(&mut self.lock(), name, true)
+        let mut rooms = self.lock();
+        self.permanent_names().insert(name.to_owned());
+        self.open_locked(&mut rooms, name, true)
+    }
+
+    fn permanent_names(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.permanent.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A place in room `name`, opening the room if it is not open. The name must have passed
@@ -116,7 +127,8 @@ impl<W: Wire> Directory<W> {
     pub fn join(&self, name: &str, resuming: bool) -> Result<Membership<W>, Refusal> {
         let mut rooms = self.lock();
         if !rooms.contains_key(name) {
-            self.open_locked(&mut rooms, name, false)?;
+            let permanent = self.permanent_names().contains(name);
+            self.open_locked(&mut rooms, name, permanent)?;
         }
         let entry = &rooms[name];
         let capacity = entry.status.capacity;
@@ -157,7 +169,7 @@ impl<W: Wire> Directory<W> {
         self.remove_locked(&mut rooms, room)
     }
 
-    /// Removes `room` whatever its members (its simulation failed to start).
+    /// Removes `room` whatever its members (its simulation failed to start, or failed).
     pub fn remove(&self, room: &Arc<RoomStatus>) {
         self.remove_locked(&mut self.lock(), room);
     }
@@ -218,5 +230,22 @@ mod tests {
         let again = rooms.join("duel", false).expect("opens afresh");
         assert!(!Arc::ptr_eq(&again.status, &status));
         assert!(!rooms.close_if_empty(&status), "the old room is not the open one");
+    }
+
+    #[test]
+    fn a_failed_room_is_opened_afresh_and_a_permanent_one_stays_permanent() {
+        let rooms = directory(ServerConfig::default());
+        rooms.open_permanent("lobby").expect("opens");
+        let member = rooms.join("lobby", false).expect("joins");
+        let (lobby, duel) = (member.status.clone(), rooms.join("duel", false).expect("opens"));
+        rooms.remove(&lobby);
+        rooms.remove(&duel.status);
+        assert!(rooms.list().is_empty(), "gone whatever their members");
+        let (lobby_again, duel_again) =
+            (rooms.join("lobby", false).expect("opens"), rooms.join("duel", false).expect("opens"));
+        assert!(!Arc::ptr_eq(&lobby_again.status, &lobby), "afresh");
+        assert!(lobby_again.status.permanent);
+        assert!(!duel_again.status.permanent);
+        drop(member);
     }
 }

@@ -11,6 +11,13 @@
 //! A new room goes to the thread with the fewest rooms. An empty room (no member for
 //! `room_grace`) is closed by its thread, through the [`Directory`], which refuses if a client
 //! joined meanwhile.
+//!
+//! A room is the unit of failure. A panic in the game's code, anywhere in a room's tick (its
+//! systems, the `join`, `leave`, `resume` and `message` hooks, its codecs) or while its world
+//! is built, is caught around that room alone: the room leaves the directory, its clients are
+//! closed with 1011 "room NAME failed and was closed", its world is dropped (a panicked world
+//! may be half-updated, so its sessions are not resumable), and the thread goes on with its
+//! other rooms' deadlines.
 
 use super::directory::{Directory, Opener};
 use super::status::RoomStatus;
@@ -18,15 +25,33 @@ use crate::context::Shared;
 use crate::game::Game;
 use crate::net::flusher::Flusher;
 use crate::net::inbox::{Event, WireOf};
+use crate::net::outbox::Ending;
+use crate::panics::{self, Panic};
 use crate::protocol::CloseCode;
 use crate::room::{Room, RoomSettings};
 use crate::tick_loop::TickLoop;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc as tokio_mpsc;
 use tracing::{error, info, warn};
+
+/// The close reason of a failed room's clients: no panic text or internals go to clients.
+fn failed_reason(room: &str) -> String {
+    format!("room {room} failed and was closed")
+}
+
+/// Ends `room` with `code` and `reason`. Dropping its world runs the game's component
+/// destructors, so a panic in one is caught here too, rather than ending the thread.
+fn end<G: Game>(room: TickLoop<G>, code: CloseCode, reason: &str) {
+    let name = room.status().name.clone();
+    // Sound: the room is consumed; nothing it held is used after.
+    if let Err(panic) = panics::catch(AssertUnwindSafe(|| room.end(code, reason))) {
+        error!(room = name, %panic, "the game panicked while its room was closed");
+    }
+}
 
 /// Makes the game of a new room, given its name.
 pub type GameFactory<G> = Arc<dyn Fn(&str) -> G + Send + Sync>;
@@ -166,23 +191,44 @@ impl<G: Game> Worker<G> {
             }
         }
         for room in self.rooms.drain(..) {
-            room.end(CloseCode::GoingAway, "server shutting down");
+            end(room, CloseCode::GoingAway, "server shutting down");
         }
     }
 
     /// Builds a new room's world on this thread; its first tick is due now.
-    fn open(&mut self, NewRoom { status, events }: NewRoom<G>) {
-        match Room::new((self.factory)(&status.name), self.settings) {
-            Ok(room) => {
+    fn open(&mut self, NewRoom { status, mut events }: NewRoom<G>) {
+        // Sound: what the game's code could leave half-built (the game value, a world) is
+        // dropped with the panic's payload and never used.
+        let built = panics::catch(AssertUnwindSafe(|| {
+            Room::new((self.factory)(&status.name), self.settings)
+        }));
+        let reason = match built {
+            Ok(Ok(room)) => {
                 info!(room = status.name, "room opened");
                 let shared = self.shared.clone();
                 let room = TickLoop::new(room, shared, status, events, Instant::now());
                 self.rooms.push(room.with_flusher(self.flusher.clone()));
+                return;
             }
-            Err(reason) => {
+            Ok(Err(reason)) => {
                 error!(room = status.name, %reason, "room could not be opened");
-                self.directory.remove(&status);
-                self.load.fetch_sub(1, Ordering::Relaxed);
+                format!("room {} could not be opened", status.name)
+            }
+            Err(panic) => {
+                self.shared.metrics.room_panics.inc();
+                error!(room = status.name, %panic, "room failed: the game panicked building it");
+                panic.log_backtrace(format!("room {}", status.name));
+                failed_reason(&status.name)
+            }
+        };
+        self.directory.remove(&status);
+        self.load.fetch_sub(1, Ordering::Relaxed);
+        // The connections that joined meanwhile are told, not left waiting on a dropped inbox.
+        events.close();
+        while let Ok(event) = events.try_recv() {
+            if let Event::Join { outbox, .. } = event {
+                self.shared.metrics.disconnect(CloseCode::InternalError.label());
+                outbox.end(Ending::Close(CloseCode::InternalError, reason.clone()));
             }
         }
     }
@@ -190,14 +236,37 @@ impl<G: Game> Worker<G> {
     /// Runs room `index`'s due tick, and closes it if it has been empty for the grace period.
     fn run_room(&mut self, index: usize) {
         let room = &mut self.rooms[index];
-        room.run_due();
+        // Sound: on a panic the room (its world, its game, its clients' views) is closed and
+        // dropped, never ticked again. What outlives it is touched by the tick only outside
+        // the game's code (outboxes, the buffer pool) or through atomics (metrics, status).
+        if let Err(panic) = panics::catch(AssertUnwindSafe(|| room.run_due())) {
+            self.fail(index, &panic);
+            return;
+        }
         let grace = self.shared.config.room_grace;
         let expired = room.empty_for(Instant::now()).is_some_and(|empty| empty >= grace);
         if expired && self.directory.close_if_empty(room.status()) {
             let room = self.rooms.swap_remove(index);
             info!(room = room.status().name, "room closed: empty for the grace period");
-            room.end(CloseCode::GoingAway, "room closed");
+            end(room, CloseCode::GoingAway, "room closed");
             self.load.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes room `index`, whose game panicked: it leaves the directory at once (the next
+    /// join opens the name afresh), and its clients are closed with 1011.
+    fn fail(&mut self, index: usize, panic: &Panic) {
+        let room = self.rooms.swap_remove(index);
+        let (name, tick) = (room.status().name.clone(), room.due_tick());
+        error!(room = name, %tick, %panic, "room failed: the game panicked; room closed");
+        panic.log_backtrace(format!("room {name}, tick {tick}"));
+        self.shared.metrics.room_panics.inc();
+        self.directory.remove(room.status());
+        self.load.fetch_sub(1, Ordering::Relaxed);
+        // Dropping the world runs the game's component destructors: contained the same way.
+        let reason = failed_reason(&name);
+        if let Err(panic) = panics::catch(AssertUnwindSafe(|| room.fail(&reason))) {
+            error!(room = name, %panic, "the failed room's world panicked again while dropped");
         }
     }
 
