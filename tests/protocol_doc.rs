@@ -8,7 +8,8 @@
 //! builds the same message in Rust (the welcome and client messages from typed values, the
 //! snapshots by the real replication of a small arena world), compares the bytes, and decodes
 //! the spec's bytes back: client messages to the typed values, the snapshots into a typed
-//! replica whose entities must hold what the world held.
+//! replica whose entities must hold what the world held. The JSON vector section 12 shows must
+//! be the golden vector file it names.
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
@@ -272,6 +273,20 @@ fn the_examples_are_what_the_server_sends_and_decode_back() {
         .filter(|k| !checked.contains(&k.as_str()) && !others.contains(&k.as_str()))
         .collect();
     assert!(unchecked.is_empty(), "examples this test does not check: {unchecked:?}");
+}
+
+#[test]
+fn the_vector_shown_in_section_12_is_the_golden_vector() {
+    let text = spec_text();
+    let section = &text[text.find("## 12. Golden vectors").expect("section 12")..];
+    let block = section.split("```json\n").nth(1).and_then(|rest| rest.split("```").next());
+    let shown: serde_json::Value =
+        serde_json::from_str(block.expect("a json block")).expect("section 12's JSON parses");
+    let name = shown["name"].as_str().expect("a name");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/vectors/{name}.json"));
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the vector")).expect("parses");
+    assert_eq!(shown, file, "section 12 shows tests/vectors/{name}.json as it is");
 }
 
 #[test]
