@@ -164,3 +164,23 @@ async fn an_undecodable_message_is_closed_with_a_sentence_that_names_what_was_wr
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pings_count_toward_the_message_rate() {
+    let server = TestServer::start_small().await;
+    let mut flood = server.connect("pinger").await;
+    let (code, reason) = within(async {
+        for id in 1..=1000 {
+            let ping = ClientMessage::<ArenaInput, ()>::Ping { id };
+            if flood.socket().send(Message::Binary(Bytes::from(ping.encode()))).await.is_err() {
+                break;
+            }
+        }
+        closed(&mut flood).await
+    })
+    .await;
+    let config = ServerConfig::default();
+    let limit = u32::from(config.tick_rate_hz) * config.input_rate_factor;
+    assert_eq!((code, reason), (1008, format!("more than {limit} messages per second")));
+    server.stop().await;
+}
