@@ -358,3 +358,39 @@ async fn a_client_closed_as_too_slow_keeps_its_place_for_the_window() {
     drop(stalled);
     server.stop().await;
 }
+
+/// The `clients` of the pong answering a ping `bot` sends now.
+async fn pong_clients(bot: &mut BotClient, id: u32) -> u32 {
+    bot.send_ping(id).await.expect("ping");
+    loop {
+        if let tickwire::bots::client::Received::Pong(pong) =
+            within(bot.receive()).await.expect("a message")
+        {
+            if pong.id == id {
+                return pong.clients;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pong_counts_connected_clients_not_sessions_waiting_to_resume() {
+    let server = TestServer::start_arena(config(WINDOW), arena()).await;
+    let ada = join(&server, "name=ada").await;
+    let mut bob = join(&server, "name=bob").await;
+    let id = ada.welcome.entity_id;
+    assert!(until(&mut bob, |b| b.replica.get::<Name>(id).is_some()).await);
+    assert_eq!(pong_clients(&mut bob, 1).await, 2);
+    drop(ada);
+    // Ada's session waits, her player still in the world; the pong counts bob alone.
+    let mut waited = 0;
+    while pong_clients(&mut bob, 2 + waited).await != 1 {
+        waited += 1;
+        assert!(waited < 100, "the dropped client is still counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(bob.replica.get::<Name>(id).is_some(), "her player stays meanwhile");
+    let metric = metric(&server, "tickwire_sessions_waiting").await;
+    assert_eq!(metric, Some(1.0), "one session waits");
+    server.stop().await;
+}
