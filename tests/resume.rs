@@ -365,10 +365,9 @@ async fn pong_clients(bot: &mut BotClient, id: u32) -> u32 {
     loop {
         if let tickwire::bots::client::Received::Pong(pong) =
             within(bot.receive()).await.expect("a message")
+            && pong.id == id
         {
-            if pong.id == id {
-                return pong.clients;
-            }
+            return pong.clients;
         }
     }
 }
