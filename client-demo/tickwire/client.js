@@ -28,7 +28,7 @@ import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
 import { Replica } from "./replica.js";
 
-const FORWARDED = ["status", "open", "pong", "error", "close", "event"];
+const FORWARDED = ["status", "open", "pong", "error", "close", "event", "rematch"];
 
 /** Distinct input problems reported before the client stops reporting new ones. */
 const MAX_INPUT_PROBLEMS_REPORTED = 16;
@@ -46,12 +46,12 @@ export class Client extends Emitter {
    * @param {object} [options.interpolation] {component, delayMs, minDelayMs, maxDelayMs,
    *   maxExtrapolationMs, vanishNow}: see Interpolator
    */
-  constructor({ url, game = null, input = null, prediction = null, interpolation = null, WebSocketImpl, now }) {
+  constructor({ url, matchmake, room, name, game = null, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
     super();
     this.inputSource = input;
     this.predictionOptions = prediction;
     this.interpolationOptions = interpolation;
-    this.connection = new Connection({ url, game, WebSocketImpl, now });
+    this.connection = new Connection({ url, matchmake, room, name, game, WebSocketImpl, fetchImpl, now });
     /** The session on screen: the latest whose first Full was applied, or null. */
     this.session = null;
     /** The current connection's session from its Welcome on (its Full may not be here yet). */
@@ -66,9 +66,10 @@ export class Client extends Emitter {
     this.connection.on("status", (status) => status.state !== "open" && this.live?.inputLoop.stop());
   }
 
-  /** Connects (again), to `url` or the last one. */
-  connect(url) {
-    this.connection.connect(url);
+  /** Connects (again): to a URL, through matchmaking with `{matchmake, room, name}`, or to
+   *  the last target. */
+  connect(target) {
+    this.connection.connect(target);
   }
 
   /** Sends one of the game's messages ({Variant: value}, or "Variant" for a unit variant);
