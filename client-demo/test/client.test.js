@@ -215,3 +215,32 @@ test("a resume keeps the old session on screen until the new one's Full, then sw
   advance(TICK_MS);
   assert.deepEqual(inputs().map((m) => m.seq), [1], "the new session numbers inputs from 1");
 });
+
+test("change callbacks on the client outlive a session: released when the next one takes over, added again", () => {
+  const client = started();
+  const log = [];
+  client.onSpawn((id) => log.push(["spawn", id]));
+  client.onDespawn((id) => log.push(["despawn", id]));
+  const off = client.onChange("Score", (id, score, previous) => log.push(["score", id, score, previous]));
+  client.onRemove("Name", (id, name) => log.push(["name gone", id, name]));
+  latest().snapshot(FULL);
+  latest().snapshot({ type: "Delta", tick_delta: 1, input_seq_delta: 0, ops: [
+    { op: "Changes", id: 301, changes: [{ component: CID.Score, set: 8 }] },
+  ] });
+  off();
+  latest().snapshot({ type: "Delta", tick_delta: 1, input_seq_delta: 0, ops: [
+    { op: "Changes", id: 301, changes: [{ component: CID.Score, set: 9 }] },
+  ] });
+  assert.deepEqual(log, [["spawn", OWN], ["spawn", 301], ["spawn", 302], ["score", 301, 8, 7]]);
+  log.length = 0;
+  latest().end(1006);
+  advance(10_000);
+  latest().accept();
+  latest().deliver(unhex(ARENA_WELCOME_HEX));
+  assert.deepEqual(log, [], "the old session stays on screen until the new one's Full");
+  latest().snapshot(FULL);
+  assert.deepEqual(log, [
+    ["name gone", OWN, "me"], ["despawn", OWN], ["name gone", 301, "you"], ["despawn", 301], ["despawn", 302],
+    ["spawn", OWN], ["spawn", 301], ["spawn", 302],
+  ], "the old session's entities are released, then the new one's added, in one step");
+});

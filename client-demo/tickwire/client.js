@@ -15,6 +15,9 @@
 //                                 not fit the schema, or `input()` threw); reported once per
 //                                 distinct problem, the input skipped, the loop kept alive
 // `send(message)` sends one of the game's messages (e.g. {Chat: {text}}).
+// `onAdd`/`onChange`/`onRemove(component, fn)` and `onSpawn`/`onDespawn(fn)` are the
+// replica's change callbacks (replica.js), kept across sessions: a new session first
+// releases the old replica's entities (onRemove, onDespawn), then its Full adds them again.
 // Each Welcome starts a new session (new replica, seq from 1); a snapshot that does not fit
 // closes the connection with 4000 and it reconnects. What the page reads (`replica`,
 // `welcome`, `view()`, ...) is the session on screen: a new session takes over only once its
@@ -26,7 +29,7 @@ import { Connection } from "./connection.js";
 import { Emitter } from "./events.js";
 import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
-import { Replica } from "./replica.js";
+import { Replica, ReplicaCallbacks } from "./replica.js";
 
 const FORWARDED = ["status", "open", "pong", "error", "close", "event", "rematch"];
 
@@ -51,6 +54,8 @@ export class Client extends Emitter {
     this.inputSource = input;
     this.predictionOptions = prediction;
     this.interpolationOptions = interpolation;
+    /** The replica's change listeners, shared by every session's replica. */
+    this.callbacks = new ReplicaCallbacks();
     this.connection = new Connection({ url, matchmake, room, name, game, WebSocketImpl, fetchImpl, now });
     /** The session on screen: the latest whose first Full was applied, or null. */
     this.session = null;
@@ -76,6 +81,31 @@ export class Client extends Emitter {
    *  false when the session is not up. Throws on a message the schema does not allow. */
   send(message) {
     return this.connection.send({ type: "Message", message });
+  }
+
+  /** `fn(entityId, value)` when an entity gains `component`; returns the unsubscribe. */
+  onAdd(component, fn) {
+    return this.callbacks.onAdd(component, fn);
+  }
+
+  /** `fn(entityId, value, previous)` when `component` changes; returns the unsubscribe. */
+  onChange(component, fn) {
+    return this.callbacks.onChange(component, fn);
+  }
+
+  /** `fn(entityId, previous)` when an entity loses `component`; returns the unsubscribe. */
+  onRemove(component, fn) {
+    return this.callbacks.onRemove(component, fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity appears; returns the unsubscribe. */
+  onSpawn(fn) {
+    return this.callbacks.onSpawn(fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity leaves; returns the unsubscribe. */
+  onDespawn(fn) {
+    return this.callbacks.onDespawn(fn);
   }
 
   /** Leaves with 1000. */
@@ -116,7 +146,7 @@ export class Client extends Emitter {
     this.live = {
       welcome,
       schema,
-      replica: new Replica(schema, ownId),
+      replica: new Replica(schema, ownId, this.callbacks),
       clock: new ServerClock(hz),
       timing: new InputTiming(1000 / hz),
       inputLoop: new FixedRateLoop(hz, (tickMs) => this.sendInput(tickMs), this.connection.now),
@@ -130,6 +160,9 @@ export class Client extends Emitter {
 
   applySnapshot(message, nowMs) {
     const s = this.live;
+    // A new session's first Full replaces the one on screen in one step: the old replica's
+    // entities are released (onRemove, onDespawn) just before the new ones are added.
+    if (this.session !== s && message.type === "Full") this.session?.replica.clear();
     let report;
     try {
       report = s.replica.apply(message);
