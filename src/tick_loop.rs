@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 struct Client {
     info: ClientInfo,
@@ -282,6 +282,7 @@ impl<G: Game> TickLoop<G> {
 
     fn join(&mut self, info: ClientInfo, outbox: Arc<Outbox>, resume: Option<ResumeToken>) {
         let client_id = info.client_id;
+        let resumed = resume.is_some();
         // Held while the game's `join` or `resume` runs, so that a panic in it closes this
         // client too (see `TickLoop::fail`).
         self.joining = Some(outbox.clone());
@@ -310,7 +311,7 @@ impl<G: Game> TickLoop<G> {
         let token = self.new_token();
         let welcome = self.room.welcome(client_id, own, token);
         outbox.push_welcome(Bytes::from(welcome.encode()));
-        debug!(client_id, entity = own.id, "client joined");
+        info!(room = %self.status.name, client_id, entity = own.id, resumed, "client joined");
         if token != [0; 16] {
             self.tokens.insert(token, client_id);
         }
@@ -446,7 +447,7 @@ impl<G: Game> TickLoop<G> {
         let Some(client) = self.clients.get(&client_id) else { return };
         if !resumable || window.is_zero() || self.tokens.get(&client.token) != Some(&client_id) {
             self.remove(client_id);
-            debug!(client_id, "client left");
+            info!(room = %self.status.name, client_id, "client left");
             return;
         }
         let Some(client) = self.clients.remove(&client_id) else { return };
@@ -458,7 +459,7 @@ impl<G: Game> TickLoop<G> {
         self.waiting.insert(client.token, waiting);
         self.status.waiting.fetch_add(1, Ordering::AcqRel);
         self.shared.metrics.sessions_waiting.inc();
-        debug!(client_id, "client dropped; its session waits to be resumed");
+        info!(room = %self.status.name, client_id, "client dropped; its session waits to be resumed");
     }
 
     /// Removes a client for good: the game is told it left.
