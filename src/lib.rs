@@ -25,6 +25,7 @@
 //! - `panics`: panics in a game's code caught where they start, so they fail one room or one
 //!   connection.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
+//! - [`cli`]: the whole command line (serve, `bots`, `netsim`, `config`, `schema`).
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
 //! - [`arena`]: the arena, the first game, written only against the public API.
@@ -37,6 +38,7 @@
 
 pub mod arena;
 pub mod bots;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod context;

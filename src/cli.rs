@@ -1,0 +1,431 @@
+//! The `tickwire` command line, as a library call ([`main`]): `serve` (the default) runs the game server; `bots` load-tests one;
+//! `netsim` puts an emulated network link in front of one; `schema` prints the arena's schema
+//! (JSON, or TypeScript declarations with `--typescript`); `config` prints the effective
+//! configuration. Every flag can also come from the environment or a TOML file
+//! ([`crate::settings`]).
+
+use crate::Server;
+use crate::arena::{Arena, ArenaConfig};
+use crate::bots::GameSpec;
+use crate::cluster::{AgonesConfig, ClusterConfig, RedisPassword};
+use crate::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
+use crate::settings::{self, Naming, SettingsError};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use tracing::{info, warn};
+
+/// How the binary names its settings in the environment and the file.
+const NAMING: Naming =
+    Naming { env_prefix: "TICKWIRE_", shared: &["serve", "config"], config_flag: "config" };
+
+/// An authoritative game state-sync server: a fixed-tick world, binary inputs, and per-client
+/// delta snapshots over WebSocket.
+#[derive(Parser, Debug)]
+#[command(name = "tickwire", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// A TOML file of settings: keys are the flags' long names, `[bots]` and `[netsim]`
+    /// tables hold those subcommands'. Flags and TICKWIRE_* variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// Log lines as text, or as one JSON object per line with the room, client and user ids
+    /// as fields.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The format of the log lines on stderr.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`).
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the game server (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Load-test a server with N WebSocket bots and report netcode quality.
+    Bots(crate::bots::cli::BotsArgs),
+    /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
+    Netsim(crate::netsim::NetsimArgs),
+    /// Print the effective configuration of `serve`, one line per setting with where its
+    /// value came from (flag, env, file, default), secrets masked; then check it.
+    Config(ServeArgs),
+    /// Print the game's schema as JSON, or with --typescript as TypeScript declarations of
+    /// its components, input, welcome, messages and events (for a page's `.d.ts`).
+    Schema(SchemaArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct SchemaArgs {
+    /// Print TypeScript declarations (a `.d.ts` module) instead of JSON.
+    #[arg(long)]
+    typescript: bool,
+}
+
+/// Prints the arena's schema on stdout.
+fn schema(args: &SchemaArgs) -> Result<(), String> {
+    let (_, schema) = crate::registry_of(&mut Arena::default())?;
+    if args.typescript {
+        print!("{}", crate::protocol::typescript::declarations(&schema));
+    } else {
+        let json = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())?;
+        println!("{json}");
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    bind: SocketAddr,
+    /// Simulation ticks (and snapshots) per second, 1 to 240.
+    #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
+    tick_rate: u16,
+    /// Side of the square arena, in world units (a player's radius is 1).
+    #[arg(long, default_value_t = ArenaConfig::default().size, value_name = "UNITS")]
+    world_size: f32,
+    /// Half-side of the square each client sees around its player, in world units; a value of
+    /// at least the world size makes everyone see everything.
+    #[arg(long, default_value_t = ArenaConfig::default().view_radius, value_name = "UNITS")]
+    view_radius: f32,
+    /// Orbs kept in the arena.
+    #[arg(long, default_value_t = ArenaConfig::default().orbs, value_name = "COUNT")]
+    orbs: usize,
+    /// Most simultaneous clients; one more is closed with 1013 "server full".
+    #[arg(long, default_value_t = ServerConfig::default().max_clients, value_name = "COUNT")]
+    max_clients: usize,
+    /// Most WebSocket connections from one address (an IPv6 /64 counts as one; loopback too);
+    /// one more gets 429. Behind a reverse proxy, set it to --max-clients.
+    #[arg(long, default_value_t = ServerConfig::default().max_connections_per_ip, value_name = "COUNT")]
+    max_connections_per_ip: usize,
+    /// Inputs buffered per player (jitter buffer) before the oldest is dropped.
+    #[arg(long, default_value_t = ServerConfig::default().input_buffer, value_name = "INPUTS")]
+    input_buffer: usize,
+    /// Inputs applied to one player in one tick while a backlog is buffered.
+    #[arg(long, default_value_t = ServerConfig::default().max_inputs_per_tick, value_name = "INPUTS")]
+    max_inputs_per_tick: usize,
+    /// Client messages allowed per second, as a multiple of the tick rate (burst: one second's worth).
+    #[arg(long, default_value_t = ServerConfig::default().input_rate_factor, value_name = "FACTOR")]
+    input_rate_factor: u32,
+    /// Consecutive unread snapshots after which a client is closed with 4001 "too slow".
+    #[arg(long, default_value_t = ServerConfig::default().max_lag_ticks, value_name = "TICKS")]
+    max_lag_ticks: u32,
+    /// Ticks of world history kept as delta baselines; an older baseline gets a full snapshot.
+    #[arg(long, default_value_t = ServerConfig::default().history_ticks, value_name = "TICKS")]
+    history_ticks: usize,
+    /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
+    #[arg(long, value_name = "BYTES")]
+    socket_send_buffer: Option<usize>,
+    /// Threads for socket I/O: as many threads read plain-TCP sockets, and as many tokio
+    /// workers serve HTTP, TLS and the connections' writes (the rooms' ticks run on
+    /// --sim-threads of their own besides). Default: one fewer than the CPUs, at least one,
+    /// so a simulation thread keeps a core.
+    #[arg(long, value_name = "THREADS")]
+    io_threads: Option<usize>,
+    /// Threads per simulation thread that write snapshots onto the sockets, each a share of
+    /// the clients (more only help with cores to spare).
+    #[arg(long, default_value_t = 1, value_name = "THREADS")]
+    flush_threads: usize,
+    /// How long a read thread sleeps after a batch of reads before it looks again (0: read
+    /// at once, one wakeup per message). Longer batches more inputs per wakeup; at most 50ms.
+    #[arg(long, default_value = "2ms", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    read_interval: std::time::Duration,
+    /// Run the simulation threads with real-time (FIFO) scheduling so busy threads cannot
+    /// preempt a tick. Needs CAP_SYS_NICE or root, else a warning and normal priority. For machines
+    /// with at least two cores: a tick that overruns for good would hold its core.
+    #[arg(long)]
+    realtime_tick: bool,
+    /// PEM certificate chain: serve https:// and wss:// on the port (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// A browser origin (scheme://host[:port], `null`, or `*` for any) allowed to open a
+    /// WebSocket, besides the server's own host and localhost pages; repeatable. Other pages
+    /// get 403. Clients that send no Origin (not browsers) are always allowed.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Time a connection has to complete its HTTP request (the WebSocket upgrade) before it is
+    /// dropped; with TLS, its TLS handshake gets as long again.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    handshake_timeout: std::time::Duration,
+    /// Time a connected client may send nothing at all (no message, ping or pong) before it is
+    /// closed with 4002 "idle"; quiet clients are pinged every third of it.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    idle_timeout: std::time::Duration,
+    /// Most players in one room; one more is closed with 4003 "room full". Default: --max-clients.
+    #[arg(long, value_name = "COUNT")]
+    room_capacity: Option<usize>,
+    /// Most rooms open at once, the lobby included; a client that would open one more is
+    /// closed with 4004 "too many rooms".
+    #[arg(long, default_value_t = ServerConfig::default().max_rooms, value_name = "COUNT")]
+    max_rooms: usize,
+    /// How long a room (other than the lobby) stays open with nobody in it.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    room_grace: std::time::Duration,
+    /// Threads that run the rooms' ticks. Default: one per CPU.
+    #[arg(long, value_name = "THREADS")]
+    sim_threads: Option<usize>,
+    /// How long a dropped client's player waits for it to resume (0s: no resume).
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    resume_window: std::time::Duration,
+    /// Game events queued per client before it is closed as too slow (4001).
+    #[arg(long, default_value_t = ServerConfig::default().event_queue, value_name = "EVENTS")]
+    event_queue: usize,
+    /// Largest game message (chat) a client may send, tag included; more is closed with 1009.
+    #[arg(long, default_value_t = ServerConfig::default().max_game_message_bytes, value_name = "BYTES")]
+    max_game_message_bytes: usize,
+    /// Game messages a client may send per second (burst: one second's worth); more is 1008.
+    #[arg(long, default_value_t = ServerConfig::default().game_message_rate, value_name = "PER_SECOND")]
+    game_message_rate: u32,
+    /// Seed of the world's random numbers.
+    #[arg(long, default_value_t = ArenaConfig::default().seed)]
+    seed: u64,
+    /// Scale out: share rooms with other processes through this Redis room directory
+    /// (redis://host:port). Clients then matchmake (POST /matchmake) and /ws needs a seat.
+    /// `rediss://` is TLS; a password goes in the URL (`redis://:PASS@host`) or, kept out
+    /// of `ps`, in --redis-password-file.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// A file holding the Redis password (trailing newline ignored); overrides one in the URL.
+    #[arg(long, value_name = "FILE", requires = "redis")]
+    redis_password_file: Option<std::path::PathBuf>,
+    /// PEM certificates of the CAs trusted for a rediss:// directory, instead of the
+    /// system's roots.
+    #[arg(long, value_name = "FILE", requires = "redis")]
+    redis_ca_file: Option<std::path::PathBuf>,
+    /// This process's WebSocket address as clients reach it (ws://host:port), handed out by
+    /// matchmaking. Needed with --redis, unless --agones reads it from the GameServer.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// This process's id in the room directory. Default: random.
+    #[arg(long, value_name = "ID")]
+    process_id: Option<String>,
+    /// Time between two heartbeats to the room directory.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    heartbeat: std::time::Duration,
+    /// How long the directory keeps a process and its rooms without a heartbeat.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    record_ttl: std::time::Duration,
+    /// How long a seat from POST /matchmake stays valid.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    seat_ttl: std::time::Duration,
+    /// Run under Agones: Ready, Health and labels through the SDK sidecar's REST gateway.
+    #[arg(long)]
+    agones: bool,
+    /// The Agones sidecar's REST gateway. Default: http://127.0.0.1:$AGONES_SDK_HTTP_PORT (9358).
+    #[arg(long, value_name = "URL", requires = "agones")]
+    agones_sdk_url: Option<String>,
+    /// The GameServer port (Fleet `ports[].name`) whose host port, with the GameServer's
+    /// address, makes the public URL when --public-url is not given (Agones).
+    #[arg(long, default_value = crate::cluster::agones::DEFAULT_PORT_NAME, value_name = "NAME", requires = "agones")]
+    agones_port_name: String,
+    /// How long an allocated server may stay empty before it shuts down (Agones).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    agones_empty_grace: std::time::Duration,
+}
+
+impl ServeArgs {
+    fn arena(&self) -> ArenaConfig {
+        ArenaConfig {
+            size: self.world_size,
+            view_radius: self.view_radius,
+            orbs: self.orbs,
+            seed: self.seed,
+            ..ArenaConfig::default()
+        }
+    }
+
+    fn config(&self) -> Result<ServerConfig, String> {
+        let cluster = self.cluster()?;
+        let defaults = ServerConfig::default();
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::net::tls::load(cert, key)?),
+            _ => None,
+        };
+        Ok(ServerConfig {
+            tick_rate_hz: self.tick_rate,
+            max_clients: self.max_clients,
+            max_connections_per_ip: self.max_connections_per_ip,
+            input_buffer: self.input_buffer,
+            max_inputs_per_tick: self.max_inputs_per_tick,
+            input_rate_factor: self.input_rate_factor,
+            max_lag_ticks: self.max_lag_ticks,
+            history_ticks: self.history_ticks,
+            socket_send_buffer: self.socket_send_buffer,
+            tls,
+            realtime_tick: self.realtime_tick,
+            allowed_origins: self.allowed_origins.clone(),
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
+            room_capacity: self.room_capacity,
+            max_rooms: self.max_rooms,
+            room_grace: self.room_grace,
+            sim_threads: self.sim_threads,
+            read_threads: self.io_threads,
+            read_interval: self.read_interval,
+            flush_threads: self.flush_threads,
+            resume_window: self.resume_window,
+            event_queue: self.event_queue,
+            max_game_message_bytes: self.max_game_message_bytes,
+            game_message_rate: self.game_message_rate,
+            cluster,
+            agones: self.agones(),
+            ..defaults
+        })
+    }
+
+    fn cluster(&self) -> Result<Option<ClusterConfig>, String> {
+        let Some(redis) = self.redis.as_ref() else { return Ok(None) };
+        let public_url = self.public_url.as_deref().unwrap_or_default();
+        let mut cluster = ClusterConfig::new(redis, public_url);
+        if let Some(file) = &self.redis_password_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--redis-password-file {}: {e}", file.display()))?;
+            let password = text.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(format!("--redis-password-file {}: the file is empty", file.display()));
+            }
+            cluster.redis_password = Some(RedisPassword(password.to_owned()));
+        }
+        cluster.redis_ca_file = self.redis_ca_file.clone();
+        if let Some(id) = &self.process_id {
+            cluster.process_id = id.clone();
+        }
+        cluster.heartbeat = self.heartbeat;
+        cluster.record_ttl = self.record_ttl;
+        cluster.seat_ttl = self.seat_ttl;
+        Ok(Some(cluster))
+    }
+
+    fn agones(&self) -> Option<AgonesConfig> {
+        if !self.agones {
+            return None;
+        }
+        let mut agones = AgonesConfig::default();
+        if let Some(url) = &self.agones_sdk_url {
+            agones.sdk_url = url.trim_end_matches('/').to_owned();
+        }
+        agones.empty_grace = self.agones_empty_grace;
+        agones.port_name = self.agones_port_name.clone();
+        Some(agones)
+    }
+}
+
+/// Runs the `tickwire` command line on this process's arguments; the binary's `main`.
+pub fn main() -> ExitCode {
+    let loaded = match settings::load(Cli::command(), std::env::args_os(), NAMING) {
+        Ok(loaded) => loaded,
+        Err(SettingsError::Cli(error)) => error.exit(),
+        Err(error @ (SettingsError::File(_) | SettingsError::Env { .. })) => {
+            eprintln!("tickwire: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::from_arg_matches(&loaded.matches).unwrap_or_else(|error| error.exit());
+    init_logging(cli.log_format);
+    for warning in &loaded.warnings {
+        warn!("{warning}");
+    }
+    let result = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Bots(args)) => {
+            GameSpec::of(Arena::default()).and_then(|game| crate::bots::cli::main(game, args))
+        }
+        Some(Command::Netsim(args)) => crate::netsim::cli::main(args, shutdown_signal()),
+        Some(Command::Config(args)) => print_config(&loaded, &args),
+        Some(Command::Schema(args)) => schema(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tickwire: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr at `RUST_LOG`'s levels (default `info`), as text or JSON lines.
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // Fields stay fields (not folded into the message), and the current span's too.
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+    }
+}
+
+/// `tickwire config`: prints every setting with its source, then checks the whole of it as
+/// `serve` would (the TLS files are loaded; nothing is bound).
+fn print_config(loaded: &settings::Loaded, args: &ServeArgs) -> Result<(), String> {
+    print!("{}", settings::report::render(&loaded.effective()));
+    args.config()?.validate()?;
+    args.arena().validate()
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let config = args.config()?;
+    config.validate()?;
+    let arena = args.arena();
+    arena.validate()?;
+    let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
+    let io_threads = config.read_threads();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(io_threads)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // One line on stdout, for people and for tests that start the server on port 0.
+        println!(
+            "tickwire: serving {http}://{addr}/ (demo) and {ws}://{addr}/ws (WebSocket, subprotocol {})",
+            crate::protocol::SUBPROTOCOL
+        );
+        info!(tick_rate = config.tick_rate_hz, world = arena.size, view = arena.view_radius, "server started");
+        Server::new(Arena::new(arena))
+            .config(config)
+            .pages(crate::net::http::demo_files().iter().copied())
+            .run(listener, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
