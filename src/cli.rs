@@ -6,9 +6,11 @@
 
 use crate::Server;
 use crate::arena::{Arena, ArenaConfig};
-use crate::bots::GameSpec;
+use crate::bots::{BotGame, GameSpec};
 use crate::cluster::{AgonesConfig, ClusterConfig, RedisPassword};
 use crate::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
+use crate::game::Game;
+use crate::net::http::Page;
 use crate::settings::{self, Naming, SettingsError};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -23,11 +25,11 @@ const NAMING: Naming =
 /// delta snapshots over WebSocket.
 #[derive(Parser, Debug)]
 #[command(name = "tickwire", version, about)]
-struct Cli {
+struct Cli<A: Args> {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<Command<A>>,
     #[command(flatten)]
-    serve: ServeArgs,
+    serve: ServeArgs<A>,
     /// A TOML file of settings: keys are the flags' long names, `[bots]` and `[netsim]`
     /// tables hold those subcommands'. Flags and TICKWIRE_* variables override it.
     #[arg(long, global = true, value_name = "FILE")]
@@ -48,16 +50,16 @@ enum LogFormat {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+enum Command<A: Args> {
     /// Run the game server (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(ServeArgs<A>),
     /// Load-test a server with N WebSocket bots and report netcode quality.
     Bots(crate::bots::cli::BotsArgs),
     /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
     Netsim(crate::netsim::NetsimArgs),
     /// Print the effective configuration of `serve`, one line per setting with where its
     /// value came from (flag, env, file, default), secrets masked; then check it.
-    Config(ServeArgs),
+    Config(ServeArgs<A>),
     /// Print the game's schema as JSON, or with --typescript as TypeScript declarations of
     /// its components, input, welcome, messages and events (for a page's `.d.ts`).
     Schema(SchemaArgs),
@@ -70,9 +72,9 @@ struct SchemaArgs {
     typescript: bool,
 }
 
-/// Prints the arena's schema on stdout.
-fn schema(args: &SchemaArgs) -> Result<(), String> {
-    let (_, schema) = crate::registry_of(&mut Arena::default())?;
+/// Prints the game's schema on stdout.
+fn schema<G: Game>(mut game: G, args: &SchemaArgs) -> Result<(), String> {
+    let (_, schema) = crate::registry_of(&mut game)?;
     if args.typescript {
         print!("{}", crate::protocol::typescript::declarations(&schema));
     } else {
@@ -82,14 +84,10 @@ fn schema(args: &SchemaArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The arena's own flags (`--world-size`, `--view-radius`, `--orbs`, `--seed`): what the
+/// `tickwire` binary passes to [`run_with`].
 #[derive(Args, Debug, Clone)]
-struct ServeArgs {
-    /// Address and port to listen on (port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
-    bind: SocketAddr,
-    /// Simulation ticks (and snapshots) per second, 1 to 240.
-    #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
-    tick_rate: u16,
+pub struct ArenaArgs {
     /// Side of the square arena, in world units (a player's radius is 1).
     #[arg(long, default_value_t = ArenaConfig::default().size, value_name = "UNITS")]
     world_size: f32,
@@ -100,6 +98,46 @@ struct ServeArgs {
     /// Orbs kept in the arena.
     #[arg(long, default_value_t = ArenaConfig::default().orbs, value_name = "COUNT")]
     orbs: usize,
+    /// Seed of the world's random numbers.
+    #[arg(long, default_value_t = ArenaConfig::default().seed)]
+    seed: u64,
+}
+
+impl ArenaArgs {
+    /// The arena's configuration from these flags (not yet validated).
+    pub fn config(&self) -> ArenaConfig {
+        ArenaConfig {
+            size: self.world_size,
+            view_radius: self.view_radius,
+            orbs: self.orbs,
+            seed: self.seed,
+            ..ArenaConfig::default()
+        }
+    }
+
+    /// The arena these flags describe, or why it cannot be.
+    pub fn arena(&self) -> Result<Arena, String> {
+        let config = self.config();
+        config.validate()?;
+        Ok(Arena::new(config))
+    }
+}
+
+/// The flags of a game that has none of its own ([`run`]).
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct NoArgs {}
+
+#[derive(Args, Debug, Clone)]
+struct ServeArgs<A: Args> {
+    /// The game's own flags.
+    #[command(flatten)]
+    game: A,
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    bind: SocketAddr,
+    /// Simulation ticks (and snapshots) per second, 1 to 240.
+    #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
+    tick_rate: u16,
     /// Most simultaneous clients; one more is closed with 1013 "server full".
     #[arg(long, default_value_t = ServerConfig::default().max_clients, value_name = "COUNT")]
     max_clients: usize,
@@ -188,9 +226,6 @@ struct ServeArgs {
     /// Game messages a client may send per second (burst: one second's worth); more is 1008.
     #[arg(long, default_value_t = ServerConfig::default().game_message_rate, value_name = "PER_SECOND")]
     game_message_rate: u32,
-    /// Seed of the world's random numbers.
-    #[arg(long, default_value_t = ArenaConfig::default().seed)]
-    seed: u64,
     /// Scale out: share rooms with other processes through this Redis room directory
     /// (redis://host:port). Clients then matchmake (POST /matchmake) and /ws needs a seat.
     /// `rediss://` is TLS; a password goes in the URL (`redis://:PASS@host`) or, kept out
@@ -235,17 +270,7 @@ struct ServeArgs {
     agones_empty_grace: std::time::Duration,
 }
 
-impl ServeArgs {
-    fn arena(&self) -> ArenaConfig {
-        ArenaConfig {
-            size: self.world_size,
-            view_radius: self.view_radius,
-            orbs: self.orbs,
-            seed: self.seed,
-            ..ArenaConfig::default()
-        }
-    }
-
+impl<A: Args> ServeArgs<A> {
     fn config(&self) -> Result<ServerConfig, String> {
         let cluster = self.cluster()?;
         let defaults = ServerConfig::default();
@@ -322,9 +347,32 @@ impl ServeArgs {
     }
 }
 
-/// Runs the `tickwire` command line on this process's arguments; the binary's `main`.
-pub fn main() -> ExitCode {
-    let loaded = match settings::load(Cli::command(), std::env::args_os(), NAMING) {
+/// Runs the whole command line on this process's arguments for `game`, a game with no
+/// flags of its own, whose page is `pages` (see [`crate::net::http::client_library`] for the
+/// client library a page imports): `serve` (the default) with every flag, `bots`, `netsim`,
+/// `config` and `schema [--typescript]`; every flag also from `TICKWIRE_*` variables and a
+/// `--config` TOML file. Returns the process's exit code: `fn main() -> ExitCode { .. }`.
+pub fn run<G>(game: G, pages: impl IntoIterator<Item = Page>) -> ExitCode
+where
+    G: BotGame + Clone,
+{
+    run_with(move |_: &NoArgs| Ok(game.clone()), pages)
+}
+
+/// [`run`] for a game built from flags of its own: `A` adds them to `serve` and `config`
+/// (and to the file and environment layers), and `game` builds the game from their values,
+/// or says why it cannot (printed, exit code 1). The `tickwire` binary is
+/// `run_with(ArenaArgs::arena, demo_files())`.
+pub fn run_with<A, G>(
+    game: impl Fn(&A) -> Result<G, String>,
+    pages: impl IntoIterator<Item = Page>,
+) -> ExitCode
+where
+    A: Args + FromArgMatches + std::fmt::Debug + Clone,
+    G: BotGame + Clone,
+{
+    let pages: Vec<Page> = pages.into_iter().collect();
+    let loaded = match settings::load(Cli::<A>::command(), std::env::args_os(), NAMING) {
         Ok(loaded) => loaded,
         Err(SettingsError::Cli(error)) => error.exit(),
         Err(error @ (SettingsError::File(_) | SettingsError::Env { .. })) => {
@@ -332,20 +380,20 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let cli = Cli::from_arg_matches(&loaded.matches).unwrap_or_else(|error| error.exit());
+    let cli = Cli::<A>::from_arg_matches(&loaded.matches).unwrap_or_else(|error| error.exit());
     init_logging(cli.log_format);
     for warning in &loaded.warnings {
         warn!("{warning}");
     }
     let result = match cli.command {
-        None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
-        Some(Command::Bots(args)) => {
-            GameSpec::of(Arena::default()).and_then(|game| crate::bots::cli::main(game, args))
-        }
+        None => serve(cli.serve, &game, pages),
+        Some(Command::Serve(args)) => serve(args, &game, pages),
+        Some(Command::Bots(args)) => game(&cli.serve.game)
+            .and_then(GameSpec::of)
+            .and_then(|spec| crate::bots::cli::main(spec, args)),
         Some(Command::Netsim(args)) => crate::netsim::cli::main(args, shutdown_signal()),
-        Some(Command::Config(args)) => print_config(&loaded, &args),
-        Some(Command::Schema(args)) => schema(&args),
+        Some(Command::Config(args)) => print_config(&loaded, &args, &game),
+        Some(Command::Schema(args)) => game(&cli.serve.game).and_then(|g| schema(g, &args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -370,17 +418,24 @@ fn init_logging(format: LogFormat) {
 
 /// `tickwire config`: prints every setting with its source, then checks the whole of it as
 /// `serve` would (the TLS files are loaded; nothing is bound).
-fn print_config(loaded: &settings::Loaded, args: &ServeArgs) -> Result<(), String> {
+fn print_config<A: Args, G>(
+    loaded: &settings::Loaded,
+    args: &ServeArgs<A>,
+    game: impl Fn(&A) -> Result<G, String>,
+) -> Result<(), String> {
     print!("{}", settings::report::render(&loaded.effective()));
     args.config()?.validate()?;
-    args.arena().validate()
+    game(&args.game).map(drop)
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+fn serve<A: Args, G: Game + Clone>(
+    args: ServeArgs<A>,
+    game: impl Fn(&A) -> Result<G, String>,
+    pages: Vec<Page>,
+) -> Result<(), String> {
     let config = args.config()?;
     config.validate()?;
-    let arena = args.arena();
-    arena.validate()?;
+    let game = game(&args.game)?;
     let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     let io_threads = config.read_threads();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -398,10 +453,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "tickwire: serving {http}://{addr}/ (demo) and {ws}://{addr}/ws (WebSocket, subprotocol {})",
             crate::protocol::SUBPROTOCOL
         );
-        info!(tick_rate = config.tick_rate_hz, world = arena.size, view = arena.view_radius, "server started");
-        Server::new(Arena::new(arena))
+        info!(tick_rate = config.tick_rate_hz, "server started");
+        Server::new(game)
             .config(config)
-            .pages(crate::net::http::demo_files().iter().copied())
+            .pages(pages)
             .run(listener, shutdown_signal())
             .await
             .map_err(|e| e.to_string())

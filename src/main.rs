@@ -1,7 +1,8 @@
-//! The `tickwire` binary: the arena behind the command line of [`tickwire::cli`].
+//! The `tickwire` binary: the arena, with its demo page, behind [`tickwire::cli`].
 
 use std::process::ExitCode;
+use tickwire::cli::{ArenaArgs, run_with};
 
 fn main() -> ExitCode {
-    tickwire::cli::main()
+    run_with(ArenaArgs::arena, tickwire::net::http::demo_files().iter().copied())
 }
