@@ -6,7 +6,6 @@
 
 use crate::Server;
 use crate::arena::{Arena, ArenaConfig};
-use crate::bots::{BotGame, GameSpec};
 use crate::cluster::{AgonesConfig, ClusterConfig, RedisPassword};
 use crate::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
 use crate::game::Game;
@@ -53,8 +52,10 @@ enum LogFormat {
 enum Command<A: Args> {
     /// Run the game server (the default when no subcommand is given).
     Serve(ServeArgs<A>),
+    #[cfg(feature = "bots")]
     /// Load-test a server with N WebSocket bots and report netcode quality.
     Bots(crate::bots::cli::BotsArgs),
+    #[cfg(feature = "netsim")]
     /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
     Netsim(crate::netsim::NetsimArgs),
     /// Print the effective configuration of `serve`, one line per setting with where its
@@ -347,6 +348,19 @@ impl<A: Args> ServeArgs<A> {
     }
 }
 
+/// What [`run`] needs of a game: a [`Game`] that is `Clone` (each room starts from a clone)
+/// and, with the `bots` feature, a `bots::BotGame` (what `tickwire bots` sends).
+#[cfg(feature = "bots")]
+pub trait CliGame: crate::bots::BotGame + Clone {}
+#[cfg(feature = "bots")]
+impl<G: crate::bots::BotGame + Clone> CliGame for G {}
+
+/// What [`run`] needs of a game: a [`Game`] that is `Clone` (each room starts from a clone).
+#[cfg(not(feature = "bots"))]
+pub trait CliGame: Game + Clone {}
+#[cfg(not(feature = "bots"))]
+impl<G: Game + Clone> CliGame for G {}
+
 /// Runs the whole command line on this process's arguments for `game`, a game with no
 /// flags of its own, whose page is `pages` (see [`crate::net::http::client_library`] for the
 /// client library a page imports): `serve` (the default) with every flag, `bots`, `netsim`,
@@ -354,7 +368,7 @@ impl<A: Args> ServeArgs<A> {
 /// `--config` TOML file. Returns the process's exit code: `fn main() -> ExitCode { .. }`.
 pub fn run<G>(game: G, pages: impl IntoIterator<Item = Page>) -> ExitCode
 where
-    G: BotGame + Clone,
+    G: CliGame,
 {
     run_with(move |_: &NoArgs| Ok(game.clone()), pages)
 }
@@ -369,7 +383,7 @@ pub fn run_with<A, G>(
 ) -> ExitCode
 where
     A: Args + FromArgMatches + std::fmt::Debug + Clone,
-    G: BotGame + Clone,
+    G: CliGame,
 {
     let pages: Vec<Page> = pages.into_iter().collect();
     let loaded = match settings::load(Cli::<A>::command(), std::env::args_os(), NAMING) {
@@ -388,9 +402,11 @@ where
     let result = match cli.command {
         None => serve(cli.serve, &game, pages),
         Some(Command::Serve(args)) => serve(args, &game, pages),
+        #[cfg(feature = "bots")]
         Some(Command::Bots(args)) => game(&cli.serve.game)
-            .and_then(GameSpec::of)
+            .and_then(crate::bots::GameSpec::of)
             .and_then(|spec| crate::bots::cli::main(spec, args)),
+        #[cfg(feature = "netsim")]
         Some(Command::Netsim(args)) => crate::netsim::cli::main(args, shutdown_signal()),
         Some(Command::Config(args)) => print_config(&loaded, &args, &game),
         Some(Command::Schema(args)) => game(&cli.serve.game).and_then(|g| schema(g, &args)),

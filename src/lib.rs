@@ -26,8 +26,9 @@
 //!   connection.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
 //! - [`cli`]: the whole command line (serve, `bots`, `netsim`, `config`, `schema`).
-//! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
-//! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
+//! - `bots` (feature `bots`, default): the headless client and the load tester behind
+//!   `tickwire bots`.
+//! - `netsim` (feature `netsim`, default): the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
 //! - [`arena`]: the arena, the first game, written only against the public API.
 //! - [`settings`]: every flag also from the environment and a TOML file; the effective
 //!   configuration with its sources.
@@ -37,6 +38,7 @@
 //!   `#[serde(crate = "tickwire::serde")]` on each type when serde is not a direct dependency).
 
 pub mod arena;
+#[cfg(feature = "bots")]
 pub mod bots;
 pub mod cli;
 pub mod cluster;
@@ -47,6 +49,7 @@ pub mod identity;
 pub mod input;
 pub mod metrics;
 pub mod net;
+#[cfg(feature = "netsim")]
 pub mod netsim;
 mod panics;
 pub mod protocol;
