@@ -34,6 +34,8 @@ struct Client {
     view: ClientView,
     /// Consecutive ticks whose snapshot was taken back unsent.
     lag: u32,
+    /// The read probe: whether the client still reads what the kernel took.
+    probe: ReadProbe,
     /// Size of the last snapshot built, to size the next buffer.
     last_size: usize,
     /// The token that resumes this session (all zero when resume is off).
@@ -192,7 +194,7 @@ impl<G: Game> TickLoop<G> {
         let stats = self.room.step(tick, started);
         self.count_inputs(&stats.inputs);
         self.send_events(tick);
-        self.send_snapshots();
+        self.send_snapshots(tick);
         self.count_gauges(self.room.entity_count() as i64);
         self.status.tick.store(tick.0, Ordering::Relaxed);
         self.status.clients_in_world.store(self.clients.len() as u32, Ordering::Relaxed);
@@ -278,7 +280,8 @@ impl<G: Game> TickLoop<G> {
         }
         self.owners.insert(entity, client_id);
         let view = ClientView::new(own);
-        let client = Client { info, entity, outbox, view, lag: 0, last_size: 0, token };
+        let probe = ReadProbe::default();
+        let client = Client { info, entity, outbox, view, lag: 0, probe, last_size: 0, token };
         self.clients.insert(client_id, client);
     }
 
@@ -427,9 +430,12 @@ impl<G: Game> TickLoop<G> {
         true
     }
 
-    /// Builds and hands over every client's snapshot for this tick.
-    fn send_snapshots(&mut self) {
+    /// Builds and hands over every client's snapshot for this tick, with a read probe to
+    /// those due one. A client is too slow once `max_lag_ticks` snapshots in a row were taken
+    /// back unsent, or once its probe has waited that many ticks for its answer.
+    fn send_snapshots(&mut self, tick: Tick) {
         let max_lag = self.shared.config.max_lag_ticks;
+        let probe_every = probe_ticks(&self.shared.config);
         let shared = self.shared.clone();
         let metrics = &shared.metrics;
         let mut too_slow = Vec::new();
@@ -441,12 +447,13 @@ impl<G: Game> TickLoop<G> {
             if reclaimed {
                 client.lag += 1;
                 skipped += 1;
-                if client.lag >= max_lag {
-                    too_slow.push(client_id);
-                    continue;
-                }
             } else {
                 client.lag = 0;
+            }
+            let unread = client.probe.unread(tick.0, client.outbox.answered());
+            if client.lag.max(unread) >= max_lag {
+                too_slow.push(client_id);
+                continue;
             }
             let mut bytes = self.buffers.take(client.last_size + 16);
             let built = self.room.build(&mut client.view, client.entity, &mut bytes);
@@ -454,6 +461,11 @@ impl<G: Game> TickLoop<G> {
             client.last_size = bytes.len();
             metrics.snapshot_bytes.observe(bytes.len() as f64);
             client.outbox.put_snapshot(self.buffers.freeze(bytes));
+            if let Some(every) = probe_every
+                && client.probe.due(tick.0, every)
+            {
+                client.outbox.put_probe(tick.0);
+            }
         }
         metrics.snapshots_skipped.inc_by(skipped);
         for (kind, count) in ["full", "delta", "catch_up"].into_iter().zip(built_counts) {
@@ -480,6 +492,48 @@ impl<G: Game> TickLoop<G> {
     /// The room (for tests and benches).
     pub fn room(&self) -> &Room<G> {
         &self.room
+    }
+}
+
+/// Ticks between read probes (`read_probe_interval`, at least one); `None`: no probes.
+fn probe_ticks(config: &crate::config::ServerConfig) -> Option<u32> {
+    if config.read_probe_interval.is_zero() {
+        return None;
+    }
+    let ticks = (config.read_probe_interval.as_secs_f64() * f64::from(config.tick_rate_hz)).ceil();
+    Some((ticks as u32).max(1))
+}
+
+/// One client's read probe: a WebSocket ping stamped with its tick, at most one unanswered.
+/// A client that reads answers it by itself (browsers and WebSocket libraries do), so the
+/// ticks it has waited are how far the client's reading lags behind the tick, whatever the
+/// kernel's buffers on either side still absorb.
+#[derive(Debug, Default, Clone, Copy)]
+struct ReadProbe {
+    /// The tick of the probe awaiting its answer.
+    waiting: Option<u32>,
+    /// The first tick the next probe may be asked for.
+    next: u32,
+}
+
+impl ReadProbe {
+    /// Ticks the unanswered probe has waited at `tick` (0 if none); `answered` is the newest
+    /// tick the client answered a probe for.
+    fn unread(&mut self, tick: u32, answered: u32) -> u32 {
+        if self.waiting.is_some_and(|sent| answered >= sent) {
+            self.waiting = None;
+        }
+        self.waiting.map_or(0, |sent| tick.saturating_sub(sent))
+    }
+
+    /// Whether a probe is due at `tick`, one every `every` ticks at most; counts it as asked.
+    fn due(&mut self, tick: u32, every: u32) -> bool {
+        if self.waiting.is_some() || tick < self.next {
+            return false;
+        }
+        self.waiting = Some(tick);
+        self.next = tick.saturating_add(every);
+        true
     }
 }
 
@@ -543,6 +597,19 @@ mod tests {
     use super::*;
 
     const PERIOD: Duration = Duration::from_millis(10);
+
+    #[test]
+    fn a_read_probe_waits_for_its_answer_and_counts_the_ticks() {
+        let mut probe = ReadProbe::default();
+        assert!(probe.due(10, 15), "the first probe goes at once");
+        assert!(!probe.due(11, 15), "one at a time");
+        assert_eq!(probe.unread(14, 0), 4, "unanswered for 4 ticks");
+        assert_eq!(probe.unread(15, 9), 5, "an older answer does not count");
+        assert_eq!(probe.unread(16, 10), 0, "answered");
+        assert!(!probe.due(20, 15), "not before the interval");
+        assert!(probe.due(25, 15));
+        assert_eq!(probe.unread(200, 10), 175, "a client that stops reading");
+    }
 
     #[test]
     fn deadlines_do_not_drift() {
