@@ -330,7 +330,7 @@ mod tests {
             "binary [4, 5, 6]".to_owned(),
             "text".to_owned(),
             format!("binary {:?}", [9u8; 300]),
-            "pong".to_owned(),
+            "pong []".to_owned(),
             "close Some(1000)".to_owned(),
         ];
         for step in [1, 2, 3, 7, 64, bytes.len()] {
