@@ -65,6 +65,11 @@ pub struct ServerConfig {
     /// 4001, whatever the kernel's buffers (its own receive buffer included) could still
     /// absorb. Default 500 ms (6 bytes out, 10 back, twice a second); zero turns it off.
     pub read_probe_interval: Duration,
+    /// Ticks a read probe's answer may take beyond the quickest recent answer (the path's own
+    /// round trip) before the client's snapshots are held back until it comes: how much a
+    /// link slower than the snapshots may queue ahead of the newest. Default 2 ("latest wins"
+    /// end to end); a value of `max_lag_ticks` or more never holds anything back.
+    pub read_probe_slack_ticks: u32,
     /// File descriptors kept free for `/healthz`, `/metrics`, close handshakes and the
     /// server's own files: a WebSocket upgrade whose socket is numbered at or above the
     /// open-file limit minus this is refused with `503`. Default 64.
@@ -164,6 +169,7 @@ impl Default for ServerConfig {
             socket_send_buffer: None,
             socket_notsent_lowat: 1,
             read_probe_interval: Duration::from_millis(500),
+            read_probe_slack_ticks: 2,
             descriptor_reserve: 64,
             tls: None,
             realtime_tick: false,

@@ -83,6 +83,10 @@ struct ServeArgs {
     /// closes it with 4001 (0s: off).
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration, value_name = "D")]
     read_probe_interval: std::time::Duration,
+    /// Ticks a probe's answer may take beyond the link's round trip before the client's
+    /// snapshots are held back (what a slow link may queue ahead of the newest).
+    #[arg(long, default_value_t = ServerConfig::default().read_probe_slack_ticks, value_name = "TICKS")]
+    read_probe_slack: u32,
     /// File descriptors kept free for /healthz, /metrics and close handshakes: past the
     /// open-file limit minus this, WebSocket upgrades are refused with 503.
     #[arg(long, default_value_t = ServerConfig::default().descriptor_reserve, value_name = "COUNT")]
@@ -213,6 +217,7 @@ impl ServeArgs {
             socket_send_buffer: self.socket_send_buffer,
             socket_notsent_lowat: self.socket_notsent_lowat,
             read_probe_interval: self.read_probe_interval,
+            read_probe_slack_ticks: self.read_probe_slack,
             descriptor_reserve: self.descriptor_reserve,
             tls,
             realtime_tick: self.realtime_tick,

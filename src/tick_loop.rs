@@ -32,10 +32,12 @@ struct Client {
     entity: Entity,
     outbox: Arc<Outbox>,
     view: ClientView,
-    /// Consecutive ticks whose snapshot was taken back unsent.
+    /// Consecutive ticks whose snapshot was taken back unsent or held back.
     lag: u32,
     /// The read probe: whether the client still reads what the kernel took.
     probe: ReadProbe,
+    /// A snapshot was put in the outbox last tick (not held back).
+    put: bool,
     /// Size of the last snapshot built, to size the next buffer.
     last_size: usize,
     /// The token that resumes this session (all zero when resume is off).
@@ -281,7 +283,8 @@ impl<G: Game> TickLoop<G> {
         self.owners.insert(entity, client_id);
         let view = ClientView::new(own);
         let probe = ReadProbe::default();
-        let client = Client { info, entity, outbox, view, lag: 0, probe, last_size: 0, token };
+        let client =
+            Client { info, entity, outbox, view, lag: 0, probe, put: false, last_size: 0, token };
         self.clients.insert(client_id, client);
     }
 
@@ -436,6 +439,7 @@ impl<G: Game> TickLoop<G> {
     fn send_snapshots(&mut self, tick: Tick) {
         let max_lag = self.shared.config.max_lag_ticks;
         let probe_every = probe_ticks(&self.shared.config);
+        let slack = self.shared.config.read_probe_slack_ticks;
         let shared = self.shared.clone();
         let metrics = &shared.metrics;
         let mut too_slow = Vec::new();
@@ -444,10 +448,11 @@ impl<G: Game> TickLoop<G> {
         for (&client_id, client) in &mut self.clients {
             let reclaimed = client.outbox.reclaim_snapshot();
             client.view.settle(reclaimed);
+            let was_put = std::mem::take(&mut client.put);
             if reclaimed {
                 client.lag += 1;
                 skipped += 1;
-            } else {
+            } else if was_put {
                 client.lag = 0;
             }
             let unread = client.probe.unread(tick.0, client.outbox.answered());
@@ -455,6 +460,13 @@ impl<G: Game> TickLoop<G> {
                 too_slow.push(client_id);
                 continue;
             }
+            if probe_every.is_some() && client.probe.holds(tick.0, slack) {
+                // Not built at all: the next snapshot is a delta against the last one handed over.
+                client.lag += 1;
+                skipped += 1;
+                continue;
+            }
+            client.put = true;
             let mut bytes = self.buffers.take(client.last_size + 16);
             let built = self.room.build(&mut client.view, client.entity, &mut bytes);
             built_counts[built as usize] += 1;
@@ -504,26 +516,73 @@ fn probe_ticks(config: &crate::config::ServerConfig) -> Option<u32> {
     Some((ticks as u32).max(1))
 }
 
+/// Answers over which the quickest is taken as the path's round trip, so that a path that
+/// became slower for good is not held back forever against an old figure.
+const PROBE_BASE_WINDOW: u32 = 16;
+
 /// One client's read probe: a WebSocket ping stamped with its tick, at most one unanswered.
 /// A client that reads answers it by itself (browsers and WebSocket libraries do), so the
 /// ticks it has waited are how far the client's reading lags behind the tick, whatever the
 /// kernel's buffers on either side still absorb.
-#[derive(Debug, Default, Clone, Copy)]
+///
+/// The same answer paces a client whose link is slower than its snapshots: once the probe
+/// out has waited `read_probe_slack_ticks` longer than the quickest recent answer, snapshots are
+/// queueing somewhere on the way (a proxy, a router, the client's own buffers), and the
+/// tick holds the client's snapshots back until the answer comes; the next one is a delta
+/// against what the client was last handed, and carries a probe of its own at once.
+#[derive(Debug, Clone, Copy)]
 struct ReadProbe {
     /// The tick of the probe awaiting its answer.
     waiting: Option<u32>,
     /// The first tick the next probe may be asked for.
     next: u32,
+    /// The quickest answer, in ticks (`None` before the first).
+    base: Option<u32>,
+    /// The quickest answer of the window under way, and how many it has seen.
+    window: (u32, u32),
+    /// Snapshots were held back while the waiting probe was out.
+    held: bool,
+}
+
+impl Default for ReadProbe {
+    fn default() -> ReadProbe {
+        ReadProbe { waiting: None, next: 0, base: None, window: (u32::MAX, 0), held: false }
+    }
 }
 
 impl ReadProbe {
     /// Ticks the unanswered probe has waited at `tick` (0 if none); `answered` is the newest
     /// tick the client answered a probe for.
     fn unread(&mut self, tick: u32, answered: u32) -> u32 {
-        if self.waiting.is_some_and(|sent| answered >= sent) {
+        if let Some(sent) = self.waiting
+            && answered >= sent
+        {
             self.waiting = None;
+            self.answer_took(tick.saturating_sub(sent));
+            if std::mem::take(&mut self.held) {
+                self.next = tick; // keep pacing: probe again with the next snapshot
+            }
         }
         self.waiting.map_or(0, |sent| tick.saturating_sub(sent))
+    }
+
+    fn answer_took(&mut self, ticks: u32) {
+        let (quickest, seen) = self.window;
+        self.window = (quickest.min(ticks), seen + 1);
+        self.base = Some(self.base.map_or(ticks, |base| base.min(ticks)));
+        if seen + 1 >= PROBE_BASE_WINDOW {
+            self.base = Some(quickest.min(ticks));
+            self.window = (u32::MAX, 0);
+        }
+    }
+
+    /// Whether the client's snapshot is held back at `tick`: its probe has waited longer
+    /// than the quickest answer plus `slack` ticks.
+    fn holds(&mut self, tick: u32, slack: u32) -> bool {
+        let (Some(sent), Some(base)) = (self.waiting, self.base) else { return false };
+        let hold = tick.saturating_sub(sent) > base.saturating_add(slack);
+        self.held |= hold;
+        hold
     }
 
     /// Whether a probe is due at `tick`, one every `every` ticks at most; counts it as asked.
@@ -609,6 +668,36 @@ mod tests {
         assert!(!probe.due(20, 15), "not before the interval");
         assert!(probe.due(25, 15));
         assert_eq!(probe.unread(200, 10), 175, "a client that stops reading");
+    }
+
+    #[test]
+    fn snapshots_are_held_back_while_the_path_queues() {
+        let mut probe = ReadProbe::default();
+        assert!(probe.due(1, 15));
+        assert!(!probe.holds(50, 2), "nothing is held before a first answer");
+        assert_eq!(probe.unread(2, 1), 0, "answered in one tick: the path's round trip");
+        assert!(probe.due(17, 15));
+        for tick in 17..=20 {
+            assert!(!probe.holds(tick, 2), "within the round trip and the slack at {tick}");
+        }
+        assert!(probe.holds(21, 2), "four ticks: snapshots are queueing");
+        assert_eq!(probe.unread(30, 17), 0, "the answer comes");
+        assert!(!probe.holds(30, 2));
+        assert!(probe.due(30, 15), "after holding, the next snapshot carries a probe at once");
+    }
+
+    #[test]
+    fn the_round_trip_is_renewed_by_each_window_of_answers() {
+        let mut probe = ReadProbe::default();
+        let mut tick = 0;
+        for took in
+            std::iter::once(1).chain(std::iter::repeat_n(5, 2 * PROBE_BASE_WINDOW as usize - 1))
+        {
+            assert!(probe.due(tick, 1));
+            tick += took;
+            assert_eq!(probe.unread(tick, tick - took), 0);
+        }
+        assert_eq!(probe.base, Some(5), "a path slower for a whole window: its new round trip");
     }
 
     #[test]
