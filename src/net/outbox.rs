@@ -1,6 +1,6 @@
 //! A client's outbox: what the tick hands to the client's socket writer.
 //!
-//! Two kinds of traffic, with two overflow policies:
+//! Three kinds of traffic, each with its overflow policy, and a probe:
 //! - **latest wins** for snapshots: one slot. The tick replaces an unsent snapshot with the
 //!   newest, taking the old one back first ([`Outbox::reclaim_snapshot`]) so it knows what the
 //!   client really holds. The tick disconnects a client whose slot stays full too long.
@@ -12,17 +12,16 @@
 //! - **must arrive, or the client goes** for the game's events: a FIFO of its own, behind
 //!   the welcome like control messages. An event that finds it full is not dropped: the tick
 //!   closes the client as too slow (4001), since a gap in the events would go unnoticed.
+//! - **a read probe**, at most one: a WebSocket ping stamped with a tick, written behind the
+//!   snapshots of its tick. The client's pong proves it read that far ([`Outbox::answered`]):
+//!   the kernel's buffers (the client's receive buffer most of all) can absorb minutes of small
+//!   snapshots, so a socket that still takes writes says nothing of whether anyone reads.
 //!
 //! On a plain-TCP connection the tick does not wake the writer at all when it can help it:
 //! [`Outbox::deliver`] writes what is queued straight onto the socket ([`DirectSocket`]) when
 //! the writer holds nothing, and wakes the writer only when the socket is full or busy. What
 //! is written directly is taken exactly as if the writer had taken it: in the same order
 //! (control, events, snapshot), and a snapshot the kernel took only in part counts as taken.
-//!
-//! - **a read probe**, at most one: a WebSocket ping stamped with a tick, written behind the
-//!   snapshots of its tick. The client's pong proves it read that far ([`Outbox::answered`]):
-//!   the kernel's buffers (the client's receive buffer most of all) can absorb minutes of small
-//!   snapshots, so a socket that still takes writes says nothing of whether anyone reads.
 //!
 //! This is a `std::sync::Mutex`, not a tokio one: the tick thread is not async and every
 //! critical section is a few pointer moves, or one non-blocking `writev`.
