@@ -516,9 +516,13 @@ fn probe_ticks(config: &crate::config::ServerConfig) -> Option<u32> {
     Some((ticks as u32).max(1))
 }
 
-/// Answers over which the quickest is taken as the path's round trip, so that a path that
-/// became slower for good is not held back forever against an old figure.
-const PROBE_BASE_WINDOW: u32 = 16;
+/// Probes between two measurements of a client's round trip (every 8 s at the defaults), so
+/// that a path that became slower for good is not held back against an old figure.
+const PROBES_PER_MEASUREMENT: u32 = 16;
+
+/// Ticks a measuring probe may wait before the path is drained for it: a client that answers
+/// within a tick (loopback, a LAN) never has a snapshot held back for a measurement.
+const DRAIN_AFTER_TICKS: u32 = 1;
 
 /// One client's read probe: a WebSocket ping stamped with its tick, at most one unanswered.
 /// A client that reads answers it by itself (browsers and WebSocket libraries do), so the
@@ -526,28 +530,35 @@ const PROBE_BASE_WINDOW: u32 = 16;
 /// kernel's buffers on either side still absorb.
 ///
 /// The same answer paces a client whose link is slower than its snapshots: once the probe
-/// out has waited `read_probe_slack_ticks` longer than the quickest recent answer, snapshots are
-/// queueing somewhere on the way (a proxy, a router, the client's own buffers), and the
+/// out has waited `read_probe_slack_ticks` longer than the path's own round trip, snapshots
+/// are queueing somewhere on the way (a proxy, a router, the client's own buffers), and the
 /// tick holds the client's snapshots back until the answer comes; the next one is a delta
 /// against what the client was last handed, and carries a probe of its own at once.
-#[derive(Debug, Clone, Copy)]
+///
+/// The round trip is measured on an empty path, since any answer that waited behind
+/// snapshots would count their queue as part of it: at the second probe (the first follows
+/// the full snapshot) and every [`PROBES_PER_MEASUREMENT`] probes, nothing more is written
+/// from [`DRAIN_AFTER_TICKS`] after the probe until it is answered (the path drains), and the
+/// probe that goes with the next snapshot measures the round trip. On loopback the answer
+/// comes within the tick and nothing is held back.
+#[derive(Debug, Default, Clone, Copy)]
 struct ReadProbe {
     /// The tick of the probe awaiting its answer.
     waiting: Option<u32>,
     /// The first tick the next probe may be asked for.
     next: u32,
-    /// The quickest answer, in ticks (`None` before the first).
+    /// The path's round trip, in ticks (`None` before the first measurement).
     base: Option<u32>,
-    /// The quickest answer of the window under way, and how many it has seen.
-    window: (u32, u32),
+    /// Probes since the last measurement began.
+    since_measured: u32,
+    /// Holding everything back until the waiting probe is answered: the path drains.
+    draining: bool,
+    /// The next probe measures the round trip (the path is empty).
+    measure_next: bool,
+    /// The tick of the probe whose answer measures the round trip.
+    measuring: Option<u32>,
     /// Snapshots were held back while the waiting probe was out.
     held: bool,
-}
-
-impl Default for ReadProbe {
-    fn default() -> ReadProbe {
-        ReadProbe { waiting: None, next: 0, base: None, window: (u32::MAX, 0), held: false }
-    }
 }
 
 impl ReadProbe {
@@ -558,29 +569,26 @@ impl ReadProbe {
             && answered >= sent
         {
             self.waiting = None;
-            self.answer_took(tick.saturating_sub(sent));
-            if std::mem::take(&mut self.held) {
+            if self.measuring.take() == Some(sent) {
+                self.base = Some(tick.saturating_sub(sent));
+            }
+            if std::mem::take(&mut self.draining) {
+                self.measure_next = true;
+            }
+            if std::mem::take(&mut self.held) || self.measure_next {
                 self.next = tick; // keep pacing: probe again with the next snapshot
             }
         }
         self.waiting.map_or(0, |sent| tick.saturating_sub(sent))
     }
 
-    fn answer_took(&mut self, ticks: u32) {
-        let (quickest, seen) = self.window;
-        self.window = (quickest.min(ticks), seen + 1);
-        self.base = Some(self.base.map_or(ticks, |base| base.min(ticks)));
-        if seen + 1 >= PROBE_BASE_WINDOW {
-            self.base = Some(quickest.min(ticks));
-            self.window = (u32::MAX, 0);
-        }
-    }
-
-    /// Whether the client's snapshot is held back at `tick`: its probe has waited longer
-    /// than the quickest answer plus `slack` ticks.
+    /// Whether the client's snapshot is held back at `tick`: the path is draining for a
+    /// measurement, or the probe out has waited longer than the round trip plus `slack`.
     fn holds(&mut self, tick: u32, slack: u32) -> bool {
-        let (Some(sent), Some(base)) = (self.waiting, self.base) else { return false };
-        let hold = tick.saturating_sub(sent) > base.saturating_add(slack);
+        let Some(sent) = self.waiting else { return false };
+        let waited = tick.saturating_sub(sent);
+        let hold = (self.draining && waited > DRAIN_AFTER_TICKS)
+            || self.base.is_some_and(|base| waited > base.saturating_add(slack));
         self.held |= hold;
         hold
     }
@@ -592,6 +600,16 @@ impl ReadProbe {
         }
         self.waiting = Some(tick);
         self.next = tick.saturating_add(every);
+        if std::mem::take(&mut self.measure_next) {
+            self.measuring = Some(tick);
+        } else if self.since_measured + 1 >= PROBES_PER_MEASUREMENT
+            || (self.base.is_none() && self.since_measured >= 1)
+        {
+            self.draining = true;
+            self.since_measured = 0;
+        } else {
+            self.since_measured += 1;
+        }
         true
     }
 }
@@ -663,6 +681,7 @@ mod tests {
         assert!(probe.due(10, 15), "the first probe goes at once");
         assert!(!probe.due(11, 15), "one at a time");
         assert_eq!(probe.unread(14, 0), 4, "unanswered for 4 ticks");
+        assert!(!probe.holds(14, 2), "nothing is held back before a round trip is measured");
         assert_eq!(probe.unread(15, 9), 5, "an older answer does not count");
         assert_eq!(probe.unread(16, 10), 0, "answered");
         assert!(!probe.due(20, 15), "not before the interval");
@@ -670,34 +689,45 @@ mod tests {
         assert_eq!(probe.unread(200, 10), 175, "a client that stops reading");
     }
 
-    #[test]
-    fn snapshots_are_held_back_while_the_path_queues() {
-        let mut probe = ReadProbe::default();
-        assert!(probe.due(1, 15));
-        assert!(!probe.holds(50, 2), "nothing is held before a first answer");
-        assert_eq!(probe.unread(2, 1), 0, "answered in one tick: the path's round trip");
-        assert!(probe.due(17, 15));
-        for tick in 17..=20 {
-            assert!(!probe.holds(tick, 2), "within the round trip and the slack at {tick}");
+    /// Answers every probe `took` ticks after it, from `tick` for `ticks` ticks; returns the
+    /// ticks whose snapshot was held back.
+    fn play(probe: &mut ReadProbe, tick: &mut u32, ticks: u32, took: u32) -> Vec<u32> {
+        let (mut held, mut answered) = (Vec::new(), 0);
+        for _ in 0..ticks {
+            if let Some(sent) = probe.waiting
+                && *tick >= sent + took
+            {
+                answered = sent;
+            }
+            probe.unread(*tick, answered);
+            if probe.holds(*tick, 2) {
+                held.push(*tick);
+            } else {
+                probe.due(*tick, 15);
+            }
+            *tick += 1;
         }
-        assert!(probe.holds(21, 2), "four ticks: snapshots are queueing");
-        assert_eq!(probe.unread(30, 17), 0, "the answer comes");
-        assert!(!probe.holds(30, 2));
-        assert!(probe.due(30, 15), "after holding, the next snapshot carries a probe at once");
+        held
     }
 
     #[test]
-    fn the_round_trip_is_renewed_by_each_window_of_answers() {
-        let mut probe = ReadProbe::default();
-        let mut tick = 0;
-        for took in
-            std::iter::once(1).chain(std::iter::repeat_n(5, 2 * PROBE_BASE_WINDOW as usize - 1))
-        {
-            assert!(probe.due(tick, 1));
-            tick += took;
-            assert_eq!(probe.unread(tick, tick - took), 0);
-        }
-        assert_eq!(probe.base, Some(5), "a path slower for a whole window: its new round trip");
+    fn a_client_answering_within_a_tick_is_never_held_back() {
+        let (mut probe, mut tick) = (ReadProbe::default(), 1);
+        assert_eq!(play(&mut probe, &mut tick, 600, 1), Vec::<u32>::new());
+        assert_eq!(probe.base, Some(1), "the round trip, measured");
+    }
+
+    #[test]
+    fn a_measurement_drains_the_path_then_a_slow_answer_holds_snapshots_back() {
+        let (mut probe, mut tick) = (ReadProbe::default(), 1);
+        // Three ticks' round trip: the second probe (tick 16) drains the path for one tick.
+        let held = play(&mut probe, &mut tick, 40, 3);
+        assert_eq!(held, vec![18], "held from the second tick after the probe to its answer");
+        assert_eq!(probe.base, Some(3), "measured on the drained path");
+        // The link now queues: answers take 10 ticks; snapshots are held back past 3 + 2.
+        let held = play(&mut probe, &mut tick, 60, 10);
+        assert!(!held.is_empty(), "a queueing link is held back");
+        assert!(held.len() < 60, "and still served: {held:?}");
     }
 
     #[test]
