@@ -9,7 +9,8 @@
 #
 # Environment: BIN (default target/release/tickwire, built first), CLIENTS (default 10),
 # DURATION (default 20s), BANDWIDTH (netsim's --down-bandwidth, default 1000 bytes/s), DELAY
-# (each way, default 20ms). The arena is 60 × 60 with everyone in view and 40 orbs, so each
+# (each way, default 20ms), RUNS (default "without with"), WITH_FLAGS (added to the server's
+# command line in the run with the probes, e.g. --read-probe-slack 0). The arena is 60 × 60 with everyone in view and 40 orbs, so each
 # bot's stream is the other bots' movement: about 1.5 KB/s (framed) at 30 Hz with 10 bots.
 #
 # Every process started here is stopped on exit (trap), whatever the exit.
@@ -54,8 +55,8 @@ wait_line() {
 
 echo "| server | snapshots/s per bot (min) | input→snapshot p50 / p99 / max (ms) | RTT p50 (ms) | bytes per bot per s | snapshots skipped | bots closed | replica errors |"
 echo "| --- | --: | --: | --: | --: | --: | --: | --: |"
-for run in without with; do
-    flags=""
+for run in ${RUNS:-without with}; do
+    flags="${WITH_FLAGS:-}"
     if [ "$run" = without ]; then
         flags="--read-probe-interval 0s --socket-notsent-lowat 0"
     fi

@@ -460,8 +460,13 @@ impl<G: Game> TickLoop<G> {
                 too_slow.push(client_id);
                 continue;
             }
-            if probe_every.is_some() && client.probe.holds(tick.0, slack) {
+            if let Some(every) = probe_every
+                && (client.probe.holds(tick.0, slack) || client.probe.measures_alone())
+            {
                 // Not built at all: the next snapshot is a delta against the last one handed over.
+                if client.probe.measures_alone() && client.probe.due(tick.0, every) {
+                    client.outbox.put_probe(tick.0);
+                }
                 client.lag += 1;
                 skipped += 1;
                 continue;
@@ -555,6 +560,9 @@ struct ReadProbe {
     draining: bool,
     /// The next probe measures the round trip (the path is empty).
     measure_next: bool,
+    /// The drain had to hold snapshots back (a slow path): the measuring probe goes alone,
+    /// so that no snapshot's own time on the link counts in the round trip.
+    measure_alone: bool,
     /// The tick of the probe whose answer measures the round trip.
     measuring: Option<u32>,
     /// Snapshots were held back while the waiting probe was out.
@@ -574,6 +582,7 @@ impl ReadProbe {
             }
             if std::mem::take(&mut self.draining) {
                 self.measure_next = true;
+                self.measure_alone = self.held;
             }
             if std::mem::take(&mut self.held) || self.measure_next {
                 self.next = tick; // keep pacing: probe again with the next snapshot
@@ -593,6 +602,11 @@ impl ReadProbe {
         hold
     }
 
+    /// Whether the next probe measures the round trip and must go without a snapshot.
+    fn measures_alone(&self) -> bool {
+        self.measure_next && self.measure_alone
+    }
+
     /// Whether a probe is due at `tick`, one every `every` ticks at most; counts it as asked.
     fn due(&mut self, tick: u32, every: u32) -> bool {
         if self.waiting.is_some() || tick < self.next {
@@ -601,6 +615,7 @@ impl ReadProbe {
         self.waiting = Some(tick);
         self.next = tick.saturating_add(every);
         if std::mem::take(&mut self.measure_next) {
+            self.measure_alone = false;
             self.measuring = Some(tick);
         } else if self.since_measured + 1 >= PROBES_PER_MEASUREMENT
             || (self.base.is_none() && self.since_measured >= 1)
@@ -700,7 +715,10 @@ mod tests {
                 answered = sent;
             }
             probe.unread(*tick, answered);
-            if probe.holds(*tick, 2) {
+            if probe.holds(*tick, 2) || probe.measures_alone() {
+                if probe.measures_alone() {
+                    probe.due(*tick, 15);
+                }
                 held.push(*tick);
             } else {
                 probe.due(*tick, 15);
@@ -720,10 +738,13 @@ mod tests {
     #[test]
     fn a_measurement_drains_the_path_then_a_slow_answer_holds_snapshots_back() {
         let (mut probe, mut tick) = (ReadProbe::default(), 1);
-        // Three ticks' round trip: the second probe (tick 16) drains the path for one tick.
+        // Three ticks' round trip: the second probe (tick 16) drains the path.
         let held = play(&mut probe, &mut tick, 40, 3);
-        assert_eq!(held, vec![18], "held from the second tick after the probe to its answer");
+        // Held from the second tick after the probe to its answer, then once more: the probe
+        // that measures goes alone.
+        assert_eq!(held, vec![18, 19]);
         assert_eq!(probe.base, Some(3), "measured on the drained path");
+        assert!(!probe.measure_alone);
         // The link now queues: answers take 10 ticks; snapshots are held back past 3 + 2.
         let held = play(&mut probe, &mut tick, 60, 10);
         assert!(!held.is_empty(), "a queueing link is held back");
