@@ -53,8 +53,10 @@ wait_line() {
     return 1
 }
 
-echo "| server | snapshots/s per bot (min) | input→snapshot p50 / p99 / max (ms) | RTT p50 (ms) | bytes per bot per s | snapshots skipped | bots closed | replica errors |"
+echo "| server | snapshots/s per bot (min) | input→snapshot p50 / p99 / max (ms), timed, lost | ping RTT p50 / max (ms) | bytes per bot per s | snapshots skipped | bots closed | replica errors |"
 echo "| --- | --: | --: | --: | --: | --: | --: | --: |"
+# latency: inputs older than the bots' ring of sent inputs when their snapshot comes are
+# counted as lost, not timed.
 for run in ${RUNS:-without with}; do
     flags="${WITH_FLAGS:-}"
     if [ "$run" = without ]; then
@@ -76,8 +78,8 @@ for run in ${RUNS:-without with}; do
         def f(n): . * pow(10; n) | round / pow(10; n) | tostring;
         [ (if $run == "with" then "read probes (default)" else "probes off, no lowat" end),
           "\(.snapshot_rate.mean | f(1)) (\(.snapshot_rate.min | f(1)))",
-          "\(.latency_ms.p50 | f(1)) / \(.latency_ms.p99 | f(1)) / \(.latency_ms.max | f(1))",
-          (.rtt_ms.p50 | f(1)),
+          "\(.latency_ms.p50 | f(1)) / \(.latency_ms.p99 | f(1)) / \(.latency_ms.max | f(1)), \(.latency_ms.count), \(.latency_lost)",
+          "\(.rtt_ms.p50 | f(1)) / \(.rtt_ms.max | f(1))",
           (.bytes.per_client_per_s_framed | f(0)),
           (.server.snapshots_skipped | tostring),
           (.clients.disconnected | tostring),
