@@ -75,6 +75,9 @@ pub mod names {
     pub const INPUT_LEADS: &str = "tickwire_input_leads";
     /// Counter family by [`REASON`]: connections closed.
     pub const DISCONNECTS: &str = "tickwire_disconnects";
+    /// Counter: WebSocket upgrades refused with 503 because the open-file limit minus its
+    /// reserve was reached (`--descriptor-reserve`).
+    pub const UPGRADES_REFUSED_DESCRIPTORS: &str = "tickwire_upgrades_refused_descriptors";
     /// Counter: CPU seconds used by the process.
     pub const PROCESS_CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
     /// Counter: CPU seconds used by the simulation threads (the name predates rooms).
@@ -243,6 +246,8 @@ pub struct Metrics {
     pub input_leads: Counter,
     /// Connections closed, by reason.
     pub disconnects: Family<Reason, Counter>,
+    /// WebSocket upgrades refused for want of file descriptors.
+    pub upgrades_refused_descriptors: Counter,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
     pub cpu_seconds: Counter<f64, AtomicU64>,
     /// Resident memory of the process in bytes; refreshed at each scrape.
@@ -312,6 +317,7 @@ impl Metrics {
             input_lead_seconds: Counter::default(),
             input_leads: Counter::default(),
             disconnects: Family::default(),
+            upgrades_refused_descriptors: Counter::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
             tick_cpu_seconds: Counter::default(),
@@ -391,6 +397,11 @@ impl Metrics {
         );
         r.register(INPUT_LEADS, "Client ticks whose input lead is summed", m.input_leads.clone());
         r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
+        r.register(
+            UPGRADES_REFUSED_DESCRIPTORS,
+            "WebSocket upgrades refused with 503: the open-file limit minus its reserve reached",
+            m.upgrades_refused_descriptors.clone(),
+        );
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
             TICK_THREAD_CPU_SECONDS,
