@@ -584,6 +584,8 @@ mod tests {
         tickwire_input_leads_total\n\
         # TYPE tickwire_disconnects counter\n\
         tickwire_disconnects_total{reason=\"y\"}\n\
+        # TYPE tickwire_upgrades_refused_descriptors counter\n\
+        tickwire_upgrades_refused_descriptors_total\n\
         # TYPE tickwire_process_cpu_seconds counter\n\
         tickwire_process_cpu_seconds_total\n\
         # TYPE tickwire_tick_thread_cpu_seconds counter\n\
@@ -648,8 +650,9 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        // FRAMES_DIRECT, READ_WAKEUPS, the leads, ROOM_PANICS and ROOM_LEASES_LOST are not
-        // required of a server: bots may measure builds from before them.
+        // FRAMES_DIRECT, READ_WAKEUPS, the leads, ROOM_PANICS, ROOM_LEASES_LOST and
+        // UPGRADES_REFUSED_DESCRIPTORS are not required of a server: bots may measure builds
+        // from before them.
         let expected = [
             FRAMES_DIRECT,
             READ_WAKEUPS,
@@ -660,6 +663,7 @@ mod tests {
             INPUT_LEAD_SECONDS,
             INPUT_LEADS,
             DISCONNECTS,
+            UPGRADES_REFUSED_DESCRIPTORS,
             ROOM_CLIENTS,
         ];
         assert_eq!(families, expected);
