@@ -75,6 +75,9 @@ pub mod names {
     pub const INPUT_LEADS: &str = "tickwire_input_leads";
     /// Counter family by [`REASON`]: connections closed.
     pub const DISCONNECTS: &str = "tickwire_disconnects";
+    /// Handshakes refused by authentication, by reason (`unauthorized` 401, `forbidden` 403,
+    /// `unavailable` 503, `already_signed_in` 409).
+    pub const JOINS_REFUSED: &str = "tickwire_joins_refused";
     /// Counter: CPU seconds used by the process.
     pub const PROCESS_CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
     /// Counter: CPU seconds used by the simulation threads (the name predates rooms).
@@ -225,6 +228,8 @@ pub struct Metrics {
     pub input_leads: Counter,
     /// Connections closed, by reason.
     pub disconnects: Family<Reason, Counter>,
+    /// Handshakes refused by authentication, by reason.
+    pub joins_refused: Family<Reason, Counter>,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
     pub cpu_seconds: Counter<f64, AtomicU64>,
     /// Resident memory of the process in bytes; refreshed at each scrape.
@@ -285,6 +290,7 @@ impl Metrics {
             input_lead_seconds: Counter::default(),
             input_leads: Counter::default(),
             disconnects: Family::default(),
+            joins_refused: Family::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
             tick_cpu_seconds: Counter::default(),
@@ -358,6 +364,11 @@ impl Metrics {
         );
         r.register(INPUT_LEADS, "Client ticks whose input lead is summed", m.input_leads.clone());
         r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
+        r.register(
+            JOINS_REFUSED,
+            "Handshakes refused by authentication, by reason",
+            m.joins_refused.clone(),
+        );
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
             TICK_THREAD_CPU_SECONDS,
@@ -396,6 +407,17 @@ impl Metrics {
     /// Counts a disconnect.
     pub fn disconnect(&self, reason: &'static str) {
         self.disconnects.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// Counts a handshake refused by authentication with HTTP `status`.
+    pub fn auth_refused(&self, status: u16) {
+        let reason = match status {
+            401 => "unauthorized",
+            403 => "forbidden",
+            409 => "already_signed_in",
+            _ => "unavailable",
+        };
+        self.joins_refused.get_or_create(&Reason { reason }).inc();
     }
 
     /// Sets the clients gauge of `room`.
