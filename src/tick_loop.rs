@@ -292,8 +292,11 @@ impl<G: Game> TickLoop<G> {
         // Held while the game's `join` or `resume` runs, so that a panic in it closes this
         // client too (see `TickLoop::fail`).
         self.joining = Some(outbox.clone());
-        let resumed = match resume {
-            Some(token) => self.take_session(token, &info),
+        let resumed = match resume.map(|token| self.take_session(token, &info)) {
+            Some(Ok(entity)) => Some(entity),
+            Some(Err(reason)) => {
+                return self.refuse(&info, &outbox, CloseCode::ResumeRefused, reason);
+            }
             None => match self.session_of_user(&info) {
                 Ok(entity) => entity,
                 Err((code, reason)) => return self.refuse(&info, &outbox, code, reason),
@@ -307,8 +310,7 @@ impl<G: Game> TickLoop<G> {
                 found
             }
             (None, Some(_)) => {
-                let reason =
-                    "resume token unknown, already used, for another user, or its window passed";
+                let reason = "resume token unknown, already used, or its window passed";
                 return self.refuse(&info, &outbox, CloseCode::ResumeRefused, reason);
             }
             (None, None) => self.room.join(&info),
@@ -395,19 +397,28 @@ impl<G: Game> TickLoop<G> {
     /// old connection drop (that connection is closed with 4006). Only for the same user (or
     /// a guest's session for a guest): a token presented by anyone else is refused and stays
     /// good for its owner.
-    fn take_session(&mut self, token: ResumeToken, info: &ClientInfo) -> Option<Entity> {
+    fn take_session(
+        &mut self,
+        token: ResumeToken,
+        info: &ClientInfo,
+    ) -> Result<Entity, &'static str> {
+        const UNKNOWN: &str = "resume token unknown, already used, or its window passed";
+        const OTHER_USER: &str = "resume token of another user";
         if token == [0; 16] {
-            return None;
+            return Err(UNKNOWN);
         }
         if let Some(waiting) = self.waiting.get(&token) {
-            return (waiting.info.user_id() == info.user_id()).then(|| self.take_waiting(token))?;
+            if waiting.info.user_id() != info.user_id() {
+                return Err(OTHER_USER);
+            }
+            return self.take_waiting(token).ok_or(UNKNOWN);
         }
-        let old_id = *self.tokens.get(&token)?;
-        if self.clients.get(&old_id)?.info.user_id() != info.user_id() {
-            return None;
+        let old_id = *self.tokens.get(&token).ok_or(UNKNOWN)?;
+        if self.clients.get(&old_id).ok_or(UNKNOWN)?.info.user_id() != info.user_id() {
+            return Err(OTHER_USER);
         }
         self.tokens.remove(&token);
-        let old = self.clients.remove(&old_id)?;
+        let old = self.clients.remove(&old_id).ok_or(UNKNOWN)?;
         self.owners.remove(&old.entity);
         if let Some(user) = old.info.user_id() {
             self.shared.logins.release(user, old_id);
@@ -415,7 +426,7 @@ impl<G: Game> TickLoop<G> {
         let reason = "this session was resumed on a newer connection".to_owned();
         self.shared.metrics.disconnect(CloseCode::Replaced.label());
         old.outbox.end(Ending::Close(CloseCode::Replaced, reason));
-        Some(old.entity)
+        Ok(old.entity)
     }
 
     /// Takes the waiting session of `token` out of the waiting list: its entity.
