@@ -207,7 +207,7 @@ fn base64url(bytes: &[u8]) -> String {
 /// An Ed25519 key pair and its JWK with id `kid`.
 fn ed25519(kid: &str) -> (rcgen::KeyPair, Value) {
     let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key pair");
-    let x = base64url(&pair.public_key_raw());
+    let x = base64url(pair.public_key_raw());
     (pair, json!({"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": x, "use": "sig"}))
 }
 
