@@ -110,6 +110,12 @@ async fn a_valid_token_joins_from_the_query_a_header_or_a_cookie() {
         assert_eq!(status, 401);
         assert!(reason.starts_with("a token is required"), "{reason}");
     }
+    // `/authcheck` tells a page what `/ws` would (a browser hides a failed upgrade's status).
+    let checked = common::http_get(server.addr, &format!("/authcheck?room=r&token={token}")).await;
+    assert_eq!(checked, (200, r#"{"user_id":"ada"}"#.to_owned()));
+    let (status, reason) = common::http_get(server.addr, "/authcheck?room=r").await;
+    assert_eq!(status, 401);
+    assert!(reason.starts_with("a token is required"), "{reason}");
     server.stop().await;
 }
 

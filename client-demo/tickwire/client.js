@@ -29,6 +29,8 @@ export class Client extends Emitter {
    * @param {object} options
    * @param {string} options.url WebSocket URL (see socketUrl)
    * @param {string} [options.game] refuse a server running another game
+   * @param {string} [options.token] identity token (a JWT) sent as `?token=`; a refusal of it
+   *   comes as an "error" event with the server's reason
    * @param {() => object|null} [options.input] the game's input value for this tick, sampled
    *   once per server tick while connected (null: send nothing this tick)
    * @param {object} [options.prediction] {components, predict, smooth, snapDistance}: see Predictor;
@@ -37,12 +39,12 @@ export class Client extends Emitter {
    * @param {object} [options.interpolation] {component, delayMs, minDelayMs, maxDelayMs,
    *   maxExtrapolationMs, vanishNow}: see Interpolator
    */
-  constructor({ url, game = null, input = null, prediction = null, interpolation = null, WebSocketImpl, now }) {
+  constructor({ url, game = null, token = null, authcheck, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
     super();
     this.inputSource = input;
     this.predictionOptions = prediction;
     this.interpolationOptions = interpolation;
-    this.connection = new Connection({ url, game, WebSocketImpl, now });
+    this.connection = new Connection({ url, game, token, authcheck, WebSocketImpl, fetchImpl, now });
     /** The current connection's state, or null before its Welcome. */
     this.session = null;
     for (const type of FORWARDED) this.connection.on(type, (...args) => this.emit(type, ...args));

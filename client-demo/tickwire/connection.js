@@ -8,7 +8,8 @@
 //   "message" (message, nowMs)    every Full and Delta, decoded with the schema
 //   "event"   (event, tick)       one of the game's events, in the order the server sent them
 //   "pong"    (pong, rttMs)       an answer to one of this connection's pings
-//   "error"   (reason)            the server broke the protocol; the socket closes with 4000
+//   "error"   (reason)            the server broke the protocol (the socket closes with 4000),
+//                                 or refused to let this client in (401, 403, 409: see below)
 //   "close"   (status)            the socket closed: code, reason, and whether it retries
 // Knows no game: snapshots are handed on, not applied.
 //
@@ -16,6 +17,13 @@
 // it (`?resume=`), so the server hands back the same entity. A refused token (4005: used,
 // unknown or too late) is dropped and the next attempt joins afresh, as a new player, and
 // says so in the status message; `connect()` (a new room or name) always starts afresh.
+//
+// Identity: the `token` option is sent as `?token=` (a page cannot set headers on a
+// WebSocket). A server that refuses it does so before the upgrade, and a browser tells the
+// page only that the socket failed (1006, no reason); so when a socket fails before it ever
+// opened, the connection asks the server's `GET /authcheck` (same query, same cookies) why.
+// A 401, 403 or 409 ends the retries and is reported as an "error" event with the server's
+// reason, and in the status (`code` the HTTP status, `fatal`).
 
 import { Emitter } from "./events.js";
 import {
@@ -62,9 +70,29 @@ const REFUSALS = new Map([
   [CloseCode.TRY_AGAIN_LATER, "the server is full, try again later"],
   [CloseCode.ROOM_FULL, "this room is full, pick another"],
   [CloseCode.TOO_MANY_ROOMS, "the server has no room for another room, join an open one"],
-  [CloseCode.REPLACED, "this session was resumed elsewhere (another tab?)"],
+  [CloseCode.REPLACED, "this session was resumed elsewhere (another tab, or a new sign-in?)"],
   [CloseCode.SEAT_REFUSED, "this seat is no longer valid: join the room again"],
 ]);
+
+/** What a browser reports when a socket failed without a close frame (a refused upgrade
+ *  among other things). */
+const ABNORMAL_CLOSURE = 1006;
+/** HTTP statuses of `GET /authcheck` that mean "not with these credentials": no retry. */
+const AUTH_REFUSALS = new Set([401, 403, 409]);
+
+/** The URL to open: `url`, with `token=TOKEN` (an identity token, e.g. a JWT) added. */
+export function tokenUrl(url, token) {
+  if (!token) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+}
+
+/** The `GET /authcheck` URL that explains a refused WebSocket URL: same host and query. */
+export function authcheckUrl(wsUrl) {
+  const url = new URL(wsUrl);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  url.pathname = "/authcheck";
+  return url.toString();
+}
 
 /** The URL to open: `url`, with `resume=TOKEN` added when a session is to be resumed. */
 export function resumeUrl(url, token) {
@@ -94,11 +122,17 @@ export class Connection extends Emitter {
    * @param {object} options
    * @param {string} options.url WebSocket URL (see socketUrl)
    * @param {string} [options.game] refuse a server whose schema names another game
+   * @param {string} [options.token] identity token (a JWT) sent as `?token=`
+   * @param {boolean} [options.authcheck] ask `GET /authcheck` why a socket failed before it
+   *   opened (default: when a token is given; a page signed in by cookie sets it)
    */
-  constructor({ url, game = null, WebSocketImpl = globalThis.WebSocket, now = () => performance.now() }) {
+  constructor({ url, game = null, token = null, authcheck = token !== null, WebSocketImpl = globalThis.WebSocket, fetchImpl = globalThis.fetch, now = () => performance.now() }) {
     super();
     this.url = url;
     this.game = game;
+    this.token = token;
+    this.authcheck = authcheck;
+    this.fetchImpl = fetchImpl;
     this.WebSocketImpl = WebSocketImpl;
     this.now = now;
     this.ws = null;
@@ -165,7 +199,8 @@ export class Connection extends Emitter {
     this.nextPingId = 1;
     this.resetCounters();
     this.resuming = this.resumeToken !== null;
-    const ws = new this.WebSocketImpl(resumeUrl(this.url, this.resumeToken), SUBPROTOCOL);
+    this.opened = false;
+    const ws = new this.WebSocketImpl(resumeUrl(tokenUrl(this.url, this.token), this.resumeToken), SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     ws.onopen = () => this.handleOpen();
     ws.onmessage = (event) => this.handleMessage(event.data);
@@ -177,6 +212,7 @@ export class Connection extends Emitter {
   }
 
   handleOpen() {
+    this.opened = true;
     this.update({ state: "open", code: null, reason: "" });
     this.emit("open");
   }
@@ -277,6 +313,23 @@ export class Connection extends Emitter {
     }
     this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null, clientsOnline: null });
     this.emit("close", this.status);
+    if (this.authcheck && !this.opened && code === ABNORMAL_CLOSURE) this.explainFailure(tokenUrl(this.url, this.token));
+  }
+
+  // A socket that never opened may have been refused before the upgrade; the browser does
+  // not say why, so ask the server. A refusal of these credentials stops the retries.
+  async explainFailure(wsUrl) {
+    let response;
+    try {
+      response = await this.fetchImpl(authcheckUrl(wsUrl), { cache: "no-store", credentials: "same-origin" });
+    } catch {
+      return; // the server is unreachable: the retries go on
+    }
+    if (!AUTH_REFUSALS.has(response.status) || wsUrl !== tokenUrl(this.url, this.token)) return;
+    const reason = (await response.text()).trim().slice(0, MAX_REASON_CHARS);
+    this.dispose("refused");
+    this.update({ state: "closed", code: response.status, reason, message: `refused: ${reason}`, retryAtMs: null, fatal: true });
+    this.emit("error", reason);
   }
 
   // Detaches the current socket without letting its close event schedule a retry. A socket

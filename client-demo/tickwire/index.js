@@ -10,7 +10,7 @@
 export { DecodeError, Reader, Writer } from "./bincode.js";
 export { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
 export { Client } from "./client.js";
-export { CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, resumeUrl, socketUrl } from "./connection.js";
+export { authcheckUrl, CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, resumeUrl, socketUrl, tokenUrl } from "./connection.js";
 export { Emitter } from "./events.js";
 export {
   INTERPOLATION_DELAY_MS, InterpolationDelay, Interpolator, MAX_EXTRAPOLATION_MS, MAX_INTERPOLATION_DELAY_MS,

@@ -89,6 +89,7 @@ pub fn router<W: Wire>(
             }),
         )
         .route("/ws", get(upgrade::<W>))
+        .route("/authcheck", get(authcheck::<W>))
         .route("/rooms", get(room_list::<W>))
         .route("/matchmake", post(matchmake::<W>))
         .route("/healthz", get(healthz::<W>))
@@ -213,6 +214,34 @@ async fn upgrade<W: Wire>(
         .header(header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL)
         .body(axum::body::Body::empty());
     response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `GET /authcheck?QUERY`: what `/ws?QUERY` with these headers would be told by the
+/// authenticator, for a page (a browser hides why an upgrade failed): `200` with
+/// `{"user_id": ...}` (`null` for a guest), or the refusal's status and reason.
+async fn authcheck<W: Wire>(
+    State(AppState { shared, .. }): State<AppState<W>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (mut params, query_token) = match handshake_query(query.as_deref().unwrap_or("")) {
+        Ok(parsed) => parsed,
+        Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
+    };
+    params.retain(|(key, _)| key != RESUME_PARAM && key != SEAT_PARAM);
+    let room = room_of(&params).to_owned();
+    let handshake = Handshake::new(params, headers, peer, room, query_token);
+    match authenticate(&shared, &handshake).await {
+        Ok(identity) => {
+            let user_id = identity.map(|identity| identity.user_id);
+            let body = serde_json::json!({ "user_id": user_id }).to_string();
+            let headers =
+                [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")];
+            (StatusCode::OK, headers, body).into_response()
+        }
+        Err((status, reason)) => (status, reason + "\n").into_response(),
+    }
 }
 
 /// Runs the server's authenticator, if any, on `handshake`, bounded by the auth timeout; then,
