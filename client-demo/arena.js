@@ -39,6 +39,9 @@ export function arenaClient(url, input, token = null) {
     url,
     game: GAME,
     token,
+    // Served by the server itself, whose /authcheck explains a refused join (a page signed
+    // in by cookie has no token to say so).
+    authcheck: true,
     input,
     prediction: { components: ["Position", "Velocity"], predict, smooth: "Position" },
     interpolation: { component: "Position", vanishNow: touchesOwn },

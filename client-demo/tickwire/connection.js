@@ -126,7 +126,7 @@ export class Connection extends Emitter {
    * @param {boolean} [options.authcheck] ask `GET /authcheck` why a socket failed before it
    *   opened (default: when a token is given; a page signed in by cookie sets it)
    */
-  constructor({ url, game = null, token = null, authcheck = token !== null, WebSocketImpl = globalThis.WebSocket, fetchImpl = globalThis.fetch, now = () => performance.now() }) {
+  constructor({ url, game = null, token = null, authcheck = token !== null, WebSocketImpl = globalThis.WebSocket, fetchImpl = (...args) => globalThis.fetch(...args), now = () => performance.now() }) {
     super();
     this.url = url;
     this.game = game;
