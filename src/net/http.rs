@@ -184,7 +184,7 @@ async fn upgrade<W: Wire>(
     };
     let client_id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let span =
-        tracing::debug_span!("client", client_id, user = identity.as_ref().map(|i| &i.user_id));
+        tracing::info_span!("client", client_id, user = identity.as_ref().map(|i| &i.user_id));
     let client = ClientInfo { client_id, query: params, identity };
     let guard = ConnectionGuard::new(shared.clone());
     // Refusals after the upgrade, as close codes with a reason: a browser sees those, while
