@@ -8,7 +8,9 @@ const $ = (id) => document.getElementById(id);
 /** One line for the connection, as the socket's events reported it. */
 function describeConnection(status, nowMs) {
   if (status.state === "connecting") return "connecting…";
-  if (status.state === "open") return "open";
+  if (status.state === "matchmaking") return status.message ? `matchmaking… · ${status.message}` : "matchmaking…";
+  // Open with a message: rejoined through matchmaking after a server was lost.
+  if (status.state === "open") return status.message ? `open · ${status.message}` : "open";
   let text = status.code === null ? "closed" : `closed ${status.code}`;
   if (status.reason) text += ` “${status.reason}”`;
   if (status.message) text += ` · ${status.message}`;

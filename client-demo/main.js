@@ -51,10 +51,17 @@ client.on("close", (status) => {
 client.on("event", (event) => showEvent(event));
 client.on("error", (reason) => addLine({ notice: `not joined: ${reason}` }));
 client.on("welcome", (welcome) => {
-  if (resumedFrom !== null && welcome.entity_id === resumedFrom) addLine({ notice: "reconnected: your player is back" });
+  const resumed = resumedFrom !== null && welcome.entity_id === resumedFrom && !client.connection.pendingRematch;
+  if (resumed) addLine({ notice: "reconnected: your player is back" });
   resumedFrom = welcome.entity_id;
 });
 let resumedFrom = null;
+// A server was lost and matchmaking placed this page again: say so in the feed (the status
+// line says it too).
+client.on("rematch", (rematch) => {
+  const where = rematch.process === rematch.previousProcess ? "the same server" : "another server";
+  addLine({ notice: `server lost: rejoined room ${rematch.room} on ${where}; the match state was reset` });
+});
 
 // The arena's events as feed lines. Text goes in with textContent: names and chat come from
 // other players.
@@ -97,23 +104,19 @@ function pageSocketUrl() {
 }
 
 // A clustered server (GET /rooms says "cluster": true) places the client through
-// POST /matchmake, which names the process hosting the room and a single-use seat for it.
+// POST /matchmake, which names the process hosting the room and a single-use seat for it;
+// the client library does it, and does it again by itself if that process is lost.
 async function connectToRoom() {
-  let url = pageSocketUrl();
   try {
     rooms = await fetchRooms(location);
-    if (rooms?.cluster) {
-      const body = JSON.stringify(currentRoom() ? { room: currentRoom() } : {});
-      const answer = await fetch("/matchmake", { method: "POST", body });
-      if (answer.ok) {
-        const placement = await answer.json();
-        url = `${placement.url}&name=${encodeURIComponent(currentName())}`;
-      }
-    }
   } catch {
-    // no list or no matchmaking: connect as a server alone expects
+    // no list: connect as a server alone expects
   }
-  client.connect(url);
+  if (rooms?.cluster) {
+    client.connect({ matchmake: `${location.protocol}//${location.host}`, room: currentRoom(), name: currentName() });
+  } else {
+    client.connect(pageSocketUrl());
+  }
 }
 
 let rooms = null;

@@ -264,6 +264,11 @@ impl ServerConfig {
         }
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;
+            if cluster.public_url.is_empty() && self.agones.is_none() {
+                return Err("a clustered server needs --public-url, or --agones to read its \
+                            address and port from the GameServer"
+                    .into());
+            }
         }
         for origin in &self.allowed_origins {
             crate::net::origin::validate(origin)?;

@@ -9,7 +9,7 @@ use tickwire::arena::{Arena, ArenaConfig};
 use tickwire::auth::DuplicateLogin;
 use tickwire::auth::jwt::{JwtConfig, JwtKey, JwtVerifier, read_key_file};
 use tickwire::bots::GameSpec;
-use tickwire::cluster::{AgonesConfig, ClusterConfig};
+use tickwire::cluster::{AgonesConfig, ClusterConfig, RedisPassword};
 use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
 use tracing::info;
 
@@ -145,10 +145,19 @@ struct ServeArgs {
     seed: u64,
     /// Scale out: share rooms with other processes through this Redis room directory
     /// (redis://host:port). Clients then matchmake (POST /matchmake) and /ws needs a seat.
-    #[arg(long, value_name = "URL", requires = "public_url")]
+    /// `rediss://` is TLS; a password goes in the URL (`redis://:PASS@host`) or, kept out
+    /// of `ps`, in --redis-password-file.
+    #[arg(long, value_name = "URL")]
     redis: Option<String>,
+    /// A file holding the Redis password (trailing newline ignored); overrides one in the URL.
+    #[arg(long, value_name = "FILE", requires = "redis")]
+    redis_password_file: Option<std::path::PathBuf>,
+    /// PEM certificates of the CAs trusted for a rediss:// directory, instead of the
+    /// system's roots.
+    #[arg(long, value_name = "FILE", requires = "redis")]
+    redis_ca_file: Option<std::path::PathBuf>,
     /// This process's WebSocket address as clients reach it (ws://host:port), handed out by
-    /// matchmaking. Needed with --redis.
+    /// matchmaking. Needed with --redis, unless --agones reads it from the GameServer.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
     /// This process's id in the room directory. Default: random.
@@ -169,6 +178,10 @@ struct ServeArgs {
     /// The Agones sidecar's REST gateway. Default: http://127.0.0.1:$AGONES_SDK_HTTP_PORT (9358).
     #[arg(long, value_name = "URL", requires = "agones")]
     agones_sdk_url: Option<String>,
+    /// The GameServer port (Fleet `ports[].name`) whose host port, with the GameServer's
+    /// address, makes the public URL when --public-url is not given (Agones).
+    #[arg(long, default_value = tickwire::cluster::agones::DEFAULT_PORT_NAME, value_name = "NAME", requires = "agones")]
+    agones_port_name: String,
     /// How long an allocated server may stay empty before it shuts down (Agones).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     agones_empty_grace: std::time::Duration,
@@ -217,6 +230,7 @@ impl ServeArgs {
     }
 
     fn config(&self) -> Result<ServerConfig, String> {
+        let cluster = self.cluster()?;
         let defaults = ServerConfig::default();
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(tickwire::net::tls::load(cert, key)?),
@@ -248,7 +262,7 @@ impl ServeArgs {
             event_queue: self.event_queue,
             max_game_message_bytes: self.max_game_message_bytes,
             game_message_rate: self.game_message_rate,
-            cluster: self.cluster(),
+            cluster,
             agones: self.agones(),
             auth_timeout: self.auth_timeout,
             duplicate_login: self.duplicate_login,
@@ -275,16 +289,27 @@ impl ServeArgs {
         JwtVerifier::new(config).map(Some).map_err(|e| e.to_string())
     }
 
-    fn cluster(&self) -> Option<ClusterConfig> {
-        let (redis, public_url) = (self.redis.as_ref()?, self.public_url.as_ref()?);
+    fn cluster(&self) -> Result<Option<ClusterConfig>, String> {
+        let Some(redis) = self.redis.as_ref() else { return Ok(None) };
+        let public_url = self.public_url.as_deref().unwrap_or_default();
         let mut cluster = ClusterConfig::new(redis, public_url);
+        if let Some(file) = &self.redis_password_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--redis-password-file {}: {e}", file.display()))?;
+            let password = text.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(format!("--redis-password-file {}: the file is empty", file.display()));
+            }
+            cluster.redis_password = Some(RedisPassword(password.to_owned()));
+        }
+        cluster.redis_ca_file = self.redis_ca_file.clone();
         if let Some(id) = &self.process_id {
             cluster.process_id = id.clone();
         }
         cluster.heartbeat = self.heartbeat;
         cluster.record_ttl = self.record_ttl;
         cluster.seat_ttl = self.seat_ttl;
-        Some(cluster)
+        Ok(Some(cluster))
     }
 
     fn agones(&self) -> Option<AgonesConfig> {
@@ -296,6 +321,7 @@ impl ServeArgs {
             agones.sdk_url = url.trim_end_matches('/').to_owned();
         }
         agones.empty_grace = self.agones_empty_grace;
+        agones.port_name = self.agones_port_name.clone();
         Some(agones)
     }
 }

@@ -3,7 +3,7 @@
 //! them down in order.
 
 use crate::auth::Authenticator;
-use crate::cluster::agones::Agones;
+use crate::cluster::agones::{self, Agones};
 use crate::cluster::heartbeat::Heartbeat;
 use crate::cluster::{Cluster, Local};
 use crate::config::ServerConfig;
@@ -130,7 +130,12 @@ async fn scale_out(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(Option<Arc<Cluster>>, impl Future<Output = ()> + Send + 'static)> {
     let cluster = match config.cluster.clone() {
-        Some(cluster) => Some(Cluster::new(cluster, local.clone()).map_err(std::io::Error::other)?),
+        Some(mut cluster) => {
+            if cluster.public_url.is_empty() {
+                cluster.public_url = agones_url(config).await?;
+            }
+            Some(Cluster::new(cluster, local.clone()).map_err(std::io::Error::other)?)
+        }
         None => None,
     };
     let heartbeat = match &cluster {
@@ -138,7 +143,11 @@ async fn scale_out(
         None => None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    let agones = config.agones.clone().map(|agones| Agones::start(agones, local, stop));
+    let capacity = agones::Capacity {
+        rooms: config.max_rooms,
+        players: config.room_capacity().saturating_mul(config.max_rooms).min(config.max_clients),
+    };
+    let agones = config.agones.clone().map(|agones| Agones::start(agones, capacity, local, stop));
     let leaving = cluster.clone();
     let shutdown = async move {
         tokio::select! {
@@ -151,6 +160,18 @@ async fn scale_out(
         }
     };
     Ok((cluster, shutdown))
+}
+
+/// The public URL of a clustered server given no `--public-url`: read from its Agones
+/// GameServer (`ServerConfig::validate` made sure Agones is configured).
+async fn agones_url(config: &ServerConfig) -> std::io::Result<String> {
+    let agones = config.agones.as_ref().ok_or_else(|| {
+        std::io::Error::other("a clustered server needs --public-url (or --agones to read it)")
+    })?;
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
+    let url = agones::public_url(agones, scheme).await.map_err(std::io::Error::other)?;
+    info!(url, "Agones: public URL from the GameServer's address and port");
+    Ok(url)
 }
 
 async fn serve(

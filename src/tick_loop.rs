@@ -316,6 +316,9 @@ impl<G: Game> TickLoop<G> {
             (None, None) => self.room.join(&info),
         };
         self.joining = None;
+        // Claimed before the welcome is queued: once a client holds its welcome, a second
+        // login of its user sees it live.
+        self.claim_login(&info, &outbox);
         let token = self.new_token();
         let welcome = self.room.welcome(client_id, own, token);
         outbox.push_welcome(Bytes::from(welcome.encode()));
@@ -324,7 +327,6 @@ impl<G: Game> TickLoop<G> {
             self.tokens.insert(token, client_id);
         }
         self.owners.insert(entity, client_id);
-        self.claim_login(&info, &outbox);
         let view = ClientView::new(own);
         let client = Client { info, entity, outbox, view, lag: 0, last_size: 0, token };
         self.clients.insert(client_id, client);

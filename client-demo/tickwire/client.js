@@ -22,7 +22,7 @@ import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
 import { Replica } from "./replica.js";
 
-const FORWARDED = ["status", "open", "pong", "error", "close", "event"];
+const FORWARDED = ["status", "open", "pong", "error", "close", "event", "rematch"];
 
 export class Client extends Emitter {
   /**
@@ -39,12 +39,12 @@ export class Client extends Emitter {
    * @param {object} [options.interpolation] {component, delayMs, minDelayMs, maxDelayMs,
    *   maxExtrapolationMs, vanishNow}: see Interpolator
    */
-  constructor({ url, game = null, token = null, authcheck, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
+  constructor({ url, matchmake, room, name, game = null, token = null, authcheck, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
     super();
     this.inputSource = input;
     this.predictionOptions = prediction;
     this.interpolationOptions = interpolation;
-    this.connection = new Connection({ url, game, token, authcheck, WebSocketImpl, fetchImpl, now });
+    this.connection = new Connection({ url, matchmake, room, name, game, token, authcheck, WebSocketImpl, fetchImpl, now });
     /** The current connection's state, or null before its Welcome. */
     this.session = null;
     for (const type of FORWARDED) this.connection.on(type, (...args) => this.emit(type, ...args));
@@ -55,9 +55,10 @@ export class Client extends Emitter {
     this.connection.on("status", (status) => status.state !== "open" && this.session?.inputLoop.stop());
   }
 
-  /** Connects (again), to `url` or the last one. */
-  connect(url) {
-    this.connection.connect(url);
+  /** Connects (again): to a URL, through matchmaking with `{matchmake, room, name}`, or to
+   *  the last target. */
+  connect(target) {
+    this.connection.connect(target);
   }
 
   /** Sends one of the game's messages ({Variant: value}, or "Variant" for a unit variant);

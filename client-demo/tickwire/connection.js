@@ -11,6 +11,9 @@
 //   "error"   (reason)            the server broke the protocol (the socket closes with 4000),
 //                                 or refused to let this client in (401, 403, 409: see below)
 //   "close"   (status)            the socket closed: code, reason, and whether it retries
+//   "rematch" (rematch)           after a server was lost, matchmaking placed this client
+//                                 again and it is playing: {room, process, previousProcess,
+//                                 reason}; a new session (the match state was reset)
 // Knows no game: snapshots are handed on, not applied.
 //
 // Session resume: the Welcome's resume token is kept, and a reconnect after a drop presents
@@ -24,6 +27,13 @@
 // opened, the connection asks the server's `GET /authcheck` (same query, same cookies) why.
 // A 401, 403 or 409 ends the retries and is reported as an "error" event with the server's
 // reason, and in the status (`code` the HTTP status, `fatal`).
+//
+// Matchmaking (a cluster of servers, `POST /matchmake` on any of them): connect to
+// `{matchmake: "https://any-server", room, name}` instead of a URL. The client asks for a
+// placement (a server's URL and a single-use seat) and connects there. When that server is
+// lost for good (its socket closes with 1001, 4005, 4007 or 4008, or a resume after a drop
+// finds nobody there), the client matchmakes again by itself, with backoff, and emits
+// "rematch" once it plays again: on whatever server now hosts the room, as a new player.
 
 import { Emitter } from "./events.js";
 import {
@@ -47,6 +57,17 @@ const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 8000;
 /** Consecutive failed connections (no Welcome) before giving up: about a minute. */
 const MAX_ATTEMPTS = 10;
+/** Matchmaking retries start sooner: the directory answers in milliseconds, and a lost
+ *  server's players should be playing again within a few seconds. */
+const MATCHMAKE_BACKOFF_FIRST_MS = 250;
+/** ...and stop growing sooner: a lost server's room is placed again as soon as the
+ *  directory forgets the dead process, and a request costs the cluster little. */
+const MATCHMAKE_BACKOFF_MAX_MS = 2000;
+/** Spread of the first matchmake after a server is lost, so its players do not all ask in
+ *  the same millisecond. */
+const REMATCH_JITTER_MS = 200;
+/** Statuses of POST /matchmake that retrying cannot fix: a bad request, no cluster, full. */
+const FINAL_MATCHMAKE_STATUSES = new Set([400, 404, 409]);
 /** Pings without a pong that are still remembered. */
 const MAX_PINGS_IN_FLIGHT = 8;
 /** Close reasons are at most 123 bytes; this leaves room for multi-byte characters. */
@@ -94,6 +115,65 @@ export function authcheckUrl(wsUrl) {
   return url.toString();
 }
 
+// Closes after which a matchmaking client asks for a new placement instead of giving up or
+// retrying the same server: that server is leaving (1001), forgot the session (4005), wants
+// a new seat (4007) or no longer hosts the room (4008).
+const REMATCH_ON = new Map([
+  [CloseCode.GOING_AWAY, "the server shut down"],
+  [CloseCode.RESUME_REFUSED, "the session was gone"],
+  [CloseCode.SEAT_REFUSED, "the seat was refused"],
+  [CloseCode.ROOM_LOST, "the server lost the room"],
+]);
+
+/** A failed `POST /matchmake`: `status` (0 for no answer), the server's reason, and
+ *  whether retrying can help. */
+export class MatchmakeError extends Error {
+  name = "MatchmakeError";
+  constructor(status, reason) {
+    super(status ? `POST /matchmake: ${status} ${reason}` : `POST /matchmake: ${reason}`);
+    this.status = status;
+    this.reason = reason;
+    this.final = FINAL_MATCHMAKE_STATUSES.has(status);
+  }
+}
+
+/** Asks `base` (any server of the cluster, `http(s)://host:port`) for a place in `room`
+ *  (any room with space when empty): `{url, room, process}`, `url` carrying the seat. */
+export async function matchmake(base, room = "", fetchImpl = globalThis.fetch) {
+  let response;
+  try {
+    response = await fetchImpl(`${base.replace(/\/+$/, "")}/matchmake`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(room ? { room } : {}),
+      cache: "no-store",
+    });
+  } catch (error) {
+    throw new MatchmakeError(0, error?.message ?? String(error));
+  }
+  if (!response.ok) {
+    const text = await response.text().catch(() => "");
+    let reason = text.trim();
+    try {
+      reason = JSON.parse(text).error ?? reason;
+    } catch {
+      // a plain-text reason
+    }
+    throw new MatchmakeError(response.status, reason.slice(0, MAX_REASON_CHARS));
+  }
+  const placement = await response.json().catch(() => null);
+  if (typeof placement?.url !== "string" || !/^wss?:\/\//.test(placement.url)) {
+    throw new MatchmakeError(response.status, "the answer holds no ws:// or wss:// url");
+  }
+  return placement;
+}
+
+/** `url` with `name=NAME` added (nothing when the name is empty). */
+export function withName(url, name) {
+  if (!name) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}name=${encodeURIComponent(name)}`;
+}
+
 /** The URL to open: `url`, with `resume=TOKEN` added when a session is to be resumed. */
 export function resumeUrl(url, token) {
   if (!token) return url;
@@ -120,19 +200,36 @@ export async function fetchRooms(location, fetchImpl = globalThis.fetch) {
 export class Connection extends Emitter {
   /**
    * @param {object} options
-   * @param {string} options.url WebSocket URL (see socketUrl)
+   * @param {string} [options.url] WebSocket URL (see socketUrl), or
+   * @param {string} [options.matchmake] any server of a cluster (`https://host:port`):
+   *   connect through POST /matchmake, and matchmake again when the server is lost
+   * @param {string} [options.room] with matchmake: the room (empty: any room with space)
+   * @param {string} [options.name] with matchmake: the player's name
    * @param {string} [options.game] refuse a server whose schema names another game
    * @param {string} [options.token] identity token (a JWT) sent as `?token=`
    * @param {boolean} [options.authcheck] ask `GET /authcheck` why a socket failed before it
    *   opened (default: when a token is given; a page signed in by cookie sets it)
    */
-  constructor({ url, game = null, token = null, authcheck = token !== null, WebSocketImpl = globalThis.WebSocket, fetchImpl = (...args) => globalThis.fetch(...args), now = () => performance.now() }) {
+  constructor({
+    url = null, matchmake = null, room = "", name = "", game = null, token = null, authcheck = token !== null,
+    WebSocketImpl = globalThis.WebSocket, fetchImpl = (...args) => globalThis.fetch(...args),
+    now = () => performance.now(),
+  }) {
     super();
+    this.target = matchmake ? { matchmake, room, name } : { url };
     this.url = url;
+    this.fetchImpl = fetchImpl;
+    /** With matchmaking: the last placement ({url, room, process}), and the pending
+     *  "rematch" (emitted with the next Welcome). */
+    this.placement = null;
+    this.pendingRematch = null;
+    /** Placements made after a server was lost (each one a "rematch" once welcomed). */
+    this.rematches = 0;
+    /** Bumped by every connect/close/dispose: a matchmake answer for an older one is ignored. */
+    this.generation = 0;
     this.game = game;
     this.token = token;
     this.authcheck = authcheck;
-    this.fetchImpl = fetchImpl;
     this.WebSocketImpl = WebSocketImpl;
     this.now = now;
     this.ws = null;
@@ -153,18 +250,64 @@ export class Connection extends Emitter {
     };
   }
 
-  /** Connects now, forgetting any earlier failures (first start, Reconnect, a new name). */
-  connect(url = this.url) {
-    this.url = url;
+  /** Connects now, forgetting any earlier failures (first start, Reconnect, a new name):
+   *  to a WebSocket URL, or through matchmaking with `{matchmake, room, name}`; without an
+   *  argument, to the last target. */
+  connect(target = null) {
+    if (typeof target === "string") this.target = { url: target };
+    else if (target?.matchmake) this.target = { room: "", name: "", ...target };
     this.attempts = 0;
     this.resumeToken = null;
+    this.pendingRematch = null;
+    this.played = false;
     this.dispose("reconnecting");
+    if (this.target.matchmake) return this.place(null);
+    this.url = this.target.url;
     this.open();
+  }
+
+  /** Matchmakes (`lost`: why the last server was lost, or null for a first join), then
+   *  opens the placement's URL; retries with backoff while the failure can pass. */
+  async place(lost) {
+    const generation = this.generation;
+    this.update({ state: "matchmaking", message: lost ? `${lost}: finding the room again` : "", retryAtMs: null, fatal: false });
+    let placement;
+    try {
+      placement = await matchmake(this.target.matchmake, this.target.room, this.fetchImpl);
+    } catch (error) {
+      if (generation !== this.generation) return;
+      return this.matchmakeFailed(error, lost);
+    }
+    if (generation !== this.generation) return;
+    const previous = this.placement;
+    this.placement = placement;
+    this.url = withName(placement.url, this.target.name);
+    this.resumeToken = null;
+    if (lost && this.played) {
+      const previousProcess = previous?.process ?? null;
+      this.pendingRematch = { room: placement.room, process: placement.process, previousProcess, reason: lost };
+    }
+    this.open();
+  }
+
+  matchmakeFailed(error, lost) {
+    this.attempts++;
+    const reason = error instanceof MatchmakeError ? error.message : `POST /matchmake: ${error}`;
+    if (error.final || this.attempts >= MAX_ATTEMPTS) {
+      const message = error.final ? `refused: ${reason}` : `gave up after ${this.attempts} failed attempts: ${reason}`;
+      this.update({ state: "closed", code: null, reason: "", message, retryAtMs: null, fatal: true });
+      return this.emit("close", this.status);
+    }
+    const delay = Math.min(MATCHMAKE_BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 1));
+    const jittered = delay * (0.8 + 0.4 * Math.random());
+    this.retryTimer = setTimeout(() => this.place(lost), jittered);
+    this.update({ state: "closed", message: `${reason}: retrying`, retryAtMs: this.now() + jittered, fatal: false });
   }
 
   /** Leaves on purpose: closes with 1000 and does not come back. */
   close(reason = "bye") {
     this.dispose(reason);
+    this.pendingRematch = null;
     this.update({ state: "closed", code: CloseCode.NORMAL, reason, message: "", retryAtMs: null, fatal: true });
   }
 
@@ -247,6 +390,7 @@ export class Connection extends Emitter {
       return this.fail(this.refusal);
     }
     this.welcomed = true;
+    this.played = true;
     this.attempts = 0;
     this.welcome = welcome;
     this.resumeToken = welcome.resume_token === NO_RESUME_TOKEN ? null : welcome.resume_token;
@@ -255,6 +399,16 @@ export class Connection extends Emitter {
     this.pingTimer = setInterval(() => this.tickSecond(), PING_INTERVAL_MS);
     this.emit("welcome", welcome, this.schema);
     this.tickSecond();
+    if (this.pendingRematch) this.reportRematch(this.pendingRematch);
+  }
+
+  reportRematch(rematch) {
+    this.pendingRematch = null;
+    this.rematches++;
+    const where = rematch.process !== null && rematch.process === rematch.previousProcess ? "the same server" : "another server";
+    const message = `server lost (${rematch.reason}): rejoined room ${rematch.room} on ${where}; the match state was reset`;
+    this.update({ message });
+    this.emit("rematch", rematch);
   }
 
   handlePong(pong) {
@@ -289,9 +443,11 @@ export class Connection extends Emitter {
   handleClose(code, reason) {
     clearInterval(this.pingTimer);
     this.ws = null;
+    const failed = !this.welcomed || this.clientReason !== null;
+    const lost = this.lostServer(code, failed);
+    if (lost) return this.rematch(code, reason, lost, failed);
     const refusal = this.refusal ?? REFUSALS.get(code);
     const resumeRefused = code === CloseCode.RESUME_REFUSED;
-    const failed = !this.welcomed || this.clientReason !== null;
     if (failed && !resumeRefused) this.attempts++;
     let message = this.clientReason ? `closed by this page: ${this.clientReason}` : "";
     let retryAtMs = null;
@@ -332,9 +488,39 @@ export class Connection extends Emitter {
     this.emit("error", reason);
   }
 
+  // With matchmaking: why the server this socket went to is lost for good (a reason for
+  // the status line), or null. A resume that reached nobody counts; a first drop does not
+  // (it is resumed on the same server first, which keeps the player's state).
+  lostServer(code, failed) {
+    if (!this.target.matchmake || this.clientReason !== null || this.refusal !== null) return null;
+    if (REMATCH_ON.has(code)) return REMATCH_ON.get(code);
+    if (this.resuming && failed) return "the server did not answer";
+    // A placement's socket that never got its Welcome: its seat may be spent or stale.
+    if (!this.welcomed) return "the server could not be reached";
+    return null;
+  }
+
+  rematch(code, reason, lost, failed) {
+    if (failed) this.attempts++;
+    this.resumeToken = null;
+    if (this.attempts >= MAX_ATTEMPTS) {
+      const message = `gave up after ${this.attempts} failed attempts (${lost})`;
+      this.update({ state: "closed", code, reason, message, retryAtMs: null, fatal: true, rttMs: null, clientsOnline: null });
+      return this.emit("close", this.status);
+    }
+    // The first try at once (give or take the jitter); then backoff, as for any failure.
+    const backoff = this.attempts <= 1 ? 0 : Math.min(MATCHMAKE_BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 2));
+    const delay = backoff + Math.random() * REMATCH_JITTER_MS;
+    this.retryTimer = setTimeout(() => this.place(lost), delay);
+    const message = `${lost}: matchmaking again`;
+    this.update({ state: "closed", code, reason, message, retryAtMs: this.now() + delay, fatal: false, rttMs: null, clientsOnline: null });
+    this.emit("close", this.status);
+  }
+
   // Detaches the current socket without letting its close event schedule a retry. A socket
   // still connecting is closed once open: closing it earlier makes the browser log an error.
   dispose(reason) {
+    this.generation++;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
     const ws = this.ws;

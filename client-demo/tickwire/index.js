@@ -2,6 +2,7 @@
 //
 //   Client                         the whole client in one object (start here)
 //   Connection, socketUrl          the WebSocket: handshake, pings, close codes, reconnect
+//   matchmake                      POST /matchmake of a cluster (Connection does it itself)
 //   Replica, Entity, ReplicaError  snapshots applied to components, read by name
 //   Predictor, Interpolator        prediction/reconciliation and the interpolation buffer
 //   ServerClock, FixedRateLoop, InputTiming   server time and input timing
@@ -10,7 +11,10 @@
 export { DecodeError, Reader, Writer } from "./bincode.js";
 export { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
 export { Client } from "./client.js";
-export { authcheckUrl, CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, resumeUrl, socketUrl, tokenUrl } from "./connection.js";
+export {
+  authcheckUrl, CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, matchmake, MatchmakeError, resumeUrl, socketUrl,
+  tokenUrl, withName,
+} from "./connection.js";
 export { Emitter } from "./events.js";
 export {
   INTERPOLATION_DELAY_MS, InterpolationDelay, Interpolator, MAX_EXTRAPOLATION_MS, MAX_INTERPOLATION_DELAY_MS,

@@ -64,6 +64,8 @@ export const CloseCode = Object.freeze({
   REPLACED: 4006,
   /** A clustered server wants a seat from POST /matchmake (missing, used, expired or foreign). */
   SEAT_REFUSED: 4007,
+  /** This room's server lost its ownership of it: matchmake again (the match state is gone). */
+  ROOM_LOST: 4008,
 });
 
 /** A resume token of all zeros: the server does not resume sessions. */

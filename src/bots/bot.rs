@@ -10,7 +10,7 @@
 use super::client::{BotClient, Socket};
 use super::game::BotPlayer;
 use super::pattern::Steering;
-use super::shared::{Checker, Shared};
+use super::shared::{Checker, Shared, process_key};
 use super::timing::InputTiming;
 use crate::protocol::{tags, varint};
 use crate::replication::replica::{Applied, OpCounts, OpTally};
@@ -38,6 +38,19 @@ const PING_PERIOD: Duration = Duration::from_secs(1);
 pub const MAX_LIFETIME_MEANS: f64 = 10.0;
 /// The disconnect label of a bot whose reconnect after churn failed.
 pub const RECONNECT_FAILED: &str = "reconnect-failed";
+/// With matchmaking, the closes after which a bot matchmakes again (its server is gone,
+/// leaving, or no longer hosts the room) instead of counting a disconnect: 1001 going away,
+/// 1006 lost, 4005 resume refused, 4007 seat refused, 4008 room lost.
+pub const REMATCH_CLOSES: [&str; 5] = ["1001", "1006", "4005", "4007", "4008"];
+/// Matchmakes in a row a bot tries after losing its server before it counts a disconnect.
+pub const MAX_REMATCH_ATTEMPTS: u32 = 10;
+/// First delay between two such tries (the first try is at once, within
+/// [`REMATCH_JITTER`]); it doubles up to [`REMATCH_BACKOFF_MAX`].
+pub const REMATCH_BACKOFF_FIRST: Duration = Duration::from_millis(250);
+/// Longest delay between two such tries.
+pub const REMATCH_BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// Spread of the first try, so a lost server's bots do not all ask in the same millisecond.
+pub const REMATCH_JITTER: Duration = Duration::from_millis(200);
 
 /// What one bot saw. Counts are for the measurement window unless named otherwise.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +67,10 @@ pub struct BotOutcome {
     pub dropped: u64,
     /// Sessions resumed: the server gave back the same entity.
     pub resumed: u64,
+    /// With matchmaking: times it lost its server and played again after matchmaking anew.
+    pub rematched: u64,
+    /// The longest of those gaps: from the loss to the new server's welcome.
+    pub rematch_gap_max: Duration,
     /// Why it could not connect.
     pub failed: Option<String>,
     /// The close code (or `1006` for a lost connection, `replica` for an apply error) if
@@ -106,6 +123,10 @@ enum End {
     Dropped(Session),
     /// The connection ended; the label goes into `disconnected`.
     Lost(String),
+    /// It could not connect (matchmake, handshake or welcome failed): why.
+    Unreached(String),
+    /// A resume was refused or gave another entity: why.
+    ResumeFailed(String),
 }
 
 /// A session to resume: where it was (the URL without a seat), its token and its entity.
@@ -123,7 +144,9 @@ pub const RESUME_FAILED: &str = "resume-failed";
 /// churn ([`Shared::churn`]) it closes normally at the end of each random lifetime and
 /// connects again as a fresh client (new connection, fresh replica), until the run stops;
 /// a share of those ends ([`Shared::resume_share`]) are drops instead, after which the bot
-/// resumes its session and checks it got its own entity back.
+/// resumes its session and checks it got its own entity back. With matchmaking, a bot whose
+/// server is lost ([`REMATCH_CLOSES`], or a resume refused) matchmakes again with backoff
+/// and plays on as a new player, counted in [`BotOutcome::rematched`].
 pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> BotOutcome {
     let mut outcome = BotOutcome::default();
     tokio::select! {
@@ -132,20 +155,82 @@ pub async fn run(index: usize, shared: Arc<Shared>, mut stop: watch::Receiver<bo
     }
     let mut lifetimes = shared.churn.map(|mean| Lifetimes::new(mean, index as u64));
     let mut resume = None;
-    // Each pass is one connection; the loop ends when one ends other than by churn, which
-    // the stop signal (or `hard_end`) guarantees.
+    // Matchmakes in a row since the bot lost its server, and when (`None`: it has not).
+    let mut rematching: Option<u32> = None;
+    let mut lost_at = Instant::now();
+    // Each pass is one connection; the loop ends when one ends other than by churn or a
+    // lost server, which the stop signal (or `hard_end`) guarantees.
     loop {
         let lifetime = lifetimes.as_mut().map(|l| (l.draw(), l.drop(shared.resume_share)));
-        match connection(index, &shared, &mut stop, lifetime, resume.take(), &mut outcome).await {
-            End::Churned => outcome.churned += 1,
+        let rematch = rematching.map(|_| lost_at);
+        let end =
+            connection(index, &shared, &mut stop, lifetime, resume.take(), rematch, &mut outcome)
+                .await;
+        let lost = match end {
+            End::Churned => {
+                outcome.churned += 1;
+                rematching = None;
+                continue;
+            }
             End::Dropped(session) => {
                 outcome.churned += 1;
                 outcome.dropped += 1;
                 resume = Some(session);
+                rematching = None;
+                continue;
             }
-            End::Stopped | End::Lost(_) => return outcome,
+            End::Stopped => return outcome,
+            End::Lost(label)
+                if shared.matchmake.is_some() && REMATCH_CLOSES.contains(&label.as_str()) =>
+            {
+                rematching = Some(0);
+                lost_at = Instant::now();
+                label
+            }
+            End::Lost(label) => return lost_for_good(&shared, outcome, label),
+            End::Unreached(why) | End::ResumeFailed(why) if rematching.is_some() => why,
+            // A drop that cannot resume (the process gone or restarted): place the bot anew.
+            End::ResumeFailed(why) if shared.matchmake.is_some() => {
+                rematching = Some(0);
+                lost_at = Instant::now();
+                why
+            }
+            End::Unreached(why) => {
+                failed(&shared, &mut outcome, why);
+                return outcome;
+            }
+            End::ResumeFailed(why) => {
+                failed_resume(&shared, &mut outcome, why);
+                return outcome;
+            }
+        };
+        let tries = rematching.map_or(0, |tries| tries + 1);
+        if tries >= MAX_REMATCH_ATTEMPTS {
+            return lost_for_good(&shared, outcome, RECONNECT_FAILED.into());
+        }
+        rematching = Some(tries);
+        tracing::debug!(bot = index, %lost, tries, "server lost: matchmaking again");
+        tokio::select! {
+            () = tokio::time::sleep(rematch_delay(tries)) => {}
+            _ = stop.changed() => return outcome,
         }
     }
+}
+
+/// The wait before the `tries`-th matchmake after a lost server (0: the first).
+fn rematch_delay(tries: u32) -> Duration {
+    let backoff = match tries {
+        0 => Duration::ZERO,
+        n => REMATCH_BACKOFF_FIRST.saturating_mul(1 << (n - 1).min(8)).min(REMATCH_BACKOFF_MAX),
+    };
+    backoff + REMATCH_JITTER.mul_f64(fastrand::f64())
+}
+
+/// A connection that ended for good before the run did: counted as a disconnect.
+fn lost_for_good(shared: &Shared, mut outcome: BotOutcome, label: String) -> BotOutcome {
+    shared.errors.fetch_add(1, Relaxed);
+    outcome.disconnected = Some(label);
+    outcome
 }
 
 /// One connection of bot `index`, ended by the bot after `lifetime` if one is given (with a
@@ -157,6 +242,7 @@ async fn connection(
     stop: &mut watch::Receiver<bool>,
     lifetime: Option<(Duration, bool)>,
     resume: Option<Session>,
+    rematch: Option<Instant>,
     outcome: &mut BotOutcome,
 ) -> End {
     let url = match (&resume, &shared.matchmake) {
@@ -171,7 +257,7 @@ async fn connection(
                     outcome.process = Some(process);
                     format!("{}&name=bot-{index}", placement.url)
                 }
-                Err(error) => return failed(shared, outcome, format!("matchmake: {error}")),
+                Err(error) => return End::Unreached(format!("matchmake: {error}")),
             }
         }
         (None, None) => {
@@ -189,19 +275,23 @@ async fn connection(
     };
     let client = match connected {
         Ok(Ok(client)) => client,
-        Ok(Err(error)) if resume.is_some() => {
-            return failed_resume(shared, outcome, error.to_string());
-        }
-        Ok(Err(error)) => return failed(shared, outcome, error.to_string()),
-        Err(_) => return failed(shared, outcome, "connect timed out".into()),
+        Ok(Err(error)) if resume.is_some() => return End::ResumeFailed(error.to_string()),
+        Ok(Err(error)) => return End::Unreached(error.to_string()),
+        Err(_) => return End::Unreached("connect timed out".into()),
     };
     if let Some(session) = &resume {
         if client.welcome.entity_id != session.entity_id {
             let why =
                 format!("resumed entity {}, not {}", client.welcome.entity_id, session.entity_id);
-            return failed_resume(shared, outcome, why);
+            return End::ResumeFailed(why);
         }
         outcome.resumed += 1;
+    }
+    if let Some(lost_at) = rematch {
+        // Playing again after losing its server: the loss is no disconnect.
+        outcome.rematched += 1;
+        outcome.rematch_gap_max = outcome.rematch_gap_max.max(lost_at.elapsed());
+        outcome.disconnected = None;
     }
     let token = client.resume_token();
     shared.connected_now.fetch_add(1, Relaxed);
@@ -225,9 +315,7 @@ async fn connection(
     let until = match &end {
         End::Stopped => shared.window_end(),
         End::Churned | End::Dropped(_) => Instant::now().min(shared.window_end()),
-        End::Lost(label) => {
-            shared.errors.fetch_add(1, Relaxed);
-            outcome.disconnected = Some(label.clone());
+        End::Lost(_) | End::Unreached(_) | End::ResumeFailed(_) => {
             Instant::now().min(shared.window_end())
         }
     };
@@ -515,7 +603,8 @@ impl<'a> Bot<'a> {
             self.shared.errors.fetch_add(1, Relaxed);
         }
         if Checker::samples(self.replica.tick, self.tick_rate_hz) {
-            let checked = self.shared.checker.observe(self.room, self.replica.tick, &self.replica);
+            let key = (self.room, process_key(self.outcome.process.as_deref()));
+            let checked = self.shared.checker.observe(key, self.replica.tick, &self.replica);
             self.outcome.compared += checked.compared;
             self.outcome.mismatches += checked.mismatches;
             self.shared.errors.fetch_add(checked.mismatches, Relaxed);

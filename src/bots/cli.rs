@@ -57,7 +57,8 @@ pub struct BotsArgs {
     rooms: usize,
     /// Join through matchmaking: each bot POSTs /matchmake (for its --room) to this
     /// http://host:port and connects where it is sent; the report adds figures per process.
-    /// --url then only names the process whose /metrics are read.
+    /// A bot whose server is lost (1001, 1006, 4005, 4007, 4008) matchmakes again and plays
+    /// on, counted in the report. --url then only names the process whose /metrics are read.
     #[arg(long, value_name = "URL")]
     matchmake: Option<String>,
     /// Fail if the input-to-snapshot p99 latency exceeds this many milliseconds.

@@ -168,7 +168,20 @@ impl Shared {
 /// checked for it. Rooms are compared apart: each has its own ticks and entity ids.
 #[derive(Debug, Default)]
 pub struct Checker {
-    current: Mutex<HashMap<usize, OpenCheck>>,
+    current: Mutex<HashMap<RoomKey, OpenCheck>>,
+}
+
+/// Which world a replica is of: the room's index in the plan, and a hash of the process
+/// hosting it (0 without matchmaking). A room that moved to another process after its first
+/// one was lost is another world, with its own ticks and entity ids.
+pub type RoomKey = (usize, u64);
+
+/// The [`RoomKey`] hash of a process's `host:port`.
+pub fn process_key(process: Option<&str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    process.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A room's open check: the sampled tick, and the print of each entity seen at it.
@@ -194,7 +207,7 @@ impl Checker {
 
     /// Adds a replica of room `room` taken at `tick` and compares it with what others in
     /// that room held at that tick.
-    pub fn observe(&self, room: usize, tick: u32, replica: &Replica) -> Checked {
+    pub fn observe(&self, room: RoomKey, tick: u32, replica: &Replica) -> Checked {
         let mut checked = Checked::default();
         // A poisoned lock only means another bot panicked mid-check; skip the check.
         let Ok(mut rooms) = self.current.lock() else { return checked };
@@ -244,12 +257,24 @@ mod tests {
     #[test]
     fn checker_counts_disagreements_at_the_same_tick_only() {
         let checker = Checker::default();
-        assert_eq!(checker.observe(0, 60, &replica(60, 5)), Checked::default());
-        assert_eq!(checker.observe(0, 60, &replica(60, 5)), Checked { compared: 1, mismatches: 0 });
-        assert_eq!(checker.observe(0, 60, &replica(60, 6)), Checked { compared: 1, mismatches: 1 });
-        assert_eq!(checker.observe(1, 60, &replica(60, 7)), Checked::default(), "another room");
-        assert_eq!(checker.observe(0, 120, &replica(120, 9)), Checked::default());
-        assert_eq!(checker.observe(0, 60, &replica(60, 1)), Checked::default(), "too late");
+        assert_eq!(checker.observe((0, 0), 60, &replica(60, 5)), Checked::default());
+        assert_eq!(
+            checker.observe((0, 0), 60, &replica(60, 5)),
+            Checked { compared: 1, mismatches: 0 }
+        );
+        assert_eq!(
+            checker.observe((0, 0), 60, &replica(60, 6)),
+            Checked { compared: 1, mismatches: 1 }
+        );
+        assert_eq!(
+            checker.observe((1, 0), 60, &replica(60, 7)),
+            Checked::default(),
+            "another room"
+        );
+        let moved = process_key(Some("127.0.0.1:8092"));
+        assert_eq!(checker.observe((0, moved), 60, &replica(60, 8)), Checked::default(), "moved");
+        assert_eq!(checker.observe((0, 0), 120, &replica(120, 9)), Checked::default());
+        assert_eq!(checker.observe((0, 0), 60, &replica(60, 1)), Checked::default(), "too late");
         assert!(Checker::samples(60, 30) && !Checker::samples(61, 30) && !Checker::samples(0, 30));
     }
 }

@@ -6,8 +6,10 @@
 //! - [`heartbeat`]: registers this process and its rooms every heartbeat, with a TTL, so a
 //!   process that dies leaves the directory by itself; deregisters on a clean shutdown.
 //! - [`matchmake`]: `POST /matchmake` and the cluster-wide `GET /rooms`.
-//! - [`agones`]: the Agones SDK's REST gateway (Ready, Health, labels, Shutdown).
+//! - [`agones`]: the Agones SDK's REST gateway (address, Ready, Health, Allocate, Counters,
+//!   Shutdown).
 //! - [`http_client`]: the few HTTP/1.1 requests the above make (the sidecar, the bots).
+//! - [`redis_client`]: the directory's Redis client (`rediss://`, password, CA file).
 //!
 //! Nothing here runs a room or touches a game socket: a process sees its own rooms only
 //! through [`Local`], and `/ws` only asks [`store::Store::take_seat`]. Without `--redis` none
@@ -17,6 +19,7 @@ pub mod agones;
 pub mod heartbeat;
 pub mod http_client;
 pub mod matchmake;
+pub mod redis_client;
 pub mod store;
 
 use crate::net::http::RoomInfo;
@@ -24,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use agones::AgonesConfig;
+pub use redis_client::RedisClientError;
 pub use store::{Seat, SeatRefusal, Store};
 
 /// The query parameter of `/ws` that carries a seat token.
@@ -43,10 +47,15 @@ pub const DEFAULT_SEAT_TTL: Duration = Duration::from_secs(10);
 /// How this process takes part in a cluster.
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
-    /// The Redis directory, `redis://host:port[/db]`.
+    /// The Redis directory, `redis://[:password@]host:port[/db]`, or `rediss://` for TLS.
     pub redis_url: String,
+    /// The Redis password, if not in the URL (it wins over one there).
+    pub redis_password: Option<RedisPassword>,
+    /// PEM certificates of the CAs trusted for `rediss://`; `None`: the system's roots.
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// This process's WebSocket address as clients reach it, `ws://host:port` (or `wss://`);
-    /// matchmaking hands out `{public_url}/ws?room=…&seat=…`.
+    /// matchmaking hands out `{public_url}/ws?room=…&seat=…`. Empty under Agones: read from
+    /// the GameServer's address and port at start.
     pub public_url: String,
     /// This process's id in the directory; unique in the cluster.
     pub process_id: String,
@@ -64,6 +73,8 @@ impl ClusterConfig {
     pub fn new(redis_url: impl Into<String>, public_url: impl Into<String>) -> ClusterConfig {
         ClusterConfig {
             redis_url: redis_url.into(),
+            redis_password: None,
+            redis_ca_file: None,
             public_url: public_url.into().trim_end_matches('/').to_owned(),
             process_id: random_id(),
             heartbeat: DEFAULT_HEARTBEAT,
@@ -74,7 +85,9 @@ impl ClusterConfig {
 
     /// Checks the values a user can set; the message names the bad one.
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.public_url.starts_with("ws://") || self.public_url.starts_with("wss://")) {
+        // Empty: read from the Agones GameServer before the cluster starts.
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(format!("public URL {}: must start with ws:// or wss://", self.public_url));
         }
         if self.process_id.is_empty()
@@ -90,6 +103,16 @@ impl ClusterConfig {
             return Err("the seat TTL must be at least 100 ms".into());
         }
         Ok(())
+    }
+}
+
+/// A Redis password: never printed (`Debug` shows `<redacted>`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisPassword(pub String);
+
+impl std::fmt::Debug for RedisPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 

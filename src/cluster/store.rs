@@ -106,8 +106,7 @@ async fn bounded<T>(call: impl Future<Output = redis::RedisResult<T>>) -> Result
 impl Store {
     /// A store for `config.redis_url`; connects on first use and reconnects after a loss.
     pub fn open(config: &ClusterConfig) -> Result<Store, String> {
-        let client = redis::Client::open(config.redis_url.as_str())
-            .map_err(|e| format!("redis URL {}: {e}", config.redis_url))?;
+        let client = super::redis_client::client(config).map_err(|e| e.to_string())?;
         // Few fast retries: a call that cannot reach Redis fails in well under OP_TIMEOUT,
         // and the next heartbeat tries again.
         let options = redis::aio::ConnectionManagerConfig::new()
@@ -116,8 +115,9 @@ impl Store {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(200));
-        let redis = ConnectionManager::new_lazy_with_config(client, options)
-            .map_err(|e| format!("redis {}: {e}", config.redis_url))?;
+        let redis = ConnectionManager::new_lazy_with_config(client, options).map_err(|e| {
+            format!("redis {}: {e}", super::redis_client::redacted(&config.redis_url))
+        })?;
         Ok(Store { redis, record_ttl: config.record_ttl, seat_ttl: config.seat_ttl })
     }
 

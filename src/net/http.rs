@@ -81,6 +81,8 @@ pub fn router<W: Wire>(
     files: Files,
     cluster: Option<Arc<Cluster>>,
 ) -> Router {
+    // `/rooms` and `/matchmake` answer pages on other sites under the `/ws` origin policy.
+    let cors = axum::middleware::from_fn_with_state(shared.clone(), super::cors::layer);
     Router::new()
         .route(
             "/",
@@ -90,8 +92,8 @@ pub fn router<W: Wire>(
         )
         .route("/ws", get(upgrade::<W>))
         .route("/authcheck", get(authcheck::<W>))
-        .route("/rooms", get(room_list::<W>))
-        .route("/matchmake", post(matchmake::<W>))
+        .route("/rooms", get(room_list::<W>).layer(cors.clone()))
+        .route("/matchmake", post(matchmake::<W>).layer(cors))
         .route("/healthz", get(healthz::<W>))
         .route("/metrics", get(metrics::<W>))
         .route(

@@ -8,6 +8,7 @@
 
 pub mod accept;
 pub mod connection;
+pub mod cors;
 pub mod direct;
 pub mod flusher;
 pub mod framing;

@@ -1,6 +1,7 @@
 // The demo page against two tickwire processes sharing one Redis directory: a page served by
 // either process matchmakes and connects wherever its room lives, so pages that name the
-// same room meet, whichever process served them.
+// same room meet, whichever process served them; a page whose process is killed matchmakes
+// again by itself, plays on the other process and says so.
 //
 //   cargo build && (cd tests/browser && npm ci) && node --test tests/browser/
 //
@@ -26,6 +27,8 @@ const tmp = mkdtempSync(path.join(tmpdir(), "tickwire-cluster-"));
 const children = [];
 let browser;
 let ports;
+/** The tickwire process listening on each port. */
+const processes = new Map();
 
 /** A port free right now on 127.0.0.1. */
 function freePort() {
@@ -65,10 +68,11 @@ before(async () => {
   await start("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp], /Ready to accept connections/);
   ports = [await freePort(), await freePort()];
   for (const [k, port] of ports.entries()) {
-    await start(BIN, [
+    processes.set(port, await start(BIN, [
       "serve", "--bind", `127.0.0.1:${port}`, "--redis", `redis://127.0.0.1:${redisPort}`,
       "--public-url", `ws://127.0.0.1:${port}`, "--process-id", `p${k}`, "--world-size", "36",
-    ], /serving http:\/\//);
+      "--heartbeat", "200ms", "--record-ttl", "1s",
+    ], /serving http:\/\//));
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -109,4 +113,30 @@ test("pages served by either process meet in their room, wherever it lives", { t
   const names = await cy.page.evaluate(() => window.tickwire.players.map((p) => p.name));
   assert.deepEqual(names, ["cy"], "beta is apart from alpha");
   for (const p of [ada, bob, cy]) assert.deepEqual(p.errors, []);
+});
+
+test("a page whose process is killed finds its room on the other one and says so", { timeout: 60_000 }, async () => {
+  const host = (pageInfo) => pageInfo.sockets.at(-1).port;
+  // The page must be served by the process that survives: its matchmaking goes there.
+  let page = await open(ports[0], "dee", "gamma");
+  const doomed = Number(host(page));
+  const survivor = ports.find((port) => port !== doomed);
+  if (survivor !== ports[0]) {
+    await page.page.close();
+    page = await open(survivor, "dee", "gamma");
+    assert.equal(Number(host(page)), doomed, "gamma is still open where it was");
+  }
+  const killedAt = Date.now();
+  processes.get(doomed).kill("SIGKILL");
+  await page.page.waitForFunction(
+    (port) => window.tickwire.state === "open" && document.getElementById("connection-text").textContent.includes("rejoined"),
+    survivor, { timeout: WAIT_MS },
+  );
+  console.log(`kill -9 to playing again: ${Date.now() - killedAt} ms (record TTL 1 s)`);
+  assert.equal(Number(host(page)), survivor, "playing on the survivor");
+  const status = await page.page.evaluate(() => document.getElementById("connection-text").textContent);
+  assert.match(status, /server lost .*: rejoined room gamma on another server; the match state was reset/);
+  const feed = await page.page.evaluate(() => document.getElementById("feed").textContent);
+  assert.match(feed, /server lost: rejoined room gamma on another server/);
+  assert.ok(page.sockets.at(-1).searchParams.has("seat"), "placed through matchmaking again");
 });

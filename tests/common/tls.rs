@@ -16,7 +16,7 @@ impl TestCert {
         let dir = std::env::temp_dir().join(format!("tickwire-tls-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join("cert.pem"), made.cert.pem()).expect("write cert");
-        std::fs::write(dir.join("key.pem"), made.key_pair.serialize_pem()).expect("write key");
+        std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).expect("write key");
         TestCert { dir, der: made.cert.der().clone() }
     }
 

@@ -60,6 +60,8 @@ fn clients(outcomes: &[BotOutcome]) -> Clients {
             continue;
         }
         c.connected += 1;
+        c.rematched += o.rematched;
+        c.rematch_gap_max_ms = c.rematch_gap_max_ms.max(o.rematch_gap_max.as_secs_f64() * 1e3);
         if let Some(code) = &o.disconnected {
             c.disconnected += 1;
             *c.close_codes.entry(code.clone()).or_default() += 1;

@@ -112,6 +112,13 @@ pub struct Clients {
     pub disconnected: u64,
     /// By close code (`1006`: lost without a close frame; `replica-error`: we closed).
     pub close_codes: BTreeMap<String, u64>,
+    /// With matchmaking: times a bot lost its server (1001, 1006, 4005, 4007, 4008),
+    /// matchmade again and played on, as a new player (not counted in `disconnected`).
+    #[serde(default)]
+    pub rematched: u64,
+    /// The longest time from such a loss to playing again, milliseconds.
+    #[serde(default)]
+    pub rematch_gap_max_ms: f64,
 }
 
 /// Churn over the whole run: connections the bots closed at the end of their lifetime and

@@ -41,6 +41,11 @@ pub fn render_text(r: &Report) -> String {
         format!("{} / {} {:?}{waiting}", c.connected, c.failed, c.failures),
     );
     row("disconnected (by close code)", format!("{} {:?}", c.disconnected, c.close_codes));
+    if c.rematched > 0 {
+        let gap = c.rematch_gap_max_ms;
+        let what = format!("{} (played on as new players; longest gap {gap:.0} ms)", c.rematched);
+        row("server lost, matchmade again", what);
+    }
     if let Some(mean) = r.churn.mean_lifetime_s {
         row(
             "churn: closed / reopened",
