@@ -36,7 +36,14 @@ pub enum CloseCode {
     /// 4007: a clustered server (`--redis`) requires a seat from `POST /matchmake`, and the
     /// `seat` given is missing, unknown, used, expired, or for another process or room.
     SeatRefused,
+    /// 4008: a clustered server lost this room's lease (after a pause, a partition or a
+    /// Redis restart another process may host the room): matchmake again.
+    RoomLost,
 }
+
+/// The reason sent with [`CloseCode::RoomLost`].
+pub const ROOM_LOST_REASON: &str =
+    "room lost: this server no longer hosts the room; matchmake again (POST /matchmake)";
 
 impl CloseCode {
     /// The number written in the close frame.
@@ -57,6 +64,7 @@ impl CloseCode {
             CloseCode::ResumeRefused => 4005,
             CloseCode::Replaced => 4006,
             CloseCode::SeatRefused => 4007,
+            CloseCode::RoomLost => 4008,
         }
     }
 
@@ -78,6 +86,7 @@ impl CloseCode {
             CloseCode::ResumeRefused => "resume_refused",
             CloseCode::Replaced => "replaced",
             CloseCode::SeatRefused => "seat_refused",
+            CloseCode::RoomLost => "room_lost",
         }
     }
 }
