@@ -182,7 +182,9 @@ async fn upgrade<W: Wire>(
     let Handshake { query: params, headers, room, .. } = handshake;
     let seat = match &cluster {
         Some(cluster) => {
-            check_seat(cluster, &rooms, seat.as_deref(), &room, resume.is_some()).await
+            let user = identity.as_ref().map(|identity| identity.user_id.as_str());
+            let seat = SeatCheck { token: seat.as_deref(), room: &room, user };
+            check_seat(cluster, &rooms, &shared, seat, resume.is_some()).await
         }
         None => Ok(Admitted::default()),
     };
@@ -306,19 +308,35 @@ struct Admitted {
 async fn check_seat<W: Wire>(
     cluster: &Cluster,
     rooms: &Directory<W>,
-    seat: Option<&str>,
-    room: &str,
+    shared: &Shared,
+    seat: SeatCheck<'_>,
     resuming: bool,
 ) -> Result<Admitted, SeatRefusal> {
+    let SeatCheck { token, room, user } = seat;
     let fence = cluster.local_fence();
     if resuming && rooms.list().iter().any(|open| open.name == room && fence.live(open)) {
         return Ok(Admitted::default()); // its seat, if it still has one, was used already
     }
-    let token = seat.ok_or(SeatRefusal::Missing)?;
+    let token = token.ok_or(SeatRefusal::Missing)?;
+    // With identity, a seat is good only for the user it was issued to; checked before the
+    // seat is taken, so another user's try leaves it for its owner.
+    if shared.authenticator.is_some() {
+        let bound = cluster.store.seat_user(token).await.map_err(SeatRefusal::Unchecked)?;
+        if bound.is_none_or(|bound| Some(bound.as_str()) != user) {
+            return Err(SeatRefusal::OtherUser);
+        }
+    }
     let admission = cluster.admissions.start(room);
     let epoch = cluster.store.take_seat(token, room).await?;
     admission.seat_used(token);
     Ok(Admitted { epoch, _admission: Some(admission) })
+}
+
+/// The seat a `/ws` presents: its token, the room asked for, the authenticated user.
+struct SeatCheck<'a> {
+    token: Option<&'a str>,
+    room: &'a str,
+    user: Option<&'a str>,
 }
 
 /// The query parameters of a `/ws` URL (the part after `?`, percent-encoded) that the game is
@@ -499,14 +517,36 @@ pub fn room_infos<W: Wire>(shared: &Shared, rooms: &Directory<W>) -> Vec<RoomInf
 }
 
 /// `POST /matchmake`: a clustered server's; `404` on a server alone.
-async fn matchmake<W: Wire>(State(state): State<AppState<W>>, body: axum::body::Bytes) -> Response {
-    match &state.cluster {
-        Some(cluster) => crate::cluster::matchmake::handle(cluster, &body).await,
-        None => {
-            let reason = "not clustered (no --redis): connect to /ws directly\n";
-            (StatusCode::NOT_FOUND, reason).into_response()
-        }
+/// `POST /matchmake`: with an authenticator, the caller is authenticated as `/ws` would be
+/// (`?token=`, `Authorization: Bearer`, cookie; the room is the body's), and the seat is
+/// bound to its user id.
+async fn matchmake<W: Wire>(
+    State(state): State<AppState<W>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(cluster) = &state.cluster else {
+        let reason = "not clustered (no --redis): connect to /ws directly\n";
+        return (StatusCode::NOT_FOUND, reason).into_response();
+    };
+    let request = crate::cluster::matchmake::parse(&body);
+    let mut identity = None;
+    if state.shared.authenticator.is_some() {
+        let (params, query_token) = match handshake_query(query.as_deref().unwrap_or("")) {
+            Ok(parsed) => parsed,
+            Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
+        };
+        let room = request.as_ref().ok().and_then(|r| r.room.clone()).unwrap_or_default();
+        let handshake = Handshake::new(params, headers, peer, room, query_token);
+        identity = match authenticate(&state.shared, &handshake).await {
+            Ok(identity) => identity,
+            Err((status, reason)) => return (status, reason + "\n").into_response(),
+        };
     }
+    let user_id = identity.as_ref().map(|identity| identity.user_id.as_str());
+    crate::cluster::matchmake::handle(cluster, request, user_id).await
 }
 
 async fn room_list<W: Wire>(State(state): State<AppState<W>>) -> Response {
