@@ -108,7 +108,7 @@ export declare class MatchmakeError extends Error {
 }
 
 /** Asks `base` for a place in `room` (any room with space when empty). */
-export declare function matchmake(base: string, room?: string, fetchImpl?: typeof fetch): Promise<Placement>;
+export declare function matchmake(base: string, room?: string, fetchImpl?: typeof fetch, token?: string | null): Promise<Placement>;
 /** `url` with `name=NAME` added (nothing when empty). */
 export declare function withName(url: string, name?: string | null): string;
 /** `url` with `token=TOKEN` (an identity token) added when one is given. */

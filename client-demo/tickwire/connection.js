@@ -67,7 +67,7 @@ const MATCHMAKE_BACKOFF_MAX_MS = 2000;
  *  the same millisecond. */
 const REMATCH_JITTER_MS = 200;
 /** Statuses of POST /matchmake that retrying cannot fix: a bad request, no cluster, full. */
-const FINAL_MATCHMAKE_STATUSES = new Set([400, 404, 409]);
+const FINAL_MATCHMAKE_STATUSES = new Set([400, 401, 403, 404, 409]);
 /** Pings without a pong that are still remembered. */
 const MAX_PINGS_IN_FLIGHT = 8;
 /** Close reasons are at most 123 bytes; this leaves room for multi-byte characters. */
@@ -139,10 +139,10 @@ export class MatchmakeError extends Error {
 
 /** Asks `base` (any server of the cluster, `http(s)://host:port`) for a place in `room`
  *  (any room with space when empty): `{url, room, process}`, `url` carrying the seat. */
-export async function matchmake(base, room = "", fetchImpl = globalThis.fetch) {
+export async function matchmake(base, room = "", fetchImpl = globalThis.fetch, token = null) {
   let response;
   try {
-    response = await fetchImpl(`${base.replace(/\/+$/, "")}/matchmake`, {
+    response = await fetchImpl(tokenUrl(`${base.replace(/\/+$/, "")}/matchmake`, token), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(room ? { room } : {}),
@@ -273,7 +273,7 @@ export class Connection extends Emitter {
     this.update({ state: "matchmaking", message: lost ? `${lost}: finding the room again` : "", retryAtMs: null, fatal: false });
     let placement;
     try {
-      placement = await matchmake(this.target.matchmake, this.target.room, this.fetchImpl);
+      placement = await matchmake(this.target.matchmake, this.target.room, this.fetchImpl, this.token);
     } catch (error) {
       if (generation !== this.generation) return;
       return this.matchmakeFailed(error, lost);
@@ -296,7 +296,10 @@ export class Connection extends Emitter {
     if (error.final || this.attempts >= MAX_ATTEMPTS) {
       const message = error.final ? `refused: ${reason}` : `gave up after ${this.attempts} failed attempts: ${reason}`;
       this.update({ state: "closed", code: null, reason: "", message, retryAtMs: null, fatal: true });
-      return this.emit("close", this.status);
+      this.emit("close", this.status);
+      // Refused credentials come as an "error" too, as a refused /ws does.
+      if (AUTH_REFUSALS.has(error.status)) this.emit("error", error.reason);
+      return;
     }
     const delay = Math.min(MATCHMAKE_BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 1));
     const jittered = delay * (0.8 + 0.4 * Math.random());
