@@ -174,13 +174,12 @@ async fn es256_and_eddsa_public_keys_verify_their_own_tokens_only() {
         let config = JwtConfig::new(JwtKey::PublicKeyPem(pair.public_key_pem().into_bytes()));
         let verifier = JwtVerifier::new(config).expect("the public key loads");
         let sign = |pair: &rcgen::KeyPair| {
-            let pem = pair.serialize_pem();
+            let pkcs8 = pair.serialize_der();
             let key = match algorithm {
-                Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
-                _ => EncodingKey::from_ed_pem(pem.as_bytes()),
+                Algorithm::ES256 => EncodingKey::from_ec_der(&pkcs8),
+                _ => EncodingKey::from_ed_der(&pkcs8),
             };
-            jsonwebtoken::encode(&Header::new(algorithm), &claims("ada"), &key.expect("key"))
-                .expect("signs")
+            jsonwebtoken::encode(&Header::new(algorithm), &claims("ada"), &key).expect("signs")
         };
         let identity = verifier.verify(&sign(&pair)).await.expect("its own token");
         assert_eq!(identity.user_id, "ada");
@@ -220,7 +219,7 @@ fn ed25519(kid: &str) -> (rcgen::KeyPair, Value) {
 fn eddsa(pair: &rcgen::KeyPair, kid: &str, sub: &str) -> String {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.to_owned());
-    let key = EncodingKey::from_ed_pem(pair.serialize_pem().as_bytes()).expect("key");
+    let key = EncodingKey::from_ed_der(&pair.serialize_der());
     jsonwebtoken::encode(&header, &claims(sub), &key).expect("signs")
 }
 

@@ -185,11 +185,54 @@ impl Authenticator for JwtVerifier {
     }
 }
 
-/// The key in `pem` and its algorithm: RSA, then EC P-256, then Ed25519.
+/// `rsaEncryption` (1.2.840.113549.1.1.1), the OID of an RSA public key.
+const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+/// `id-ecPublicKey` (1.2.840.10045.2.1).
+const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+/// `prime256v1` (1.2.840.10045.3.1.7), the curve of ES256, as a DER OID (tag and length).
+const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// `id-Ed25519` (1.3.101.112).
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+
+/// The public key of a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) and its algorithm: RSA
+/// (RS256), EC P-256 (ES256) or Ed25519 (EdDSA), told apart by the key's algorithm OID.
+///
+/// Read here rather than with `jsonwebtoken`'s `use_pem` feature, which would bring a second
+/// version of the `pem` crate into the tree for the few DER fields needed.
 fn public_key(pem: &[u8]) -> Option<(DecodingKey, Algorithm)> {
-    (DecodingKey::from_rsa_pem(pem).ok().map(|key| (key, Algorithm::RS256)))
-        .or_else(|| DecodingKey::from_ec_pem(pem).ok().map(|key| (key, Algorithm::ES256)))
-        .or_else(|| DecodingKey::from_ed_pem(pem).ok().map(|key| (key, Algorithm::EdDSA)))
+    use rustls::pki_types::SubjectPublicKeyInfoDer;
+    use rustls::pki_types::pem::PemObject;
+    let spki = SubjectPublicKeyInfoDer::from_pem_slice(pem).ok()?;
+    let (info, _) = der(spki.as_ref(), 0x30)?;
+    let (algorithm, rest) = der(info, 0x30)?;
+    let (bits, _) = der(rest, 0x03)?;
+    let (0, key) = bits.split_first()? else { return None }; // no unused bits
+    let (oid, parameters) = der(algorithm, 0x06)?;
+    match oid {
+        OID_RSA => Some((DecodingKey::from_rsa_der(key), Algorithm::RS256)),
+        OID_EC if parameters == OID_P256 => Some((DecodingKey::from_ec_der(key), Algorithm::ES256)),
+        OID_ED25519 => Some((DecodingKey::from_ed_der(key), Algorithm::EdDSA)),
+        _ => None,
+    }
+}
+
+/// The contents of the DER element with `tag` at the start of `input`, and what follows it;
+/// `None` for another tag or a length past the input.
+fn der(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (length, rest) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81..=0x83 => {
+            let (bytes, rest) = rest.split_at_checked(usize::from(first & 0x7f))?;
+            (bytes.iter().fold(0, |n, b| n << 8 | usize::from(*b)), rest)
+        }
+        _ => return None,
+    };
+    rest.split_at_checked(length)
 }
 
 fn unauthorized(reason: impl Into<String>) -> AuthRefusal {
@@ -256,6 +299,24 @@ mod tests {
         let forged = verifier.verify(&sign(good, b"guess")).await;
         assert_eq!(forged, Err(unauthorized("token signature invalid")));
         assert_eq!(verifier.verify("not a token").await, Err(unauthorized("token malformed")));
+    }
+
+    #[test]
+    fn public_keys_are_told_apart_by_their_algorithm() {
+        let cases = [
+            (&rcgen::PKCS_ECDSA_P256_SHA256, Some(Algorithm::ES256)),
+            (&rcgen::PKCS_ED25519, Some(Algorithm::EdDSA)),
+            (&rcgen::PKCS_ECDSA_P384_SHA384, None),
+        ];
+        for (made, expected) in cases {
+            let pair = rcgen::KeyPair::generate_for(made).expect("key pair");
+            let found = public_key(pair.public_key_pem().as_bytes()).map(|(_, a)| a);
+            assert_eq!(found, expected, "{made:?}");
+        }
+        assert!(public_key(b"not a PEM").is_none());
+        assert_eq!(der(&[0x30, 0x82, 0x01, 0x00, 0xff], 0x30), None, "a length past the end");
+        assert_eq!(der(&[0x04, 0x01, 0xff], 0x30), None, "another tag");
+        assert_eq!(der(&[0x30, 0x81, 0x01, 0xaa, 0xbb], 0x30), Some((&[0xaa][..], &[0xbb][..])));
     }
 
     #[tokio::test]
