@@ -407,3 +407,19 @@ async fn a_second_login_is_refused_with_409_when_so_configured() {
     assert!(again.is_some(), "signed in again after leaving");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_login_takes_back_its_users_dropped_session() {
+    let server = start(ServerConfig::default()).await;
+    let token = hs256(&claims("ada"));
+    let first = join(&server, "room=r", &token).await;
+    let entity = first.welcome.entity_id;
+    drop(first); // no close frame: the session waits to be resumed
+    // A new tab, signed in, without the resume token: the same player.
+    let again = join(&server, "room=r", &token).await;
+    assert_eq!(again.welcome.entity_id, entity, "her own player back");
+    // Another user gets a player of their own.
+    let bob = join(&server, "room=r", &hs256(&claims("bob"))).await;
+    assert_ne!(bob.welcome.entity_id, entity);
+    server.stop().await;
+}
