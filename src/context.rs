@@ -35,6 +35,7 @@ impl Shared {
     /// Fresh state for a server with this configuration.
     pub fn new(config: ServerConfig) -> Shared {
         let metrics = Metrics::new();
+        metrics.limits(&config);
         let readers = ReadPool::new(config.read_threads(), config.read_interval)
             .counting(metrics.read_wakeups.clone());
         let fence = Arc::new(Fence::new(config.cluster.as_ref().map(|cluster| cluster.liveness())));

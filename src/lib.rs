@@ -30,6 +30,8 @@
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
 //! - [`arena`]: the arena, the first game, written only against the public API.
+//! - [`settings`]: every flag also from the environment and a TOML file; the effective
+//!   configuration with its sources.
 //! - [`config`], [`context`], [`metrics`], [`tick`]: settings, shared state, metrics, the tick.
 
 pub mod arena;
@@ -51,6 +53,7 @@ pub mod replication;
 pub mod room;
 pub mod rooms;
 pub mod server;
+pub mod settings;
 pub mod tick;
 pub mod tick_loop;
 

@@ -1,8 +1,10 @@
 //! The `tickwire` binary: `serve` (the default) runs the game server; `bots` load-tests one;
 //! `netsim` puts an emulated network link in front of one; `schema` prints the arena's schema
-//! (JSON, or TypeScript declarations with `--typescript`).
+//! (JSON, or TypeScript declarations with `--typescript`); `config` prints the effective
+//! configuration. Every flag can also come from the environment or a TOML file
+//! ([`tickwire::settings`]).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use tickwire::Server;
@@ -12,7 +14,12 @@ use tickwire::auth::jwt::{JwtConfig, JwtKey, JwtVerifier, read_key_file};
 use tickwire::bots::GameSpec;
 use tickwire::cluster::{AgonesConfig, ClusterConfig, RedisPassword};
 use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
-use tracing::info;
+use tickwire::settings::{self, Naming, SettingsError};
+use tracing::{info, warn};
+
+/// How the binary names its settings in the environment and the file.
+const NAMING: Naming =
+    Naming { env_prefix: "TICKWIRE_", shared: &["serve", "config"], config_flag: "config" };
 
 /// An authoritative game state-sync server: a fixed-tick world, binary inputs, and per-client
 /// delta snapshots over WebSocket.
@@ -23,6 +30,23 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     serve: ServeArgs,
+    /// A TOML file of settings: keys are the flags' long names, `[bots]` and `[netsim]`
+    /// tables hold those subcommands'. Flags and TICKWIRE_* variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// Log lines as text, or as one JSON object per line with the room, client and user ids
+    /// as fields.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The format of the log lines on stderr.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`).
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -33,6 +57,9 @@ enum Command {
     Bots(tickwire::bots::cli::BotsArgs),
     /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
     Netsim(tickwire::netsim::NetsimArgs),
+    /// Print the effective configuration of `serve`, one line per setting with where its
+    /// value came from (flag, env, file, default), secrets masked; then check it.
+    Config(Box<ServeArgs>),
     /// Print the game's schema as JSON, or with --typescript as TypeScript declarations of
     /// its components, input, welcome, messages and events (for a page's `.d.ts`).
     Schema(SchemaArgs),
@@ -350,13 +377,19 @@ impl ServeArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    let loaded = match settings::load(Cli::command(), std::env::args_os(), NAMING) {
+        Ok(loaded) => loaded,
+        Err(SettingsError::Cli(error)) => error.exit(),
+        Err(error @ (SettingsError::File(_) | SettingsError::Env { .. })) => {
+            eprintln!("tickwire: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::from_arg_matches(&loaded.matches).unwrap_or_else(|error| error.exit());
+    init_logging(cli.log_format);
+    for warning in &loaded.warnings {
+        warn!("{warning}");
+    }
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(*args),
@@ -364,6 +397,7 @@ fn main() -> ExitCode {
             GameSpec::of(Arena::default()).and_then(|game| tickwire::bots::cli::main(game, args))
         }
         Some(Command::Netsim(args)) => tickwire::netsim::cli::main(args, shutdown_signal()),
+        Some(Command::Config(args)) => print_config(&loaded, &args),
         Some(Command::Schema(args)) => schema(&args),
     };
     match result {
@@ -373,6 +407,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr at `RUST_LOG`'s levels (default `info`), as text or JSON lines.
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // Fields stay fields (not folded into the message), and the current span's too.
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+    }
+}
+
+/// `tickwire config`: prints every setting with its source, then checks the whole of it as
+/// `serve` would (the TLS files are loaded; nothing is bound).
+fn print_config(loaded: &settings::Loaded, args: &ServeArgs) -> Result<(), String> {
+    print!("{}", settings::report::render(&loaded.effective()));
+    args.config()?.validate()?;
+    args.arena().validate()
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {

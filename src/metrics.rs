@@ -104,6 +104,16 @@ pub mod names {
     pub const ROOM_PANICS: &str = "tickwire_room_panics";
     /// Counter: rooms closed because their cluster lease was lost (clients got 4008).
     pub const ROOM_LEASES_LOST: &str = "tickwire_room_leases_lost";
+    /// Gauge: players one room admits (`--room-capacity`, else `--max-clients`), for the
+    /// "room near capacity" alert against [`ROOM_CLIENTS`].
+    pub const ROOM_CAPACITY: &str = "tickwire_room_capacity";
+    /// Gauge: rooms this process may hold open (`--max-rooms`), against [`ROOMS`].
+    pub const ROOMS_LIMIT: &str = "tickwire_rooms_limit";
+    /// Gauge: connections this process admits (`--max-clients`), against [`CLIENTS`].
+    pub const CLIENTS_LIMIT: &str = "tickwire_clients_limit";
+    /// Gauge: consecutive heartbeats the room directory (`--redis`) did not answer; 0 while
+    /// it answers, and without a directory.
+    pub const DIRECTORY_HEARTBEAT_FAILURES: &str = "tickwire_directory_heartbeat_failures";
 
     /// Every metric with a sample on the page from the server's start: all but the labelled
     /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`], [`ROOM_CLIENTS`]), which show one only
@@ -135,6 +145,10 @@ pub mod names {
         SESSIONS_RESUMED,
         SESSIONS_EXPIRED,
         SESSIONS_WAITING,
+        ROOM_CAPACITY,
+        ROOMS_LIMIT,
+        CLIENTS_LIMIT,
+        DIRECTORY_HEARTBEAT_FAILURES,
     ];
 
     /// The label of [`super::Reason`] (its field name, which the derive exports).
@@ -245,6 +259,14 @@ pub struct Metrics {
     pub rooms: Gauge,
     /// Clients in each open room's world.
     pub room_clients: Family<RoomLabel, Gauge>,
+    /// Players one room admits (set once from the configuration).
+    pub room_capacity: Gauge,
+    /// Rooms this process may hold open (set once from the configuration).
+    pub rooms_limit: Gauge,
+    /// Connections this process admits (set once from the configuration).
+    pub clients_limit: Gauge,
+    /// Consecutive heartbeats the room directory did not answer ([`Metrics::directory_beat`]).
+    pub directory_heartbeat_failures: Gauge,
 }
 
 impl Default for Metrics {
@@ -301,6 +323,10 @@ impl Metrics {
             tick_cpu_seconds: Counter::default(),
             rooms: Gauge::default(),
             room_clients: Family::default(),
+            room_capacity: Gauge::default(),
+            rooms_limit: Gauge::default(),
+            clients_limit: Gauge::default(),
+            directory_heartbeat_failures: Gauge::default(),
         };
         let r = &mut m.registry;
         r.register(TICKS, "Ticks run", m.ticks.clone());
@@ -389,7 +415,32 @@ impl Metrics {
         );
         r.register(ROOMS, "Rooms open", m.rooms.clone());
         r.register(ROOM_CLIENTS, "Clients in each open room", m.room_clients.clone());
+        r.register(ROOM_CAPACITY, "Players one room admits", m.room_capacity.clone());
+        r.register(ROOMS_LIMIT, "Rooms this process may hold open", m.rooms_limit.clone());
+        r.register(CLIENTS_LIMIT, "Connections this process admits", m.clients_limit.clone());
+        r.register(
+            DIRECTORY_HEARTBEAT_FAILURES,
+            "Consecutive heartbeats the room directory did not answer",
+            m.directory_heartbeat_failures.clone(),
+        );
         m
+    }
+
+    /// Records the configured limits the alerts compare the live figures with.
+    pub fn limits(&self, config: &crate::config::ServerConfig) {
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.room_capacity.set(gauge(config.room_capacity()));
+        self.rooms_limit.set(gauge(config.max_rooms));
+        self.clients_limit.set(gauge(config.max_clients));
+    }
+
+    /// Records one heartbeat to the room directory: whether it was answered.
+    pub fn directory_beat(&self, answered: bool) {
+        if answered {
+            self.directory_heartbeat_failures.set(0);
+        } else {
+            self.directory_heartbeat_failures.inc();
+        }
     }
 
     /// The text exposition, with the CPU counter brought up to date.
@@ -553,7 +604,15 @@ mod tests {
         # TYPE tickwire_rooms gauge\n\
         tickwire_rooms\n\
         # TYPE tickwire_room_clients gauge\n\
-        tickwire_room_clients{room=\"lobby\"}\n";
+        tickwire_room_clients{room=\"lobby\"}\n\
+        # TYPE tickwire_room_capacity gauge\n\
+        tickwire_room_capacity\n\
+        # TYPE tickwire_rooms_limit gauge\n\
+        tickwire_rooms_limit\n\
+        # TYPE tickwire_clients_limit gauge\n\
+        tickwire_clients_limit\n\
+        # TYPE tickwire_directory_heartbeat_failures gauge\n\
+        tickwire_directory_heartbeat_failures\n";
 
     /// A fresh page, with one label value counted in each family: a family without one is
     /// not on the page at all.
@@ -564,6 +623,16 @@ mod tests {
         m.snapshots.get_or_create(&Kind { kind: "full" }).inc();
         m.room_clients("lobby", 1);
         m.render()
+    }
+
+    #[test]
+    fn directory_failures_count_up_and_reset() {
+        let m = Metrics::new();
+        m.directory_beat(false);
+        m.directory_beat(false);
+        assert_eq!(m.directory_heartbeat_failures.get(), 2);
+        m.directory_beat(true);
+        assert_eq!(m.directory_heartbeat_failures.get(), 0);
     }
 
     #[test]

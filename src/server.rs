@@ -120,6 +120,10 @@ impl<G: Game> Server<G> {
             max_rooms: shared.config.max_rooms,
             capacity: shared.config.room_capacity(),
             fence: shared.fence.clone(),
+            beat: Box::new({
+                let shared = shared.clone();
+                move |answered| shared.metrics.directory_beat(answered)
+            }),
         });
         let (cluster, shutdown) = scale_out(&shared.config, local, shutdown).await?;
         let router = http::router::<WireOf<G>>(shared.clone(), directory, files, cluster);

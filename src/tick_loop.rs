@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// The reason sent (with 4006) to a connection whose user signed in again elsewhere.
 const SIGNED_IN_AGAIN: &str = "signed in again on another connection";
@@ -292,7 +292,7 @@ impl<G: Game> TickLoop<G> {
         // Held while the game's `join` or `resume` runs, so that a panic in it closes this
         // client too (see `TickLoop::fail`).
         self.joining = Some(outbox.clone());
-        let resumed = match resume.map(|token| self.take_session(token, &info)) {
+        let taken = match resume.map(|token| self.take_session(token, &info)) {
             Some(Ok(entity)) => Some(entity),
             Some(Err(reason)) => {
                 return self.refuse(&info, &outbox, CloseCode::ResumeRefused, reason);
@@ -302,8 +302,9 @@ impl<G: Game> TickLoop<G> {
                 Err((code, reason)) => return self.refuse(&info, &outbox, code, reason),
             },
         };
-        let resumed = resumed.and_then(|entity| Some((entity, self.room.resume(&info, entity)?)));
-        let (entity, own) = match (resumed, resume) {
+        let taken = taken.and_then(|entity| Some((entity, self.room.resume(&info, entity)?)));
+        let resumed = taken.is_some();
+        let (entity, own) = match (taken, resume) {
             (Some(found), _) => {
                 self.shared.metrics.sessions_resumed.inc();
                 debug!(client_id, user = info.user_id(), entity = found.1.id, "session resumed");
@@ -322,7 +323,8 @@ impl<G: Game> TickLoop<G> {
         let token = self.new_token();
         let welcome = self.room.welcome(client_id, own, token);
         outbox.push_welcome(Bytes::from(welcome.encode()));
-        debug!(client_id, user = info.user_id(), entity = own.id, "client joined");
+        let user = info.user_id();
+        info!(room = %self.status.name, client_id, user, entity = own.id, resumed, "client joined");
         if token != [0; 16] {
             self.tokens.insert(token, client_id);
         }
@@ -529,7 +531,9 @@ impl<G: Game> TickLoop<G> {
         let window = self.shared.config.resume_window;
         let Some(client) = self.clients.get(&client_id) else { return };
         if !resumable || window.is_zero() || self.tokens.get(&client.token) != Some(&client_id) {
+            let leaving_user = client.info.user_id().map(str::to_owned);
             self.remove(client_id);
+            info!(room = %self.status.name, client_id, user = leaving_user, "client left");
             return;
         }
         let Some(client) = self.clients.remove(&client_id) else { return };
@@ -545,7 +549,8 @@ impl<G: Game> TickLoop<G> {
         self.waiting.insert(client.token, waiting);
         self.status.waiting.fetch_add(1, Ordering::AcqRel);
         self.shared.metrics.sessions_waiting.inc();
-        debug!(client_id, user = waiting_user, "client dropped; its session waits to be resumed");
+        let room = &self.status.name;
+        info!(%room, client_id, user = waiting_user, "client dropped; its session waits to be resumed");
     }
 
     /// Removes a client for good: the game is told it left.
@@ -556,7 +561,6 @@ impl<G: Game> TickLoop<G> {
         if let Some(user) = client.info.user_id() {
             self.shared.logins.release(user, client_id);
         }
-        debug!(client_id, user = client.info.user_id(), "client left");
         self.room.leave(&client.info, client.entity);
         true
     }

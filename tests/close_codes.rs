@@ -121,3 +121,66 @@ async fn shutdown_closes_clients_with_1001() {
     assert_eq!(reason, "server shutting down");
     within(stopping).await.expect("server stopped");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_message_is_closed_with_a_sentence_that_names_what_was_wrong() {
+    let server = TestServer::start_small().await;
+    let cases: [(&[u8], &str); 9] = [
+        (&[7, 7, 7], "malformed message: tag 7 names no message"),
+        // An input whose game input is cut short: tag, seq, then one byte of three.
+        (&[0, 1, 5], "malformed message: it ends before its last field"),
+        (&[0, 1, 0, 0, 0, 7], "malformed message: 1 byte left over after a whole 5-byte message"),
+        (&[1, 0xff], "malformed message at byte 2: a varint marker that is not valid (254 or 255)"),
+        (
+            &[1, 253, 5, 0, 0, 0, 0, 0, 0, 0],
+            "malformed message at byte 2: a 64-bit varint (marker 253) in a 32-bit field",
+        ),
+        // A game message whose variant index is a varint with the reserved marker.
+        (
+            &[2, 0xff],
+            "malformed message: an integer field starts with the reserved varint marker 255 \
+             (expected a u32)",
+        ),
+        (
+            &[2, 0xfe],
+            "malformed message: an integer field is written wider than its type (a u128 where \
+             a u32 belongs)",
+        ),
+        (
+            &[2, 0, 2, 0xff, 0xfe],
+            "malformed message: a string is not valid UTF-8 (invalid utf-8 sequence of 1 bytes \
+             from index 0)",
+        ),
+        (
+            &[2, 5],
+            "malformed message: invalid value: integer `5`, expected variant index 0 <= i < 1",
+        ),
+    ];
+    for (bytes, expected) in cases {
+        let mut bot = server.connect("bad").await;
+        send_raw(&mut bot, Message::Binary(Bytes::copy_from_slice(bytes))).await;
+        let (code, reason) = closed(&mut bot).await;
+        assert_eq!((code, reason.as_str()), (1007, expected), "{bytes:02x?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pings_count_toward_the_message_rate() {
+    let server = TestServer::start_small().await;
+    let mut flood = server.connect("pinger").await;
+    let (code, reason) = within(async {
+        for id in 1..=1000 {
+            let ping = ClientMessage::<ArenaInput, ()>::Ping { id };
+            if flood.socket().send(Message::Binary(Bytes::from(ping.encode()))).await.is_err() {
+                break;
+            }
+        }
+        closed(&mut flood).await
+    })
+    .await;
+    let config = ServerConfig::default();
+    let limit = u32::from(config.tick_rate_hz) * config.input_rate_factor;
+    assert_eq!((code, reason), (1008, format!("more than {limit} messages per second")));
+    server.stop().await;
+}

@@ -11,7 +11,9 @@ use tickwire::ServerConfig;
 use tickwire::arena::ArenaConfig;
 use tickwire::arena::{Name, Position};
 use tickwire::bots::BotClient;
-use tickwire::bots::client::{BotError, next_binary};
+use tickwire::bots::client::{BotError, next_binary, open};
+use tickwire::protocol::tags::{MSG_DELTA, MSG_FULL};
+use tickwire::protocol::{self, Control, inspect};
 
 fn url(server: &TestServer, query: &str) -> String {
     format!("{}?room=resume&{query}", server.ws_url())
@@ -190,6 +192,76 @@ async fn a_malformed_token_is_a_bad_request() {
     server.stop().await;
 }
 
+/// The first snapshot on a connection after its Welcome: its raw bytes (events and pongs
+/// before it are skipped).
+async fn first_snapshot(socket: &mut tickwire::bots::client::Socket) -> Vec<u8> {
+    loop {
+        let bytes = within(next_binary(socket)).await.expect("a message");
+        if matches!(bytes.first(), Some(&(MSG_FULL | MSG_DELTA))) {
+            return bytes.to_vec();
+        }
+    }
+}
+
+/// The component ids of `id`'s SPAWN in a Full, or `None` if it has none.
+fn spawned_components(full: &serde_json::Value, id: u32) -> Option<Vec<u64>> {
+    let ops = full["ops"].as_array()?;
+    let spawn = ops.iter().find(|op| op["op"] == "Spawn" && op["id"] == id)?;
+    let components = spawn["components"].as_array()?;
+    Some(components.iter().filter_map(|c| c["component"].as_u64()).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_snapshot_after_a_resume_is_a_full_with_every_component_of_the_player() {
+    let server = TestServer::start_arena(config(Duration::from_secs(15)), arena()).await;
+    let mut ada = join(&server, "name=ada").await;
+    let schema = ada.welcome.schema.clone();
+    let every: Vec<u64> = (0..schema.components.len() as u64).filter(|&cid| cid != 6).collect();
+    let names: Vec<&str> =
+        every.iter().map(|&c| schema.components[c as usize].name.as_str()).collect();
+    assert_eq!(names, ["Position", "Velocity", "Radius", "Color", "Score", "Name"]);
+    within(ada.next_snapshot()).await.expect("snapshot");
+    let id = ada.welcome.entity_id;
+    let mut token = ada.resume_token();
+    drop(ada);
+    // Both ways back, several times: after the server saw the drop (the session waits), and
+    // before it (the old connection is taken over), right after a Welcome each time.
+    let mut old = None;
+    for round in 0..6 {
+        let mut socket =
+            within(open(&url(&server, &format!("resume={token}")))).await.expect("open");
+        let welcome = match protocol::decode_control(
+            &within(next_binary(&mut socket)).await.expect("welcome"),
+        ) {
+            Ok(Some(Control::Welcome(welcome))) => welcome,
+            other => panic!("round {round}: expected a Welcome, got {other:?}"),
+        };
+        assert_eq!(welcome.entity_id, id, "round {round}: the same player");
+        let bytes = first_snapshot(&mut socket).await;
+        assert_eq!(
+            bytes[0], MSG_FULL,
+            "round {round}: the first snapshot after a resume is a Full"
+        );
+        let full = inspect::server_message(&bytes, Some(&schema)).expect("the Full decodes");
+        assert_eq!(
+            spawned_components(&full, id),
+            Some(every.clone()),
+            "round {round}: the player whole in its Full: {full}"
+        );
+        token = welcome.resume_token.iter().map(|b| format!("{b:02x}")).collect();
+        // Even rounds drop the connection and let the server see it; odd ones keep it open,
+        // so the next resume takes it over (4006).
+        drop(old.take());
+        if round % 2 == 0 {
+            drop(socket);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        } else {
+            old = Some(socket);
+        }
+    }
+    server.stop().await;
+}
+
 /// Reads `watcher`'s snapshots for `window` in a task of its own (so it answers the server's
 /// pings and keeps up throughout); returns it with how many of them lacked entity `id`.
 fn watch(
@@ -284,5 +356,40 @@ async fn a_client_closed_as_too_slow_keeps_its_place_for_the_window() {
     let back = within(BotClient::connect(&url, &arena_spec())).await.expect("resumes");
     assert_eq!(back.welcome.entity_id, id, "its own player back");
     drop(stalled);
+    server.stop().await;
+}
+
+/// The `clients` of the pong answering a ping `bot` sends now.
+async fn pong_clients(bot: &mut BotClient, id: u32) -> u32 {
+    bot.send_ping(id).await.expect("ping");
+    loop {
+        if let tickwire::bots::client::Received::Pong(pong) =
+            within(bot.receive()).await.expect("a message")
+            && pong.id == id
+        {
+            return pong.clients;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pong_counts_connected_clients_not_sessions_waiting_to_resume() {
+    let server = TestServer::start_arena(config(WINDOW), arena()).await;
+    let ada = join(&server, "name=ada").await;
+    let mut bob = join(&server, "name=bob").await;
+    let id = ada.welcome.entity_id;
+    assert!(until(&mut bob, |b| b.replica.get::<Name>(id).is_some()).await);
+    assert_eq!(pong_clients(&mut bob, 1).await, 2);
+    drop(ada);
+    // Ada's session waits, her player still in the world; the pong counts bob alone.
+    let mut waited = 0;
+    while pong_clients(&mut bob, 2 + waited).await != 1 {
+        waited += 1;
+        assert!(waited < 100, "the dropped client is still counted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(bob.replica.get::<Name>(id).is_some(), "her player stays meanwhile");
+    let metric = metric(&server, "tickwire_sessions_waiting").await;
+    assert_eq!(metric, Some(1.0), "one session waits");
     server.stop().await;
 }

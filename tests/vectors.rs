@@ -107,7 +107,7 @@ fn server_vectors(registry: &Arc<Registry>, schema: &Schema) -> Vec<(&'static st
         world_width: 200.0,
         world_height: 150.5,
         view_radius: 30.0,
-        ..ArenaWelcome::default()
+        movement: ArenaConfig::default().movement,
     });
     let welcome = Welcome {
         protocol_version: protocol::PROTOCOL_VERSION,

@@ -145,7 +145,78 @@ test("the view of a client without prediction or interpolation is the replica's 
   assert.deepEqual(latest().sent.filter((m) => m.type === "Input"), [], "no input source, no inputs");
 });
 
-test("change callbacks on the client outlive a session: released on a new Welcome, added again", () => {
+test("an input that does not fit the schema is reported once; the loop lives on and skips it", () => {
+  let held = { move_x: 300, move_y: 0, buttons: 0 };
+  const client = new Client({ ...arenaOptions(), input: () => held, WebSocketImpl: FakeSocket, now: () => now });
+  const errors = [];
+  client.on("error", (reason) => errors.push(reason));
+  const logged = mock.method(console, "error", () => {});
+  client.connect();
+  latest().accept();
+  latest().deliver(unhex(ARENA_WELCOME_HEX));
+  latest().snapshot(FULL);
+  for (let i = 0; i < 5; i++) {
+    held = { ...held, move_x: 300 + i }; // a new bad value each tick is still one problem
+    advance(TICK_MS);
+    assert.doesNotThrow(() => client.frame(now));
+  }
+  assert.deepEqual(inputs(), [], "nothing sent for a value that does not fit");
+  assert.equal(errors.length, 1, `reported once: ${errors}`);
+  assert.match(errors[0], /^input not sent: input\.move_x must be an integer in -128\.\.=127, got 300$/);
+  assert.equal(logged.mock.callCount(), 1, "and said once on the console");
+  held = { move_x: 0, move_y: 0 }; // another problem: reported once more
+  advance(2 * TICK_MS);
+  assert.equal(errors.length, 2);
+  assert.match(errors[1], /lacks field buttons/);
+  held = { move_x: 127, move_y: 0, buttons: 0 };
+  advance(2 * TICK_MS);
+  client.frame(now);
+  assert.deepEqual(inputs().map((m) => m.seq), [1, 2], "numbering starts at the first input sent");
+  assert.deepEqual(client.session.predictor.pending.map((p) => p.seq), [1, 2], "only inputs sent are predicted");
+  assert.equal(latest().closedWith, null, "the connection stays up");
+});
+
+test("a game's input() that throws is reported, not thrown out of frame()", () => {
+  const client = new Client({ ...arenaOptions(), input: () => { throw new Error("no gamepad"); }, WebSocketImpl: FakeSocket, now: () => now });
+  const errors = [];
+  client.on("error", (reason) => errors.push(reason));
+  mock.method(console, "error", () => {});
+  client.connect();
+  latest().accept();
+  latest().deliver(unhex(ARENA_WELCOME_HEX));
+  latest().snapshot(FULL);
+  advance(3 * TICK_MS);
+  assert.doesNotThrow(() => client.frame(now));
+  assert.deepEqual(errors, ["input not sent: no gamepad"]);
+});
+
+test("a resume keeps the old session on screen until the new one's Full, then swaps whole", () => {
+  const client = started({ move_x: 0, move_y: 0, buttons: 0 });
+  latest().snapshot(FULL);
+  const before = client.replica;
+  assert.equal(before.own.get("Score"), 4);
+  latest().end(3000, "dropped");
+  advance(10_000);
+  latest().accept();
+  // The new connection's Welcome: the old session is still what the page reads.
+  latest().deliver(unhex(ARENA_WELCOME_HEX));
+  assert.equal(client.replica, before, "no empty replica between the Welcome and the Full");
+  assert.equal(client.replica.own.get("Score"), 4);
+  advance(3 * TICK_MS);
+  assert.deepEqual(inputs(), [], "no input before the new session's Full");
+  const resumed = structuredClone(FULL);
+  resumed.tick = 400;
+  resumed.ops[0].components.find((c) => c.component === CID.Score).value = 6;
+  latest().snapshot(resumed);
+  assert.notEqual(client.replica, before, "the new session took over");
+  assert.equal(client.replica.tick, 400);
+  assert.equal(client.replica.own.get("Score"), 6);
+  assert.deepEqual(client.replica.own.get("Position"), { x: 100, y: 75 });
+  advance(TICK_MS);
+  assert.deepEqual(inputs().map((m) => m.seq), [1], "the new session numbers inputs from 1");
+});
+
+test("change callbacks on the client outlive a session: released when the next one takes over, added again", () => {
   const client = started();
   const log = [];
   client.onSpawn((id) => log.push(["spawn", id]));
@@ -166,10 +237,10 @@ test("change callbacks on the client outlive a session: released on a new Welcom
   advance(10_000);
   latest().accept();
   latest().deliver(unhex(ARENA_WELCOME_HEX));
+  assert.deepEqual(log, [], "the old session stays on screen until the new one's Full");
+  latest().snapshot(FULL);
   assert.deepEqual(log, [
     ["name gone", OWN, "me"], ["despawn", OWN], ["name gone", 301, "you"], ["despawn", 301], ["despawn", 302],
-  ], "the old session's entities are released before the new one starts");
-  log.length = 0;
-  latest().snapshot(FULL);
-  assert.deepEqual(log, [["spawn", OWN], ["spawn", 301], ["spawn", 302]]);
+    ["spawn", OWN], ["spawn", 301], ["spawn", 302],
+  ], "the old session's entities are released, then the new one's added, in one step");
 });

@@ -23,9 +23,12 @@ export interface ClientOptions<G extends GameTypes = AnyGame, P extends Componen
 }
 
 /** The events of a Client: the connection's, "snapshot" instead of "message". */
-export interface ClientEvents<G extends GameTypes = AnyGame> extends Omit<ConnectionEvents<G>, "message"> {
+export interface ClientEvents<G extends GameTypes = AnyGame> extends Omit<ConnectionEvents<G>, "message" | "error"> {
   /** After each Full or Delta was applied and reconciled. */
   snapshot: [replica: Replica<G>, report: SnapshotReport];
+  /** The server broke the protocol (the connection closes with 4000), or an input could not
+   *  be sent ("input not sent: ...", once per distinct problem; `error` is what was thrown). */
+  error: [reason: string, error?: unknown];
 }
 
 /** The own entity in a view. */
@@ -75,8 +78,12 @@ export declare class Client<G extends GameTypes = AnyGame, P extends ComponentNa
   readonly connection: Connection<G>;
   /** The change callbacks, shared by every session's replica. */
   readonly callbacks: ReplicaCallbacks<G>;
-  /** The current connection's state, or null before its Welcome. */
+  /** The session on screen: the latest whose first Full was applied, or null. `welcome`,
+   *  `schema`, `replica`, `predicted`, `stats` and `view()` read it. */
   readonly session: ClientSession<G, P> | null;
+  /** The current connection's session from its Welcome on; it becomes `session` when its
+   *  first Full is applied. */
+  readonly live: ClientSession<G, P> | null;
   readonly status: ConnectionStatus;
   readonly welcome: Welcome<G> | null;
   readonly schema: Schema<G> | null;
@@ -93,7 +100,8 @@ export declare class Client<G extends GameTypes = AnyGame, P extends ComponentNa
   send(message: G["message"]): boolean;
   /** Leaves with 1000. */
   close(reason?: string): void;
-  /** Runs the input ticks due by `nowMs`; call it before drawing each frame. */
+  /** Runs the input ticks due by `nowMs`; call it before drawing each frame. Never throws
+   *  for a bad input: it is skipped and reported as an "error" event. */
   frame(nowMs: number): void;
   /** What to draw at `nowMs`, or null before the first snapshot. */
   view(nowMs: number): View<G, P> | null;

@@ -11,12 +11,18 @@
 // Events (besides the connection's "status", "welcome", "pong", "error", "close", forwarded):
 //   "snapshot" (replica, report)  after each Full or Delta was applied and reconciled
 //   "event"    (event, tick)      one of the game's events (forwarded), in order
+//   "error"    (reason, error)    also: the game's input could not be sent (a value that does
+//                                 not fit the schema, or `input()` threw); reported once per
+//                                 distinct problem, the input skipped, the loop kept alive
 // `send(message)` sends one of the game's messages (e.g. {Chat: {text}}).
 // `onAdd`/`onChange`/`onRemove(component, fn)` and `onSpawn`/`onDespawn(fn)` are the
 // replica's change callbacks (replica.js), kept across sessions: a new session first
 // releases the old replica's entities (onRemove, onDespawn), then its Full adds them again.
 // Each Welcome starts a new session (new replica, seq from 1); a snapshot that does not fit
-// closes the connection with 4000 and it reconnects.
+// closes the connection with 4000 and it reconnects. What the page reads (`replica`,
+// `welcome`, `view()`, ...) is the session on screen: a new session takes over only once its
+// first Full is applied, so a reconnect or a resume never shows an empty or half-built world,
+// and never a mix of two sessions.
 
 import { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
 import { Connection } from "./connection.js";
@@ -26,6 +32,9 @@ import { Predictor } from "./prediction.js";
 import { Replica, ReplicaCallbacks } from "./replica.js";
 
 const FORWARDED = ["status", "open", "pong", "error", "close", "event", "rematch"];
+
+/** Distinct input problems reported before the client stops reporting new ones. */
+const MAX_INPUT_PROBLEMS_REPORTED = 16;
 
 export class Client extends Emitter {
   /**
@@ -50,14 +59,18 @@ export class Client extends Emitter {
     /** The replica's change listeners, shared by every session's replica. */
     this.callbacks = new ReplicaCallbacks();
     this.connection = new Connection({ url, matchmake, room, name, game, token, authcheck, WebSocketImpl, fetchImpl, now });
-    /** The current connection's state, or null before its Welcome. */
+    /** The session on screen: the latest whose first Full was applied, or null. */
     this.session = null;
+    /** The current connection's session from its Welcome on (its Full may not be here yet). */
+    this.live = null;
+    /** Input problems already reported (their messages without the offending value). */
+    this.inputProblems = new Set();
     for (const type of FORWARDED) this.connection.on(type, (...args) => this.emit(type, ...args));
     this.connection.on("welcome", (welcome, schema) => this.start(welcome, schema));
     this.connection.on("message", (message, nowMs) => this.applySnapshot(message, nowMs));
     // Inputs belong to one connection's session: a new socket gets a new one (and seq 1)
     // with its Welcome, so the old loop must not feed it.
-    this.connection.on("status", (status) => status.state !== "open" && this.session?.inputLoop.stop());
+    this.connection.on("status", (status) => status.state !== "open" && this.live?.inputLoop.stop());
   }
 
   /** Connects (again): to a URL, through matchmaking with `{matchmake, room, name}`, or to
@@ -99,7 +112,7 @@ export class Client extends Emitter {
 
   /** Leaves with 1000. */
   close(reason) {
-    this.session?.inputLoop.stop();
+    this.live?.inputLoop.stop();
     this.connection.close(reason);
   }
 
@@ -125,14 +138,14 @@ export class Client extends Emitter {
     return this.session?.predictor?.state ?? null;
   }
 
+  // A Welcome: the connection's new session, shown once its first Full is applied.
   start(welcome, schema) {
-    this.session?.inputLoop.stop();
-    this.session?.replica.clear();
+    this.live?.inputLoop.stop();
     const hz = welcome.tick_rate_hz;
     const ownId = welcome.entity_id;
     const prediction = this.predictionOptions;
     const interpolation = this.interpolationOptions;
-    this.session = {
+    this.live = {
       welcome,
       schema,
       replica: new Replica(schema, ownId, this.callbacks),
@@ -143,12 +156,15 @@ export class Client extends Emitter {
       interpolator: interpolation ? new Interpolator(schema, { ...interpolation, tickRateHz: hz, ownId }) : null,
       nextSeq: 1,
     };
-    if (this.inputSource) this.session.inputLoop.start();
+    if (this.inputSource) this.live.inputLoop.start();
     this.emit("welcome", welcome, schema);
   }
 
   applySnapshot(message, nowMs) {
-    const s = this.session;
+    const s = this.live;
+    // A new session's first Full replaces the one on screen in one step: the old replica's
+    // entities are released (onRemove, onDespawn) just before the new ones are added.
+    if (this.session !== s && message.type === "Full") this.session?.replica.clear();
     let report;
     try {
       report = s.replica.apply(message);
@@ -156,6 +172,8 @@ export class Client extends Emitter {
       console.error("tickwire: snapshot rejected:", error);
       return this.connection.fail(error.message);
     }
+    // The new session's first Full is whole: it replaces the one on screen in one step.
+    this.session = s;
     s.clock.observe(s.replica.tick, nowMs);
     s.interpolator?.record(s.replica, report, s.clock.tickAt(nowMs));
     if (s.predictor) {
@@ -169,19 +187,40 @@ export class Client extends Emitter {
 
   // One input per tick, every tick while connected: the server then applies exactly the
   // inputs this client predicted, so prediction stays exact even while the player idles.
+  // An input that cannot be sent is skipped (not numbered, not predicted) and reported, so a
+  // game's bad value never throws out of frame() and stops its requestAnimationFrame loop.
   sendInput(tickMs) {
-    const s = this.session;
+    const s = this.live;
     if (!s?.replica.hasBaseline || !this.connection.ready) return;
-    const input = this.inputSource();
-    if (input === null || input === undefined) return;
-    const seq = s.nextSeq++;
-    this.connection.send({ type: "Input", seq, input });
+    const seq = s.nextSeq;
+    let input;
+    try {
+      input = this.inputSource();
+      if (input === null || input === undefined) return;
+      this.connection.send({ type: "Input", seq, input });
+    } catch (error) {
+      return this.reportInputProblem(error);
+    }
+    s.nextSeq++;
     s.predictor?.input(seq, input, tickMs);
   }
 
-  /** Runs the input ticks due by `nowMs`; call it before drawing each frame. */
+  // Once per distinct problem: the same field failing every tick is one report, whatever
+  // value it holds.
+  reportInputProblem(error) {
+    const message = error?.message ?? String(error);
+    const problem = message.replace(/, got .*$/s, "");
+    if (this.inputProblems.has(problem) || this.inputProblems.size >= MAX_INPUT_PROBLEMS_REPORTED) return;
+    this.inputProblems.add(problem);
+    const reason = `input not sent: ${message}`;
+    console.error(`tickwire: ${reason}`);
+    this.emit("error", reason, error);
+  }
+
+  /** Runs the input ticks due by `nowMs`; call it before drawing each frame. Never throws
+   *  for a bad input: see the "error" event. */
   frame(nowMs) {
-    this.session?.inputLoop.poll(nowMs);
+    this.live?.inputLoop.poll(nowMs);
   }
 
   /**

@@ -141,7 +141,9 @@ impl Beats {
                 })
                 .collect(),
         };
-        match cluster.store.renew(&beat).await {
+        let answer = cluster.store.renew(&beat).await;
+        (cluster.local.beat)(answer.is_ok());
+        match answer {
             Ok(renewal) => {
                 self.apply(&renewal, &rooms, generation);
                 Some(renewal)

@@ -148,6 +148,9 @@ pub struct Local {
     pub capacity: usize,
     /// The rooms' fence: a pause seen anywhere in the process holds them.
     pub fence: Arc<Fence>,
+    /// Told after each heartbeat whether the directory answered (the metrics count the
+    /// heartbeats it did not, in a row).
+    pub beat: Box<dyn Fn(bool) + Send + Sync>,
 }
 
 /// Whether this process takes new players, as `/readyz` answers.

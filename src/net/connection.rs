@@ -31,7 +31,7 @@ use tokio::time::{Instant, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tracing::debug;
+use tracing::{debug, info};
 
 /// What a tungstenite WebSocket runs on: a TLS stream (or any stream but plain TCP's).
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -120,6 +120,7 @@ pub async fn serve_plain<W: Wire>(
     if let Some(ending) = &ending {
         outbox.end(ending.clone());
     }
+    log_end(client_id, &membership.status.name, ending.as_ref());
     finish_plain(&writer, &shared, &link, ending).await;
     shared.readers.remove(client_id);
     // The tick may already have removed the client (too slow); a second Leave is ignored.
@@ -364,6 +365,7 @@ pub async fn serve<W: Wire, S: Io>(
             }
         }
     };
+    log_end(client_id, &room.name, ending.as_ref());
     finish(&mut socket, &shared, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let resumable = !reader.said_goodbye;
@@ -583,6 +585,18 @@ async fn write<S: Io>(
 /// After sending its own close frame the server waits for the client's answer before it
 /// drops the socket: closing a TCP socket with unread data in it sends a reset, and a reset
 /// can destroy the close frame in flight, so the client would see 1006 instead of the code.
+/// One line per admitted connection that ends, with the close code and reason the server
+/// sends; refusals before the join are client faults, logged at `debug!` by [`refused`].
+fn log_end(client_id: u32, room: &str, ending: Option<&Ending>) {
+    match ending {
+        Some(Ending::Close(code, reason)) => {
+            info!(room, client_id, code = code.code(), %reason, "connection closed by the server");
+        }
+        Some(Ending::PeerClosed) => info!(room, client_id, "connection closed by the client"),
+        None => info!(room, client_id, "connection lost"),
+    }
+}
+
 async fn finish<S: Io>(socket: &mut Socket<S>, shared: &Shared, ending: Option<Ending>) {
     let limit = shared.config.close_timeout;
     match ending {

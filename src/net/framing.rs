@@ -11,12 +11,17 @@
 
 use crate::protocol::CloseCode;
 use tokio_tungstenite::tungstenite::Error;
-use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 
 /// The close code and reason for a read error the client caused; `None` when the connection
 /// is simply gone (reset, I/O error) and no close frame can help.
 pub fn read_error_close(error: &Error) -> Option<(CloseCode, String)> {
     match error {
+        // The same sentence as the plain-TCP route's (`wsframe`), not tungstenite's.
+        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => Some((
+            CloseCode::MessageTooBig,
+            format!("message too big: {size} bytes, the limit is {max_size}"),
+        )),
         Error::Capacity(limit) => {
             Some((CloseCode::MessageTooBig, format!("message too big: {limit}")))
         }
@@ -80,7 +85,11 @@ mod tests {
     fn invalid_utf8_is_1007_and_size_is_1009() {
         assert_eq!(code(Error::Utf8("bad".into())), Some(1007));
         let too_long = CapacityError::MessageTooLong { size: 5000, max_size: 4096 };
-        assert_eq!(code(Error::Capacity(too_long)), Some(1009));
+        let (code, reason) = read_error_close(&Error::Capacity(too_long)).expect("closes");
+        assert_eq!(
+            (code.code(), reason.as_str()),
+            (1009, "message too big: 5000 bytes, the limit is 4096")
+        );
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub fn decode_client<I: serde::de::DeserializeOwned, M: serde::de::DeserializeOw
             reader.advance(used)?;
             ClientMessage::Message(message)
         }
-        _ => return Err(DecodeError::UnknownTag),
+        tag => return Err(DecodeError::UnknownTag { tag }),
     };
     if !reader.is_done() {
         let used = reader.position();
@@ -181,7 +181,7 @@ pub fn decode_control(bytes: &[u8]) -> Result<Option<Control>, DecodeError> {
         t if t == u32::from(super::tags::MSG_FULL) || t == u32::from(super::tags::MSG_DELTA) => {
             return Ok(None);
         }
-        _ => return Err(DecodeError::UnknownTag),
+        tag => return Err(DecodeError::UnknownTag { tag }),
     };
     Ok(Some(control))
 }

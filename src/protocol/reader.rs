@@ -3,6 +3,9 @@
 
 pub use super::codec::WireError;
 
+/// Why a varint marker is refused.
+const BAD_MARKER: &str = "a varint marker that is not valid (254 or 255)";
+
 /// Reads bincode `standard()` values from a byte slice, front to back.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
@@ -43,13 +46,17 @@ impl<'a> Reader<'a> {
 
     /// Fails unless every byte has been read.
     pub fn finish(&self) -> Result<(), WireError> {
-        if self.is_done() { Ok(()) } else { Err(self.malformed("trailing bytes")) }
+        if self.is_done() {
+            Ok(())
+        } else {
+            Err(self.malformed("bytes left over after a whole message"))
+        }
     }
 
     /// The next `n` bytes.
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
         let end = self.at.checked_add(n).filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| self.malformed("truncated"))?;
+        let end = end.ok_or_else(|| self.malformed("the message ends before this field"))?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)
@@ -72,7 +79,7 @@ impl<'a> Reader<'a> {
             251 => u64::from(u16::from_le_bytes(self.array()?)),
             252 => u64::from(u32::from_le_bytes(self.array()?)),
             253 => u64::from_le_bytes(self.array()?),
-            _ => return Err(self.malformed("bad varint marker")),
+            _ => return Err(self.malformed(BAD_MARKER)),
         })
     }
 
@@ -82,9 +89,16 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// A varint that must fit 32 bits.
+    /// A varint of a 32-bit field: as bincode, it refuses the 64-bit marker (253) even
+    /// for a value that would fit, as `docs/protocol.md` (section 2) says.
     pub fn u32(&mut self) -> Result<u32, WireError> {
-        u32::try_from(self.u64()?).map_err(|_| self.malformed("varint exceeds u32"))
+        Ok(match self.u8()? {
+            small @ 0..=250 => u32::from(small),
+            251 => u32::from(u16::from_le_bytes(self.array()?)),
+            252 => u32::from_le_bytes(self.array()?),
+            253 => return Err(self.malformed("a 64-bit varint (marker 253) in a 32-bit field")),
+            _ => return Err(self.malformed(BAD_MARKER)),
+        })
     }
 
     /// A zigzag varint that must fit 32 bits.
@@ -104,7 +118,7 @@ impl<'a> Reader<'a> {
     pub fn count(&mut self) -> Result<usize, WireError> {
         let len = self.u64()?;
         if len > (self.bytes.len() - self.at) as u64 {
-            return Err(self.malformed("length exceeds message"));
+            return Err(self.malformed("a length longer than the bytes left"));
         }
         Ok(len as usize)
     }
@@ -112,7 +126,7 @@ impl<'a> Reader<'a> {
     /// A serde value in the protocol's bincode configuration.
     pub fn value<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, WireError> {
         let (value, used) = super::codec::decode_prefix::<T>(self.rest())
-            .map_err(|_| self.malformed("undecodable value"))?;
+            .map_err(|_| self.malformed("a value that does not decode as its type"))?;
         self.at += used;
         Ok(value)
     }
@@ -147,5 +161,17 @@ mod tests {
         assert!(Reader::new(&[251, 1]).u32().is_err());
         assert!(Reader::new(&[5, 1, 2]).count().is_err());
         assert!(Reader::new(&[254]).u64().is_err());
+    }
+
+    #[test]
+    fn a_32_bit_field_refuses_the_64_bit_marker() {
+        let wide = [253, 5, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(Reader::new(&wide).u64(), Ok(5));
+        let error = Reader::new(&wide).u32().expect_err("too wide");
+        assert_eq!(
+            error.to_string(),
+            "malformed message at byte 1: a 64-bit varint (marker 253) in a 32-bit field"
+        );
+        assert_eq!(Reader::new(&[252, 1, 0, 0, 0]).u32(), Ok(1), "a longer form than needed");
     }
 }
