@@ -127,6 +127,22 @@ struct ServeArgs {
     /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
     #[arg(long, value_name = "BYTES")]
     socket_send_buffer: Option<usize>,
+    /// Unsent bytes the kernel may hold per connection (TCP_NOTSENT_LOWAT) before the newest
+    /// snapshot waits in its latest-wins slot instead; 0: the kernel's default (no limit).
+    #[arg(long, default_value_t = ServerConfig::default().socket_notsent_lowat, value_name = "BYTES")]
+    socket_notsent_lowat: u32,
+    /// How often a client is pinged to prove it reads; a pong missing for --max-lag-ticks
+    /// closes it with 4001 (0s: off).
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration, value_name = "D")]
+    read_probe_interval: std::time::Duration,
+    /// Ticks a probe's answer may take beyond the link's round trip before the client's
+    /// snapshots are held back (what a slow link may queue ahead of the newest).
+    #[arg(long, default_value_t = ServerConfig::default().read_probe_slack_ticks, value_name = "TICKS")]
+    read_probe_slack: u32,
+    /// File descriptors kept free for /healthz, /metrics and close handshakes: past the
+    /// open-file limit minus this, WebSocket upgrades are refused with 503.
+    #[arg(long, default_value_t = ServerConfig::default().descriptor_reserve, value_name = "COUNT")]
+    descriptor_reserve: usize,
     /// Threads for socket I/O: as many threads read plain-TCP sockets, and as many tokio
     /// workers serve HTTP, TLS and the connections' writes (the rooms' ticks run on
     /// --sim-threads of their own besides). Default: one fewer than the CPUs, at least one,
@@ -296,6 +312,10 @@ impl ServeArgs {
             max_lag_ticks: self.max_lag_ticks,
             history_ticks: self.history_ticks,
             socket_send_buffer: self.socket_send_buffer,
+            socket_notsent_lowat: self.socket_notsent_lowat,
+            read_probe_interval: self.read_probe_interval,
+            read_probe_slack_ticks: self.read_probe_slack,
+            descriptor_reserve: self.descriptor_reserve,
             tls,
             realtime_tick: self.realtime_tick,
             allowed_origins: self.allowed_origins.clone(),

@@ -78,6 +78,9 @@ pub mod names {
     /// Handshakes refused by authentication, by reason (`unauthorized` 401, `forbidden` 403,
     /// `unavailable` 503, `already_signed_in` 409).
     pub const JOINS_REFUSED: &str = "tickwire_joins_refused";
+    /// Counter: WebSocket upgrades refused with 503 because the open-file limit minus its
+    /// reserve was reached (`--descriptor-reserve`).
+    pub const UPGRADES_REFUSED_DESCRIPTORS: &str = "tickwire_upgrades_refused_descriptors";
     /// Counter: CPU seconds used by the process.
     pub const PROCESS_CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
     /// Counter: CPU seconds used by the simulation threads (the name predates rooms).
@@ -248,6 +251,8 @@ pub struct Metrics {
     pub disconnects: Family<Reason, Counter>,
     /// Handshakes refused by authentication, by reason.
     pub joins_refused: Family<Reason, Counter>,
+    /// WebSocket upgrades refused for want of file descriptors.
+    pub upgrades_refused_descriptors: Counter,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
     pub cpu_seconds: Counter<f64, AtomicU64>,
     /// Resident memory of the process in bytes; refreshed at each scrape.
@@ -318,6 +323,7 @@ impl Metrics {
             input_leads: Counter::default(),
             disconnects: Family::default(),
             joins_refused: Family::default(),
+            upgrades_refused_descriptors: Counter::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
             tick_cpu_seconds: Counter::default(),
@@ -401,6 +407,11 @@ impl Metrics {
             JOINS_REFUSED,
             "Handshakes refused by authentication, by reason",
             m.joins_refused.clone(),
+        );
+        r.register(
+            UPGRADES_REFUSED_DESCRIPTORS,
+            "WebSocket upgrades refused with 503: the open-file limit minus its reserve reached",
+            m.upgrades_refused_descriptors.clone(),
         );
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(

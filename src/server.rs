@@ -9,14 +9,13 @@ use crate::cluster::{Cluster, Local};
 use crate::config::ServerConfig;
 use crate::context::Shared;
 use crate::game::Game;
-use crate::net::accept;
 use crate::net::http::{self, Files, Page};
 use crate::net::inbox::WireOf;
 use crate::net::tls::TlsListener;
+use crate::net::{accept, descriptors};
 use crate::room::{Room, RoomSettings};
 use crate::rooms::pool::GameFactory;
 use crate::rooms::{DEFAULT_ROOM, SimPool};
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -208,22 +207,24 @@ async fn serve(
     // without deregistering, as a crashed process would.
     let signal = tokio::spawn(signal);
     let _signal = AbortOnDrop(signal);
-    let send_buffer = shared.config.socket_send_buffer;
-    let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer);
+    let (send_buffer, lowat) =
+        (shared.config.socket_send_buffer, shared.config.socket_notsent_lowat);
+    let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer, lowat);
     let stop = async move {
         let _ = http_stopped.await;
     };
     let (timeout, grace) = (shared.config.handshake_timeout, shared.config.close_timeout);
+    let budget = descriptors::budget(shared.config.max_clients, shared.config.descriptor_reserve);
     match shared.config.tls.clone() {
         Some(tls) => {
             let listener = TlsListener::new(listener, tls, timeout, tune).inspect_err(|_| {
                 shared.shutting_down.store(true, Ordering::Release);
             })?;
-            accept::serve(listener, router, timeout, grace, stop).await;
+            accept::serve(listener, router, budget, timeout, grace, stop).await;
         }
         None => {
-            let listener = ListenerExt::tap_io(listener, move |tcp| tune(tcp));
-            accept::serve(listener, router, timeout, grace, stop).await;
+            let listener = descriptors::Accepting::new(listener, tune);
+            accept::serve(listener, router, budget, timeout, grace, stop).await;
         }
     }
 
@@ -249,11 +250,20 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// `TCP_NODELAY` on (a snapshot must leave when written), and the configured send buffer.
-fn tune_socket(tcp: &tokio::net::TcpStream, send_buffer: Option<usize>) {
+/// `TCP_NODELAY` on (a snapshot must leave when written), the configured send buffer, and
+/// the bound on unsent bytes (`TCP_NOTSENT_LOWAT`, `lowat` 0: the kernel's).
+fn tune_socket(tcp: &tokio::net::TcpStream, send_buffer: Option<usize>, lowat: u32) {
     if let Err(error) = tcp.set_nodelay(true) {
         warn!(%error, "TCP_NODELAY not set");
     }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if lowat > 0
+        && let Err(error) = socket2::SockRef::from(tcp).set_tcp_notsent_lowat(lowat)
+    {
+        warn!(%error, lowat, "TCP_NOTSENT_LOWAT not set");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = lowat;
     if let Some(bytes) = send_buffer
         && let Err(error) = socket2::SockRef::from(tcp).set_send_buffer_size(bytes)
     {

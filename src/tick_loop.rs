@@ -36,8 +36,12 @@ struct Client {
     entity: Entity,
     outbox: Arc<Outbox>,
     view: ClientView,
-    /// Consecutive ticks whose snapshot was taken back unsent.
+    /// Consecutive ticks whose snapshot was taken back unsent or held back.
     lag: u32,
+    /// The read probe: whether the client still reads what the kernel took.
+    probe: ReadProbe,
+    /// A snapshot was put in the outbox last tick (not held back).
+    put: bool,
     /// Size of the last snapshot built, to size the next buffer.
     last_size: usize,
     /// The token that resumes this session (all zero when resume is off).
@@ -232,7 +236,7 @@ impl<G: Game> TickLoop<G> {
         let stats = self.room.step(tick, started);
         self.count_inputs(&stats.inputs);
         self.send_events(tick);
-        self.send_snapshots();
+        self.send_snapshots(tick);
         self.count_gauges(self.room.entity_count() as i64);
         self.status.tick.store(tick.0, Ordering::Relaxed);
         self.status.clients_in_world.store(self.clients.len() as u32, Ordering::Relaxed);
@@ -330,7 +334,9 @@ impl<G: Game> TickLoop<G> {
         }
         self.owners.insert(entity, client_id);
         let view = ClientView::new(own);
-        let client = Client { info, entity, outbox, view, lag: 0, last_size: 0, token };
+        let probe = ReadProbe::default();
+        let client =
+            Client { info, entity, outbox, view, lag: 0, probe, put: false, last_size: 0, token };
         self.clients.insert(client_id, client);
     }
 
@@ -565,9 +571,13 @@ impl<G: Game> TickLoop<G> {
         true
     }
 
-    /// Builds and hands over every client's snapshot for this tick.
-    fn send_snapshots(&mut self) {
+    /// Builds and hands over every client's snapshot for this tick, with a read probe to
+    /// those due one. A client is too slow once `max_lag_ticks` snapshots in a row were taken
+    /// back unsent, or once its probe has waited that many ticks for its answer.
+    fn send_snapshots(&mut self, tick: Tick) {
         let max_lag = self.shared.config.max_lag_ticks;
+        let probe_every = probe_ticks(&self.shared.config);
+        let slack = self.shared.config.read_probe_slack_ticks;
         let shared = self.shared.clone();
         let metrics = &shared.metrics;
         let mut too_slow = Vec::new();
@@ -576,22 +586,41 @@ impl<G: Game> TickLoop<G> {
         for (&client_id, client) in &mut self.clients {
             let reclaimed = client.outbox.reclaim_snapshot();
             client.view.settle(reclaimed);
+            let was_put = std::mem::take(&mut client.put);
             if reclaimed {
                 client.lag += 1;
                 skipped += 1;
-                if client.lag >= max_lag {
-                    too_slow.push(client_id);
-                    continue;
-                }
-            } else {
+            } else if was_put {
                 client.lag = 0;
             }
+            let unread = client.probe.unread(tick.0, client.outbox.answered());
+            if client.lag.max(unread) >= max_lag {
+                too_slow.push(client_id);
+                continue;
+            }
+            if let Some(every) = probe_every
+                && (client.probe.holds(tick.0, slack) || client.probe.measures_alone())
+            {
+                // Not built at all: the next snapshot is a delta against the last one handed over.
+                if client.probe.measures_alone() && client.probe.due(tick.0, every) {
+                    client.outbox.put_probe(tick.0);
+                }
+                client.lag += 1;
+                skipped += 1;
+                continue;
+            }
+            client.put = true;
             let mut bytes = self.buffers.take(client.last_size + 16);
             let built = self.room.build(&mut client.view, client.entity, &mut bytes);
             built_counts[built as usize] += 1;
             client.last_size = bytes.len();
             metrics.snapshot_bytes.observe(bytes.len() as f64);
             client.outbox.put_snapshot(self.buffers.freeze(bytes));
+            if let Some(every) = probe_every
+                && client.probe.due(tick.0, every)
+            {
+                client.outbox.put_probe(tick.0);
+            }
         }
         metrics.snapshots_skipped.inc_by(skipped);
         for (kind, count) in ["full", "delta", "catch_up"].into_iter().zip(built_counts) {
@@ -612,6 +641,123 @@ impl<G: Game> TickLoop<G> {
     /// The room (for tests and benches).
     pub fn room(&self) -> &Room<G> {
         &self.room
+    }
+}
+
+/// Ticks between read probes (`read_probe_interval`, at least one); `None`: no probes.
+fn probe_ticks(config: &crate::config::ServerConfig) -> Option<u32> {
+    if config.read_probe_interval.is_zero() {
+        return None;
+    }
+    let ticks = (config.read_probe_interval.as_secs_f64() * f64::from(config.tick_rate_hz)).ceil();
+    Some((ticks as u32).max(1))
+}
+
+/// Probes between two measurements of a client's round trip (every 8 s at the defaults), so
+/// that a path that became slower for good is not held back against an old figure.
+const PROBES_PER_MEASUREMENT: u32 = 16;
+
+/// Ticks a measuring probe may wait before the path is drained for it: a client that answers
+/// within a tick (loopback, a LAN) never has a snapshot held back for a measurement.
+const DRAIN_AFTER_TICKS: u32 = 1;
+
+/// One client's read probe: a WebSocket ping stamped with its tick, at most one unanswered.
+/// A client that reads answers it by itself (browsers and WebSocket libraries do), so the
+/// ticks it has waited are how far the client's reading lags behind the tick, whatever the
+/// kernel's buffers on either side still absorb.
+///
+/// The same answer paces a client whose link is slower than its snapshots: once the probe
+/// out has waited `read_probe_slack_ticks` longer than the path's own round trip, snapshots
+/// are queueing somewhere on the way (a proxy, a router, the client's own buffers), and the
+/// tick holds the client's snapshots back until the answer comes; the next one is a delta
+/// against what the client was last handed, and carries a probe of its own at once.
+///
+/// The round trip is measured on an empty path, since any answer that waited behind
+/// snapshots would count their queue as part of it: at the second probe (the first follows
+/// the full snapshot) and every [`PROBES_PER_MEASUREMENT`] probes, nothing more is written
+/// from [`DRAIN_AFTER_TICKS`] after the probe until it is answered (the path drains), and the
+/// probe that goes with the next snapshot measures the round trip. On loopback the answer
+/// comes within the tick and nothing is held back.
+#[derive(Debug, Default, Clone, Copy)]
+struct ReadProbe {
+    /// The tick of the probe awaiting its answer.
+    waiting: Option<u32>,
+    /// The first tick the next probe may be asked for.
+    next: u32,
+    /// The path's round trip, in ticks (`None` before the first measurement).
+    base: Option<u32>,
+    /// Probes since the last measurement began.
+    since_measured: u32,
+    /// Holding everything back until the waiting probe is answered: the path drains.
+    draining: bool,
+    /// The next probe measures the round trip (the path is empty).
+    measure_next: bool,
+    /// The drain had to hold snapshots back (a slow path): the measuring probe goes alone,
+    /// so that no snapshot's own time on the link counts in the round trip.
+    measure_alone: bool,
+    /// The tick of the probe whose answer measures the round trip.
+    measuring: Option<u32>,
+    /// Snapshots were held back while the waiting probe was out.
+    held: bool,
+}
+
+impl ReadProbe {
+    /// Ticks the unanswered probe has waited at `tick` (0 if none); `answered` is the newest
+    /// tick the client answered a probe for.
+    fn unread(&mut self, tick: u32, answered: u32) -> u32 {
+        if let Some(sent) = self.waiting
+            && answered >= sent
+        {
+            self.waiting = None;
+            if self.measuring.take() == Some(sent) {
+                self.base = Some(tick.saturating_sub(sent));
+            }
+            if std::mem::take(&mut self.draining) {
+                self.measure_next = true;
+                self.measure_alone = self.held;
+            }
+            if std::mem::take(&mut self.held) || self.measure_next {
+                self.next = tick; // keep pacing: probe again with the next snapshot
+            }
+        }
+        self.waiting.map_or(0, |sent| tick.saturating_sub(sent))
+    }
+
+    /// Whether the client's snapshot is held back at `tick`: the path is draining for a
+    /// measurement, or the probe out has waited longer than the round trip plus `slack`.
+    fn holds(&mut self, tick: u32, slack: u32) -> bool {
+        let Some(sent) = self.waiting else { return false };
+        let waited = tick.saturating_sub(sent);
+        let hold = (self.draining && waited > DRAIN_AFTER_TICKS)
+            || self.base.is_some_and(|base| waited > base.saturating_add(slack));
+        self.held |= hold;
+        hold
+    }
+
+    /// Whether the next probe measures the round trip and must go without a snapshot.
+    fn measures_alone(&self) -> bool {
+        self.measure_next && self.measure_alone
+    }
+
+    /// Whether a probe is due at `tick`, one every `every` ticks at most; counts it as asked.
+    fn due(&mut self, tick: u32, every: u32) -> bool {
+        if self.waiting.is_some() || tick < self.next {
+            return false;
+        }
+        self.waiting = Some(tick);
+        self.next = tick.saturating_add(every);
+        if std::mem::take(&mut self.measure_next) {
+            self.measure_alone = false;
+            self.measuring = Some(tick);
+        } else if self.since_measured + 1 >= PROBES_PER_MEASUREMENT
+            || (self.base.is_none() && self.since_measured >= 1)
+        {
+            self.draining = true;
+            self.since_measured = 0;
+        } else {
+            self.since_measured += 1;
+        }
+        true
     }
 }
 
@@ -675,6 +821,67 @@ mod tests {
     use super::*;
 
     const PERIOD: Duration = Duration::from_millis(10);
+
+    #[test]
+    fn a_read_probe_waits_for_its_answer_and_counts_the_ticks() {
+        let mut probe = ReadProbe::default();
+        assert!(probe.due(10, 15), "the first probe goes at once");
+        assert!(!probe.due(11, 15), "one at a time");
+        assert_eq!(probe.unread(14, 0), 4, "unanswered for 4 ticks");
+        assert!(!probe.holds(14, 2), "nothing is held back before a round trip is measured");
+        assert_eq!(probe.unread(15, 9), 5, "an older answer does not count");
+        assert_eq!(probe.unread(16, 10), 0, "answered");
+        assert!(!probe.due(20, 15), "not before the interval");
+        assert!(probe.due(25, 15));
+        assert_eq!(probe.unread(200, 10), 175, "a client that stops reading");
+    }
+
+    /// Answers every probe `took` ticks after it, from `tick` for `ticks` ticks; returns the
+    /// ticks whose snapshot was held back.
+    fn play(probe: &mut ReadProbe, tick: &mut u32, ticks: u32, took: u32) -> Vec<u32> {
+        let (mut held, mut answered) = (Vec::new(), 0);
+        for _ in 0..ticks {
+            if let Some(sent) = probe.waiting
+                && *tick >= sent + took
+            {
+                answered = sent;
+            }
+            probe.unread(*tick, answered);
+            if probe.holds(*tick, 2) || probe.measures_alone() {
+                if probe.measures_alone() {
+                    probe.due(*tick, 15);
+                }
+                held.push(*tick);
+            } else {
+                probe.due(*tick, 15);
+            }
+            *tick += 1;
+        }
+        held
+    }
+
+    #[test]
+    fn a_client_answering_within_a_tick_is_never_held_back() {
+        let (mut probe, mut tick) = (ReadProbe::default(), 1);
+        assert_eq!(play(&mut probe, &mut tick, 600, 1), Vec::<u32>::new());
+        assert_eq!(probe.base, Some(1), "the round trip, measured");
+    }
+
+    #[test]
+    fn a_measurement_drains_the_path_then_a_slow_answer_holds_snapshots_back() {
+        let (mut probe, mut tick) = (ReadProbe::default(), 1);
+        // Three ticks' round trip: the second probe (tick 16) drains the path.
+        let held = play(&mut probe, &mut tick, 40, 3);
+        // Held from the second tick after the probe to its answer, then once more: the probe
+        // that measures goes alone.
+        assert_eq!(held, vec![18, 19]);
+        assert_eq!(probe.base, Some(3), "measured on the drained path");
+        assert!(!probe.measure_alone);
+        // The link now queues: answers take 10 ticks; snapshots are held back past 3 + 2.
+        let held = play(&mut probe, &mut tick, 60, 10);
+        assert!(!held.is_empty(), "a queueing link is held back");
+        assert!(held.len() < 60, "and still served: {held:?}");
+    }
 
     #[test]
     fn deadlines_do_not_drift() {

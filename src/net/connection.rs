@@ -13,7 +13,7 @@
 use super::direct::{DirectSocket, Writer};
 use super::idle::{self, Due, IdleTimer};
 use super::inbox::{Event, Inbox, ResumeToken, Wire};
-use super::outbox::{Batch, Ending, Outbox};
+use super::outbox::{Batch, Ending, Outbox, PROBE_BYTES};
 use super::reader::{Connection, Flow, Handler, Incoming, Link};
 use super::wsframe::{self, Frame, opcode};
 use crate::config::CLIENT_MAX_FRAME_BYTES;
@@ -142,9 +142,9 @@ async fn run_plain(
         tokio::select! {
             // Cancel safe (see `Outbox::next_batch`).
             batch = outbox.next_batch() => {
-                let Batch { frames, ending, drain, pong } = batch;
-                if (!frames.is_empty() || pong.is_some() || drain)
-                    && !write_plain(writer, shared, outbox, pong, &frames).await
+                let Batch { frames, ending, drain, pong, probe } = batch;
+                if (!frames.is_empty() || pong.is_some() || probe.is_some() || drain)
+                    && !write_plain(writer, shared, outbox, pong, &frames, probe).await
                 {
                     return outbox.is_ending().then(|| outbox.take_ending()).flatten();
                 }
@@ -172,18 +172,20 @@ async fn run_plain(
     }
 }
 
-/// Writes a pong and a batch of binary frames; `false` if the socket failed or the
-/// connection must end meanwhile.
+/// Writes a pong, a batch of binary frames and a read probe; `false` if the socket failed or
+/// the connection must end meanwhile.
 async fn write_plain(
     writer: &Writer,
     shared: &Shared,
     outbox: &Outbox,
     pong: Option<Bytes>,
     frames: &[Bytes],
+    probe: Option<[u8; PROBE_BYTES]>,
 ) -> bool {
     let pong = pong.as_ref().map(|payload| (opcode::PONG, &payload[..]));
-    let all: Vec<(u8, &[u8])> =
-        pong.into_iter().chain(frames.iter().map(|f| (opcode::BINARY, &f[..]))).collect();
+    let probe = probe.as_ref().map(|payload| (opcode::PING, &payload[..]));
+    let binary = frames.iter().map(|f| (opcode::BINARY, &f[..]));
+    let all: Vec<(u8, &[u8])> = pong.into_iter().chain(binary).chain(probe).collect();
     // Socket I/O is not cancelled for anything but an ending: a snapshot the writer took
     // must reach the socket, or the client's baseline would be wrong.
     let written = tokio::select! {
@@ -269,7 +271,10 @@ impl<W: Wire> Handler for PlainHandler<W> {
                 }
                 Flow::Open
             }
-            Incoming::Frame(Frame::Pong) => Flow::Open,
+            Incoming::Frame(Frame::Pong(payload)) => {
+                self.outbox.pong_received(payload);
+                Flow::Open
+            }
             Incoming::Frame(Frame::Close(status)) => {
                 if open {
                     self.link.said_goodbye_with(status);
@@ -348,8 +353,8 @@ pub async fn serve<W: Wire, S: Io>(
             }
             // Cancel safe (see `Outbox::next_batch`).
             batch = outbox.next_batch() => {
-                let any = !batch.frames.is_empty() || batch.drain;
-                if any && !write(&mut socket, &shared, &outbox, batch.frames).await {
+                let any = !batch.frames.is_empty() || batch.probe.is_some() || batch.drain;
+                if any && !write(&mut socket, &shared, &outbox, batch.frames, batch.probe).await {
                     break outbox.is_ending().then(|| outbox.take_ending()).flatten();
                 }
                 if batch.ending.is_some() {
@@ -407,7 +412,11 @@ impl Reader {
         let client_id = self.client_id;
         let bytes = match message {
             Some(Ok(Message::Binary(bytes))) => bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return None,
+            Some(Ok(Message::Pong(payload))) => {
+                outbox.pong_received(&payload);
+                return None;
+            }
+            Some(Ok(Message::Ping(_) | Message::Frame(_))) => return None,
             Some(Ok(Message::Close(frame))) => {
                 self.said_goodbye = frame.is_some_and(|f| u16::from(f.code) == 1000);
                 shared.metrics.disconnect("client_closed");
@@ -557,12 +566,16 @@ async fn write<S: Io>(
     shared: &Shared,
     outbox: &Outbox,
     frames: Vec<Bytes>,
+    probe: Option<[u8; PROBE_BYTES]>,
 ) -> bool {
     let count = frames.len() as u64;
     let bytes: u64 = frames.iter().map(|f| f.len() as u64).sum();
     let io = async {
         for frame in frames {
             socket.feed(Message::Binary(frame)).await?;
+        }
+        if let Some(probe) = probe {
+            socket.feed(Message::Ping(Bytes::copy_from_slice(&probe))).await?;
         }
         socket.flush().await
     };

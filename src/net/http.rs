@@ -1,6 +1,7 @@
 //! HTTP routes: the game's pages, the WebSocket endpoint, the room list, health and metrics;
 //! with a cluster, matchmaking and the seat check (the work itself is in [`crate::cluster`]).
 
+use super::descriptors::InReserve;
 use super::inbox::{ResumeToken, Wire};
 use super::per_ip::ConnectionsPerIp;
 use crate::auth::{DuplicateLogin, Handshake, Identity, MAX_TOKEN_BYTES, TOKEN_PARAM};
@@ -120,8 +121,35 @@ impl<S: Send + Sync> FromRequestParts<S> for RawUpgrade {
     }
 }
 
+/// Whether the connection's socket lies in the descriptor reserve ([`super::descriptors`]).
+struct Reserve(Option<InReserve>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Reserve {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Reserve(parts.extensions.get::<InReserve>().copied()))
+    }
+}
+
+/// The `503` for an upgrade the open-file limit leaves no room for; the connection closes
+/// after it, so its descriptor is freed at once.
+fn out_of_descriptors(shared: &Shared, limit: u64) -> Response {
+    shared.metrics.upgrades_refused_descriptors.inc();
+    let reserve = shared.config.descriptor_reserve;
+    let reason = format!(
+        "server at its open-file limit ({limit} descriptors, {reserve} kept in reserve): no \
+         room for another client, try again later\n"
+    );
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    let close = axum::http::HeaderValue::from_static("close");
+    response.headers_mut().insert(header::CONNECTION, close);
+    response
+}
+
 async fn upgrade<W: Wire>(
     State(state): State<AppState<W>>,
+    Reserve(reserve): Reserve,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -154,6 +182,9 @@ async fn upgrade<W: Wire>(
     }
     if shared.shutting_down.load(Ordering::Acquire) {
         return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
+    }
+    if let Some(InReserve { limit }) = reserve {
+        return out_of_descriptors(&shared, limit);
     }
     let (mut params, query_token) = match handshake_query(query.as_deref().unwrap_or("")) {
         Ok(parsed) => parsed,

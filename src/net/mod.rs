@@ -9,6 +9,7 @@
 pub mod accept;
 pub mod connection;
 pub mod cors;
+pub mod descriptors;
 pub mod direct;
 pub mod flusher;
 pub mod framing;
