@@ -151,6 +151,13 @@ pub struct ServerConfig {
     /// Run under Agones: Ready, Health and labels through the SDK sidecar, shutdown when
     /// allocated and empty. `None` (the default): no sidecar.
     pub agones: Option<crate::cluster::AgonesConfig>,
+    /// Longest an [`crate::auth::Authenticator`] may take over one handshake (a JWKS fetch
+    /// included) before the client gets `503`. Default 5 s: a key server that does not
+    /// answer in that time is down, and a handshake must not hang on it.
+    pub auth_timeout: Duration,
+    /// What a second login of a signed-in user does while its first session is live on this
+    /// process: take it over (4006 to the old connection, the default) or be refused (`409`).
+    pub duplicate_login: crate::auth::DuplicateLogin,
 }
 
 impl Default for ServerConfig {
@@ -190,6 +197,8 @@ impl Default for ServerConfig {
             resume_window: Duration::from_secs(15),
             cluster: None,
             agones: None,
+            auth_timeout: Duration::from_secs(5),
+            duplicate_login: crate::auth::DuplicateLogin::Takeover,
         }
     }
 }
@@ -248,6 +257,9 @@ impl ServerConfig {
         }
         if self.handshake_timeout.is_zero() {
             return Err("handshake timeout must be positive".into());
+        }
+        if self.auth_timeout.is_zero() {
+            return Err("auth timeout must be positive".into());
         }
         if self.idle_timeout.is_zero() {
             return Err("idle timeout must be positive".into());

@@ -23,6 +23,10 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     /// The threads that read plain-TCP sockets, started with the first connection.
     pub readers: ReadPool,
+    /// Decides who may join, before the upgrade; `None`: everyone joins as a guest.
+    pub authenticator: Option<std::sync::Arc<dyn crate::auth::Authenticator>>,
+    /// The live connection of each signed-in user, across the rooms.
+    pub logins: crate::auth::Logins,
     /// In a cluster, holds the rooms after a pause until their leases are proven again.
     pub fence: Arc<Fence>,
 }
@@ -43,6 +47,8 @@ impl Shared {
             connections: AtomicUsize::new(0),
             next_client_id: AtomicU32::new(1),
             shutting_down: AtomicBool::new(false),
+            authenticator: None,
+            logins: crate::auth::Logins::default(),
         }
     }
 

@@ -154,9 +154,22 @@ pub struct ClientInfo {
     /// at most [`crate::net::http::MAX_QUERY_PARAMS`] of them, each bounded in length. They
     /// come from the client: check them.
     pub query: Vec<(String, String)>,
+    /// Who the client is, when the server has an [`crate::auth::Authenticator`]: the user id
+    /// and claims it established before the upgrade. `None` for a guest.
+    pub identity: Option<crate::auth::Identity>,
 }
 
 impl ClientInfo {
+    /// A guest (no identity) with connection id `client_id` and `query`.
+    pub fn guest(client_id: u32, query: Vec<(String, String)>) -> ClientInfo {
+        ClientInfo { client_id, query, identity: None }
+    }
+
+    /// The signed-in user's id; `None` for a guest.
+    pub fn user_id(&self) -> Option<&str> {
+        self.identity.as_ref().map(|identity| identity.user_id.as_str())
+    }
+
     /// The value of query parameter `key`, if the client sent it.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())

@@ -22,6 +22,8 @@
 //! - [`rooms`]: many rooms per server: names, the directory that opens and closes them, the
 //!   pool of simulation threads that runs them.
 //! - [`server`]: [`Server`], the composition root.
+//! - [`auth`]: who may join: the [`auth::Authenticator`] hook, the JWT verifier, one live
+//!   session per user.
 //! - `panics`: panics in a game's code caught where they start, so they fail one room or one
 //!   connection.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
@@ -33,6 +35,7 @@
 //! - [`config`], [`context`], [`metrics`], [`tick`]: settings, shared state, metrics, the tick.
 
 pub mod arena;
+pub mod auth;
 pub mod bots;
 pub mod cluster;
 pub mod config;

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use tickwire::Server;
 use tickwire::arena::{Arena, ArenaConfig};
+use tickwire::auth::DuplicateLogin;
+use tickwire::auth::jwt::{JwtConfig, JwtKey, JwtVerifier, read_key_file};
 use tickwire::bots::GameSpec;
 use tickwire::cluster::{AgonesConfig, ClusterConfig, RedisPassword};
 use tickwire::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
@@ -50,14 +52,14 @@ enum LogFormat {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the game server (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load-test a server with N WebSocket bots and report netcode quality.
     Bots(tickwire::bots::cli::BotsArgs),
     /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
     Netsim(tickwire::netsim::NetsimArgs),
     /// Print the effective configuration of `serve`, one line per setting with where its
     /// value came from (flag, env, file, default), secrets masked; then check it.
-    Config(ServeArgs),
+    Config(Box<ServeArgs>),
     /// Print the game's schema as JSON, or with --typescript as TypeScript declarations of
     /// its components, input, welcome, messages and events (for a page's `.d.ts`).
     Schema(SchemaArgs),
@@ -249,6 +251,37 @@ struct ServeArgs {
     /// How long an allocated server may stay empty before it shuts down (Agones).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     agones_empty_grace: std::time::Duration,
+    /// Require a JWT signed with this HS256 secret (the file's bytes, a trailing newline
+    /// dropped) to join: ?token=, Authorization: Bearer, or cookie tickwire_token.
+    #[arg(long, value_name = "FILE", group = "jwt_key")]
+    jwt_secret_file: Option<std::path::PathBuf>,
+    /// Require a JWT signed by this public key (PEM: RSA for RS256, P-256 for ES256, Ed25519
+    /// for EdDSA) to join.
+    #[arg(long, value_name = "FILE", group = "jwt_key")]
+    jwt_public_key_file: Option<std::path::PathBuf>,
+    /// Require a JWT signed by a key of this JWKS (http://), picked by the token's kid; the
+    /// set is fetched again for an unknown kid, at most once per --jwks-min-refresh.
+    #[arg(long, value_name = "URL", group = "jwt_key")]
+    jwks_url: Option<String>,
+    /// The audience (aud) a JWT must name. Default: aud not checked.
+    #[arg(long, value_name = "AUD", requires = "jwt_key")]
+    jwt_audience: Option<String>,
+    /// The issuer (iss) a JWT must carry. Default: iss not checked.
+    #[arg(long, value_name = "ISS", requires = "jwt_key")]
+    jwt_issuer: Option<String>,
+    /// Clock skew allowed on a JWT's exp and nbf.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    jwt_leeway: std::time::Duration,
+    /// Shortest time between two fetches of --jwks-url.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    jwks_min_refresh: std::time::Duration,
+    /// Longest the token check of one handshake may take (a JWKS fetch included); then 503.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    auth_timeout: std::time::Duration,
+    /// A second login of a user whose session is live here: take it over (the old connection
+    /// is closed with 4006) or refuse it (409).
+    #[arg(long, value_enum, default_value_t = DuplicateLogin::Takeover, value_name = "POLICY")]
+    duplicate_login: DuplicateLogin,
 }
 
 impl ServeArgs {
@@ -301,8 +334,29 @@ impl ServeArgs {
             game_message_rate: self.game_message_rate,
             cluster,
             agones: self.agones(),
+            auth_timeout: self.auth_timeout,
+            duplicate_login: self.duplicate_login,
             ..defaults
         })
+    }
+
+    /// The JWT verifier the flags ask for, if any.
+    fn jwt(&self) -> Result<Option<JwtVerifier>, String> {
+        let key = if let Some(path) = &self.jwt_secret_file {
+            JwtKey::Secret(read_key_file(path).map_err(|e| e.to_string())?)
+        } else if let Some(path) = &self.jwt_public_key_file {
+            JwtKey::PublicKeyPem(read_key_file(path).map_err(|e| e.to_string())?)
+        } else if let Some(url) = &self.jwks_url {
+            JwtKey::JwksUrl(url.clone())
+        } else {
+            return Ok(None);
+        };
+        let mut config = JwtConfig::new(key);
+        config.audience = self.jwt_audience.clone();
+        config.issuer = self.jwt_issuer.clone();
+        config.leeway = self.jwt_leeway;
+        config.jwks_min_refresh = self.jwks_min_refresh;
+        JwtVerifier::new(config).map(Some).map_err(|e| e.to_string())
     }
 
     fn cluster(&self) -> Result<Option<ClusterConfig>, String> {
@@ -358,7 +412,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Serve(args)) => serve(*args),
         Some(Command::Bots(args)) => {
             GameSpec::of(Arena::default()).and_then(|game| tickwire::bots::cli::main(game, args))
         }
@@ -400,6 +454,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     config.validate()?;
     let arena = args.arena();
     arena.validate()?;
+    let jwt = args.jwt()?;
     let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     let io_threads = config.read_threads();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -418,12 +473,22 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             tickwire::protocol::SUBPROTOCOL
         );
         info!(tick_rate = config.tick_rate_hz, world = arena.size, view = arena.view_radius, "server started");
-        Server::new(Arena::new(arena))
+        let server = Server::new(Arena::new(arena))
             .config(config)
-            .pages(tickwire::net::http::demo_files().iter().copied())
-            .run(listener, shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+            .pages(tickwire::net::http::demo_files().iter().copied());
+        let server = match jwt {
+            Some(jwt) => {
+                if let Some(jwks) = jwt.jwks()
+                    && let Err(error) = jwks.refresh().await
+                {
+                    tracing::warn!(%error, "JWKS not fetched at startup; tried again after --jwks-min-refresh");
+                }
+                info!("joining requires a JWT");
+                server.authenticator(jwt)
+            }
+            None => server,
+        };
+        server.run(listener, shutdown_signal()).await.map_err(|e| e.to_string())
     })
 }
 

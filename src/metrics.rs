@@ -75,6 +75,9 @@ pub mod names {
     pub const INPUT_LEADS: &str = "tickwire_input_leads";
     /// Counter family by [`REASON`]: connections closed.
     pub const DISCONNECTS: &str = "tickwire_disconnects";
+    /// Handshakes refused by authentication, by reason (`unauthorized` 401, `forbidden` 403,
+    /// `unavailable` 503, `already_signed_in` 409).
+    pub const JOINS_REFUSED: &str = "tickwire_joins_refused";
     /// Counter: WebSocket upgrades refused with 503 because the open-file limit minus its
     /// reserve was reached (`--descriptor-reserve`).
     pub const UPGRADES_REFUSED_DESCRIPTORS: &str = "tickwire_upgrades_refused_descriptors";
@@ -246,6 +249,8 @@ pub struct Metrics {
     pub input_leads: Counter,
     /// Connections closed, by reason.
     pub disconnects: Family<Reason, Counter>,
+    /// Handshakes refused by authentication, by reason.
+    pub joins_refused: Family<Reason, Counter>,
     /// WebSocket upgrades refused for want of file descriptors.
     pub upgrades_refused_descriptors: Counter,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
@@ -317,6 +322,7 @@ impl Metrics {
             input_lead_seconds: Counter::default(),
             input_leads: Counter::default(),
             disconnects: Family::default(),
+            joins_refused: Family::default(),
             upgrades_refused_descriptors: Counter::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
@@ -398,6 +404,11 @@ impl Metrics {
         r.register(INPUT_LEADS, "Client ticks whose input lead is summed", m.input_leads.clone());
         r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
         r.register(
+            JOINS_REFUSED,
+            "Handshakes refused by authentication, by reason",
+            m.joins_refused.clone(),
+        );
+        r.register(
             UPGRADES_REFUSED_DESCRIPTORS,
             "WebSocket upgrades refused with 503: the open-file limit minus its reserve reached",
             m.upgrades_refused_descriptors.clone(),
@@ -465,6 +476,17 @@ impl Metrics {
     /// Counts a disconnect.
     pub fn disconnect(&self, reason: &'static str) {
         self.disconnects.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// Counts a handshake refused by authentication with HTTP `status`.
+    pub fn auth_refused(&self, status: u16) {
+        let reason = match status {
+            401 => "unauthorized",
+            403 => "forbidden",
+            409 => "already_signed_in",
+            _ => "unavailable",
+        };
+        self.joins_refused.get_or_create(&Reason { reason }).inc();
     }
 
     /// Sets the clients gauge of `room`.

@@ -2,6 +2,7 @@
 //! the rooms, the simulation pool, the HTTP routes and the connections together, and takes
 //! them down in order.
 
+use crate::auth::Authenticator;
 use crate::cluster::agones::{self, Agones};
 use crate::cluster::heartbeat::Heartbeat;
 use crate::cluster::{Cluster, Local};
@@ -40,6 +41,7 @@ pub struct Server<G: Game> {
     factory: GameFactory<G>,
     config: ServerConfig,
     files: Files,
+    authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 impl<G: Game> Server<G> {
@@ -57,7 +59,8 @@ impl<G: Game> Server<G> {
     /// A server whose rooms each start from `factory(room_name)`: a game that is not
     /// `Clone`, or that sets each room up differently (a map or a mode per room name).
     pub fn with_rooms(factory: impl Fn(&str) -> G + Send + Sync + 'static) -> Server<G> {
-        Server { factory: Arc::new(factory), config: ServerConfig::default(), files: Arc::new([]) }
+        let (factory, files) = (Arc::new(factory), Arc::new([]));
+        Server { factory, config: ServerConfig::default(), files, authenticator: None }
     }
 
     /// Sets the configuration.
@@ -73,6 +76,15 @@ impl<G: Game> Server<G> {
         self
     }
 
+    /// Decides who may join with `authenticator`, before each WebSocket upgrade: clients it
+    /// refuses get `401` or `403` with its reason, and the identity of those it lets in
+    /// reaches the game in [`crate::ClientInfo::identity`]. Without one, everyone joins as a
+    /// guest. See [`crate::auth`].
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Server<G> {
+        self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
     /// Serves until `shutdown` completes, then closes every client with 1001 and returns.
     /// Fails at once if the configuration or the game's registrations are invalid.
     pub async fn run(
@@ -80,13 +92,15 @@ impl<G: Game> Server<G> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Server { factory, config, files } = self;
+        let Server { factory, config, files, authenticator } = self;
         config.validate().map_err(std::io::Error::other)?;
         let settings = RoomSettings::from_config(&config);
         // Built once here so that a game with invalid registrations fails `run` at once; each
         // room builds its own world on its simulation thread.
         Room::new(factory(DEFAULT_ROOM), settings).map_err(std::io::Error::other)?;
-        let shared = Arc::new(Shared::new(config));
+        let mut shared = Shared::new(config);
+        shared.authenticator = authenticator;
+        let shared = Arc::new(shared);
         let (pool, directory) = SimPool::start(shared.clone(), factory, settings)?;
         directory.open_permanent(DEFAULT_ROOM).map_err(std::io::Error::other)?;
         let local = Arc::new(Local {

@@ -6,6 +6,7 @@
 //! rather than running a burst of ticks. The tick never awaits a socket: it only swaps bytes
 //! into outboxes.
 
+use crate::auth::DuplicateLogin;
 use crate::context::Shared;
 use crate::game::{ClientInfo, Game, Recipient};
 use crate::input::{InputTally, Queued};
@@ -26,6 +27,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
+
+/// The reason sent (with 4006) to a connection whose user signed in again elsewhere.
+const SIGNED_IN_AGAIN: &str = "signed in again on another connection";
 
 struct Client {
     info: ClientInfo,
@@ -169,8 +173,11 @@ impl<G: Game> TickLoop<G> {
     /// Ends the room: closes every client with `code` and takes the room's share off the
     /// server's gauges.
     pub fn end(mut self, code: CloseCode, reason: &str) {
-        for client in self.clients.values() {
+        for (&client_id, client) in &self.clients {
             client.outbox.end(Ending::Close(code, reason.to_owned()));
+            if let Some(user) = client.info.user_id() {
+                self.shared.logins.release(user, client_id);
+            }
         }
         self.clients.clear();
         self.shared.metrics.sessions_waiting.dec_by(self.waiting.len() as i64);
@@ -286,36 +293,42 @@ impl<G: Game> TickLoop<G> {
 
     fn join(&mut self, info: ClientInfo, outbox: Arc<Outbox>, resume: Option<ResumeToken>) {
         let client_id = info.client_id;
-        let resumed = resume.is_some();
         // Held while the game's `join` or `resume` runs, so that a panic in it closes this
         // client too (see `TickLoop::fail`).
         self.joining = Some(outbox.clone());
-        let (entity, own) = match resume {
-            None => self.room.join(&info),
-            Some(token) => match self
-                .take_session(token)
-                .and_then(|entity| self.room.resume(&info, entity).map(|own| (entity, own)))
-            {
-                Some(found) => {
-                    self.shared.metrics.sessions_resumed.inc();
-                    debug!(client_id, entity = found.1.id, "session resumed");
-                    found
-                }
-                None => {
-                    let reason = "resume token unknown, already used, or its window passed";
-                    debug!(client_id, "{reason}");
-                    self.shared.metrics.disconnect(CloseCode::ResumeRefused.label());
-                    outbox.end(Ending::Close(CloseCode::ResumeRefused, reason.to_owned()));
-                    self.joining = None;
-                    return;
-                }
+        let taken = match resume.map(|token| self.take_session(token, &info)) {
+            Some(Ok(entity)) => Some(entity),
+            Some(Err(reason)) => {
+                return self.refuse(&info, &outbox, CloseCode::ResumeRefused, reason);
+            }
+            None => match self.session_of_user(&info) {
+                Ok(entity) => entity,
+                Err((code, reason)) => return self.refuse(&info, &outbox, code, reason),
             },
         };
+        let taken = taken.and_then(|entity| Some((entity, self.room.resume(&info, entity)?)));
+        let resumed = taken.is_some();
+        let (entity, own) = match (taken, resume) {
+            (Some(found), _) => {
+                self.shared.metrics.sessions_resumed.inc();
+                debug!(client_id, user = info.user_id(), entity = found.1.id, "session resumed");
+                found
+            }
+            (None, Some(_)) => {
+                let reason = "resume token unknown, already used, or its window passed";
+                return self.refuse(&info, &outbox, CloseCode::ResumeRefused, reason);
+            }
+            (None, None) => self.room.join(&info),
+        };
         self.joining = None;
+        // Claimed before the welcome is queued: once a client holds its welcome, a second
+        // login of its user sees it live.
+        self.claim_login(&info, &outbox);
         let token = self.new_token();
         let welcome = self.room.welcome(client_id, own, token);
         outbox.push_welcome(Bytes::from(welcome.encode()));
-        info!(room = %self.status.name, client_id, entity = own.id, resumed, "client joined");
+        let user = info.user_id();
+        info!(room = %self.status.name, client_id, user, entity = own.id, resumed, "client joined");
         if token != [0; 16] {
             self.tokens.insert(token, client_id);
         }
@@ -325,6 +338,53 @@ impl<G: Game> TickLoop<G> {
         let client =
             Client { info, entity, outbox, view, lag: 0, probe, put: false, last_size: 0, token };
         self.clients.insert(client_id, client);
+    }
+
+    /// Closes a client whose join is refused with `code` and `reason`.
+    fn refuse(&mut self, info: &ClientInfo, outbox: &Outbox, code: CloseCode, reason: &str) {
+        debug!(client_id = info.client_id, user = info.user_id(), "{reason}");
+        self.shared.metrics.disconnect(code.label());
+        outbox.end(Ending::Close(code, reason.to_owned()));
+        self.joining = None;
+    }
+
+    /// For a signed-in user who presents no resume token: the entity of its session in this
+    /// room, which the new connection takes over (a live one is closed with 4006); `None`
+    /// when it has none, or for a guest. With `--duplicate-login refuse`, a live session
+    /// refuses the newcomer instead (the handshake's `409` missed it by a hair).
+    fn session_of_user(
+        &mut self,
+        info: &ClientInfo,
+    ) -> Result<Option<Entity>, (CloseCode, &'static str)> {
+        let Some(user) = info.user_id() else { return Ok(None) };
+        let live = self.clients.iter().find(|(_, c)| c.info.user_id() == Some(user));
+        if let Some((&old_id, _)) = live {
+            if self.shared.config.duplicate_login == DuplicateLogin::Refuse {
+                return Err((CloseCode::PolicyViolation, "this user is already signed in"));
+            }
+            let Some(old) = self.clients.remove(&old_id) else { return Ok(None) };
+            self.tokens.remove(&old.token);
+            self.owners.remove(&old.entity);
+            self.shared.logins.release(user, old_id);
+            debug!(client_id = old_id, user, "session taken over by a newer login");
+            self.shared.metrics.disconnect(CloseCode::Replaced.label());
+            old.outbox.end(Ending::Close(CloseCode::Replaced, SIGNED_IN_AGAIN.to_owned()));
+            return Ok(Some(old.entity));
+        }
+        let waiting = self.waiting.iter().find(|(_, w)| w.info.user_id() == Some(user));
+        let Some(&token) = waiting.map(|(token, _)| token) else { return Ok(None) };
+        Ok(self.take_waiting(token))
+    }
+
+    /// Records a signed-in client as its user's live connection on this process; a live one
+    /// in another room is closed with 4006 (`--duplicate-login takeover`).
+    fn claim_login(&self, info: &ClientInfo, outbox: &Arc<Outbox>) {
+        let Some(user) = info.user_id() else { return };
+        if let Some(old) = self.shared.logins.claim(user, info.client_id, outbox) {
+            debug!(client_id = old.client_id, user, "closed: signed in again elsewhere");
+            self.shared.metrics.disconnect(CloseCode::Replaced.label());
+            old.outbox.end(Ending::Close(CloseCode::Replaced, SIGNED_IN_AGAIN.to_owned()));
+        }
     }
 
     /// A fresh resume token, or all zero when sessions are not resumed.
@@ -344,23 +404,47 @@ impl<G: Game> TickLoop<G> {
 
     /// The entity of the session `token` resumes, which is taken (tokens are single use): a
     /// waiting session, or a connected one whose client reconnected before the server saw its
-    /// old connection drop (that connection is closed with 4006).
-    fn take_session(&mut self, token: ResumeToken) -> Option<Entity> {
+    /// old connection drop (that connection is closed with 4006). Only for the same user (or
+    /// a guest's session for a guest): a token presented by anyone else is refused and stays
+    /// good for its owner.
+    fn take_session(
+        &mut self,
+        token: ResumeToken,
+        info: &ClientInfo,
+    ) -> Result<Entity, &'static str> {
+        const UNKNOWN: &str = "resume token unknown, already used, or its window passed";
+        const OTHER_USER: &str = "resume token of another user";
         if token == [0; 16] {
-            return None;
+            return Err(UNKNOWN);
         }
-        if let Some(waiting) = self.waiting.remove(&token) {
-            self.status.waiting.fetch_sub(1, Ordering::AcqRel);
-            self.shared.metrics.sessions_waiting.dec();
-            return Some(waiting.entity);
+        if let Some(waiting) = self.waiting.get(&token) {
+            if waiting.info.user_id() != info.user_id() {
+                return Err(OTHER_USER);
+            }
+            return self.take_waiting(token).ok_or(UNKNOWN);
         }
-        let old_id = self.tokens.remove(&token)?;
-        let old = self.clients.remove(&old_id)?;
+        let old_id = *self.tokens.get(&token).ok_or(UNKNOWN)?;
+        if self.clients.get(&old_id).ok_or(UNKNOWN)?.info.user_id() != info.user_id() {
+            return Err(OTHER_USER);
+        }
+        self.tokens.remove(&token);
+        let old = self.clients.remove(&old_id).ok_or(UNKNOWN)?;
         self.owners.remove(&old.entity);
+        if let Some(user) = old.info.user_id() {
+            self.shared.logins.release(user, old_id);
+        }
         let reason = "this session was resumed on a newer connection".to_owned();
         self.shared.metrics.disconnect(CloseCode::Replaced.label());
         old.outbox.end(Ending::Close(CloseCode::Replaced, reason));
-        Some(old.entity)
+        Ok(old.entity)
+    }
+
+    /// Takes the waiting session of `token` out of the waiting list: its entity.
+    fn take_waiting(&mut self, token: ResumeToken) -> Option<Entity> {
+        let waiting = self.waiting.remove(&token)?;
+        self.status.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.shared.metrics.sessions_waiting.dec();
+        Some(waiting.entity)
     }
 
     /// Tells the game of the clients whose resume window has passed.
@@ -375,7 +459,8 @@ impl<G: Game> TickLoop<G> {
             self.status.waiting.fetch_sub(1, Ordering::AcqRel);
             self.shared.metrics.sessions_waiting.dec();
             self.shared.metrics.sessions_expired.inc();
-            debug!(client_id = waiting.info.client_id, "resume window passed");
+            let (client_id, user) = (waiting.info.client_id, waiting.info.user_id());
+            debug!(client_id, user, "resume window passed");
             self.room.leave(&waiting.info, waiting.entity);
         }
     }
@@ -452,20 +537,26 @@ impl<G: Game> TickLoop<G> {
         let window = self.shared.config.resume_window;
         let Some(client) = self.clients.get(&client_id) else { return };
         if !resumable || window.is_zero() || self.tokens.get(&client.token) != Some(&client_id) {
+            let leaving_user = client.info.user_id().map(str::to_owned);
             self.remove(client_id);
-            info!(room = %self.status.name, client_id, "client left");
+            info!(room = %self.status.name, client_id, user = leaving_user, "client left");
             return;
         }
         let Some(client) = self.clients.remove(&client_id) else { return };
         self.tokens.remove(&client.token);
         self.owners.remove(&client.entity);
+        if let Some(user) = client.info.user_id() {
+            self.shared.logins.release(user, client_id);
+        }
         self.room.suspend(client.entity);
+        let waiting_user = client.info.user_id().map(str::to_owned);
         let waiting =
             Waiting { info: client.info, entity: client.entity, until: Instant::now() + window };
         self.waiting.insert(client.token, waiting);
         self.status.waiting.fetch_add(1, Ordering::AcqRel);
         self.shared.metrics.sessions_waiting.inc();
-        info!(room = %self.status.name, client_id, "client dropped; its session waits to be resumed");
+        let room = &self.status.name;
+        info!(%room, client_id, user = waiting_user, "client dropped; its session waits to be resumed");
     }
 
     /// Removes a client for good: the game is told it left.
@@ -473,6 +564,9 @@ impl<G: Game> TickLoop<G> {
         let Some(client) = self.clients.remove(&client_id) else { return false };
         self.tokens.remove(&client.token);
         self.owners.remove(&client.entity);
+        if let Some(user) = client.info.user_id() {
+            self.shared.logins.release(user, client_id);
+        }
         self.room.leave(&client.info, client.entity);
         true
     }

@@ -24,7 +24,7 @@ fn room_with(orbs: usize) -> Room<Arena> {
 }
 
 fn client(id: u32, name: &str) -> ClientInfo {
-    ClientInfo { client_id: id, query: vec![("name".into(), name.into())] }
+    ClientInfo { client_id: id, query: vec![("name".into(), name.into())], identity: None }
 }
 
 fn spawn(room: &mut Room<Arena>, id: u32) -> (Entity, NetId) {

@@ -41,6 +41,8 @@ export class Client extends Emitter {
    * @param {object} options
    * @param {string} options.url WebSocket URL (see socketUrl)
    * @param {string} [options.game] refuse a server running another game
+   * @param {string} [options.token] identity token (a JWT) sent as `?token=`; a refusal of it
+   *   comes as an "error" event with the server's reason
    * @param {() => object|null} [options.input] the game's input value for this tick, sampled
    *   once per server tick while connected (null: send nothing this tick)
    * @param {object} [options.prediction] {components, predict, smooth, snapDistance}: see Predictor;
@@ -49,14 +51,14 @@ export class Client extends Emitter {
    * @param {object} [options.interpolation] {component, delayMs, minDelayMs, maxDelayMs,
    *   maxExtrapolationMs, vanishNow}: see Interpolator
    */
-  constructor({ url, matchmake, room, name, game = null, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
+  constructor({ url, matchmake, room, name, game = null, token = null, authcheck, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
     super();
     this.inputSource = input;
     this.predictionOptions = prediction;
     this.interpolationOptions = interpolation;
     /** The replica's change listeners, shared by every session's replica. */
     this.callbacks = new ReplicaCallbacks();
-    this.connection = new Connection({ url, matchmake, room, name, game, WebSocketImpl, fetchImpl, now });
+    this.connection = new Connection({ url, matchmake, room, name, game, token, authcheck, WebSocketImpl, fetchImpl, now });
     /** The session on screen: the latest whose first Full was applied, or null. */
     this.session = null;
     /** The current connection's session from its Welcome on (its Full may not be here yet). */

@@ -304,7 +304,15 @@ impl Game for Arena {
     }
 
     fn join(&mut self, world: &mut World, client: &ClientInfo) -> Entity {
-        let name = client.param("name").map(sanitize_name).filter(|n| !n.is_empty());
+        // A signed-in player is named by its identity (the token's `name` claim, else its
+        // user id), a guest by its `?name=`.
+        let named = match &client.identity {
+            Some(identity) => {
+                identity.claims.get("name").and_then(|n| n.as_str()).or(Some(&identity.user_id))
+            }
+            None => client.param("name"),
+        };
+        let name = named.map(sanitize_name).filter(|n| !n.is_empty());
         let name = name.unwrap_or_else(|| format!("player-{}", client.client_id));
         let player = spawn_player(world, &name);
         world
