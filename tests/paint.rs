@@ -9,7 +9,7 @@ mod paint;
 
 use common::{TestServer, within};
 use glam::Vec2;
-use paint::{Canvas, Cell, Cursor, Paint, PaintInput, Painter};
+use paint::{Brush, Canvas, Cell, Cursor, Paint, PaintInput, Painter};
 use tickwire::ServerConfig;
 use tickwire::bots::{BotClient, GameSpec};
 
@@ -25,7 +25,7 @@ async fn two_painters_see_each_others_cursor_and_strokes() {
     let mut ada = painter(&server, "ada").await;
     let mut bob = painter(&server, "bob").await;
     let names: Vec<_> = ada.welcome.schema.components.iter().map(|c| c.name.clone()).collect();
-    assert_eq!(names, ["Cursor", "Painter", "Cell", "Canvas"]);
+    assert_eq!(names, ["Cursor", "Painter", "Cell", "Canvas", "Brush"]);
     // Ada paints cell (5, 7): the cursor at its middle, button down.
     let stroke = PaintInput { x: 5 * 16 + 8, y: 7 * 16 + 8, down: true };
     let mut last = 0;
@@ -54,6 +54,8 @@ async fn two_painters_see_each_others_cursor_and_strokes() {
     let canvas = bob.replica.ids().find_map(|id| bob.replica.get::<Canvas>(id));
     assert_eq!(canvas, Some(Canvas { strokes: 1 }), "repainting the same colour is no stroke");
     assert_eq!(bob.replica.get::<Painter>(ada_id).map(|p| p.name), Some("ada".into()));
+    // Her brush, an enum component, shows her painting that cell.
+    assert_eq!(bob.replica.get::<Brush>(ada_id), Some(Brush::Painting { x: 5, y: 7 }));
     // A cursor off the canvas closes only that painter, with the reason.
     let off = PaintInput { x: 60_000, y: 0, down: false };
     ada.send_input(off).await.expect("send");

@@ -1,14 +1,17 @@
 //! Paint: everyone moves a cursor over a shared grid and paints the cells under it in their
 //! own colour. A second game on tickwire, written only against its public API, and shaped
 //! nothing like the arena: absolute cursor positions as input, painted cells as entities
-//! without a position, one canvas entity everybody sees, no interest management.
+//! without a position, one canvas entity everybody sees, no interest management, and each
+//! painter's [`Brush`] an enum component set after the simulation ([`TickSet::BeforeCapture`]).
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tickwire::bots::{BotGame, Steer};
-use tickwire::{ClientInfo, Game, GameBuilder, GameInput, Inputs, Quantized, Replica, Replicated};
+use tickwire::{
+    ClientInfo, Game, GameBuilder, GameInput, Inputs, Quantized, Replica, Replicated, TickSet,
+};
 
 /// Cells across the canvas.
 pub const WIDTH: u16 = 48;
@@ -39,6 +42,22 @@ pub struct Painter {
     pub name: String,
     /// Red, green, blue.
     pub color: [u8; 3],
+}
+
+/// What a painter's brush is doing, for everyone to see: an enum component, sent whole
+/// whenever it changes.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Brush {
+    /// The button is up.
+    #[default]
+    Lifted,
+    /// The button is down over cell (`x`, `y`).
+    Painting {
+        /// Column.
+        x: u16,
+        /// Row.
+        y: u16,
+    },
 }
 
 /// A painted cell.
@@ -111,7 +130,9 @@ impl Game for Paint {
         game.replicate::<Painter>();
         game.replicate::<Cell>();
         game.replicate::<Canvas>();
+        game.replicate_variants(&[Brush::Lifted, Brush::Painting { x: 0, y: 0 }]);
         game.add_systems((move_cursors, paint).chain());
+        game.add_systems_to(TickSet::BeforeCapture, show_brushes);
     }
 
     fn welcome(&self) -> PaintWelcome {
@@ -123,7 +144,7 @@ impl Game for Paint {
         let hue = client.client_id.wrapping_mul(0x9E37_79B9).to_le_bytes();
         let color = [hue[0] | 0x40, hue[1] | 0x40, hue[2] | 0x40];
         let center = Vec2::new(f32::from(WIDTH), f32::from(HEIGHT)) / 2.0;
-        world.spawn((Replicated, Cursor(center), Painter { name, color })).id()
+        world.spawn((Replicated, Cursor(center), Painter { name, color }, Brush::Lifted)).id()
     }
 }
 
@@ -133,6 +154,20 @@ fn move_cursors(mut cursors: Query<(&Inputs<PaintInput>, &mut Cursor)>) {
         if let Some(input) = inputs.this_tick().last() {
             cursor.0 = Vec2::new(f32::from(input.x), f32::from(input.y)) / CURSOR_SCALE;
         }
+    }
+}
+
+/// The cell under a cursor.
+fn cell_under(cursor: &Cursor) -> (u16, u16) {
+    ((cursor.0.x as u16).min(WIDTH - 1), (cursor.0.y as u16).min(HEIGHT - 1))
+}
+
+/// Once the tick's painting is done, shows each brush as its latest input left it.
+fn show_brushes(mut brushes: Query<(&Inputs<PaintInput>, &Cursor, &mut Brush)>) {
+    for (inputs, cursor, mut brush) in &mut brushes {
+        let Some(input) = inputs.this_tick().last() else { continue };
+        let (x, y) = cell_under(cursor);
+        brush.set_if_neq(if input.down { Brush::Painting { x, y } } else { Brush::Lifted });
     }
 }
 
@@ -148,8 +183,7 @@ fn paint(
         if !inputs.this_tick().iter().any(|input| input.down) {
             continue;
         }
-        let x = (cursor.0.x as u16).min(WIDTH - 1);
-        let y = (cursor.0.y as u16).min(HEIGHT - 1);
+        let (x, y) = cell_under(cursor);
         let stroke = Cell { x, y, color: painter.color };
         let changed = match index.0.get(&(x, y)).and_then(|&e| cells.get_mut(e).ok()) {
             Some(mut cell) if *cell != stroke => {

@@ -63,6 +63,12 @@ function draw(view) {
     ctx.beginPath();
     ctx.arc(x, y, 7, 0, Math.PI * 2);
     ctx.stroke();
+    // Brush is an enum component: "Lifted", or {Painting: {x, y}} over the cell it paints.
+    const brush = entity.has("Brush") ? entity.get("Brush") : "Lifted";
+    if (brush !== "Lifted") {
+      ctx.fillStyle = css(painter.color);
+      ctx.fill();
+    }
     ctx.fillStyle = "#222";
     ctx.fillText(painter.name, x + 10, y - 8);
   }
