@@ -72,3 +72,42 @@ async fn two_painters_see_each_others_cursor_and_strokes() {
     bob.close().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_sheet_is_seen_only_by_its_painters() {
+    let server = TestServer::start_game(Paint, ServerConfig::default()).await;
+    let mut ada = painter(&server, "ada&sheet=1").await;
+    let mut bob = painter(&server, "bob&sheet=1").await;
+    let mut cid = painter(&server, "cid").await;
+    let stroke = PaintInput { x: 2 * 16 + 8, y: 3 * 16 + 8, down: true };
+    let last = ada.send_input(stroke).await.expect("send");
+    while ada.replica.last_input_seq < last {
+        within(ada.next_snapshot()).await.expect("snapshot");
+    }
+    let (ada_id, cid_id) = (ada.welcome.entity_id, cid.welcome.entity_id);
+    let cells = |client: &BotClient| -> Vec<Cell> {
+        client.replica.ids().filter_map(|id| client.replica.get(id)).collect()
+    };
+    // Bob, on the sheet, sees Ada's stroke; then Cid has had time to see it, and must not.
+    within(async {
+        while cells(&bob).is_empty() {
+            bob.next_snapshot().await.expect("snapshot");
+        }
+    })
+    .await;
+    while cid.replica.tick <= bob.replica.tick {
+        within(cid.next_snapshot()).await.expect("snapshot");
+    }
+    let painted = cells(&bob);
+    assert_eq!(painted.len(), 1);
+    assert_eq!((painted[0].x, painted[0].y), (2, 3));
+    assert!(bob.replica.contains(ada_id), "sheet painters see each other");
+    assert!(cells(&cid).is_empty(), "the shared canvas does not show the sheet's stroke");
+    assert!(!cid.replica.contains(ada_id), "nor the sheet's painters");
+    within(ada.next_snapshot()).await.expect("snapshot");
+    assert!(ada.replica.contains(cid_id), "sheet painters still see the shared canvas's");
+    for client in [ada, bob, cid] {
+        client.close().await;
+    }
+    server.stop().await;
+}
