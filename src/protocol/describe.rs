@@ -631,6 +631,37 @@ mod tests {
         );
     }
 
+    #[derive(Serialize, serde::Deserialize, Default)]
+    enum Stance {
+        #[default]
+        Idle,
+        Running {
+            speed: u8,
+        },
+        Down(u16),
+    }
+
+    #[derive(Serialize, serde::Deserialize, Default)]
+    struct Holder(Stance);
+
+    #[test]
+    fn describe_all_checks_an_enum_against_its_variant_count() {
+        assert_eq!(variant_count::<Stance>(), Some(3));
+        assert_eq!(variant_count::<Holder>(), None);
+        assert_eq!(variant_count::<u8>(), None);
+        let all = [Stance::Down(1), Stance::Idle, Stance::Running { speed: 2 }];
+        let Ok(Type::Enum { name, variants }) = describe_all(&all) else { panic!("an enum") };
+        assert_eq!((name.as_str(), variants.len()), ("Stance", 3));
+        // The last variant missing is seen only by the count.
+        let short = describe_all(&[Stance::Idle, Stance::Running { speed: 2 }]).expect_err("");
+        assert!(short.0.contains("Stance has 3 variants and the samples show 2"), "{short}");
+        let one = describe_all(&[Stance::Idle]).expect_err("one sample");
+        assert!(one.0.contains("has 3 variants"), "{one}");
+        let nested = describe_all(&[Holder::default()]).expect_err("nested");
+        assert!(nested.0.contains("enum Stance: one sample"), "{nested}");
+        assert!(matches!(describe_all(&[(1u8, 2u16)]), Ok(Type::Tuple(_))));
+    }
+
     #[test]
     fn an_enum_needs_every_variant_once_and_a_struct_one_sample() {
         let missing = describe_variants(&[Chat::Hello, Chat::Emote(1)]).expect_err("gaps");
