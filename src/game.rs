@@ -274,15 +274,19 @@ pub trait Game: Send + 'static {
 
 /// Where a game's system runs in one tick. A tick runs, in order:
 ///
-/// 1. [`TickSet::BeforeInput`]: the clients' [`crate::Inputs`] still hold the previous tick's
-///    inputs (read them to remember the last state, reset per-tick flags...);
-/// 2. input application: each client's buffered inputs for this tick are moved into its
-///    [`crate::Inputs::this_tick`] (messages were handed to [`Game::message`] before);
-/// 3. [`TickSet::Simulate`]: the game's systems ([`GameBuilder::add_systems`] puts them here);
-/// 4. [`TickSet::BeforeCapture`]: last changes before the state is sent (clamp, derive
-///    replicated values from the simulated ones, scoreboards);
-/// 5. replication capture: every replicated component's change is encoded once for all
-///    clients, then events queued with [`Outgoing`] are sent, then the snapshots.
+/// 1. what clients did since the last tick: [`Game::join`], [`Game::leave`], [`Game::resume`]
+///    and [`Game::message`], in arrival order;
+/// 2. [`TickSet::BeforeInput`]: the clients' [`crate::Inputs::this_tick`] still hold the
+///    previous tick's inputs (remember the last state, reset per-tick flags...);
+/// 3. input application: each client's inputs for this tick move into its
+///    [`crate::Inputs::this_tick`] (none, one, or two while a backlog drains);
+/// 4. [`TickSet::Simulate`]: the game's systems ([`GameBuilder::add_systems`] puts them here);
+/// 5. [`TickSet::BeforeCapture`]: last changes before the state is sent (clamp, derive
+///    replicated values from simulated ones, mark the leader [`crate::AlwaysRelevant`]);
+/// 6. replication capture: every replicated component's change is encoded once for all
+///    clients; then the events queued with [`Outgoing`] are sent, then each client's snapshot.
+///
+/// Within a set, order systems with bevy's own `.chain()`, `.before(..)` and `.after(..)`.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TickSet {
     /// Before this tick's inputs are applied.

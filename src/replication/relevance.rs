@@ -20,7 +20,9 @@ pub struct AlwaysRelevant;
 ///
 /// An entity without `VisibleTo` is seen by everyone. A client always sees its own entity.
 /// Entering a client's view this way is a spawn for it, leaving it a despawn, like interest;
-/// both rules combine (an entity must be near, or [`AlwaysRelevant`], and visible).
+/// both rules combine (an entity must be near, or [`AlwaysRelevant`], and visible). While any
+/// entity has a `VisibleTo`, each client's snapshot is assembled from its own list of
+/// entities (as with interest) instead of the one delta shared by all.
 #[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VisibleTo(pub u64);
 
