@@ -4,7 +4,7 @@
 //! A game knows nothing of bytes, sockets or threads: it registers components with a codec
 //! and a visibility, and the server does the rest.
 
-use crate::protocol::describe::{describe, describe_all, describe_variants};
+use crate::protocol::describe::{describe, describe_all};
 use crate::protocol::{Schema, Type};
 use crate::registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
 use bevy_ecs::component::Component;
@@ -411,9 +411,8 @@ pub(crate) fn schema_of<G: Game>(
 ) -> Result<Schema, String> {
     let input = describe_all(&G::Input::samples()).map_err(|e| format!("input type: {e}"))?;
     let welcome: Type = describe(welcome).map_err(|e| format!("welcome type: {e}"))?;
-    let message =
-        describe_variants(&G::Message::samples()).map_err(|e| format!("message type: {e}"))?;
-    let event = describe_variants(&G::Event::samples()).map_err(|e| format!("event type: {e}"))?;
+    let message = describe_all(&G::Message::samples()).map_err(|e| format!("message type: {e}"))?;
+    let event = describe_all(&G::Event::samples()).map_err(|e| format!("event type: {e}"))?;
     let schema = registry.schema(G::NAME, input, welcome, message, event);
     // A client decodes the schema with a bound on how deep types nest: refuse here, at
     // startup, a game whose welcome no client could decode.

@@ -86,7 +86,9 @@ pub fn describe_all<T: Serialize + DeserializeOwned>(samples: &[T]) -> Result<Ty
         && variants.len() != count
     {
         return refuse(&format!(
-            "enum {name} has {count} variants and the samples show {}; give one sample of each",
+            "enum {name} has {count} variants and the samples show {}; give one sample of each \
+             (`replicate_variants` for a component, `GameInput::samples` for an input, \
+             `GameMessage::samples` for a message or event)",
             variants.len()
         ));
     }
