@@ -59,12 +59,12 @@ pub mod tick_loop;
 
 pub use config::ServerConfig;
 pub use game::{
-    ClientInfo, Game, GameBuilder, GameInput, GameMessage, NoMessages, Outgoing, Recipient,
+    ClientInfo, Game, GameBuilder, GameInput, GameMessage, NoMessages, Outgoing, Recipient, TickSet,
 };
 pub use identity::{NetId, Replicated};
 pub use input::Inputs;
 pub use registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
-pub use replication::Replica;
+pub use replication::{AlwaysRelevant, MemberOf, Replica, VisibleTo};
 pub use room::{Room, RoomSettings, TickInfo, registry_of};
 pub use server::Server;
 pub use tick::Tick;

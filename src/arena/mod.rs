@@ -3,7 +3,8 @@
 //!
 //! Replicates a quantized [`Position`] (4 bytes per moving player per snapshot), the owner's
 //! own [`Velocity`] for prediction, and the static [`Radius`], [`Color`], [`Name`], [`Score`]
-//! and [`Orb`] marker; interest is managed by position.
+//! and [`Orb`] marker; interest is managed by position, and the top scorer is
+//! [`crate::AlwaysRelevant`]: every client sees the leader wherever they are.
 
 mod components;
 pub mod movement;
@@ -291,6 +292,7 @@ impl Game for Arena {
             )
                 .chain(),
         );
+        game.add_systems_to(crate::TickSet::BeforeCapture, systems::mark_leader);
         game.world().run_system_cached(systems::spawn_orbs).ok();
     }
 
