@@ -136,7 +136,7 @@ fn room() -> Room<Teams> {
 
 fn join(room: &mut Room<Teams>, id: u32, team: u32, x: f32) -> (Entity, NetId) {
     let query = vec![("team".into(), team.to_string()), ("x".into(), x.to_string())];
-    room.join(&ClientInfo { client_id: id, query })
+    room.join(&ClientInfo { client_id: id, query, identity: None })
 }
 
 /// A client as the server sees it: its view, and the replica its snapshots build.
