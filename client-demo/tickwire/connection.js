@@ -85,6 +85,8 @@ const REFUSALS = new Map([
   [CloseCode.TOO_MANY_ROOMS, "the server has no room for another room, join an open one"],
   [CloseCode.REPLACED, "this session was resumed elsewhere (another tab?)"],
   [CloseCode.SEAT_REFUSED, "this seat is no longer valid: join the room again"],
+  [CloseCode.KICKED, "an operator removed this client"],
+  [CloseCode.ROOM_CLOSED, "an operator closed this room"],
 ]);
 
 // Closes after which a matchmaking client asks for a new placement instead of giving up or

@@ -66,6 +66,10 @@ export const CloseCode = Object.freeze({
   SEAT_REFUSED: 4007,
   /** This room's server lost its ownership of it: matchmake again (the match state is gone). */
   ROOM_LOST: 4008,
+  /** An operator kicked this client from the console; the reason says why. Do not retry. */
+  KICKED: 4009,
+  /** An operator closed this client's room from the console; the reason says why. */
+  ROOM_CLOSED: 4010,
 });
 
 /** A resume token of all zeros: the server does not resume sessions. */
