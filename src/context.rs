@@ -21,6 +21,8 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     /// The threads that read plain-TCP sockets, started with the first connection.
     pub readers: ReadPool,
+    /// The last closes sent to clients, for the operator console.
+    pub closes: crate::admin::CloseLog,
 }
 
 impl Shared {
@@ -36,6 +38,7 @@ impl Shared {
             connections: AtomicUsize::new(0),
             next_client_id: AtomicU32::new(1),
             shutting_down: AtomicBool::new(false),
+            closes: crate::admin::CloseLog::default(),
         }
     }
 

@@ -24,12 +24,14 @@
 //! - [`server`]: [`Server`], the composition root.
 //! - `panics`: panics in a game's code caught where they start, so they fail one room or one
 //!   connection.
+//! - [`admin`]: the operator console (`/admin`) and its API, behind a bearer token.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
 //! - [`arena`]: the arena, the first game, written only against the public API.
 //! - [`config`], [`context`], [`metrics`], [`tick`]: settings, shared state, metrics, the tick.
 
+pub mod admin;
 pub mod arena;
 pub mod bots;
 pub mod cluster;

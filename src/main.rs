@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the game server (the default when no subcommand is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load-test a server with N WebSocket bots and report netcode quality.
     Bots(tickwire::bots::cli::BotsArgs),
     /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
@@ -37,6 +37,15 @@ struct ServeArgs {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     bind: SocketAddr,
+    /// A file holding the operator's token (first line; at least 16 bytes): serves the console
+    /// at /admin and its API, which want `Authorization: Bearer TOKEN`. Without it there is
+    /// no admin route at all.
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<std::path::PathBuf>,
+    /// Serve /metrics, /admin and the admin API on this internal address instead of the
+    /// public one (plain HTTP; keep it off the internet).
+    #[arg(long, value_name = "ADDR:PORT")]
+    admin_bind: Option<SocketAddr>,
     /// Simulation ticks (and snapshots) per second, 1 to 240.
     #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
     tick_rate: u16,
@@ -231,8 +240,14 @@ impl ServeArgs {
             game_message_rate: self.game_message_rate,
             cluster,
             agones: self.agones(),
+            admin_token: self.admin_token()?,
             ..defaults
         })
+    }
+
+    fn admin_token(&self) -> Result<Option<tickwire::admin::AdminToken>, String> {
+        let Some(file) = &self.admin_token_file else { return Ok(None) };
+        tickwire::admin::AdminToken::from_file(file).map(Some).map_err(|e| e.to_string())
     }
 
     fn cluster(&self) -> Result<Option<ClusterConfig>, String> {
@@ -282,7 +297,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Serve(args)) => serve(*args),
         Some(Command::Bots(args)) => {
             GameSpec::of(Arena::default()).and_then(|game| tickwire::bots::cli::main(game, args))
         }
@@ -320,9 +335,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             tickwire::protocol::SUBPROTOCOL
         );
         info!(tick_rate = config.tick_rate_hz, world = arena.size, view = arena.view_radius, "server started");
-        Server::new(Arena::new(arena))
+        let mut server = Server::new(Arena::new(arena))
             .config(config)
-            .pages(tickwire::net::http::demo_files().iter().copied())
+            .pages(tickwire::net::http::demo_files().iter().copied());
+        if let Some(bind) = args.admin_bind {
+            let admin = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| format!("cannot listen on --admin-bind {bind}: {e}"))?;
+            let addr = admin.local_addr().map_err(|e| e.to_string())?;
+            println!("tickwire: admin routes and /metrics on http://{addr}/ only");
+            server = server.admin_listener(admin);
+        }
+        server
             .run(listener, shutdown_signal())
             .await
             .map_err(|e| e.to_string())

@@ -73,7 +73,8 @@ pub fn client_library() -> impl Iterator<Item = Page> {
 }
 
 /// The router for one server, serving `files` as its pages; with `cluster`, `/ws` requires a
-/// seat and `/rooms` lists the whole cluster.
+/// seat and `/rooms` lists the whole cluster. `/metrics` and the console are not in it: the
+/// server adds them here or on its admin listener.
 pub fn router<W: Wire>(
     shared: Arc<Shared>,
     rooms: Arc<Directory<W>>,
@@ -93,7 +94,6 @@ pub fn router<W: Wire>(
         .route("/rooms", get(room_list::<W>).layer(cors.clone()))
         .route("/matchmake", post(matchmake::<W>).layer(cors))
         .route("/healthz", get(healthz::<W>))
-        .route("/metrics", get(metrics::<W>))
         .route(
             "/{*path}",
             get(|State(state): State<AppState<W>>, Path(path): Path<String>| async move {
@@ -388,9 +388,14 @@ async fn room_list<W: Wire>(State(state): State<AppState<W>>) -> Response {
     (headers, body).into_response()
 }
 
-async fn metrics<W: Wire>(State(AppState { shared, .. }): State<AppState<W>>) -> Response {
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
+/// `GET /metrics`: on the public router's port, or on the admin listener's alone
+/// (`--admin-bind`).
+pub fn metrics_router(shared: Arc<Shared>) -> Router {
+    let metrics = move || async move {
+        let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
+    };
+    Router::new().route("/metrics", get(metrics))
 }
 
 fn static_file(files: &[Page], path: &str) -> Response {

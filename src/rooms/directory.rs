@@ -183,6 +183,11 @@ impl<W: Wire> Directory<W> {
         same
     }
 
+    /// The inbox of the open room `name`, to send it an operator's command.
+    pub fn inbox(&self, name: &str) -> Option<Inbox<W>> {
+        self.lock().get(name).map(|entry| entry.inbox.clone())
+    }
+
     /// Every open room, by name.
     pub fn list(&self) -> Vec<Arc<RoomStatus>> {
         let mut list: Vec<_> = self.lock().values().map(|entry| entry.status.clone()).collect();

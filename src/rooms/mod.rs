@@ -3,6 +3,7 @@
 //!
 //! - [`name`]: what a room may be called; the default room.
 //! - [`status`]: what the HTTP side can read of a running room (players, tick, health).
+//! - [`figures`]: a room's recent tick times and bytes, for the operator console.
 //! - [`directory`]: name → room, the only place rooms are opened, joined and closed; it
 //!   enforces the room capacity and the room limit.
 //! - [`pool`]: the simulation threads, a few per machine, each running many rooms, every
@@ -11,6 +12,7 @@
 //! Nothing here simulates or touches a socket: a room's tick is [`crate::tick_loop`]'s.
 
 pub mod directory;
+pub mod figures;
 pub mod name;
 pub mod pool;
 pub mod status;

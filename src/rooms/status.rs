@@ -25,6 +25,8 @@ pub struct RoomStatus {
     /// Clients in the world at the latest tick.
     pub clients_in_world: AtomicU32,
     last_tick_micros: AtomicU64,
+    /// Its recent tick times and the bytes it sent, for the operator console.
+    pub figures: super::figures::RoomFigures,
 }
 
 impl RoomStatus {
@@ -40,6 +42,7 @@ impl RoomStatus {
             tick: AtomicU32::new(0),
             clients_in_world: AtomicU32::new(0),
             last_tick_micros: AtomicU64::new(0),
+            figures: super::figures::RoomFigures::default(),
         }
     }
 
