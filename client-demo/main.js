@@ -48,6 +48,7 @@ client.on("close", (status) => {
   if (closes.length > MAX_CLOSES_REMEMBERED) closes.shift();
 });
 client.on("event", (event) => showEvent(event));
+client.on("notice", (text) => addLine({ notice: `operator: ${text}` }));
 client.on("welcome", (welcome) => {
   const resumed = resumedFrom !== null && welcome.entity_id === resumedFrom && !client.connection.pendingRematch;
   if (resumed) addLine({ notice: "reconnected: your player is back" });

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tickwire::Server;
 use tickwire::admin::AdminToken;
 use tickwire::arena::Arena;
+use tickwire::bots::client::Received;
 use tickwire::bots::client::next_binary;
 use tickwire::bots::{BotClient, BotError};
 use tickwire::config::ServerConfig;
@@ -214,4 +215,36 @@ async fn admin_bind_keeps_metrics_and_the_console_off_the_public_port() {
     within(bot.next_snapshot()).await.expect("plays");
     let _ = stop.send(());
     within(task).await.expect("joined").expect("stopped cleanly");
+}
+
+/// Reads until an operator's notice arrives; its text.
+async fn notice(bot: &mut BotClient) -> String {
+    within(async {
+        loop {
+            if let Received::Notice(notice) = bot.receive().await.expect("receives") {
+                return notice.text;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_notice_reaches_every_client_of_the_room_as_a_notice_message() {
+    let server = TestServer::start_arena(with_token(), small_arena()).await;
+    let (mut a, mut b) =
+        (join(server.addr, "duel", "a").await, join(server.addr, "duel", "b").await);
+    let path = "/admin/api/rooms/duel/notice";
+    for bad in ["", "{}", r#"{"text": ""}"#, r#"{"text": "a\nb"}"#] {
+        assert_eq!(api(server.addr, "POST", path, bad).await.0, 400, "{bad}");
+    }
+    let long = format!(r#"{{"text": "{}"}}"#, "x".repeat(201));
+    assert_eq!(api(server.addr, "POST", path, &long).await.0, 400, "too long");
+    let (status, sent) =
+        api(server.addr, "POST", path, r#"{"text": "restart in 5 minutes ✓"}"#).await;
+    assert_eq!((status, &sent["sent"]), (200, &serde_json::json!(2)), "{sent}");
+    assert_eq!(notice(&mut a).await, "restart in 5 minutes ✓");
+    assert_eq!(notice(&mut b).await, "restart in 5 minutes ✓");
+    let nowhere = "/admin/api/rooms/nowhere/notice";
+    assert_eq!(api(server.addr, "POST", nowhere, r#"{"text": "hi"}"#).await.0, 404);
 }

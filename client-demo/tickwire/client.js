@@ -11,6 +11,7 @@
 // Events (besides the connection's "status", "welcome", "pong", "error", "close", forwarded):
 //   "snapshot" (replica, report)  after each Full or Delta was applied and reconciled
 //   "event"    (event, tick)      one of the game's events (forwarded), in order
+//   "notice"   (text, tick)       an operator's notice to the room, sent from the console
 // `send(message)` sends one of the game's messages (e.g. {Chat: {text}}).
 // Each Welcome starts a new session (new replica, seq from 1); a snapshot that does not fit
 // closes the connection with 4000 and it reconnects.
@@ -22,7 +23,7 @@ import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
 import { Replica } from "./replica.js";
 
-const FORWARDED = ["status", "open", "pong", "error", "close", "event", "rematch"];
+const FORWARDED = ["status", "open", "pong", "error", "close", "event", "notice", "rematch"];
 
 export class Client extends Emitter {
   /**

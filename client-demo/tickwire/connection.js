@@ -7,6 +7,7 @@
 //   "welcome" (welcome, schema)   the Welcome decoded; `schema` is the compiled Schema
 //   "message" (message, nowMs)    every Full and Delta, decoded with the schema
 //   "event"   (event, tick)       one of the game's events, in the order the server sent them
+//   "notice"  (text, tick)        an operator's notice to the room (from the console)
 //   "pong"    (pong, rttMs)       an answer to one of this connection's pings
 //   "error"   (reason)            the server broke the protocol; the socket closes with 4000
 //   "close"   (status)            the socket closed: code, reason, and whether it retries
@@ -347,6 +348,7 @@ export class Connection extends Emitter {
     if (message.type === "Welcome") return this.fail("a second Welcome");
     if (message.type === "Pong") return this.handlePong(message);
     if (message.type === "Event") return this.emit("event", message.event, message.tick);
+    if (message.type === "Notice") return this.emit("notice", message.text, message.tick);
     this.snapshots++;
     this.emit("message", message, this.now());
   }

@@ -8,6 +8,7 @@
 //! | `GET /admin/api/rooms/{room}/clients` | the room's clients |
 //! | `POST /admin/api/rooms/{room}/clients/{id}/kick` | closes the client with 4009 |
 //! | `POST /admin/api/rooms/{room}/close` | closes every client of the room with 4010 |
+//! | `POST /admin/api/rooms/{room}/notice` | sends every client of the room a notice |
 //! | `GET /admin/api/closes` | the last closes sent, newest first |
 //! | `GET /admin/api/series` | the server's figures, one sample a second |
 //!
@@ -18,6 +19,7 @@ use super::series::{SAMPLE_PERIOD, Sample, Series};
 use super::token::{self, AdminToken};
 use crate::context::Shared;
 use crate::net::inbox::{Event, Wire};
+use crate::protocol::MAX_NOTICE_BYTES;
 use crate::rooms::Directory;
 use crate::rooms::figures::TickPercentiles;
 use axum::Router;
@@ -65,6 +67,7 @@ pub fn router<W: Wire>(state: AdminState<W>) -> Router {
         .route("/rooms/{room}/clients", get(clients::<W>))
         .route("/rooms/{room}/clients/{id}/kick", post(kick::<W>))
         .route("/rooms/{room}/close", post(close::<W>))
+        .route("/rooms/{room}/notice", post(notice::<W>))
         .route("/closes", get(closes::<W>))
         .route("/series", get(series::<W>))
         .layer(auth)
@@ -263,6 +266,50 @@ async fn close<W: Wire>(
         Ok(closed) => json(&ActionDone { room, closed, reason }),
         Err(error) => error.into_response(),
     }
+}
+
+/// The body of a notice.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeBody {
+    text: String,
+}
+
+/// The answer to a notice.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NoticeSent {
+    /// The room.
+    pub room: String,
+    /// Clients it was queued for.
+    pub sent: usize,
+}
+
+async fn notice<W: Wire>(
+    State(state): State<AdminState<W>>,
+    Path(room): Path<String>,
+    body: Bytes,
+) -> Response {
+    let text = match notice_text(&body) {
+        Ok(text) => text,
+        Err(error) => return error.into_response(),
+    };
+    match ask(&state.rooms, &room, |reply| Command::Notice { text, reply }).await {
+        Ok(sent) => json(&NoticeSent { room, sent }),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The text of a notice's body (JSON `{"text": "..."}`), checked.
+fn notice_text(body: &[u8]) -> Result<String, ApiError> {
+    let body: NoticeBody = serde_json::from_slice(body).map_err(|error| {
+        ApiError::BadRequest(format!("body: expected {{\"text\": \"...\"}}: {error}"))
+    })?;
+    let text = body.text.trim().to_owned();
+    if text.is_empty() || text.len() > MAX_NOTICE_BYTES || text.chars().any(char::is_control) {
+        let limit = format!("1 to {MAX_NOTICE_BYTES} bytes, no control characters");
+        return Err(ApiError::BadRequest(format!("text: {limit}")));
+    }
+    Ok(text)
 }
 
 /// Sends `room` a command and waits for its tick's answer; `Err` is the response to give:

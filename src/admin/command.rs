@@ -28,6 +28,14 @@ pub enum Command {
         /// The answer.
         reply: oneshot::Sender<usize>,
     },
+    /// Send every client of the room an operator's notice ([`crate::protocol::Notice`]) with
+    /// `text`; answers how many it was queued for.
+    Notice {
+        /// The operator's text.
+        text: String,
+        /// The answer.
+        reply: oneshot::Sender<usize>,
+    },
     /// List the room's clients.
     Clients {
         /// The answer.

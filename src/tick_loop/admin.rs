@@ -5,7 +5,8 @@ use super::{Client, TickLoop};
 use crate::admin::{ClientRow, Command};
 use crate::game::Game;
 use crate::net::outbox::Ending;
-use crate::protocol::CloseCode;
+use crate::protocol::{CloseCode, Notice};
+use axum::body::Bytes;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tracing::info;
@@ -33,12 +34,36 @@ impl<G: Game> TickLoop<G> {
                 info!(room = self.status.name, closed, reason, "room closed by the operator");
                 let _ = reply.send(closed);
             }
+            Command::Notice { text, reply } => {
+                let _ = reply.send(self.notice(text));
+            }
             Command::Clients { reply } => {
                 let now = Instant::now();
                 let rows = self.clients.values().map(|client| self.row(client, now)).collect();
                 let _ = reply.send(rows);
             }
         }
+    }
+
+    /// Queues an operator's notice for every client, as events are queued: one whose event
+    /// queue is full is closed as too slow. How many it was queued for.
+    fn notice(&mut self, text: String) -> usize {
+        let tick = self.next_tick.0.saturating_sub(1);
+        let frame = Bytes::from(Notice { tick, text }.encode());
+        let (mut queued, mut overflowed) = (0, Vec::new());
+        for (&id, client) in &self.clients {
+            if client.outbox.push_event(frame.clone()) {
+                queued += 1;
+            } else {
+                overflowed.push(id);
+            }
+        }
+        let limit = self.shared.config.event_queue;
+        for client_id in overflowed {
+            self.too_slow(client_id, format!("too slow: {limit} events left unread"));
+        }
+        info!(room = self.status.name, queued, "operator notice sent");
+        queued
     }
 
     /// Closes a client with `code` and `reason` and tells the game it left: its session is

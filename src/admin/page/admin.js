@@ -58,6 +58,7 @@ function drawRooms(list) {
     for (const value of [room.players, room.waiting, room.capacity, room.uptime_seconds,
       fixed(room.tick_ms_p50, 2), fixed(room.tick_ms_p99, 2), fixed(room.lateness_ms_p99, 2),
       Math.round(room.bytes_per_second)]) cell(row, value);
+    button(row, "notice", () => notice(room.name));
     button(row, "close", () => act(`/rooms/${encodeURIComponent(room.name)}/close`, `close room ${room.name}`));
   }
 }
@@ -117,6 +118,17 @@ async function act(path, what) {
 }
 
 // Asks even without a token: the server's 401 is what tells the operator to give one.
+async function notice(room) {
+  const text = prompt(`Notice to everyone in room ${room}:`, "");
+  if (!text) return;
+  try {
+    const done = await api(`/rooms/${encodeURIComponent(room)}/notice`, { text });
+    setStatus(`notice sent to ${done.sent} clients of ${room}`);
+  } catch (error) {
+    setStatus(`notice to ${room} failed: ${error.message}`, true);
+  }
+}
+
 async function refresh() {
   try {
     const [rooms, closes, series] = await Promise.all([api("/rooms"), api("/closes"), api("/series")]);
