@@ -5,6 +5,8 @@
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::net::reader::ReadPool;
+use crate::rooms::Fence;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// State shared by the simulation threads and the connection tasks.
@@ -23,6 +25,8 @@ pub struct Shared {
     pub readers: ReadPool,
     /// The last closes sent to clients, for the operator console.
     pub closes: crate::admin::CloseLog,
+    /// In a cluster, holds the rooms after a pause until their leases are proven again.
+    pub fence: Arc<Fence>,
 }
 
 impl Shared {
@@ -31,7 +35,9 @@ impl Shared {
         let metrics = Metrics::new();
         let readers = ReadPool::new(config.read_threads(), config.read_interval)
             .counting(metrics.read_wakeups.clone());
+        let fence = Arc::new(Fence::new(config.cluster.as_ref().map(|cluster| cluster.liveness())));
         Shared {
+            fence,
             readers,
             metrics,
             config,

@@ -186,6 +186,7 @@ impl ClientInfo {
 ///     }
 /// }
 ///
+/// #[derive(Clone)]
 /// struct Counters;
 ///
 /// impl Game for Counters {
@@ -203,6 +204,15 @@ impl ClientInfo {
 ///         world.spawn((Replicated, Count(0))).id()
 ///     }
 /// }
+///
+/// // Serve it (every room starts from a clone of the game), here until the shutdown
+/// // future completes, at once.
+/// # let runtime = tokio::runtime::Runtime::new()?;
+/// # runtime.block_on(async {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// tickwire::Server::new(Counters).run(listener, async {}).await
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait Game: Send + 'static {
     /// One tick of a client's input.

@@ -1,5 +1,6 @@
 //! The `tickwire` binary: `serve` (the default) runs the game server; `bots` load-tests one;
-//! `netsim` puts an emulated network link in front of one.
+//! `netsim` puts an emulated network link in front of one; `schema` prints the arena's schema
+//! (JSON, or TypeScript declarations with `--typescript`).
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -30,6 +31,28 @@ enum Command {
     Bots(tickwire::bots::cli::BotsArgs),
     /// Put an emulated network link (delay, jitter, bandwidth, stalls) in front of a server.
     Netsim(tickwire::netsim::NetsimArgs),
+    /// Print the game's schema as JSON, or with --typescript as TypeScript declarations of
+    /// its components, input, welcome, messages and events (for a page's `.d.ts`).
+    Schema(SchemaArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct SchemaArgs {
+    /// Print TypeScript declarations (a `.d.ts` module) instead of JSON.
+    #[arg(long)]
+    typescript: bool,
+}
+
+/// Prints the arena's schema on stdout.
+fn schema(args: &SchemaArgs) -> Result<(), String> {
+    let (_, schema) = tickwire::registry_of(&mut Arena::default())?;
+    if args.typescript {
+        print!("{}", tickwire::protocol::typescript::declarations(&schema));
+    } else {
+        let json = serde_json::to_string_pretty(&schema).map_err(|e| e.to_string())?;
+        println!("{json}");
+    }
+    Ok(())
 }
 
 #[derive(Args, Debug, Clone)]
@@ -302,6 +325,7 @@ fn main() -> ExitCode {
             GameSpec::of(Arena::default()).and_then(|game| tickwire::bots::cli::main(game, args))
         }
         Some(Command::Netsim(args)) => tickwire::netsim::cli::main(args, shutdown_signal()),
+        Some(Command::Schema(args)) => schema(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

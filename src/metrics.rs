@@ -99,6 +99,8 @@ pub mod names {
     /// Counter: rooms closed because the game's code panicked inside them (a system, a hook,
     /// building the room's world).
     pub const ROOM_PANICS: &str = "tickwire_room_panics";
+    /// Counter: rooms closed because their cluster lease was lost (clients got 4008).
+    pub const ROOM_LEASES_LOST: &str = "tickwire_room_leases_lost";
 
     /// Every metric with a sample on the page from the server's start: all but the labelled
     /// families ([`SNAPSHOTS`], [`INPUTS_DROPPED`], [`DISCONNECTS`], [`ROOM_CLIENTS`]), which show one only
@@ -209,6 +211,8 @@ pub struct Metrics {
     pub sessions_waiting: Gauge,
     /// Rooms closed because the game's code panicked inside them.
     pub room_panics: Counter,
+    /// Rooms closed because their cluster lease was lost.
+    pub room_leases_lost: Counter,
     /// Inputs dropped, by reason.
     pub inputs_dropped: Family<Reason, Counter>,
     /// Client ticks while the client was active.
@@ -276,6 +280,7 @@ impl Metrics {
             sessions_expired: Counter::default(),
             sessions_waiting: Gauge::default(),
             room_panics: Counter::default(),
+            room_leases_lost: Counter::default(),
             inputs_dropped: Family::default(),
             input_active_ticks: Counter::default(),
             input_starved_ticks: Counter::default(),
@@ -330,6 +335,8 @@ impl Metrics {
             "Rooms closed because the game's code panicked inside them",
             m.room_panics.clone(),
         );
+        let lost = m.room_leases_lost.clone();
+        r.register(ROOM_LEASES_LOST, "Rooms closed because their cluster lease was lost", lost);
         r.register(INPUTS_DROPPED, "Inputs dropped, by reason", m.inputs_dropped.clone());
         r.register(
             INPUT_ACTIVE_TICKS,
@@ -496,6 +503,8 @@ mod tests {
         tickwire_sessions_waiting\n\
         # TYPE tickwire_room_panics counter\n\
         tickwire_room_panics_total\n\
+        # TYPE tickwire_room_leases_lost counter\n\
+        tickwire_room_leases_lost_total\n\
         # TYPE tickwire_inputs_dropped counter\n\
         tickwire_inputs_dropped_total{reason=\"x\"}\n\
         # TYPE tickwire_input_active_ticks counter\n\
@@ -559,13 +568,14 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        // FRAMES_DIRECT, READ_WAKEUPS, the leads and ROOM_PANICS are not required of a
-        // server: bots may measure builds from before them.
+        // FRAMES_DIRECT, READ_WAKEUPS, the leads, ROOM_PANICS and ROOM_LEASES_LOST are not
+        // required of a server: bots may measure builds from before them.
         let expected = [
             FRAMES_DIRECT,
             READ_WAKEUPS,
             SNAPSHOTS,
             ROOM_PANICS,
+            ROOM_LEASES_LOST,
             INPUTS_DROPPED,
             INPUT_LEAD_SECONDS,
             INPUT_LEADS,

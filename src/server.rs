@@ -106,10 +106,17 @@ impl<G: Game> Server<G> {
                 let (shared, directory) = (shared.clone(), directory.clone());
                 move || http::room_infos(&shared, &directory)
             }),
+            statuses: Box::new({
+                let directory = directory.clone();
+                move || directory.list()
+            }),
             health: Box::new({
                 let (shared, directory) = (shared.clone(), directory.clone());
                 move || http::health(&shared, &directory)
             }),
+            max_rooms: shared.config.max_rooms,
+            capacity: shared.config.room_capacity(),
+            fence: shared.fence.clone(),
         });
         let (cluster, shutdown) = scale_out(&shared.config, local, shutdown).await?;
         let (internal, _sampling) = internal_routes(&shared, &directory);
@@ -165,7 +172,9 @@ async fn scale_out(
         None => None,
     };
     let heartbeat = match &cluster {
-        Some(cluster) => Some(Heartbeat::start(cluster.clone()).await),
+        Some(cluster) => {
+            Some(Heartbeat::start(cluster.clone()).await.map_err(std::io::Error::other)?)
+        }
         None => None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel();

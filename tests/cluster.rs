@@ -1,13 +1,15 @@
 //! Scale out: two processes (in-process servers) sharing one real `redis-server`: bots spread
 //! over both through matchmaking, one new room claimed once under 50 concurrent matchmakes,
-//! seats refused with 4007, a crashed process leaving the directory within the TTL, and Redis
-//! going away and coming back while rooms play on.
+//! seats refused with 4007 (a foreign one left for its process), a crashed process leaving the
+//! directory, Redis going away and coming back while rooms play on (`/readyz` 503 meanwhile),
+//! and a lease taken elsewhere closing the local copy with 4008. Faults with real processes
+//! are in `cluster_faults.rs`.
 
 mod common;
 #[path = "common/redis.rs"]
 mod redis_server;
 
-use common::{TestServer, arena_spec, run_bots, small_arena, within};
+use common::{TestServer, arena_spec, http_get, run_bots, small_arena, within};
 use redis_server::RedisServer;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -111,7 +113,7 @@ async fn fifty_concurrent_matchmakes_open_a_new_room_once() {
     }
     assert_eq!(owners.len(), 1, "one process hosts the room: {owners:?}");
     let owner = owners.into_iter().next().unwrap_or_default();
-    assert_eq!(redis.cli(&["GET", "tickwire:room:rush"]).trim(), owner);
+    assert_eq!(redis.cli(&["HGET", "tickwire:room:rush", "owner"]).trim(), owner);
     a.stop().await;
     b.stop().await;
 }
@@ -141,6 +143,9 @@ async fn seats_missing_reused_foreign_or_expired_are_refused_with_4007() {
         (code, reason),
         (4007, format!("seat is for process {}, not this one", placement.process))
     );
+    // Shown to the wrong process, the seat was not used up: its own process takes it.
+    let mut second = join(&placement).await;
+    within(second.next_snapshot()).await.expect("the seat still works where it belongs");
 
     let placement = matchmake(&b, Some("seated")).await;
     tokio::time::sleep(seat_ttl + Duration::from_millis(200)).await;
@@ -185,8 +190,17 @@ async fn a_crashed_process_leaves_the_directory_and_its_clients_matchmake_again(
 async fn rooms_play_on_without_redis_and_the_process_registers_again() {
     let Some(mut redis) = RedisServer::start() else { return };
     let a = process(&redis, "a", Duration::from_secs(10)).await;
+    assert_eq!(http_get(a.addr, "/readyz").await, (200, "ready\n".into()));
     let mut player = join(&matchmake(&a, Some("steady")).await).await;
     redis.kill();
+    let unready = "not accepting new players: room directory unreachable\n";
+    within(async {
+        while http_get(a.addr, "/readyz").await != (503, unready.into()) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(http_get(a.addr, "/healthz").await.0, 200, "liveness is not readiness");
 
     within(player.next_snapshot()).await.expect("snapshot");
     let before = player.replica.tick;
@@ -209,8 +223,26 @@ async fn rooms_play_on_without_redis_and_the_process_registers_again() {
         }
     })
     .await;
-    let placement = matchmake(&a, Some("steady")).await;
+    // Redis came back empty: matchmaking waits one record TTL ("directory recovering")
+    // while the owner takes its room back under a higher epoch.
+    let placement = within(async {
+        loop {
+            match request(&http(&a), Some("steady")).await {
+                Ok(placement) => return placement,
+                Err(error) => assert!(error.contains("directory recovering"), "{error}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
     assert_eq!(placement.process, "a");
+    // Readiness follows at the next heartbeat.
+    within(async {
+        while http_get(a.addr, "/readyz").await.0 != 200 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     let rooms = cluster_rooms(&a).await;
     assert!(
         rooms.rooms.iter().any(|r| r.room.name == "steady" && r.room.players == 1),
@@ -243,4 +275,43 @@ async fn a_clean_shutdown_leaves_the_directory_at_once() {
         BotError::Closed { code, .. } => assert_eq!(code, 1001),
         other => panic!("expected 1001, got {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_taken_elsewhere_closes_the_copy_with_4008_and_voids_its_seats() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = process(&redis, "a", Duration::from_secs(10)).await;
+    let b = process(&redis, "b", Duration::from_secs(10)).await;
+    let placement = matchmake(&a, Some("moved")).await;
+    let mut player = join(&placement).await;
+    within(player.next_snapshot()).await.expect("plays");
+    let unused = matchmake(&b, Some("moved")).await;
+    let (host, other) = if placement.process == "a" { (&a, "b") } else { (&b, "a") };
+    // Another process takes the lease (what a matchmaker does once the host's beat is stale).
+    let lease = "tickwire:room:moved";
+    redis.cli(&["HSET", lease, "owner", other, "instance", "x", "epoch", "999999"]);
+    let closed = within(async {
+        loop {
+            if let Err(error) = player.next_snapshot().await {
+                return error;
+            }
+        }
+    })
+    .await;
+    match closed {
+        BotError::Closed { code, reason } => {
+            assert_eq!(code, 4008);
+            assert!(reason.contains("matchmake again"), "{reason}");
+        }
+        other => panic!("expected 4008, got {other:?}"),
+    }
+    let (code, reason) = refused(&unused.url).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (4007, "seat is for a room this process no longer hosts: matchmake again")
+    );
+    let metrics = http_get(host.addr, "/metrics").await.1;
+    assert!(metrics.contains("tickwire_room_leases_lost_total 1\n"), "{metrics}");
+    a.stop().await;
+    b.stop().await;
 }

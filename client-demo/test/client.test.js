@@ -144,3 +144,32 @@ test("the view of a client without prediction or interpolation is the replica's 
   advance(TICK_MS * 3);
   assert.deepEqual(latest().sent.filter((m) => m.type === "Input"), [], "no input source, no inputs");
 });
+
+test("change callbacks on the client outlive a session: released on a new Welcome, added again", () => {
+  const client = started();
+  const log = [];
+  client.onSpawn((id) => log.push(["spawn", id]));
+  client.onDespawn((id) => log.push(["despawn", id]));
+  const off = client.onChange("Score", (id, score, previous) => log.push(["score", id, score, previous]));
+  client.onRemove("Name", (id, name) => log.push(["name gone", id, name]));
+  latest().snapshot(FULL);
+  latest().snapshot({ type: "Delta", tick_delta: 1, input_seq_delta: 0, ops: [
+    { op: "Changes", id: 301, changes: [{ component: CID.Score, set: 8 }] },
+  ] });
+  off();
+  latest().snapshot({ type: "Delta", tick_delta: 1, input_seq_delta: 0, ops: [
+    { op: "Changes", id: 301, changes: [{ component: CID.Score, set: 9 }] },
+  ] });
+  assert.deepEqual(log, [["spawn", OWN], ["spawn", 301], ["spawn", 302], ["score", 301, 8, 7]]);
+  log.length = 0;
+  latest().end(1006);
+  advance(10_000);
+  latest().accept();
+  latest().deliver(unhex(ARENA_WELCOME_HEX));
+  assert.deepEqual(log, [
+    ["name gone", OWN, "me"], ["despawn", OWN], ["name gone", 301, "you"], ["despawn", 301], ["despawn", 302],
+  ], "the old session's entities are released before the new one starts");
+  log.length = 0;
+  latest().snapshot(FULL);
+  assert.deepEqual(log, [["spawn", OWN], ["spawn", 301], ["spawn", 302]]);
+});

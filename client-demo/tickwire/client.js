@@ -13,6 +13,9 @@
 //   "event"    (event, tick)      one of the game's events (forwarded), in order
 //   "notice"   (text, tick)       an operator's notice to the room, sent from the console
 // `send(message)` sends one of the game's messages (e.g. {Chat: {text}}).
+// `onAdd`/`onChange`/`onRemove(component, fn)` and `onSpawn`/`onDespawn(fn)` are the
+// replica's change callbacks (replica.js), kept across sessions: a new session first
+// releases the old replica's entities (onRemove, onDespawn), then its Full adds them again.
 // Each Welcome starts a new session (new replica, seq from 1); a snapshot that does not fit
 // closes the connection with 4000 and it reconnects.
 
@@ -21,7 +24,7 @@ import { Connection } from "./connection.js";
 import { Emitter } from "./events.js";
 import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
-import { Replica } from "./replica.js";
+import { Replica, ReplicaCallbacks } from "./replica.js";
 
 const FORWARDED = ["status", "open", "pong", "error", "close", "event", "notice", "rematch"];
 
@@ -43,6 +46,8 @@ export class Client extends Emitter {
     this.inputSource = input;
     this.predictionOptions = prediction;
     this.interpolationOptions = interpolation;
+    /** The replica's change listeners, shared by every session's replica. */
+    this.callbacks = new ReplicaCallbacks();
     this.connection = new Connection({ url, matchmake, room, name, game, WebSocketImpl, fetchImpl, now });
     /** The current connection's state, or null before its Welcome. */
     this.session = null;
@@ -64,6 +69,31 @@ export class Client extends Emitter {
    *  false when the session is not up. Throws on a message the schema does not allow. */
   send(message) {
     return this.connection.send({ type: "Message", message });
+  }
+
+  /** `fn(entityId, value)` when an entity gains `component`; returns the unsubscribe. */
+  onAdd(component, fn) {
+    return this.callbacks.onAdd(component, fn);
+  }
+
+  /** `fn(entityId, value, previous)` when `component` changes; returns the unsubscribe. */
+  onChange(component, fn) {
+    return this.callbacks.onChange(component, fn);
+  }
+
+  /** `fn(entityId, previous)` when an entity loses `component`; returns the unsubscribe. */
+  onRemove(component, fn) {
+    return this.callbacks.onRemove(component, fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity appears; returns the unsubscribe. */
+  onSpawn(fn) {
+    return this.callbacks.onSpawn(fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity leaves; returns the unsubscribe. */
+  onDespawn(fn) {
+    return this.callbacks.onDespawn(fn);
   }
 
   /** Leaves with 1000. */
@@ -96,6 +126,7 @@ export class Client extends Emitter {
 
   start(welcome, schema) {
     this.session?.inputLoop.stop();
+    this.session?.replica.clear();
     const hz = welcome.tick_rate_hz;
     const ownId = welcome.entity_id;
     const prediction = this.predictionOptions;
@@ -103,7 +134,7 @@ export class Client extends Emitter {
     this.session = {
       welcome,
       schema,
-      replica: new Replica(schema, ownId),
+      replica: new Replica(schema, ownId, this.callbacks),
       clock: new ServerClock(hz),
       timing: new InputTiming(1000 / hz),
       inputLoop: new FixedRateLoop(hz, (tickMs) => this.sendInput(tickMs), this.connection.now),

@@ -4,6 +4,7 @@
 //   Connection, socketUrl          the WebSocket: handshake, pings, close codes, reconnect
 //   matchmake                      POST /matchmake of a cluster (Connection does it itself)
 //   Replica, Entity, ReplicaError  snapshots applied to components, read by name
+//   ReplicaCallbacks               onAdd/onChange/onRemove per component, onSpawn/onDespawn
 //   Predictor, Interpolator        prediction/reconciliation and the interpolation buffer
 //   ServerClock, FixedRateLoop, InputTiming   server time and input timing
 //   Schema, decode/encode functions, tags, CloseCode   the wire protocol v2
@@ -23,5 +24,5 @@ export {
   ChangeKind, ClientTag, CloseCode, decodeClientMessage, decodeServerMessage, encodeClientMessage,
   MAX_CLIENT_MESSAGE_BYTES, NO_ENTITY, OpTag, PROTOCOL_VERSION, ServerTag, SUBPROTOCOL, VersionError,
 } from "./protocol.js";
-export { Entity, Replica, ReplicaError } from "./replica.js";
+export { Entity, Replica, ReplicaCallbacks, ReplicaError } from "./replica.js";
 export { ComponentInfo, fnv1a64, Schema } from "./schema.js";

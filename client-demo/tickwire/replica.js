@@ -5,6 +5,16 @@
 // components stay the server's integers, so the replica equals the server's state bit for
 // bit; a game reads them by component name, scaled to reals (`get`) or as held (`raw`).
 // Pure data: no time, no sockets, no game.
+//
+// Change callbacks (`ReplicaCallbacks`, reached through `Replica.onAdd` and the others) run
+// after a whole snapshot applied, so each sees the replica consistent at the new tick. Their
+// order: entities by ascending id; for an entity that appeared, `onSpawn`, then `onAdd` per
+// component; for one that stayed, per component `onAdd`, `onChange` or `onRemove`; for one
+// that left, `onRemove` per component, then `onDespawn`; components by id (schema order).
+// A value is as `Entity.get` gives it; `onChange` fires only when the value differs (a Full
+// that resends an unchanged value fires nothing). A SPAWN over an id the replica held is the
+// old entity leaving and a new one appearing. A listener that throws is reported on the
+// console and does not stop the others.
 
 import { NO_ENTITY } from "./protocol.js";
 
@@ -48,14 +58,108 @@ export class Entity {
   }
 }
 
+/**
+ * Change listeners, by component name: a Replica owns one, and a Client keeps one across
+ * its sessions (each new replica gets it). Every `on*` returns its unsubscribe function.
+ */
+export class ReplicaCallbacks {
+  #byKind = { add: new Map(), change: new Map(), remove: new Map() };
+  #spawn = new Set();
+  #despawn = new Set();
+
+  /** `fn(entityId, value)` when an entity gains `component` (or appears with it). */
+  onAdd(component, fn) {
+    return subscribe(this.#byKind.add, component, fn);
+  }
+
+  /** `fn(entityId, value, previous)` when `component`'s value differs after a snapshot. */
+  onChange(component, fn) {
+    return subscribe(this.#byKind.change, component, fn);
+  }
+
+  /** `fn(entityId, previous)` when an entity loses `component` (or leaves with it). */
+  onRemove(component, fn) {
+    return subscribe(this.#byKind.remove, component, fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity appears, before its components' onAdd. */
+  onSpawn(fn) {
+    this.#spawn.add(fn);
+    return () => this.#spawn.delete(fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity leaves, after its components' onRemove;
+   *  `entity` is the last state the replica held. */
+  onDespawn(fn) {
+    this.#despawn.add(fn);
+    return () => this.#despawn.delete(fn);
+  }
+
+  /** The component names listened to. */
+  get components() {
+    const { add, change, remove } = this.#byKind;
+    return new Set([...add.keys(), ...change.keys(), ...remove.keys()]);
+  }
+
+  /** Whether anything listens (else a snapshot records nothing for them). */
+  get active() {
+    const { add, change, remove } = this.#byKind;
+    return add.size + change.size + remove.size + this.#spawn.size + this.#despawn.size > 0;
+  }
+
+  /** Whether anything listens to `component` changing in the way `kind` says. */
+  listens(kind, component) {
+    return this.#byKind[kind].has(component);
+  }
+
+  fire(kind, component, ...args) {
+    call(this.#byKind[kind].get(component), kind, args);
+  }
+
+  fireSpawn(id, entity) {
+    call(this.#spawn, "spawn", [id, entity]);
+  }
+
+  fireDespawn(id, entity) {
+    call(this.#despawn, "despawn", [id, entity]);
+  }
+}
+
+function subscribe(map, component, fn) {
+  if (!map.has(component)) map.set(component, new Set());
+  const set = map.get(component);
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+    if (set.size === 0 && map.get(component) === set) map.delete(component);
+  };
+}
+
+function call(listeners, kind, args) {
+  for (const fn of listeners ?? []) {
+    try {
+      fn(...args);
+    } catch (error) {
+      console.error(`tickwire: an ${kind} callback threw:`, error);
+    }
+  }
+}
+
 export class Replica {
   /**
    * @param {import("./schema.js").Schema} schema the Welcome's schema
    * @param {number} ownId the Welcome's entity_id (0: the client has no entity)
+   * @param {ReplicaCallbacks} [callbacks] change listeners (a Client shares its own)
    */
-  constructor(schema, ownId = NO_ENTITY) {
+  constructor(schema, ownId = NO_ENTITY, callbacks = new ReplicaCallbacks()) {
     this.schema = schema;
     this.ownId = ownId;
+    this.callbacks = callbacks;
+    // Shared callbacks were subscribed before this schema was known (a Client's): a name it
+    // lacks would never fire, so say so once per replica.
+    for (const name of callbacks.components) {
+      if (!schema.byName.has(name)) console.error(`tickwire: a change callback listens to ${name}, which the ${schema.game} schema does not have`);
+    }
     /** @type {Map<number, Entity>} */
     this.entities = new Map();
     this.tick = 0;
@@ -70,6 +174,40 @@ export class Replica {
     return this.entities.get(this.ownId);
   }
 
+  /** `fn(entityId, value)` when an entity gains `component`; returns the unsubscribe. */
+  onAdd(component, fn) {
+    return this.callbacks.onAdd(this.schema.component(component).name, fn);
+  }
+
+  /** `fn(entityId, value, previous)` when `component` changes; returns the unsubscribe. */
+  onChange(component, fn) {
+    return this.callbacks.onChange(this.schema.component(component).name, fn);
+  }
+
+  /** `fn(entityId, previous)` when an entity loses `component`; returns the unsubscribe. */
+  onRemove(component, fn) {
+    return this.callbacks.onRemove(this.schema.component(component).name, fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity appears; returns the unsubscribe. */
+  onSpawn(fn) {
+    return this.callbacks.onSpawn(fn);
+  }
+
+  /** `fn(entityId, entity)` when an entity leaves; returns the unsubscribe. */
+  onDespawn(fn) {
+    return this.callbacks.onDespawn(fn);
+  }
+
+  /** Empties the replica (its session ended), firing onRemove and onDespawn for every
+   *  entity, so a page's listeners let go of what they drew. */
+  clear() {
+    const before = this.callbacks.active ? this.capture(this.entities.keys()) : null;
+    this.entities.clear();
+    this.hasBaseline = false;
+    if (before) this.notify(before, new Set());
+  }
+
   /**
    * Applies a decoded Full or Delta. Returns what happened, in op order: {spawned,
    * despawned, changed} (entity ids; `changed` by CHANGES or OWN), for interpolation and
@@ -77,6 +215,15 @@ export class Replica {
    * then unusable until the next Full.
    */
   apply(message) {
+    const watched = this.callbacks.active;
+    const before = watched ? this.capture(this.touched(message)) : null;
+    const report = this.applySnapshot(message);
+    // A Full's SPAWNs rebuild the replica: only a Delta's SPAWN replaces an entity.
+    if (watched) this.notify(before, new Set(message.type === "Full" ? [] : report.spawned));
+    return report;
+  }
+
+  applySnapshot(message) {
     if (message.type === "Full") {
       this.entities.clear();
       this.tick = message.tick;
@@ -157,6 +304,71 @@ export class Replica {
       }
     }
   }
+
+  // The ids a snapshot can touch: every held one for a Full, the ops' for a Delta.
+  touched(message) {
+    if (message.type === "Full") return [...this.entities.keys(), ...message.ops.map((op) => op.id)];
+    return (message.ops ?? []).map((op) => (op.op === "Own" ? this.ownId : op.id));
+  }
+
+  // id -> {entity, values: Map(component id -> copied wire value)} | null (not held), for the
+  // ids a snapshot may touch.
+  capture(ids) {
+    const before = new Map();
+    for (const id of ids) {
+      if (before.has(id) || id === undefined) continue;
+      const entity = this.entities.get(id);
+      before.set(id, entity ? { entity, values: new Map([...entity.values].map(([cid, v]) => [cid, copy(v)])) } : null);
+    }
+    return before;
+  }
+
+  // Fires the callbacks for the difference between `before` and the replica now, in the order
+  // the module comment gives. `respawned`: ids a SPAWN op replaced.
+  notify(before, respawned) {
+    const cb = this.callbacks;
+    const components = this.schema.components;
+    const real = (cid, value) => components[cid].real(value);
+    for (const id of [...before.keys()].sort((a, b) => a - b)) {
+      const old = before.get(id);
+      const now = this.entities.get(id);
+      const replaced = old && now && respawned.has(id);
+      if (old && (!now || replaced)) {
+        for (const [cid, value] of sorted(old.values)) cb.fire("remove", components[cid].name, id, real(cid, value));
+        cb.fireDespawn(id, old.entity);
+      }
+      if (!now) continue;
+      if (!old || replaced) {
+        cb.fireSpawn(id, now);
+        for (const [cid, value] of sorted(now.values)) cb.fire("add", components[cid].name, id, real(cid, value));
+        continue;
+      }
+      for (const cid of [...new Set([...old.values.keys(), ...now.values.keys()])].sort((a, b) => a - b)) {
+        const name = components[cid].name;
+        const had = old.values.has(cid);
+        const has = now.values.has(cid);
+        if (!had) cb.fire("add", name, id, real(cid, now.values.get(cid)));
+        else if (!has) cb.fire("remove", name, id, real(cid, old.values.get(cid)));
+        else if (cb.listens("change", name) && !same(old.values.get(cid), now.values.get(cid))) {
+          cb.fire("change", name, id, real(cid, now.values.get(cid)), real(cid, old.values.get(cid)));
+        }
+      }
+    }
+  }
+}
+
+function sorted(values) {
+  return [...values].sort(([a], [b]) => a - b);
+}
+
+// Deep equality of two decoded values (numbers, bigints, strings, null, arrays, objects).
+function same(a, b) {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]));
 }
 
 function copy(value) {

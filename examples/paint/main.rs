@@ -24,7 +24,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Load-test a paint server with bots.
-    Bots(tickwire::bots::cli::BotsArgs),
+    Bots(Box<tickwire::bots::cli::BotsArgs>),
+    /// Print the TypeScript declarations of paint's components, input, welcome, messages
+    /// and events (for `paint.d.ts`).
+    Schema {
+        /// TypeScript declarations (the only form this example prints).
+        #[arg(long, required = true)]
+        typescript: bool,
+    },
 }
 
 /// The page: its own files, and the client library.
@@ -39,7 +46,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Bots(args)) => {
-            GameSpec::of(game::Paint).and_then(|spec| tickwire::bots::cli::main(spec, args))
+            GameSpec::of(game::Paint).and_then(|spec| tickwire::bots::cli::main(spec, *args))
+        }
+        Some(Command::Schema { .. }) => {
+            tickwire::registry_of(&mut game::Paint).map(|(_, schema)| {
+                print!("{}", tickwire::protocol::typescript::declarations(&schema));
+            })
         }
         None => serve(cli.bind),
     };

@@ -1,19 +1,22 @@
 //! `POST /matchmake` and the cluster-wide `GET /rooms`, answered by any process from the
 //! directory.
 //!
-//! `{"room": "NAME"}` places the client in room `NAME`: where it is open, or, when no
-//! process has it, on the least-loaded process, claimed atomically so that concurrent
-//! requests for one new room all agree. `{}` places it in the fullest room with space (each
-//! process's `lobby` last, the least-loaded one's). The answer carries a single-use seat for
-//! the hosting process: `{"url": "ws://host:port/ws?room=NAME&seat=TOKEN", "room", "process"}`.
+//! `{"room": "NAME"}` places the client in room `NAME`: where its lease is held by a live
+//! process, or, when nobody live holds it, on the least-loaded process with room under its
+//! `--max-rooms` (rooms claimed but not opened yet count), all in one atomic step in Redis.
+//! `{}` (quick match) places it in the fullest room with a free place, or opens a new one
+//! (`match-…`). A room's free places are its capacity minus its players minus its live
+//! seats: a full room is refused here with `409`, never after the client connects. The
+//! answer carries a single-use seat for the hosting process:
+//! `{"url": "ws://host:port/ws?room=NAME&seat=TOKEN", "room", "process"}`.
 //!
 //! Each process has its own `lobby` (opened with it, never closed), so `lobby` is never
-//! claimed: naming it sends the client to the least-loaded process's lobby.
+//! leased: naming it sends the client to the least-loaded process's lobby.
 
-use super::Cluster;
-use super::store::ProcessRecord;
+use super::store::PlaceError;
+use super::{Cluster, random_id};
 use crate::net::http::RoomInfo;
-use crate::rooms::{DEFAULT_ROOM, check_name};
+use crate::rooms::check_name;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -40,16 +43,35 @@ pub struct Placement {
     pub process: String,
 }
 
-/// Why a matchmake failed: `400` for the client's mistakes, `503` when the directory cannot
-/// answer.
+/// Why a matchmake failed: `400` for the client's mistakes, `409` for a full room, `503`
+/// when the directory cannot place anyone now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MatchError {
     /// A body that is not `{}` or `{"room": NAME}`, or a bad room name.
     #[error("{0}")]
     BadRequest(String),
-    /// Redis is away, or no process is registered.
-    #[error("{0}")]
-    Unavailable(String),
+    /// The directory refused or could not answer.
+    #[error(transparent)]
+    Place(#[from] PlaceError),
+}
+
+impl MatchError {
+    /// The HTTP status and the machine-readable reason of the answer.
+    pub fn status(&self) -> (StatusCode, &'static str) {
+        match self {
+            MatchError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            MatchError::Place(PlaceError::Full { .. }) => (StatusCode::CONFLICT, "room_full"),
+            MatchError::Place(PlaceError::Recovering) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "directory_recovering")
+            }
+            MatchError::Place(PlaceError::NoRoomLeft) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "no_room_left")
+            }
+            MatchError::Place(PlaceError::NoProcess | PlaceError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+        }
+    }
 }
 
 /// One room in the cluster-wide `GET /rooms`.
@@ -97,11 +119,8 @@ pub async fn handle(cluster: &Cluster, body: &[u8]) -> Response {
     match result {
         Ok(placement) => json(StatusCode::OK, &placement),
         Err(error) => {
-            let status = match error {
-                MatchError::BadRequest(_) => StatusCode::BAD_REQUEST,
-                MatchError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            json(status, &serde_json::json!({ "error": error.to_string() }))
+            let (status, reason) = error.status();
+            json(status, &serde_json::json!({ "error": error.to_string(), "reason": reason }))
         }
     }
 }
@@ -127,48 +146,17 @@ fn parse(body: &[u8]) -> Result<MatchRequest, MatchError> {
     Ok(request)
 }
 
-/// Finds (or claims) the room's process and issues a seat there.
+/// Finds (or claims) the room's process and reserves a seat there.
 pub async fn place(cluster: &Cluster, room: Option<String>) -> Result<Placement, MatchError> {
-    let unavailable =
-        |e: String| MatchError::Unavailable(format!("room directory unavailable: {e}"));
-    let store = &cluster.store;
-    let processes = store.processes().await.map_err(unavailable)?;
-    // A room claimed for a process that its heartbeat does not list yet counts as a room
-    // with its first player, so that rooms opened within one heartbeat spread out.
-    let pending = store.pending_rooms(&processes).await.map_err(unavailable)?;
-    let least_loaded = (processes.iter().zip(pending))
-        .min_by_key(|(p, new)| (p.players + new, p.rooms.len() + new, p.id.clone()))
-        .map(|(p, _)| p)
-        .ok_or_else(|| MatchError::Unavailable("no tickwire process is registered".into()))?;
-    let (room, process) = match room {
-        Some(room) if room != DEFAULT_ROOM => {
-            let owner = match store.owner(&room).await.map_err(unavailable)? {
-                Some(owner) if processes.iter().any(|p| p.id == owner) => Ok(owner),
-                Some(dead) => store.reclaim(&room, &dead, &least_loaded.id).await,
-                None => store.claim(&room, &least_loaded.id).await,
-            }
-            .map_err(unavailable)?;
-            (room, owner)
-        }
-        Some(lobby) => (lobby, least_loaded.id.clone()),
-        None => fullest_with_space(&processes)
-            .unwrap_or_else(|| (DEFAULT_ROOM.to_owned(), least_loaded.id.clone())),
-    };
-    let url = processes.iter().find(|p| p.id == process).map(|p| p.url.clone());
-    // Claimed for a process that has not yet listed the room: it is live, so it is listed.
-    let url = url.ok_or_else(|| MatchError::Unavailable(format!("process {process} is gone")))?;
-    let seat = store.issue_seat(&process, &room).await.map_err(unavailable)?;
-    Ok(Placement { url: format!("{url}/ws?room={room}&seat={}", seat.token), room, process })
-}
-
-/// The room with the most players that still has space, other than the lobbies.
-fn fullest_with_space(processes: &[ProcessRecord]) -> Option<(String, String)> {
-    processes
-        .iter()
-        .flat_map(|p| p.rooms.iter().map(move |room| (room, &p.id)))
-        .filter(|(room, _)| room.name != DEFAULT_ROOM && room.players < room.capacity)
-        .max_by(|(a, _), (b, _)| a.players.cmp(&b.players).then_with(|| b.name.cmp(&a.name)))
-        .map(|(room, process)| (room.name.clone(), process.clone()))
+    let fresh = format!("match-{}", &random_id()[..12]);
+    let granted = cluster.store.place(room.as_deref(), &fresh).await?;
+    let (url, seat) = (granted.url, granted.seat);
+    let room = seat.room;
+    Ok(Placement {
+        url: format!("{url}/ws?room={room}&seat={}", seat.token),
+        room,
+        process: seat.process,
+    })
 }
 
 /// Asks the process at `base` (`http://host:port`) for a placement in `room` (any room
@@ -227,26 +215,13 @@ fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
 mod tests {
     use super::*;
 
-    fn room(name: &str, players: usize) -> RoomInfo {
-        RoomInfo { name: name.into(), players, capacity: 4, tick_rate_hz: 30, uptime_seconds: 1.0 }
-    }
-
     #[test]
-    fn any_room_is_the_fullest_with_space_never_a_lobby() {
-        let a = ProcessRecord {
-            id: "a".into(),
-            url: "ws://a".into(),
-            players: 9,
-            rooms: vec![room("lobby", 3), room("x", 4), room("y", 2)],
-        };
-        let b = ProcessRecord {
-            id: "b".into(),
-            url: "ws://b".into(),
-            players: 3,
-            rooms: vec![room("z", 3)],
-        };
-        assert_eq!(fullest_with_space(&[a.clone(), b]), Some(("z".into(), "b".into())));
-        assert_eq!(fullest_with_space(&[a]), Some(("y".into(), "a".into())));
+    fn refusals_map_to_statuses() {
+        let full = PlaceError::Full { room: "x".into(), capacity: 4, players: 4, reserved: 0 };
+        assert_eq!(MatchError::from(full).status(), (StatusCode::CONFLICT, "room_full"));
+        let recovering = MatchError::from(PlaceError::Recovering).status();
+        assert_eq!(recovering, (StatusCode::SERVICE_UNAVAILABLE, "directory_recovering"));
+        assert_eq!(MatchError::BadRequest("x".into()).status().0, StatusCode::BAD_REQUEST);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Scale out: many tickwire processes, on one machine or many, share one room directory in
 //! Redis; any of them matchmakes a client to the process that hosts (or will host) its room.
 //!
-//! - [`store`]: the directory's records in Redis (processes, rooms, seat tokens) and the
-//!   atomic operations on them. The only module that speaks Redis.
-//! - [`heartbeat`]: registers this process and its rooms every heartbeat, with a TTL, so a
-//!   process that dies leaves the directory by itself; deregisters on a clean shutdown.
+//! - [`store`]: the directory's records in Redis (processes, room leases, seats) and the
+//!   atomic operations on them (Lua scripts in `lua/`). The only module that speaks Redis.
+//! - [`heartbeat`]: every heartbeat registers this process and renews its rooms' leases;
+//!   a lease found lost closes that room's copy (4008); a pause fences the rooms until
+//!   proven (see [`crate::rooms::Fence`]); deregisters on a clean shutdown.
+//! - [`admission`]: clients between their seat and their place, so no place is free twice.
 //! - [`matchmake`]: `POST /matchmake` and the cluster-wide `GET /rooms`.
 //! - [`agones`]: the Agones SDK's REST gateway (address, Ready, Health, Allocate, Counters,
 //!   Shutdown).
@@ -14,7 +16,11 @@
 //! Nothing here runs a room or touches a game socket: a process sees its own rooms only
 //! through [`Local`], and `/ws` only asks [`store::Store::take_seat`]. Without `--redis` none
 //! of this runs and a process serves alone, as it always did.
+//!
+//! The invariant kept: a room name is live on at most one process at any instant, give or
+//! take one heartbeat during which the old copy is closing (README, "Scale out").
 
+pub mod admission;
 pub mod agones;
 pub mod heartbeat;
 pub mod http_client;
@@ -23,12 +29,14 @@ pub mod redis_client;
 pub mod store;
 
 use crate::net::http::RoomInfo;
+use crate::rooms::{Fence, RoomStatus};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 pub use agones::AgonesConfig;
 pub use redis_client::RedisClientError;
-pub use store::{Seat, SeatRefusal, Store};
+pub use store::{PlaceError, Seat, SeatRefusal, Store};
 
 /// The query parameter of `/ws` that carries a seat token.
 pub const SEAT_PARAM: &str = "seat";
@@ -39,6 +47,10 @@ pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(1);
 /// Default lifetime of a heartbeat's records: five heartbeats, so a process survives a few
 /// lost ones (a Redis failover, a GC pause of the host) but a dead one is gone in 5 s.
 pub const DEFAULT_RECORD_TTL: Duration = Duration::from_secs(5);
+
+/// Heartbeats a process may miss before matchmaking treats it as gone and its rooms as
+/// reclaimable; also the longest pause a process may take without fencing its rooms.
+pub const LIVENESS_HEARTBEATS: u32 = 2;
 
 /// Default lifetime of a seat token: long enough for a browser to open a WebSocket on the
 /// other side of the world, short enough that a leaked one is soon worthless.
@@ -83,6 +95,12 @@ impl ClusterConfig {
         }
     }
 
+    /// How long after its last beat a process counts as gone: [`LIVENESS_HEARTBEATS`]
+    /// heartbeats.
+    pub fn liveness(&self) -> Duration {
+        self.heartbeat * LIVENESS_HEARTBEATS
+    }
+
     /// Checks the values a user can set; the message names the bad one.
     pub fn validate(&self) -> Result<(), String> {
         // Empty: read from the Agones GameServer before the cluster starts.
@@ -120,31 +138,103 @@ impl std::fmt::Debug for RedisPassword {
 pub struct Local {
     /// The open rooms, as `GET /rooms` lists them.
     pub rooms: Box<dyn Fn() -> Vec<RoomInfo> + Send + Sync>,
+    /// The open rooms' shared state, whose leases the heartbeat renews (and marks lost).
+    pub statuses: Box<dyn Fn() -> Vec<Arc<RoomStatus>> + Send + Sync>,
     /// `Err` naming the stalled rooms when one room's tick stalled (what `/healthz` checks).
     pub health: Box<dyn Fn() -> Result<(), String> + Send + Sync>,
+    /// Most rooms this process opens, the lobby included (`--max-rooms`).
+    pub max_rooms: usize,
+    /// Players a room holds at most (`--room-capacity`).
+    pub capacity: usize,
+    /// The rooms' fence: a pause seen anywhere in the process holds them.
+    pub fence: Arc<Fence>,
+}
+
+/// Whether this process takes new players, as `/readyz` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Readiness {
+    /// The last heartbeat reached the directory.
+    Ready = 0,
+    /// The last heartbeat did not reach Redis.
+    Unreachable = 1,
+    /// Redis lost its data lately; rooms are being taken back by their owners.
+    Recovering = 2,
+    /// Another live instance holds this process id.
+    Duplicate = 3,
+}
+
+impl Readiness {
+    /// `Err` with the `/readyz` reason unless ready.
+    pub fn check(self) -> Result<(), &'static str> {
+        match self {
+            Readiness::Ready => Ok(()),
+            Readiness::Unreachable => Err("not accepting new players: room directory unreachable"),
+            Readiness::Recovering => Err("not accepting new players: room directory recovering"),
+            Readiness::Duplicate => {
+                Err("not accepting new players: another live process has this process id")
+            }
+        }
+    }
 }
 
 /// Shared by the routes and the background tasks of a clustered process.
 pub struct Cluster {
     /// The configuration.
     pub config: ClusterConfig,
+    /// This run's instance token: tells this process from another started with its id.
+    pub instance: String,
     /// The directory.
     pub store: Store,
     /// This process's rooms.
     pub local: Arc<Local>,
+    /// Clients between their seat and their place.
+    pub admissions: admission::Admissions,
+    readiness: AtomicU8,
 }
 
 impl Cluster {
     /// Opens the directory (lazily: a Redis that is not up yet is retried by the heartbeats).
     pub fn new(config: ClusterConfig, local: Arc<Local>) -> Result<Arc<Cluster>, String> {
         config.validate()?;
-        let store = Store::open(&config)?;
-        Ok(Arc::new(Cluster { config, store, local }))
+        let instance = random_id();
+        let store = Store::open(&config, &instance)?;
+        let admissions = admission::Admissions::default();
+        let readiness = AtomicU8::new(Readiness::Unreachable as u8);
+        Ok(Arc::new(Cluster { config, instance, store, local, admissions, readiness }))
     }
 
-    /// This process's record, as the heartbeat writes it.
+    /// The rooms' fence.
+    pub fn local_fence(&self) -> &Fence {
+        &self.local.fence
+    }
+
+    /// Whether this process takes new players.
+    pub fn readiness(&self) -> Readiness {
+        match self.readiness.load(Ordering::Acquire) {
+            0 => Readiness::Ready,
+            2 => Readiness::Recovering,
+            3 => Readiness::Duplicate,
+            _ => Readiness::Unreachable,
+        }
+    }
+
+    /// Notes what the last heartbeat found.
+    pub fn set_readiness(&self, readiness: Readiness) {
+        self.readiness.store(readiness as u8, Ordering::Release);
+    }
+
+    /// This process's record, as `GET /rooms` shows it: its live rooms only (not those held
+    /// after a pause or closing for a lost lease).
     pub fn record(&self) -> store::ProcessRecord {
-        let rooms = (self.local.rooms)();
+        let fence = self.local_fence();
+        let live: Vec<String> = (self.local.statuses)()
+            .iter()
+            .filter(|room| fence.live(room))
+            .map(|room| room.name.clone())
+            .collect();
+        let mut rooms = (self.local.rooms)();
+        rooms.retain(|room| live.contains(&room.name));
         store::ProcessRecord {
             id: self.config.process_id.clone(),
             url: self.config.public_url.clone(),
@@ -163,4 +253,24 @@ pub fn random_id() -> String {
         bytes = fastrand::u128(..).to_le_bytes();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_says_why_no_new_player_is_taken() {
+        assert_eq!(Readiness::Ready.check(), Ok(()));
+        let unreachable = Readiness::Unreachable.check();
+        assert_eq!(unreachable, Err("not accepting new players: room directory unreachable"));
+        assert!(Readiness::Recovering.check().is_err_and(|r| r.ends_with("recovering")));
+    }
+
+    #[test]
+    fn a_process_is_gone_after_two_heartbeats() {
+        let mut config = ClusterConfig::new("redis://127.0.0.1", "ws://127.0.0.1:1");
+        config.heartbeat = Duration::from_millis(250);
+        assert_eq!(config.liveness(), Duration::from_millis(500));
+    }
 }

@@ -92,6 +92,8 @@ pub fn router<W: Wire>(
         )
         .route("/ws", get(upgrade::<W>))
         .route("/rooms", get(room_list::<W>).layer(cors.clone()))
+        .route("/rooms/local", get(local_rooms::<W>))
+        .route("/readyz", get(readyz::<W>))
         .route("/matchmake", post(matchmake::<W>).layer(cors))
         .route("/healthz", get(healthz::<W>))
         .route(
@@ -168,7 +170,7 @@ async fn upgrade<W: Wire>(
         Some(cluster) => {
             check_seat(cluster, &rooms, seat.as_deref(), &room, resume.is_some()).await
         }
-        None => Ok(()),
+        None => Ok(Admitted::default()),
     };
     let slot = match per_ip.try_acquire(peer.ip(), shared.config.max_connections_per_ip) {
         Ok(slot) => slot,
@@ -182,7 +184,11 @@ async fn upgrade<W: Wire>(
     let place = if guard.count > shared.config.max_clients {
         Err(Refusal::ServerFull { max_clients: shared.config.max_clients })
     } else {
-        seat.map_err(Refusal::Seat).and_then(|()| rooms.join(&room, resume.is_some()))
+        seat.map_err(Refusal::Seat).and_then(|admitted| {
+            let member = rooms.join(&room, resume.is_some())?;
+            member.status.lease_epoch.fetch_max(admitted.epoch, Ordering::AcqRel);
+            Ok(member)
+        })
     };
     let (Some(on_upgrade), Some(key)) = (raw, headers.get(header::SEC_WEBSOCKET_KEY)) else {
         return (StatusCode::BAD_REQUEST, "connection not upgradable\n").into_response();
@@ -205,23 +211,33 @@ async fn upgrade<W: Wire>(
     response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// A clustered server's admission: a seat issued for this process and `room`, taken so it
-/// cannot be used again. A client resuming its session may come back without one to a room
-/// open here (the room checks its resume token).
+/// A client let in by its seat: the lease epoch the seat was issued under, and its
+/// admission, held until the client holds its place in the room.
+#[derive(Default)]
+struct Admitted {
+    epoch: u64,
+    _admission: Option<crate::cluster::admission::Admission>,
+}
+
+/// A clustered server's admission: a seat issued for this process and `room` under the
+/// room's current lease, taken so it cannot be used again. A client resuming its session may
+/// come back without one to a room open (and live) here (the room checks its resume token).
 async fn check_seat<W: Wire>(
     cluster: &Cluster,
     rooms: &Directory<W>,
     seat: Option<&str>,
     room: &str,
     resuming: bool,
-) -> Result<(), SeatRefusal> {
-    if resuming && rooms.list().iter().any(|open| open.name == room) {
-        return Ok(()); // its old seat, if it still carries one, was used by its first connection
+) -> Result<Admitted, SeatRefusal> {
+    let fence = cluster.local_fence();
+    if resuming && rooms.list().iter().any(|open| open.name == room && fence.live(open)) {
+        return Ok(Admitted::default()); // its seat, if it still has one, was used already
     }
-    match seat {
-        Some(token) => cluster.store.take_seat(token, &cluster.config.process_id, room).await,
-        None => Err(SeatRefusal::Missing),
-    }
+    let token = seat.ok_or(SeatRefusal::Missing)?;
+    let admission = cluster.admissions.start(room);
+    let epoch = cluster.store.take_seat(token, room).await?;
+    admission.seat_used(token);
+    Ok(Admitted { epoch, _admission: Some(admission) })
 }
 
 /// The query parameters of a `/ws` URL (the part after `?`, percent-encoded) that the game is
@@ -308,6 +324,21 @@ async fn healthz<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<
     }
 }
 
+/// `200 ready` while this process takes new players; `503` with the reason while it is
+/// draining (shutting down) or, in a cluster, while the room directory is unreachable or
+/// recovering. Liveness is `/healthz`'s.
+async fn readyz<W: Wire>(State(AppState { shared, cluster, .. }): State<AppState<W>>) -> Response {
+    let ready = if shared.is_shutting_down() {
+        Err("not accepting new players: draining")
+    } else {
+        cluster.map_or(Ok(()), |cluster| cluster.readiness().check())
+    };
+    match ready {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")).into_response(),
+    }
+}
+
 /// `Err` naming the rooms whose tick stalled (none for ten ticks, or a second); what
 /// `/healthz` and the Agones health pings check.
 pub fn health<W: Wire>(shared: &Shared, rooms: &Directory<W>) -> Result<(), String> {
@@ -315,7 +346,8 @@ pub fn health<W: Wire>(shared: &Shared, rooms: &Directory<W>) -> Result<(), Stri
     let stalled: Vec<String> = rooms
         .list()
         .iter()
-        .filter(|room| room.since_last_tick() > limit)
+        // A room held after a pause waits for its lease's proof: not stalled.
+        .filter(|room| shared.fence.live(room) && room.since_last_tick() > limit)
         .map(|room| {
             format!("room {}: last tick {} ms ago", room.name, room.since_last_tick().as_millis())
         })
@@ -396,6 +428,21 @@ pub fn metrics_router(shared: Arc<Shared>) -> Router {
         ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
     };
     Router::new().route("/metrics", get(metrics))
+}
+
+/// `GET /rooms/local`: this process's own live rooms (not held after a pause, not closing
+/// for a lost lease), whatever the cluster says; what an operator or a test asks to see
+/// where a room really runs.
+async fn local_rooms<W: Wire>(State(state): State<AppState<W>>) -> Response {
+    let AppState { shared, rooms, .. } = state;
+    let mut infos = room_infos(&shared, &rooms);
+    let live: Vec<String> =
+        rooms.list().iter().filter(|r| shared.fence.live(r)).map(|r| r.name.clone()).collect();
+    infos.retain(|info| live.contains(&info.name));
+    let list = RoomList { rooms: infos, max_rooms: shared.config.max_rooms };
+    let body = serde_json::to_string(&list).unwrap_or_default();
+    let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
+    (headers, body).into_response()
 }
 
 fn static_file(files: &[Page], path: &str) -> Response {

@@ -42,7 +42,14 @@ pub enum CloseCode {
     /// 4010: an operator closed the client's room from the console; the reason reads "room
     /// closed by the operator: REASON". The client should not reconnect on its own.
     RoomClosed,
+    /// 4008: a clustered server lost this room's lease (after a pause, a partition or a
+    /// Redis restart another process may host the room): matchmake again.
+    RoomLost,
 }
+
+/// The reason sent with [`CloseCode::RoomLost`].
+pub const ROOM_LOST_REASON: &str =
+    "room lost: this server no longer hosts the room; matchmake again (POST /matchmake)";
 
 impl CloseCode {
     /// The number written in the close frame.
@@ -65,6 +72,7 @@ impl CloseCode {
             CloseCode::SeatRefused => 4007,
             CloseCode::Kicked => 4009,
             CloseCode::RoomClosed => 4010,
+            CloseCode::RoomLost => 4008,
         }
     }
 
@@ -88,6 +96,7 @@ impl CloseCode {
             CloseCode::SeatRefused => "seat_refused",
             CloseCode::Kicked => "kicked",
             CloseCode::RoomClosed => "room_closed",
+            CloseCode::RoomLost => "room_lost",
         }
     }
 }

@@ -13,9 +13,10 @@ mod messages;
 mod reader;
 pub mod schema;
 pub mod tags;
+pub mod typescript;
 pub mod varint;
 
-pub use close::CloseCode;
+pub use close::{CloseCode, ROOM_LOST_REASON};
 pub use codec::{
     DECODE_LIMIT_BYTES, DecodeError, MEDIUM_DECODE_LIMIT_BYTES, MEDIUM_MESSAGE_BYTES,
     SHORT_DECODE_LIMIT_BYTES, SHORT_MESSAGE_BYTES, decode_exact, decode_prefix, encode,

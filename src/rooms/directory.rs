@@ -126,6 +126,11 @@ impl<W: Wire> Directory<W> {
     /// place is the one its dropped connection held (the room checks its token).
     pub fn join(&self, name: &str, resuming: bool) -> Result<Membership<W>, Refusal> {
         let mut rooms = self.lock();
+        // A copy whose lease was lost is closing: a client with a seat for the room's new
+        // lease (granted to this process again) gets a fresh copy.
+        if rooms.get(name).is_some_and(|entry| entry.status.lease_lost()) {
+            rooms.remove(name);
+        }
         if !rooms.contains_key(name) {
             let permanent = self.permanent_names().contains(name);
             self.open_locked(&mut rooms, name, permanent)?;
@@ -152,6 +157,8 @@ impl<W: Wire> Directory<W> {
         }
         let capacity = self.shared.config.room_capacity();
         let status = Arc::new(RoomStatus::new(name, permanent, capacity));
+        // Opened for a seat the directory just checked against the lease: proven now.
+        self.shared.fence.prove(&status, self.shared.fence.generation());
         let inbox = (self.open)(status.clone())
             .map_err(|reason| Refusal::Unavailable { room: name.to_owned(), reason })?;
         rooms.insert(name.to_owned(), Entry { inbox, status });

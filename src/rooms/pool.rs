@@ -169,12 +169,22 @@ impl<G: Game> Worker<G> {
             }
         }
         let mut next_cpu = Instant::now() + CPU_EVERY;
+        let mut last_turn = Instant::now();
         while !self.shared.is_shutting_down() {
             while let Ok(room) = self.arrivals.try_recv() {
                 self.open(room);
             }
             let now = Instant::now();
-            let next = self.rooms.iter().enumerate().min_by_key(|(_, room)| room.deadline());
+            if self.shared.fence.note_gap(now - last_turn) {
+                let paused_ms = (now - last_turn).as_millis();
+                warn!(paused_ms, "process paused: rooms held until their leases are proven");
+            }
+            last_turn = now;
+            self.end_lost_rooms();
+            let fence = &self.shared.fence;
+            let next = (self.rooms.iter().enumerate())
+                .filter(|(_, room)| fence.live(room.status()))
+                .min_by_key(|(_, room)| room.deadline());
             match next.map(|(index, room)| (index, room.deadline())) {
                 Some((index, deadline)) if deadline <= now => self.run_room(index),
                 next => {
@@ -249,6 +259,24 @@ impl<G: Game> Worker<G> {
             let room = self.rooms.swap_remove(index);
             info!(room = room.status().name, "room closed: empty for the grace period");
             end(room, CloseCode::GoingAway, "room closed");
+            self.load.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the rooms whose cluster lease was found lost (another process may host them
+    /// now): their clients get 4008 and matchmake again.
+    fn end_lost_rooms(&mut self) {
+        let mut index = 0;
+        while index < self.rooms.len() {
+            if !self.rooms[index].status().lease_lost() {
+                index += 1;
+                continue;
+            }
+            let room = self.rooms.swap_remove(index);
+            self.directory.remove(room.status());
+            warn!(room = room.status().name, "room closed: its lease was lost");
+            self.shared.metrics.room_leases_lost.inc();
+            end(room, CloseCode::RoomLost, crate::protocol::ROOM_LOST_REASON);
             self.load.fetch_sub(1, Ordering::Relaxed);
         }
     }

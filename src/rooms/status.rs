@@ -1,7 +1,7 @@
 //! What the HTTP side can read of a running room: its name, who holds a place in it, its
 //! latest tick and when it ran. Atomics only: the room's thread writes, requests read.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// One room's shared state.
@@ -27,6 +27,12 @@ pub struct RoomStatus {
     last_tick_micros: AtomicU64,
     /// Its recent tick times and the bytes it sent, for the operator console.
     pub figures: super::figures::RoomFigures,
+    /// In a cluster: the epoch of the room's lease this copy holds (0: none known yet).
+    pub lease_epoch: AtomicU64,
+    /// In a cluster: the [`super::Fence`] generation at which the lease was last proven.
+    pub lease_proven: AtomicU64,
+    /// Set once the lease is found lost: the room's thread closes it with 4008.
+    lease_lost: AtomicBool,
 }
 
 impl RoomStatus {
@@ -43,6 +49,9 @@ impl RoomStatus {
             clients_in_world: AtomicU32::new(0),
             last_tick_micros: AtomicU64::new(0),
             figures: super::figures::RoomFigures::default(),
+            lease_epoch: AtomicU64::new(0),
+            lease_proven: AtomicU64::new(0),
+            lease_lost: AtomicBool::new(false),
         }
     }
 
@@ -54,6 +63,21 @@ impl RoomStatus {
     /// Sessions waiting to be resumed.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
+    }
+
+    /// Whether the room's lease was found lost (it is being closed).
+    pub fn lease_lost(&self) -> bool {
+        self.lease_lost.load(Ordering::Acquire)
+    }
+
+    /// Marks the lease lost: the room's thread closes the room with 4008 at its next turn.
+    pub fn lose_lease(&self) {
+        self.lease_lost.store(true, Ordering::Release);
+    }
+
+    /// Places held: connections in the room and sessions waiting to resume.
+    pub fn places(&self) -> usize {
+        self.members() + self.waiting()
     }
 
     /// How long the room has been open.

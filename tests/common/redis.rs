@@ -76,6 +76,14 @@ impl RedisServer {
         }
     }
 
+    /// Sends `kill SIGNAL` to the server (`-STOP`: Redis hangs, as behind a partition).
+    #[allow(dead_code)] // not every test file that includes this module uses it
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().map(Child::id).expect("redis-server runs");
+        let status = Command::new("kill").args([signal, &pid.to_string()]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill {signal} redis-server");
+    }
+
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
