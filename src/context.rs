@@ -25,6 +25,9 @@ pub struct Shared {
     pub readers: ReadPool,
     /// The last closes sent to clients, for the operator console.
     pub closes: crate::admin::CloseLog,
+    /// Set by an operator's drain (`POST /admin/api/drain`): no new player here, and the
+    /// server shuts down once its last client is gone.
+    pub draining: AtomicBool,
     /// In a cluster, holds the rooms after a pause until their leases are proven again.
     pub fence: Arc<Fence>,
 }
@@ -45,7 +48,13 @@ impl Shared {
             next_client_id: AtomicU32::new(1),
             shutting_down: AtomicBool::new(false),
             closes: crate::admin::CloseLog::default(),
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// Whether an operator asked this server to drain.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     /// Whether shutdown has started.

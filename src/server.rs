@@ -118,6 +118,13 @@ impl<G: Game> Server<G> {
             capacity: shared.config.room_capacity(),
             fence: shared.fence.clone(),
         });
+        let drained = admin::drain::until_drained(shared.clone(), directory.clone());
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = drained => {}
+            }
+        };
         let (cluster, shutdown) = scale_out(&shared.config, local, shutdown).await?;
         let (internal, _sampling) = internal_routes(&shared, &directory);
         let router = http::router::<WireOf<G>>(shared.clone(), directory, files, cluster);

@@ -248,3 +248,35 @@ async fn a_notice_reaches_every_client_of_the_room_as_a_notice_message() {
     let nowhere = "/admin/api/rooms/nowhere/notice";
     assert_eq!(api(server.addr, "POST", nowhere, r#"{"text": "hi"}"#).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_drained_server_refuses_new_players_and_stops_once_empty() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (_stop, stopped) = oneshot::channel::<()>();
+    let server = Server::new(Arena::new(small_arena())).config(with_token());
+    let task = tokio::spawn(server.run(listener, async move {
+        let _ = stopped.await;
+    }));
+    let mut playing = join(addr, "lobby", "ada").await;
+    assert_eq!(request(addr, "GET", "/readyz", None, "").await.0, 200);
+    let (status, drain) = api(addr, "POST", "/admin/api/drain", "").await;
+    assert_eq!((status, &drain["draining"], &drain["clients"]), (200, &true.into(), &1.into()));
+    let (status, _, body) = request(addr, "GET", "/readyz", None, "").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("draining"), "{body}");
+    let url = format!("ws://{addr}/ws?name=late");
+    let mut late = within(BotClient::connect(&url, &arena_spec())).await;
+    let refusal = match late {
+        Err(BotError::Closed { code, reason }) => (code, reason),
+        Ok(ref mut bot) => closed(bot).await,
+        Err(other) => panic!("expected a close, got {other}"),
+    };
+    assert_eq!(refusal.0, 1001);
+    assert!(refusal.1.starts_with("server draining"), "{}", refusal.1);
+    within(playing.next_snapshot()).await.expect("a player in play stays");
+    assert!(!task.is_finished(), "not empty yet");
+    playing.close().await;
+    // The last client gone, the server stops by itself (no shutdown signal was sent).
+    within(task).await.expect("joined").expect("stopped cleanly");
+}

@@ -9,6 +9,7 @@
 //! | `POST /admin/api/rooms/{room}/clients/{id}/kick` | closes the client with 4009 |
 //! | `POST /admin/api/rooms/{room}/close` | closes every client of the room with 4010 |
 //! | `POST /admin/api/rooms/{room}/notice` | sends every client of the room a notice |
+//! | `POST /admin/api/drain` | no new players here; shut down once empty |
 //! | `GET /admin/api/closes` | the last closes sent, newest first |
 //! | `GET /admin/api/series` | the server's figures, one sample a second |
 //!
@@ -68,6 +69,7 @@ pub fn router<W: Wire>(state: AdminState<W>) -> Router {
         .route("/rooms/{room}/clients/{id}/kick", post(kick::<W>))
         .route("/rooms/{room}/close", post(close::<W>))
         .route("/rooms/{room}/notice", post(notice::<W>))
+        .route("/drain", post(drain::<W>))
         .route("/closes", get(closes::<W>))
         .route("/series", get(series::<W>))
         .layer(auth)
@@ -152,6 +154,8 @@ pub struct AdminRooms {
     pub max_rooms: usize,
     /// Its ticks per second.
     pub tick_rate_hz: u16,
+    /// Whether an operator is draining the server.
+    pub draining: bool,
 }
 
 async fn rooms<W: Wire>(State(state): State<AdminState<W>>) -> Response {
@@ -168,7 +172,13 @@ async fn rooms<W: Wire>(State(state): State<AdminState<W>>) -> Response {
         })
         .collect();
     let config = &state.shared.config;
-    json(&AdminRooms { rooms, max_rooms: config.max_rooms, tick_rate_hz: config.tick_rate_hz })
+    let draining = state.shared.is_draining();
+    json(&AdminRooms {
+        rooms,
+        max_rooms: config.max_rooms,
+        tick_rate_hz: config.tick_rate_hz,
+        draining,
+    })
 }
 
 /// The body of `GET /admin/api/rooms/{room}/clients`.
@@ -335,6 +345,23 @@ async fn ask<W: Wire, T>(
             COMMAND_TIMEOUT.as_secs()
         ))),
     }
+}
+
+/// The answer to `POST /admin/api/drain`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Draining {
+    /// Always true: the server drains until it stops.
+    pub draining: bool,
+    /// Connections still open; the server shuts down when none is left.
+    pub clients: usize,
+}
+
+async fn drain<W: Wire>(State(state): State<AdminState<W>>) -> Response {
+    if !state.shared.draining.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        tracing::info!("draining: no new players here; shutting down once empty");
+    }
+    let clients = state.shared.connections.load(std::sync::atomic::Ordering::Acquire);
+    json(&Draining { draining: true, clients })
 }
 
 async fn closes<W: Wire>(State(state): State<AdminState<W>>) -> Response {

@@ -6,6 +6,7 @@
 //! - [`command`]: what the API asks a room's tick to do (kick, close, list its clients);
 //!   the tick answers on a oneshot, so no lock is shared with the simulation.
 //! - [`closes`]: the last closes the server sent, a bounded ring.
+//! - [`drain`]: no new players, then shut down once empty.
 //! - [`series`]: the server's own figures sampled once a second into a bounded ring, for
 //!   the console's charts and the rooms' byte rates.
 //! - [`api`]: the routes.
@@ -15,6 +16,7 @@
 pub mod api;
 pub mod closes;
 pub mod command;
+pub mod drain;
 pub mod series;
 pub mod token;
 

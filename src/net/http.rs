@@ -328,7 +328,7 @@ async fn healthz<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<
 /// draining (shutting down) or, in a cluster, while the room directory is unreachable or
 /// recovering. Liveness is `/healthz`'s.
 async fn readyz<W: Wire>(State(AppState { shared, cluster, .. }): State<AppState<W>>) -> Response {
-    let ready = if shared.is_shutting_down() {
+    let ready = if shared.is_shutting_down() || shared.is_draining() {
         Err("not accepting new players: draining")
     } else {
         cluster.map_or(Ok(()), |cluster| cluster.readiness().check())
