@@ -148,6 +148,16 @@ async function refresh() {
   }
 }
 
+$("drain").addEventListener("click", async () => {
+  if (!confirm("Drain: refuse new players here and shut down once the last one leaves?")) return;
+  try {
+    const done = await api("/drain", {});
+    setStatus(`draining: ${done.clients} clients still connected; the server stops when none is left`);
+  } catch (error) {
+    setStatus(`drain failed: ${error.message}`, true);
+  }
+});
+
 $("token").value = token;
 $("login").addEventListener("submit", (event) => {
   event.preventDefault();
