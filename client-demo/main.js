@@ -50,6 +50,7 @@ client.on("close", (status) => {
 });
 client.on("event", (event) => showEvent(event));
 client.on("error", (reason) => addLine({ notice: `not joined: ${reason}` }));
+client.on("notice", (text) => addLine({ notice: `operator: ${text}` }));
 client.on("welcome", (welcome) => {
   const resumed = resumedFrom !== null && welcome.entity_id === resumedFrom && !client.connection.pendingRematch;
   if (resumed) addLine({ notice: "reconnected: your player is back" });

@@ -140,6 +140,10 @@ pub struct ServerConfig {
     /// The game's events queued for one client before it is closed as too slow (4001): they
     /// are never dropped, so a client that does not read them must go. Default 256.
     pub event_queue: usize,
+    /// The operator's bearer token (`--admin-token-file`): with it the server serves the
+    /// console (`/admin`) and its API ([`crate::admin`]); without it there is no admin route
+    /// at all. Default: none.
+    pub admin_token: Option<crate::admin::AdminToken>,
     /// How long a client whose connection dropped keeps its entity, for a new connection
     /// presenting its resume token to take it back. Default 15 s: a phone switching networks
     /// or a tab reloading comes back within it. Zero: no resume, entities go at once.
@@ -194,6 +198,7 @@ impl Default for ServerConfig {
             max_game_message_bytes: 1024,
             game_message_rate: 8,
             event_queue: 256,
+            admin_token: None,
             resume_window: Duration::from_secs(15),
             cluster: None,
             agones: None,

@@ -27,6 +27,11 @@ pub struct Shared {
     pub authenticator: Option<std::sync::Arc<dyn crate::auth::Authenticator>>,
     /// The live connection of each signed-in user, across the rooms.
     pub logins: crate::auth::Logins,
+    /// The last closes sent to clients, for the operator console.
+    pub closes: crate::admin::CloseLog,
+    /// Set by an operator's drain (`POST /admin/api/drain`): no new player here, and the
+    /// server shuts down once its last client is gone.
+    pub draining: AtomicBool,
     /// In a cluster, holds the rooms after a pause until their leases are proven again.
     pub fence: Arc<Fence>,
 }
@@ -49,7 +54,14 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             authenticator: None,
             logins: crate::auth::Logins::default(),
+            closes: crate::admin::CloseLog::default(),
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// Whether an operator asked this server to drain.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     /// Whether shutdown has started.

@@ -26,6 +26,7 @@
 //!   session per user.
 //! - `panics`: panics in a game's code caught where they start, so they fail one room or one
 //!   connection.
+//! - [`admin`]: the operator console (`/admin`) and its API, behind a bearer token.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
 //! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
 //! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
@@ -34,6 +35,7 @@
 //!   configuration with its sources.
 //! - [`config`], [`context`], [`metrics`], [`tick`]: settings, shared state, metrics, the tick.
 
+pub mod admin;
 pub mod arena;
 pub mod auth;
 pub mod bots;

@@ -89,6 +89,15 @@ struct ServeArgs {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     bind: SocketAddr,
+    /// A file holding the operator's token (first line; at least 16 bytes): serves the console
+    /// at /admin and its API, which want `Authorization: Bearer TOKEN`. Without it there is
+    /// no admin route at all.
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<std::path::PathBuf>,
+    /// Serve /metrics, /admin and the admin API on this internal address instead of the
+    /// public one (plain HTTP; keep it off the internet).
+    #[arg(long, value_name = "ADDR:PORT")]
+    admin_bind: Option<SocketAddr>,
     /// Simulation ticks (and snapshots) per second, 1 to 240.
     #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
     tick_rate: u16,
@@ -336,6 +345,7 @@ impl ServeArgs {
             agones: self.agones(),
             auth_timeout: self.auth_timeout,
             duplicate_login: self.duplicate_login,
+            admin_token: self.admin_token()?,
             ..defaults
         })
     }
@@ -357,6 +367,12 @@ impl ServeArgs {
         config.leeway = self.jwt_leeway;
         config.jwks_min_refresh = self.jwks_min_refresh;
         JwtVerifier::new(config).map(Some).map_err(|e| e.to_string())
+    }
+
+    /// The operator console's token, if `--admin-token-file` names one.
+    fn admin_token(&self) -> Result<Option<tickwire::admin::AdminToken>, String> {
+        let Some(file) = &self.admin_token_file else { return Ok(None) };
+        tickwire::admin::AdminToken::from_file(file).map(Some).map_err(|e| e.to_string())
     }
 
     fn cluster(&self) -> Result<Option<ClusterConfig>, String> {
@@ -473,21 +489,26 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             tickwire::protocol::SUBPROTOCOL
         );
         info!(tick_rate = config.tick_rate_hz, world = arena.size, view = arena.view_radius, "server started");
-        let server = Server::new(Arena::new(arena))
+        let mut server = Server::new(Arena::new(arena))
             .config(config)
             .pages(tickwire::net::http::demo_files().iter().copied());
-        let server = match jwt {
-            Some(jwt) => {
-                if let Some(jwks) = jwt.jwks()
-                    && let Err(error) = jwks.refresh().await
-                {
-                    tracing::warn!(%error, "JWKS not fetched at startup; tried again after --jwks-min-refresh");
-                }
-                info!("joining requires a JWT");
-                server.authenticator(jwt)
+        if let Some(jwt) = jwt {
+            if let Some(jwks) = jwt.jwks()
+                && let Err(error) = jwks.refresh().await
+            {
+                tracing::warn!(%error, "JWKS not fetched at startup; tried again after --jwks-min-refresh");
             }
-            None => server,
-        };
+            info!("joining requires a JWT");
+            server = server.authenticator(jwt);
+        }
+        if let Some(bind) = args.admin_bind {
+            let admin = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| format!("cannot listen on --admin-bind {bind}: {e}"))?;
+            let addr = admin.local_addr().map_err(|e| e.to_string())?;
+            println!("tickwire: admin routes and /metrics on http://{addr}/ only");
+            server = server.admin_listener(admin);
+        }
         server.run(listener, shutdown_signal()).await.map_err(|e| e.to_string())
     })
 }

@@ -181,6 +181,12 @@ impl<G: Game> Room<G> {
         Some(id)
     }
 
+    /// The running mean of how long `entity`'s inputs waited for their tick, in seconds
+    /// (`None` before its first input applied, or for an entity without inputs).
+    pub fn input_lead(&self, entity: Entity) -> Option<f32> {
+        self.world.get::<Inputs<G::Input>>(entity)?.pacing().lead()
+    }
+
     /// A client's connection dropped and its entity waits for it: no input is applied to it
     /// meanwhile.
     pub fn suspend(&mut self, entity: Entity) {

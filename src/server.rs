@@ -2,6 +2,7 @@
 //! the rooms, the simulation pool, the HTTP routes and the connections together, and takes
 //! them down in order.
 
+use crate::admin::{self, AdminState, Series};
 use crate::auth::Authenticator;
 use crate::cluster::agones::{self, Agones};
 use crate::cluster::heartbeat::Heartbeat;
@@ -10,10 +11,11 @@ use crate::config::ServerConfig;
 use crate::context::Shared;
 use crate::game::Game;
 use crate::net::http::{self, Files, Page};
-use crate::net::inbox::WireOf;
+use crate::net::inbox::{Wire, WireOf};
 use crate::net::tls::TlsListener;
 use crate::net::{accept, descriptors};
 use crate::room::{Room, RoomSettings};
+use crate::rooms::Directory;
 use crate::rooms::pool::GameFactory;
 use crate::rooms::{DEFAULT_ROOM, SimPool};
 use std::future::Future;
@@ -42,6 +44,7 @@ pub struct Server<G: Game> {
     config: ServerConfig,
     files: Files,
     authenticator: Option<Arc<dyn Authenticator>>,
+    admin_listener: Option<TcpListener>,
 }
 
 impl<G: Game> Server<G> {
@@ -60,7 +63,8 @@ impl<G: Game> Server<G> {
     /// `Clone`, or that sets each room up differently (a map or a mode per room name).
     pub fn with_rooms(factory: impl Fn(&str) -> G + Send + Sync + 'static) -> Server<G> {
         let (factory, files) = (Arc::new(factory), Arc::new([]));
-        Server { factory, config: ServerConfig::default(), files, authenticator: None }
+        let config = ServerConfig::default();
+        Server { factory, config, files, authenticator: None, admin_listener: None }
     }
 
     /// Sets the configuration.
@@ -85,6 +89,13 @@ impl<G: Game> Server<G> {
         self
     }
 
+    /// Serves `/metrics` and the console (with [`ServerConfig::admin_token`]) on `listener`,
+    /// an internal address (`--admin-bind`), and no longer on the public one.
+    pub fn admin_listener(mut self, listener: TcpListener) -> Server<G> {
+        self.admin_listener = Some(listener);
+        self
+    }
+
     /// Serves until `shutdown` completes, then closes every client with 1001 and returns.
     /// Fails at once if the configuration or the game's registrations are invalid.
     pub async fn run(
@@ -92,7 +103,7 @@ impl<G: Game> Server<G> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Server { factory, config, files, authenticator } = self;
+        let Server { factory, config, files, authenticator, admin_listener } = self;
         config.validate().map_err(std::io::Error::other)?;
         let settings = RoomSettings::from_config(&config);
         // Built once here so that a game with invalid registrations fails `run` at once; each
@@ -124,10 +135,46 @@ impl<G: Game> Server<G> {
                 move |answered| shared.metrics.directory_beat(answered)
             }),
         });
+        let drained = admin::drain::until_drained(shared.clone(), directory.clone());
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = drained => {}
+            }
+        };
         let (cluster, shutdown) = scale_out(&shared.config, local, shutdown).await?;
+        let (internal, _sampling) = internal_routes(&shared, &directory);
         let router = http::router::<WireOf<G>>(shared.clone(), directory, files, cluster);
+        let (router, _internal) = match admin_listener {
+            Some(listener) => (router, Some(serve_internal(listener, internal)?)),
+            None => (router.merge(internal), None),
+        };
         serve(listener, shared, router, pool, shutdown).await
     }
+}
+
+/// The operators' routes: `/metrics`, and with an admin token the console and its API (whose
+/// figures are sampled by a task that ends when the returned handle drops).
+fn internal_routes<W: Wire>(
+    shared: &Arc<Shared>,
+    rooms: &Arc<Directory<W>>,
+) -> (axum::Router, Option<AbortOnDrop>) {
+    let metrics = http::metrics_router(shared.clone());
+    let Some(token) = shared.config.admin_token.clone() else { return (metrics, None) };
+    let (series, sampling) = Series::start(shared.clone(), rooms.clone());
+    let state = AdminState { shared: shared.clone(), rooms: rooms.clone(), series, token };
+    (metrics.merge(admin::router(state)), Some(AbortOnDrop(sampling)))
+}
+
+/// Serves `router` on the admin listener until the returned handle drops.
+fn serve_internal(listener: TcpListener, router: axum::Router) -> std::io::Result<AbortOnDrop> {
+    let addr = listener.local_addr()?;
+    info!(%addr, "serving /metrics and the admin routes on the admin listener");
+    Ok(AbortOnDrop(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            warn!(%error, "the admin listener stopped");
+        }
+    })))
 }
 
 /// Joins the cluster (`config.cluster`) and starts the Agones calls (`config.agones`), if

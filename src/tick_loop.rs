@@ -31,6 +31,8 @@ use tracing::{debug, info, warn};
 /// The reason sent (with 4006) to a connection whose user signed in again elsewhere.
 const SIGNED_IN_AGAIN: &str = "signed in again on another connection";
 
+mod admin;
+
 struct Client {
     info: ClientInfo,
     entity: Entity,
@@ -46,6 +48,10 @@ struct Client {
     last_size: usize,
     /// The token that resumes this session (all zero when resume is off).
     token: ResumeToken,
+    /// When it joined, and the snapshots and bytes handed to it since (for the console).
+    joined: Instant,
+    snapshots: u64,
+    bytes: u64,
 }
 
 /// A session whose connection dropped, waiting for its client to resume it.
@@ -147,6 +153,7 @@ impl<G: Game> TickLoop<G> {
         self.tick(self.next_tick, started);
         let finished = Instant::now();
         self.shared.metrics.tick_duration.observe((finished - started).as_secs_f64());
+        self.status.figures.record_tick(finished - started, lateness);
         let missed = self.pacer.finish(finished);
         if missed > 0 {
             self.shared.metrics.overruns.inc();
@@ -287,6 +294,7 @@ impl<G: Game> TickLoop<G> {
                     }
                 }
                 Event::Leave { client_id, resumable } => self.leave(client_id, resumable),
+                Event::Admin(command) => self.admin(command),
             }
         }
     }
@@ -335,8 +343,21 @@ impl<G: Game> TickLoop<G> {
         self.owners.insert(entity, client_id);
         let view = ClientView::new(own);
         let probe = ReadProbe::default();
-        let client =
-            Client { info, entity, outbox, view, lag: 0, probe, put: false, last_size: 0, token };
+        let (joined, snapshots, bytes) = (Instant::now(), 0, 0);
+        let client = Client {
+            info,
+            entity,
+            outbox,
+            view,
+            lag: 0,
+            probe,
+            put: false,
+            last_size: 0,
+            token,
+            joined,
+            snapshots,
+            bytes,
+        };
         self.clients.insert(client_id, client);
     }
 
@@ -583,6 +604,7 @@ impl<G: Game> TickLoop<G> {
         let mut too_slow = Vec::new();
         let mut built_counts = [0u64; 3];
         let mut skipped = 0;
+        let mut bytes_out = 0;
         for (&client_id, client) in &mut self.clients {
             let reclaimed = client.outbox.reclaim_snapshot();
             client.view.settle(reclaimed);
@@ -614,7 +636,10 @@ impl<G: Game> TickLoop<G> {
             let built = self.room.build(&mut client.view, client.entity, &mut bytes);
             built_counts[built as usize] += 1;
             client.last_size = bytes.len();
+            let len = bytes.len() as u64;
             metrics.snapshot_bytes.observe(bytes.len() as f64);
+            (client.snapshots, client.bytes) = (client.snapshots + 1, client.bytes + len);
+            bytes_out += len;
             client.outbox.put_snapshot(self.buffers.freeze(bytes));
             if let Some(every) = probe_every
                 && client.probe.due(tick.0, every)
@@ -623,6 +648,7 @@ impl<G: Game> TickLoop<G> {
             }
         }
         metrics.snapshots_skipped.inc_by(skipped);
+        self.status.figures.add_bytes(bytes_out);
         for (kind, count) in ["full", "delta", "catch_up"].into_iter().zip(built_counts) {
             if count > 0 {
                 metrics.snapshots.get_or_create(&crate::metrics::Kind { kind }).inc_by(count);

@@ -16,7 +16,7 @@ use tickwire::arena::{
     Arena, ArenaConfig, ArenaEvent, ArenaInput, ArenaMessage, ArenaWelcome, Color, Name, Orb,
     Position, Radius, Score, Velocity,
 };
-use tickwire::protocol::{self, ClientMessage, Pong, Schema, Welcome, inspect};
+use tickwire::protocol::{self, ClientMessage, Notice, Pong, Schema, Welcome, inspect};
 use tickwire::replication::{ClientView, InputAck, Replication, assign_ids};
 use tickwire::{
     ClientInfo, Game, GameBuilder, GameInput, NetId, NoMessages, Registry, Replica, Replicated,
@@ -129,6 +129,8 @@ fn server_vectors(registry: &Arc<Registry>, schema: &Schema) -> Vec<(&'static st
     vectors.push(("event_chat", protocol::encode_event(301, &chat)));
     let milestone = ArenaEvent::Milestone { name: "bob".into(), score: 50 };
     vectors.push(("event_milestone", protocol::encode_event(70_000, &milestone)));
+    let notice = Notice { tick: 302, text: "server restarts in 5 min ✓".into() };
+    vectors.push(("notice", notice.encode()));
     vectors
 }
 

@@ -14,6 +14,7 @@
 //   "error"    (reason, error)    also: the game's input could not be sent (a value that does
 //                                 not fit the schema, or `input()` threw); reported once per
 //                                 distinct problem, the input skipped, the loop kept alive
+//   "notice"   (text, tick)       an operator's notice to the room, sent from the console
 // `send(message)` sends one of the game's messages (e.g. {Chat: {text}}).
 // `onAdd`/`onChange`/`onRemove(component, fn)` and `onSpawn`/`onDespawn(fn)` are the
 // replica's change callbacks (replica.js), kept across sessions: a new session first
@@ -31,7 +32,7 @@ import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
 import { Replica, ReplicaCallbacks } from "./replica.js";
 
-const FORWARDED = ["status", "open", "pong", "error", "close", "event", "rematch"];
+const FORWARDED = ["status", "open", "pong", "error", "close", "event", "notice", "rematch"];
 
 /** Distinct input problems reported before the client stops reporting new ones. */
 const MAX_INPUT_PROBLEMS_REPORTED = 16;

@@ -7,6 +7,7 @@
 //   "welcome" (welcome, schema)   the Welcome decoded; `schema` is the compiled Schema
 //   "message" (message, nowMs)    every Full and Delta, decoded with the schema
 //   "event"   (event, tick)       one of the game's events, in the order the server sent them
+//   "notice"  (text, tick)        an operator's notice to the room (from the console)
 //   "pong"    (pong, rttMs)       an answer to one of this connection's pings
 //   "error"   (reason)            the server broke the protocol (the socket closes with 4000),
 //                                 or refused to let this client in (401, 403, 409: see below)
@@ -93,6 +94,8 @@ const REFUSALS = new Map([
   [CloseCode.TOO_MANY_ROOMS, "the server has no room for another room, join an open one"],
   [CloseCode.REPLACED, "this session was resumed elsewhere (another tab, or a new sign-in?)"],
   [CloseCode.SEAT_REFUSED, "this seat is no longer valid: join the room again"],
+  [CloseCode.KICKED, "an operator removed this client"],
+  [CloseCode.ROOM_CLOSED, "an operator closed this room"],
 ]);
 
 /** What a browser reports when a socket failed without a close frame (a refused upgrade
@@ -383,6 +386,7 @@ export class Connection extends Emitter {
     if (message.type === "Welcome") return this.fail("a second Welcome");
     if (message.type === "Pong") return this.handlePong(message);
     if (message.type === "Event") return this.emit("event", message.event, message.tick);
+    if (message.type === "Notice") return this.emit("notice", message.text, message.tick);
     this.snapshots++;
     this.emit("message", message, this.now());
   }

@@ -93,7 +93,7 @@ pub async fn serve_plain<W: Wire>(
             if shared.readers.add(connection).is_err() {
                 link.finish();
             }
-            finish_plain(&writer, &shared, &link, Some(ending)).await;
+            finish_plain(&writer, &shared, &link, client_id, Some(ending)).await;
             shared.readers.remove(client_id);
             return;
         }
@@ -121,7 +121,7 @@ pub async fn serve_plain<W: Wire>(
         outbox.end(ending.clone());
     }
     log_end(client_id, &membership.status.name, ending.as_ref());
-    finish_plain(&writer, &shared, &link, ending).await;
+    finish_plain(&writer, &shared, &link, client_id, ending).await;
     shared.readers.remove(client_id);
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let resumable = !link.said_goodbye();
@@ -203,10 +203,17 @@ async fn write_plain(
 /// timeout. After its own close frame the server waits for the client's answer (the read
 /// thread sees it) before it drops the socket: closing a TCP socket with unread data in it
 /// sends a reset, and a reset can destroy the close frame in flight.
-async fn finish_plain(writer: &Writer, shared: &Shared, link: &Link, ending: Option<Ending>) {
+async fn finish_plain(
+    writer: &Writer,
+    shared: &Shared,
+    link: &Link,
+    client_id: u32,
+    ending: Option<Ending>,
+) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
+            shared.closes.record(client_id, code, &reason);
             let payload = wsframe::close_payload(code.code(), &reason);
             let handshake = async {
                 if writer.send(&[(opcode::CLOSE, &payload[..])]).await.is_ok() {
@@ -327,7 +334,7 @@ pub async fn serve<W: Wire, S: Io>(
         Ok(membership) => membership,
         Err(refusal) => {
             let ending = refused(&shared, client_id, &refusal);
-            finish(&mut socket, &shared, Some(ending)).await;
+            finish(&mut socket, &shared, client_id, Some(ending)).await;
             return;
         }
     };
@@ -337,7 +344,7 @@ pub async fn serve<W: Wire, S: Io>(
     let outbox = Arc::new(Outbox::new(shared.config.control_queue, shared.config.event_queue));
     let join = Event::Join { client, outbox: outbox.clone(), resume };
     if inbox.send(join).await.is_err() {
-        finish(&mut socket, &shared, Some(tick_stopped())).await;
+        finish(&mut socket, &shared, client_id, Some(tick_stopped())).await;
         return;
     }
     let mut reader = Reader::new(&shared, client_id);
@@ -371,7 +378,7 @@ pub async fn serve<W: Wire, S: Io>(
         }
     };
     log_end(client_id, &room.name, ending.as_ref());
-    finish(&mut socket, &shared, ending).await;
+    finish(&mut socket, &shared, client_id, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let resumable = !reader.said_goodbye;
     let _ = inbox.send(Event::Leave { client_id, resumable }).await;
@@ -610,10 +617,16 @@ fn log_end(client_id: u32, room: &str, ending: Option<&Ending>) {
     }
 }
 
-async fn finish<S: Io>(socket: &mut Socket<S>, shared: &Shared, ending: Option<Ending>) {
+async fn finish<S: Io>(
+    socket: &mut Socket<S>,
+    shared: &Shared,
+    client_id: u32,
+    ending: Option<Ending>,
+) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
+            shared.closes.record(client_id, code, &reason);
             let handshake = async {
                 if socket.send(close_message(code, &reason)).await.is_err() {
                     return;

@@ -75,7 +75,8 @@ pub fn client_library() -> impl Iterator<Item = Page> {
 }
 
 /// The router for one server, serving `files` as its pages; with `cluster`, `/ws` requires a
-/// seat and `/rooms` lists the whole cluster.
+/// seat and `/rooms` lists the whole cluster. `/metrics` and the console are not in it: the
+/// server adds them here or on its admin listener.
 pub fn router<W: Wire>(
     shared: Arc<Shared>,
     rooms: Arc<Directory<W>>,
@@ -98,7 +99,6 @@ pub fn router<W: Wire>(
         .route("/readyz", get(readyz::<W>))
         .route("/matchmake", post(matchmake::<W>).layer(cors))
         .route("/healthz", get(healthz::<W>))
-        .route("/metrics", get(metrics::<W>))
         .route(
             "/{*path}",
             get(|State(state): State<AppState<W>>, Path(path): Path<String>| async move {
@@ -477,7 +477,7 @@ async fn healthz<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<
 /// draining (shutting down) or, in a cluster, while the room directory is unreachable or
 /// recovering. Liveness is `/healthz`'s.
 async fn readyz<W: Wire>(State(AppState { shared, cluster, .. }): State<AppState<W>>) -> Response {
-    let ready = if shared.is_shutting_down() {
+    let ready = if shared.is_shutting_down() || shared.is_draining() {
         Err("not accepting new players: draining")
     } else {
         cluster.map_or(Ok(()), |cluster| cluster.readiness().check())
@@ -591,6 +591,16 @@ async fn room_list<W: Wire>(State(state): State<AppState<W>>) -> Response {
     (headers, body).into_response()
 }
 
+/// `GET /metrics`: on the public router's port, or on the admin listener's alone
+/// (`--admin-bind`).
+pub fn metrics_router(shared: Arc<Shared>) -> Router {
+    let metrics = move || async move {
+        let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
+    };
+    Router::new().route("/metrics", get(metrics))
+}
+
 /// `GET /rooms/local`: this process's own live rooms (not held after a pause, not closing
 /// for a lost lease), whatever the cluster says; what an operator or a test asks to see
 /// where a room really runs.
@@ -604,11 +614,6 @@ async fn local_rooms<W: Wire>(State(state): State<AppState<W>>) -> Response {
     let body = serde_json::to_string(&list).unwrap_or_default();
     let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
     (headers, body).into_response()
-}
-
-async fn metrics<W: Wire>(State(AppState { shared, .. }): State<AppState<W>>) -> Response {
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
 }
 
 fn static_file(files: &[Page], path: &str) -> Response {
