@@ -38,7 +38,7 @@ fn world() -> (Room<Arena>, Vec<u8>, Vec<u8>, Vec<u8>) {
     let settings = RoomSettings { history_ticks: 8, ..RoomSettings::default() };
     let mut room = Room::new(Arena::new(config), settings).expect("arena");
     let players: Vec<_> = (0..PLAYERS)
-        .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new() }))
+        .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new(), identity: None }))
         .collect();
     let steer = |room: &mut Room<Arena>, seq: u32| {
         for (n, (entity, _)) in players.iter().enumerate() {

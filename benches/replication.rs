@@ -106,7 +106,9 @@ impl Server {
         let settings = RoomSettings { history_ticks: HISTORY_TICKS, ..RoomSettings::default() };
         let mut room = Room::new(Arena::new(config), settings).expect("arena");
         let spawned: Vec<_> = (0..players())
-            .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new() }))
+            .map(|n| {
+                room.join(&ClientInfo { client_id: n as u32, query: Vec::new(), identity: None })
+            })
             .collect();
         let players = spawned.iter().map(|&(entity, _)| entity).collect();
         let clients = spawned[..connected]

@@ -42,7 +42,9 @@ impl World {
         let settings = RoomSettings { history_ticks: 64, ..RoomSettings::default() };
         let mut room = Room::new(Arena::new(config.clone()), settings).expect("arena");
         let players = (0..players)
-            .map(|n| room.join(&ClientInfo { client_id: n as u32, query: Vec::new() }).0)
+            .map(|n| {
+                room.join(&ClientInfo { client_id: n as u32, query: Vec::new(), identity: None }).0
+            })
             .collect();
         let mut world = World { room, players, tick: Tick(0), config };
         for _ in 0..SETTLE_TICKS {

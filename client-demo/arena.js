@@ -34,10 +34,14 @@ function touchesOwn(gone, replica) {
 }
 
 /** A Client for the arena: `input()` is the page's input mapping, sampled every tick. */
-export function arenaClient(url, input) {
+export function arenaClient(url, input, token = null) {
   return new Client({
     url,
     game: GAME,
+    token,
+    // Served by the server itself, whose /authcheck explains a refused join (a page signed
+    // in by cookie has no token to say so).
+    authcheck: true,
     input,
     prediction: { components: ["Position", "Velocity"], predict, smooth: "Position" },
     interpolation: { component: "Position", vanishNow: touchesOwn },

@@ -41,13 +41,16 @@ const feedList = document.getElementById("feed");
 const chatInput = document.getElementById("chat-input");
 const frameStats = new FrameStats();
 
-const client = arenaClient(pageSocketUrl(), intent);
+// A page opened with `?token=` (a JWT from the studio's sign-in) joins with it.
+const client = arenaClient(pageSocketUrl(), intent, new URLSearchParams(location.search).get("token"));
 client.on("status", (status) => showConnection(status, performance.now()));
 client.on("close", (status) => {
   closes.push({ code: status.code, reason: status.reason });
   if (closes.length > MAX_CLOSES_REMEMBERED) closes.shift();
 });
 client.on("event", (event) => showEvent(event));
+client.on("error", (reason) => addLine({ notice: `not joined: ${reason}` }));
+client.on("notice", (text) => addLine({ notice: `operator: ${text}` }));
 client.on("welcome", (welcome) => {
   const resumed = resumedFrom !== null && welcome.entity_id === resumedFrom && !client.connection.pendingRematch;
   if (resumed) addLine({ notice: "reconnected: your player is back" });
@@ -215,6 +218,7 @@ window.tickwire = Object.freeze({
   get state() { return client.status.state; },
   get closeCode() { return client.status.code; },
   get closeReason() { return client.status.reason; },
+  get message() { return client.status.message; },
   get closes() { return closes.map((c) => ({ ...c })); },
   get selfId() { return client.welcome?.entity_id ?? null; },
   get tick() { return client.replica?.tick ?? null; },

@@ -6,6 +6,8 @@
 
 use crate::Server;
 use crate::arena::{Arena, ArenaConfig};
+use crate::auth::DuplicateLogin;
+use crate::auth::jwt::{JwtConfig, JwtKey, JwtVerifier, read_key_file};
 use crate::cluster::{AgonesConfig, ClusterConfig, RedisPassword};
 use crate::config::{DEFAULT_TICK_RATE_HZ, ServerConfig};
 use crate::game::Game;
@@ -51,7 +53,7 @@ enum LogFormat {
 #[derive(Subcommand, Debug)]
 enum Command<A: Args> {
     /// Run the game server (the default when no subcommand is given).
-    Serve(ServeArgs<A>),
+    Serve(Box<ServeArgs<A>>),
     #[cfg(feature = "bots")]
     /// Load-test a server with N WebSocket bots and report netcode quality.
     Bots(crate::bots::cli::BotsArgs),
@@ -60,7 +62,7 @@ enum Command<A: Args> {
     Netsim(crate::netsim::NetsimArgs),
     /// Print the effective configuration of `serve`, one line per setting with where its
     /// value came from (flag, env, file, default), secrets masked; then check it.
-    Config(ServeArgs<A>),
+    Config(Box<ServeArgs<A>>),
     /// Print the game's schema as JSON, or with --typescript as TypeScript declarations of
     /// its components, input, welcome, messages and events (for a page's `.d.ts`).
     Schema(SchemaArgs),
@@ -136,6 +138,15 @@ struct ServeArgs<A: Args> {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
     bind: SocketAddr,
+    /// A file holding the operator's token (first line; at least 16 bytes): serves the console
+    /// at /admin and its API, which want `Authorization: Bearer TOKEN`. Without it there is
+    /// no admin route at all.
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: Option<std::path::PathBuf>,
+    /// Serve /metrics, /admin and the admin API on this internal address instead of the
+    /// public one (plain HTTP; keep it off the internet).
+    #[arg(long, value_name = "ADDR:PORT")]
+    admin_bind: Option<SocketAddr>,
     /// Simulation ticks (and snapshots) per second, 1 to 240.
     #[arg(long, default_value_t = DEFAULT_TICK_RATE_HZ, value_name = "HZ")]
     tick_rate: u16,
@@ -164,6 +175,22 @@ struct ServeArgs<A: Args> {
     /// Kernel send buffer per connection in bytes (SO_SNDBUF); default: the kernel's autotuning.
     #[arg(long, value_name = "BYTES")]
     socket_send_buffer: Option<usize>,
+    /// Unsent bytes the kernel may hold per connection (TCP_NOTSENT_LOWAT) before the newest
+    /// snapshot waits in its latest-wins slot instead; 0: the kernel's default (no limit).
+    #[arg(long, default_value_t = ServerConfig::default().socket_notsent_lowat, value_name = "BYTES")]
+    socket_notsent_lowat: u32,
+    /// How often a client is pinged to prove it reads; a pong missing for --max-lag-ticks
+    /// closes it with 4001 (0s: off).
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration, value_name = "D")]
+    read_probe_interval: std::time::Duration,
+    /// Ticks a probe's answer may take beyond the link's round trip before the client's
+    /// snapshots are held back (what a slow link may queue ahead of the newest).
+    #[arg(long, default_value_t = ServerConfig::default().read_probe_slack_ticks, value_name = "TICKS")]
+    read_probe_slack: u32,
+    /// File descriptors kept free for /healthz, /metrics and close handshakes: past the
+    /// open-file limit minus this, WebSocket upgrades are refused with 503.
+    #[arg(long, default_value_t = ServerConfig::default().descriptor_reserve, value_name = "COUNT")]
+    descriptor_reserve: usize,
     /// Threads for socket I/O: as many threads read plain-TCP sockets, and as many tokio
     /// workers serve HTTP, TLS and the connections' writes (the rooms' ticks run on
     /// --sim-threads of their own besides). Default: one fewer than the CPUs, at least one,
@@ -269,6 +296,37 @@ struct ServeArgs<A: Args> {
     /// How long an allocated server may stay empty before it shuts down (Agones).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     agones_empty_grace: std::time::Duration,
+    /// Require a JWT signed with this HS256 secret (the file's bytes, a trailing newline
+    /// dropped) to join: ?token=, Authorization: Bearer, or cookie tickwire_token.
+    #[arg(long, value_name = "FILE", group = "jwt_key")]
+    jwt_secret_file: Option<std::path::PathBuf>,
+    /// Require a JWT signed by this public key (PEM: RSA for RS256, P-256 for ES256, Ed25519
+    /// for EdDSA) to join.
+    #[arg(long, value_name = "FILE", group = "jwt_key")]
+    jwt_public_key_file: Option<std::path::PathBuf>,
+    /// Require a JWT signed by a key of this JWKS (http://), picked by the token's kid; the
+    /// set is fetched again for an unknown kid, at most once per --jwks-min-refresh.
+    #[arg(long, value_name = "URL", group = "jwt_key")]
+    jwks_url: Option<String>,
+    /// The audience (aud) a JWT must name. Default: aud not checked.
+    #[arg(long, value_name = "AUD", requires = "jwt_key")]
+    jwt_audience: Option<String>,
+    /// The issuer (iss) a JWT must carry. Default: iss not checked.
+    #[arg(long, value_name = "ISS", requires = "jwt_key")]
+    jwt_issuer: Option<String>,
+    /// Clock skew allowed on a JWT's exp and nbf.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    jwt_leeway: std::time::Duration,
+    /// Shortest time between two fetches of --jwks-url.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    jwks_min_refresh: std::time::Duration,
+    /// Longest the token check of one handshake may take (a JWKS fetch included); then 503.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    auth_timeout: std::time::Duration,
+    /// A second login of a user whose session is live here: take it over (the old connection
+    /// is closed with 4006) or refuse it (409).
+    #[arg(long, value_enum, default_value_t = DuplicateLogin::Takeover, value_name = "POLICY")]
+    duplicate_login: DuplicateLogin,
 }
 
 impl<A: Args> ServeArgs<A> {
@@ -289,6 +347,10 @@ impl<A: Args> ServeArgs<A> {
             max_lag_ticks: self.max_lag_ticks,
             history_ticks: self.history_ticks,
             socket_send_buffer: self.socket_send_buffer,
+            socket_notsent_lowat: self.socket_notsent_lowat,
+            read_probe_interval: self.read_probe_interval,
+            read_probe_slack_ticks: self.read_probe_slack,
+            descriptor_reserve: self.descriptor_reserve,
             tls,
             realtime_tick: self.realtime_tick,
             allowed_origins: self.allowed_origins.clone(),
@@ -307,8 +369,36 @@ impl<A: Args> ServeArgs<A> {
             game_message_rate: self.game_message_rate,
             cluster,
             agones: self.agones(),
+            auth_timeout: self.auth_timeout,
+            duplicate_login: self.duplicate_login,
+            admin_token: self.admin_token()?,
             ..defaults
         })
+    }
+
+    /// The JWT verifier the flags ask for, if any.
+    fn jwt(&self) -> Result<Option<JwtVerifier>, String> {
+        let key = if let Some(path) = &self.jwt_secret_file {
+            JwtKey::Secret(read_key_file(path).map_err(|e| e.to_string())?)
+        } else if let Some(path) = &self.jwt_public_key_file {
+            JwtKey::PublicKeyPem(read_key_file(path).map_err(|e| e.to_string())?)
+        } else if let Some(url) = &self.jwks_url {
+            JwtKey::JwksUrl(url.clone())
+        } else {
+            return Ok(None);
+        };
+        let mut config = JwtConfig::new(key);
+        config.audience = self.jwt_audience.clone();
+        config.issuer = self.jwt_issuer.clone();
+        config.leeway = self.jwt_leeway;
+        config.jwks_min_refresh = self.jwks_min_refresh;
+        JwtVerifier::new(config).map(Some).map_err(|e| e.to_string())
+    }
+
+    /// The operator console's token, if `--admin-token-file` names one.
+    fn admin_token(&self) -> Result<Option<crate::admin::AdminToken>, String> {
+        let Some(file) = &self.admin_token_file else { return Ok(None) };
+        crate::admin::AdminToken::from_file(file).map(Some).map_err(|e| e.to_string())
     }
 
     fn cluster(&self) -> Result<Option<ClusterConfig>, String> {
@@ -401,7 +491,7 @@ where
     }
     let result = match cli.command {
         None => serve(cli.serve, &game, pages),
-        Some(Command::Serve(args)) => serve(args, &game, pages),
+        Some(Command::Serve(args)) => serve(*args, &game, pages),
         #[cfg(feature = "bots")]
         Some(Command::Bots(args)) => game(&cli.serve.game)
             .and_then(crate::bots::GameSpec::of)
@@ -452,6 +542,7 @@ fn serve<A: Args, G: Game + Clone>(
     let config = args.config()?;
     config.validate()?;
     let game = game(&args.game)?;
+    let jwt = args.jwt()?;
     let (http, ws) = if config.tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     let io_threads = config.read_threads();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -470,12 +561,25 @@ fn serve<A: Args, G: Game + Clone>(
             crate::protocol::SUBPROTOCOL
         );
         info!(tick_rate = config.tick_rate_hz, "server started");
-        Server::new(game)
-            .config(config)
-            .pages(pages)
-            .run(listener, shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        let mut server = Server::new(game).config(config).pages(pages);
+        if let Some(jwt) = jwt {
+            if let Some(jwks) = jwt.jwks()
+                && let Err(error) = jwks.refresh().await
+            {
+                tracing::warn!(%error, "JWKS not fetched at startup; tried again after --jwks-min-refresh");
+            }
+            info!("joining requires a JWT");
+            server = server.authenticator(jwt);
+        }
+        if let Some(bind) = args.admin_bind {
+            let admin = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| format!("cannot listen on --admin-bind {bind}: {e}"))?;
+            let addr = admin.local_addr().map_err(|e| e.to_string())?;
+            println!("tickwire: admin routes and /metrics on http://{addr}/ only");
+            server = server.admin_listener(admin);
+        }
+        server.run(listener, shutdown_signal()).await.map_err(|e| e.to_string())
     })
 }
 

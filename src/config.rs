@@ -53,6 +53,27 @@ pub struct ServerConfig {
     /// autotuning, which may grow it to megabytes. A small value bounds memory per connection
     /// and makes a stalled client show up as a full outbox sooner.
     pub socket_send_buffer: Option<usize>,
+    /// Unsent bytes the kernel may hold per connection before the socket stops taking writes
+    /// (`TCP_NOTSENT_LOWAT`, Linux), bytes. Default 1: a write is taken only once everything
+    /// before it has left, so the kernel never holds an older snapshot unsent behind which the
+    /// newest would wait; the newest waits in the one-slot outbox instead, where the next tick
+    /// replaces it. 0 leaves the kernel's default (no limit: the whole send buffer).
+    pub socket_notsent_lowat: u32,
+    /// How often the tick asks a plain-TCP client to prove it reads: a WebSocket ping stamped
+    /// with the tick, written behind that tick's snapshot. A client whose pong has not come
+    /// back `max_lag_ticks` ticks later has left that many snapshots unread and is closed with
+    /// 4001, whatever the kernel's buffers (its own receive buffer included) could still
+    /// absorb. Default 500 ms (6 bytes out, 10 back, twice a second); zero turns it off.
+    pub read_probe_interval: Duration,
+    /// Ticks a read probe's answer may take beyond the quickest recent answer (the path's own
+    /// round trip) before the client's snapshots are held back until it comes: how much a
+    /// link slower than the snapshots may queue ahead of the newest. Default 2 ("latest wins"
+    /// end to end); a value of `max_lag_ticks` or more never holds anything back.
+    pub read_probe_slack_ticks: u32,
+    /// File descriptors kept free for `/healthz`, `/metrics`, close handshakes and the
+    /// server's own files: a WebSocket upgrade whose socket is numbered at or above the
+    /// open-file limit minus this is refused with `503`. Default 64.
+    pub descriptor_reserve: usize,
     /// TLS for `https://` and `wss://` on the same port; `None` serves plain `http://` and
     /// `ws://`. Load one with [`crate::net::tls::load`].
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
@@ -119,6 +140,10 @@ pub struct ServerConfig {
     /// The game's events queued for one client before it is closed as too slow (4001): they
     /// are never dropped, so a client that does not read them must go. Default 256.
     pub event_queue: usize,
+    /// The operator's bearer token (`--admin-token-file`): with it the server serves the
+    /// console (`/admin`) and its API ([`crate::admin`]); without it there is no admin route
+    /// at all. Default: none.
+    pub admin_token: Option<crate::admin::AdminToken>,
     /// How long a client whose connection dropped keeps its entity, for a new connection
     /// presenting its resume token to take it back. Default 15 s: a phone switching networks
     /// or a tab reloading comes back within it. Zero: no resume, entities go at once.
@@ -130,6 +155,13 @@ pub struct ServerConfig {
     /// Run under Agones: Ready, Health and labels through the SDK sidecar, shutdown when
     /// allocated and empty. `None` (the default): no sidecar.
     pub agones: Option<crate::cluster::AgonesConfig>,
+    /// Longest an [`crate::auth::Authenticator`] may take over one handshake (a JWKS fetch
+    /// included) before the client gets `503`. Default 5 s: a key server that does not
+    /// answer in that time is down, and a handshake must not hang on it.
+    pub auth_timeout: Duration,
+    /// What a second login of a signed-in user does while its first session is live on this
+    /// process: take it over (4006 to the old connection, the default) or be refused (`409`).
+    pub duplicate_login: crate::auth::DuplicateLogin,
 }
 
 impl Default for ServerConfig {
@@ -146,6 +178,10 @@ impl Default for ServerConfig {
             max_message_bytes: crate::protocol::MAX_CLIENT_MESSAGE_BYTES,
             close_timeout: Duration::from_secs(2),
             socket_send_buffer: None,
+            socket_notsent_lowat: 1,
+            read_probe_interval: Duration::from_millis(500),
+            read_probe_slack_ticks: 2,
+            descriptor_reserve: 64,
             tls: None,
             realtime_tick: false,
             allowed_origins: Vec::new(),
@@ -162,9 +198,12 @@ impl Default for ServerConfig {
             max_game_message_bytes: 1024,
             game_message_rate: 8,
             event_queue: 256,
+            admin_token: None,
             resume_window: Duration::from_secs(15),
             cluster: None,
             agones: None,
+            auth_timeout: Duration::from_secs(5),
+            duplicate_login: crate::auth::DuplicateLogin::Takeover,
         }
     }
 }
@@ -223,6 +262,9 @@ impl ServerConfig {
         }
         if self.handshake_timeout.is_zero() {
             return Err("handshake timeout must be positive".into());
+        }
+        if self.auth_timeout.is_zero() {
+            return Err("auth timeout must be positive".into());
         }
         if self.idle_timeout.is_zero() {
             return Err("idle timeout must be positive".into());

@@ -23,6 +23,15 @@ pub struct Shared {
     pub shutting_down: AtomicBool,
     /// The threads that read plain-TCP sockets, started with the first connection.
     pub readers: ReadPool,
+    /// Decides who may join, before the upgrade; `None`: everyone joins as a guest.
+    pub authenticator: Option<std::sync::Arc<dyn crate::auth::Authenticator>>,
+    /// The live connection of each signed-in user, across the rooms.
+    pub logins: crate::auth::Logins,
+    /// The last closes sent to clients, for the operator console.
+    pub closes: crate::admin::CloseLog,
+    /// Set by an operator's drain (`POST /admin/api/drain`): no new player here, and the
+    /// server shuts down once its last client is gone.
+    pub draining: AtomicBool,
     /// In a cluster, holds the rooms after a pause until their leases are proven again.
     pub fence: Arc<Fence>,
 }
@@ -43,7 +52,16 @@ impl Shared {
             connections: AtomicUsize::new(0),
             next_client_id: AtomicU32::new(1),
             shutting_down: AtomicBool::new(false),
+            authenticator: None,
+            logins: crate::auth::Logins::default(),
+            closes: crate::admin::CloseLog::default(),
+            draining: AtomicBool::new(false),
         }
+    }
+
+    /// Whether an operator asked this server to drain.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     /// Whether shutdown has started.

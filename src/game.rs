@@ -4,13 +4,13 @@
 //! A game knows nothing of bytes, sockets or threads: it registers components with a codec
 //! and a visibility, and the server does the rest.
 
-use crate::protocol::describe::{describe, describe_variants};
+use crate::protocol::describe::{describe, describe_all};
 use crate::protocol::{Schema, Type};
 use crate::registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
-use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule, SystemSet};
 use bevy_ecs::system::ScheduleSystem;
 use bevy_ecs::world::World;
 use serde::Serialize;
@@ -27,6 +27,12 @@ pub trait GameInput:
     /// Checks a decoded input; the error is the close reason the client is sent.
     fn validate(&self) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Values the schema reads the input's wire shape off: the default for a struct; for an
+    /// enum input, override it with one value of each variant.
+    fn samples() -> Vec<Self> {
+        vec![Self::default()]
     }
 }
 
@@ -154,9 +160,22 @@ pub struct ClientInfo {
     /// at most [`crate::net::http::MAX_QUERY_PARAMS`] of them, each bounded in length. They
     /// come from the client: check them.
     pub query: Vec<(String, String)>,
+    /// Who the client is, when the server has an [`crate::auth::Authenticator`]: the user id
+    /// and claims it established before the upgrade. `None` for a guest.
+    pub identity: Option<crate::auth::Identity>,
 }
 
 impl ClientInfo {
+    /// A guest (no identity) with connection id `client_id` and `query`.
+    pub fn guest(client_id: u32, query: Vec<(String, String)>) -> ClientInfo {
+        ClientInfo { client_id, query, identity: None }
+    }
+
+    /// The signed-in user's id; `None` for a guest.
+    pub fn user_id(&self) -> Option<&str> {
+        self.identity.as_ref().map(|identity| identity.user_id.as_str())
+    }
+
     /// The value of query parameter `key`, if the client sent it.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
@@ -228,8 +247,8 @@ pub trait Game: Send + 'static {
     /// The game's name, sent in the schema.
     const NAME: &'static str;
 
-    /// Registers the game's systems (run once per tick, after inputs are applied), resources
-    /// and replicated components.
+    /// Registers the game's systems (run once per tick, in the [`TickSet`]s), resources and
+    /// replicated components.
     fn build(&mut self, game: &mut GameBuilder<'_>);
 
     /// The welcome value sent to each client.
@@ -266,20 +285,63 @@ pub trait Game: Send + 'static {
     }
 }
 
+/// Where a game's system runs in one tick. A tick runs, in order:
+///
+/// 1. what clients did since the last tick: [`Game::join`], [`Game::leave`], [`Game::resume`]
+///    and [`Game::message`], in arrival order;
+/// 2. [`TickSet::BeforeInput`]: the clients' [`crate::Inputs::this_tick`] still hold the
+///    previous tick's inputs (remember the last state, reset per-tick flags...);
+/// 3. input application: each client's inputs for this tick move into its
+///    [`crate::Inputs::this_tick`] (none, one, or two while a backlog drains);
+/// 4. [`TickSet::Simulate`]: the game's systems ([`GameBuilder::add_systems`] puts them here);
+/// 5. [`TickSet::BeforeCapture`]: last changes before the state is sent (clamp, derive
+///    replicated values from simulated ones, mark the leader [`crate::AlwaysRelevant`]);
+/// 6. replication capture: every replicated component's change is encoded once for all
+///    clients; then the events queued with [`Outgoing`] are sent, then each client's snapshot.
+///
+/// Within a set, order systems with bevy's own `.chain()`, `.before(..)` and `.after(..)`.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TickSet {
+    /// Before this tick's inputs are applied.
+    BeforeInput,
+    /// After the inputs are applied: the simulation.
+    Simulate,
+    /// After the simulation, before the replication capture.
+    BeforeCapture,
+}
+
+/// The schedules of one tick: what runs before input application, and what runs after.
+#[derive(Default)]
+pub(crate) struct TickSchedules {
+    /// [`TickSet::BeforeInput`].
+    pub before_input: Schedule,
+    /// [`TickSet::Simulate`] then [`TickSet::BeforeCapture`].
+    pub after_input: Schedule,
+}
+
+impl TickSchedules {
+    /// Empty schedules, with the sets after input application in their order.
+    pub fn new() -> TickSchedules {
+        let mut schedules = TickSchedules::default();
+        schedules.after_input.configure_sets(TickSet::Simulate.before(TickSet::BeforeCapture));
+        schedules
+    }
+}
+
 /// What [`Game::build`] registers with.
 pub struct GameBuilder<'a> {
     world: &'a mut World,
-    schedule: &'a mut Schedule,
+    schedules: &'a mut TickSchedules,
     registry: &'a mut Registry,
 }
 
 impl<'a> GameBuilder<'a> {
     pub(crate) fn new(
         world: &'a mut World,
-        schedule: &'a mut Schedule,
+        schedules: &'a mut TickSchedules,
         registry: &'a mut Registry,
     ) -> GameBuilder<'a> {
-        GameBuilder { world, schedule, registry }
+        GameBuilder { world, schedules, registry }
     }
 
     /// The world, to insert resources or spawn the entities a game starts with.
@@ -287,12 +349,29 @@ impl<'a> GameBuilder<'a> {
         self.world
     }
 
-    /// Adds systems to the tick's schedule.
+    /// Adds systems to the tick's simulation ([`TickSet::Simulate`]): after this tick's
+    /// inputs are applied.
     pub fn add_systems<M>(
         &mut self,
         systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
     ) -> &mut Self {
-        self.schedule.add_systems(systems);
+        self.add_systems_to(TickSet::Simulate, systems)
+    }
+
+    /// Adds systems to one part of the tick (see [`TickSet`] for the order of a tick).
+    pub fn add_systems_to<M>(
+        &mut self,
+        set: TickSet,
+        systems: impl IntoScheduleConfigs<ScheduleSystem, M>,
+    ) -> &mut Self {
+        match set {
+            TickSet::BeforeInput => {
+                self.schedules.before_input.add_systems(systems.in_set(set));
+            }
+            TickSet::Simulate | TickSet::BeforeCapture => {
+                self.schedules.after_input.add_systems(systems.in_set(set));
+            }
+        }
         self
     }
 
@@ -302,7 +381,7 @@ impl<'a> GameBuilder<'a> {
     where
         C: Component + Clone + PartialEq + Debug + Default + Serialize + DeserializeOwned,
     {
-        self.registry.replicate(&C::default())
+        self.registry.replicate(&[C::default()])
     }
 
     /// Replicates `C` like [`GameBuilder::replicate`], reading its wire shape off `sample`
@@ -311,7 +390,17 @@ impl<'a> GameBuilder<'a> {
     where
         C: Component + Clone + PartialEq + Debug + Serialize + DeserializeOwned,
     {
-        self.registry.replicate(&sample)
+        self.registry.replicate(&[sample])
+    }
+
+    /// Replicates the enum `C` (a player state, a brush mode) like
+    /// [`GameBuilder::replicate`]: the whole value, whenever it changes. Its wire shape is
+    /// read off `samples`, one value of each variant (in any order).
+    pub fn replicate_variants<C>(&mut self, samples: &[C]) -> Registration<'_>
+    where
+        C: Component + Clone + PartialEq + Debug + Serialize + DeserializeOwned,
+    {
+        self.registry.replicate(samples)
     }
 
     /// Replicates `C` as quantized integers: a change is sent as the difference of each, so a
@@ -333,11 +422,10 @@ pub(crate) fn schema_of<G: Game>(
     registry: &Registry,
     welcome: &G::Welcome,
 ) -> Result<Schema, String> {
-    let input = describe(&G::Input::default()).map_err(|e| format!("input type: {e}"))?;
+    let input = describe_all(&G::Input::samples()).map_err(|e| format!("input type: {e}"))?;
     let welcome: Type = describe(welcome).map_err(|e| format!("welcome type: {e}"))?;
-    let message =
-        describe_variants(&G::Message::samples()).map_err(|e| format!("message type: {e}"))?;
-    let event = describe_variants(&G::Event::samples()).map_err(|e| format!("event type: {e}"))?;
+    let message = describe_all(&G::Message::samples()).map_err(|e| format!("message type: {e}"))?;
+    let event = describe_all(&G::Event::samples()).map_err(|e| format!("event type: {e}"))?;
     let schema = registry.schema(G::NAME, input, welcome, message, event);
     // A client decodes the schema with a bound on how deep types nest: refuse here, at
     // startup, a game whose welcome no client could decode.

@@ -22,8 +22,11 @@
 //! - [`rooms`]: many rooms per server: names, the directory that opens and closes them, the
 //!   pool of simulation threads that runs them.
 //! - [`server`]: [`Server`], the composition root.
+//! - [`auth`]: who may join: the [`auth::Authenticator`] hook, the JWT verifier, one live
+//!   session per user.
 //! - `panics`: panics in a game's code caught where they start, so they fail one room or one
 //!   connection.
+//! - [`admin`]: the operator console (`/admin`) and its API, behind a bearer token.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
 //! - [`cli`]: the whole command line (serve, `bots`, `netsim`, `config`, `schema`).
 //! - `bots` (feature `bots`, default): the headless client and the load tester behind
@@ -37,7 +40,9 @@
 //!   re-exported so a game's `Cargo.toml` needs only `tickwire` (serde's derive needs
 //!   `#[serde(crate = "tickwire::serde")]` on each type when serde is not a direct dependency).
 
+pub mod admin;
 pub mod arena;
+pub mod auth;
 #[cfg(feature = "bots")]
 pub mod bots;
 pub mod cli;
@@ -84,12 +89,12 @@ pub mod prelude {
 
 pub use config::ServerConfig;
 pub use game::{
-    ClientInfo, Game, GameBuilder, GameInput, GameMessage, NoMessages, Outgoing, Recipient,
+    ClientInfo, Game, GameBuilder, GameInput, GameMessage, NoMessages, Outgoing, Recipient, TickSet,
 };
 pub use identity::{NetId, Replicated};
 pub use input::Inputs;
 pub use registry::{InterestConfig, Quantized, Registration, Registry, Spatial};
-pub use replication::Replica;
+pub use replication::{AlwaysRelevant, MemberOf, Replica, VisibleTo};
 pub use room::{Room, RoomSettings, TickInfo, registry_of};
 pub use server::Server;
 pub use tick::Tick;

@@ -75,6 +75,12 @@ pub mod names {
     pub const INPUT_LEADS: &str = "tickwire_input_leads";
     /// Counter family by [`REASON`]: connections closed.
     pub const DISCONNECTS: &str = "tickwire_disconnects";
+    /// Handshakes refused by authentication, by reason (`unauthorized` 401, `forbidden` 403,
+    /// `unavailable` 503, `already_signed_in` 409).
+    pub const JOINS_REFUSED: &str = "tickwire_joins_refused";
+    /// Counter: WebSocket upgrades refused with 503 because the open-file limit minus its
+    /// reserve was reached (`--descriptor-reserve`).
+    pub const UPGRADES_REFUSED_DESCRIPTORS: &str = "tickwire_upgrades_refused_descriptors";
     /// Counter: CPU seconds used by the process.
     pub const PROCESS_CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
     /// Counter: CPU seconds used by the simulation threads (the name predates rooms).
@@ -243,6 +249,10 @@ pub struct Metrics {
     pub input_leads: Counter,
     /// Connections closed, by reason.
     pub disconnects: Family<Reason, Counter>,
+    /// Handshakes refused by authentication, by reason.
+    pub joins_refused: Family<Reason, Counter>,
+    /// WebSocket upgrades refused for want of file descriptors.
+    pub upgrades_refused_descriptors: Counter,
     /// CPU seconds (user + system) used by the process; refreshed at each scrape.
     pub cpu_seconds: Counter<f64, AtomicU64>,
     /// Resident memory of the process in bytes; refreshed at each scrape.
@@ -312,6 +322,8 @@ impl Metrics {
             input_lead_seconds: Counter::default(),
             input_leads: Counter::default(),
             disconnects: Family::default(),
+            joins_refused: Family::default(),
+            upgrades_refused_descriptors: Counter::default(),
             cpu_seconds: Counter::default(),
             resident_bytes: Gauge::default(),
             tick_cpu_seconds: Counter::default(),
@@ -391,6 +403,16 @@ impl Metrics {
         );
         r.register(INPUT_LEADS, "Client ticks whose input lead is summed", m.input_leads.clone());
         r.register(DISCONNECTS, "Connections closed, by reason", m.disconnects.clone());
+        r.register(
+            JOINS_REFUSED,
+            "Handshakes refused by authentication, by reason",
+            m.joins_refused.clone(),
+        );
+        r.register(
+            UPGRADES_REFUSED_DESCRIPTORS,
+            "WebSocket upgrades refused with 503: the open-file limit minus its reserve reached",
+            m.upgrades_refused_descriptors.clone(),
+        );
         r.register(PROCESS_CPU_SECONDS, "CPU seconds used by the process", m.cpu_seconds.clone());
         r.register(
             TICK_THREAD_CPU_SECONDS,
@@ -454,6 +476,17 @@ impl Metrics {
     /// Counts a disconnect.
     pub fn disconnect(&self, reason: &'static str) {
         self.disconnects.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// Counts a handshake refused by authentication with HTTP `status`.
+    pub fn auth_refused(&self, status: u16) {
+        let reason = match status {
+            401 => "unauthorized",
+            403 => "forbidden",
+            409 => "already_signed_in",
+            _ => "unavailable",
+        };
+        self.joins_refused.get_or_create(&Reason { reason }).inc();
     }
 
     /// Sets the clients gauge of `room`.
@@ -573,6 +606,8 @@ mod tests {
         tickwire_input_leads_total\n\
         # TYPE tickwire_disconnects counter\n\
         tickwire_disconnects_total{reason=\"y\"}\n\
+        # TYPE tickwire_upgrades_refused_descriptors counter\n\
+        tickwire_upgrades_refused_descriptors_total\n\
         # TYPE tickwire_process_cpu_seconds counter\n\
         tickwire_process_cpu_seconds_total\n\
         # TYPE tickwire_tick_thread_cpu_seconds counter\n\
@@ -637,8 +672,9 @@ mod tests {
             .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
             .filter(|family| !UNLABELLED.contains(family))
             .collect();
-        // FRAMES_DIRECT, READ_WAKEUPS, the leads, ROOM_PANICS and ROOM_LEASES_LOST are not
-        // required of a server: bots may measure builds from before them.
+        // FRAMES_DIRECT, READ_WAKEUPS, the leads, ROOM_PANICS, ROOM_LEASES_LOST and
+        // UPGRADES_REFUSED_DESCRIPTORS are not required of a server: bots may measure builds
+        // from before them.
         let expected = [
             FRAMES_DIRECT,
             READ_WAKEUPS,
@@ -649,6 +685,7 @@ mod tests {
             INPUT_LEAD_SECONDS,
             INPUT_LEADS,
             DISCONNECTS,
+            UPGRADES_REFUSED_DESCRIPTORS,
             ROOM_CLIENTS,
         ];
         assert_eq!(families, expected);

@@ -1,7 +1,7 @@
 //! One game world: the game's bevy_ecs `World` and schedule, its clients' input buffers and
 //! its replication. Pure: the caller passes the tick; no sockets, no clock, no tokio.
 
-use crate::game::{ClientInfo, Game, GameBuilder, Outgoing, Recipient, schema_of};
+use crate::game::{ClientInfo, Game, GameBuilder, Outgoing, Recipient, TickSchedules, schema_of};
 use crate::input::{DrainRules, InputTally, Inputs, Queued, advance_all};
 use crate::protocol::{PROTOCOL_VERSION, Schema, Welcome};
 use crate::registry::Registry;
@@ -68,7 +68,7 @@ pub struct StepStats {
 pub struct Room<G: Game> {
     game: G,
     world: World,
-    schedule: Schedule,
+    schedules: TickSchedules,
     replication: Replication,
     inputs: QueryState<&'static mut Inputs<G::Input>, With<NetId>>,
     settings: RoomSettings,
@@ -80,8 +80,8 @@ pub struct Room<G: Game> {
 /// Builds a game's registry and schema with a scratch world (what clients and bots need).
 pub fn registry_of<G: Game>(game: &mut G) -> Result<(Arc<Registry>, Schema), String> {
     let mut world = fresh_world(crate::config::DEFAULT_TICK_RATE_HZ);
-    let mut schedule = Schedule::default();
-    let registry = build(game, &mut world, &mut schedule)?;
+    let mut schedules = TickSchedules::new();
+    let registry = build(game, &mut world, &mut schedules)?;
     let schema = schema_of::<G>(&registry, &game.welcome())?;
     Ok((Arc::new(registry), schema))
 }
@@ -98,10 +98,10 @@ fn fresh_world(tick_rate_hz: u16) -> World {
 fn build<G: Game>(
     game: &mut G,
     world: &mut World,
-    schedule: &mut Schedule,
+    schedules: &mut TickSchedules,
 ) -> Result<Registry, String> {
     let mut registry = Registry::default();
-    game.build(&mut GameBuilder::new(world, schedule, &mut registry));
+    game.build(&mut GameBuilder::new(world, schedules, &mut registry));
     if !registry.errors.is_empty() {
         return Err(format!("game {}: {}", G::NAME, registry.errors.join("; ")));
     }
@@ -112,8 +112,8 @@ impl<G: Game> Room<G> {
     /// A new world for `game`; fails if the game's registrations are invalid.
     pub fn new(mut game: G, settings: RoomSettings) -> Result<Room<G>, String> {
         let mut world = fresh_world(settings.tick_rate_hz);
-        let mut schedule = Schedule::default();
-        let registry = Arc::new(build(&mut game, &mut world, &mut schedule)?);
+        let mut schedules = TickSchedules::new();
+        let registry = Arc::new(build(&mut game, &mut world, &mut schedules)?);
         let welcome = game.welcome();
         let schema = schema_of::<G>(&registry, &welcome)?;
         let schema_hash = schema.hash();
@@ -123,7 +123,7 @@ impl<G: Game> Room<G> {
         Ok(Room {
             game,
             world,
-            schedule,
+            schedules,
             replication,
             inputs,
             settings,
@@ -181,6 +181,12 @@ impl<G: Game> Room<G> {
         Some(id)
     }
 
+    /// The running mean of how long `entity`'s inputs waited for their tick, in seconds
+    /// (`None` before its first input applied, or for an entity without inputs).
+    pub fn input_lead(&self, entity: Entity) -> Option<f32> {
+        self.world.get::<Inputs<G::Input>>(entity)?.pacing().lead()
+    }
+
     /// A client's connection dropped and its entity waits for it: no input is applied to it
     /// meanwhile.
     pub fn suspend(&mut self, entity: Entity) {
@@ -228,7 +234,8 @@ impl<G: Game> Room<G> {
         stats
     }
 
-    /// The simulation half of a tick that started at `now`: inputs, then the game's systems.
+    /// The simulation half of a tick that started at `now`: the game's systems in
+    /// [`crate::TickSet::BeforeInput`], inputs, then the game's other systems.
     /// `now` is what each input's arrival is measured against, for the pacing hint.
     pub fn simulate(&mut self, tick: Tick, now: Instant) -> StepStats {
         self.world.resource_mut::<TickInfo>().tick = tick;
@@ -238,8 +245,9 @@ impl<G: Game> Room<G> {
             active_ticks: u32::from(rate_hz),
             period: Duration::from_secs(1) / u32::from(rate_hz),
         };
+        self.schedules.before_input.run(&mut self.world);
         let inputs = advance_all(&mut self.inputs, &mut self.world, rules, now);
-        self.schedule.run(&mut self.world);
+        self.schedules.after_input.run(&mut self.world);
         StepStats { inputs_applied: inputs.applied, inputs }
     }
 

@@ -2,20 +2,22 @@
 //! the rooms, the simulation pool, the HTTP routes and the connections together, and takes
 //! them down in order.
 
+use crate::admin::{self, AdminState, Series};
+use crate::auth::Authenticator;
 use crate::cluster::agones::{self, Agones};
 use crate::cluster::heartbeat::Heartbeat;
 use crate::cluster::{Cluster, Local};
 use crate::config::ServerConfig;
 use crate::context::Shared;
 use crate::game::Game;
-use crate::net::accept;
 use crate::net::http::{self, Files, Page};
-use crate::net::inbox::WireOf;
+use crate::net::inbox::{Wire, WireOf};
 use crate::net::tls::TlsListener;
+use crate::net::{accept, descriptors};
 use crate::room::{Room, RoomSettings};
+use crate::rooms::Directory;
 use crate::rooms::pool::GameFactory;
 use crate::rooms::{DEFAULT_ROOM, SimPool};
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,6 +43,8 @@ pub struct Server<G: Game> {
     factory: GameFactory<G>,
     config: ServerConfig,
     files: Files,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    admin_listener: Option<TcpListener>,
 }
 
 impl<G: Game> Server<G> {
@@ -58,7 +62,9 @@ impl<G: Game> Server<G> {
     /// A server whose rooms each start from `factory(room_name)`: a game that is not
     /// `Clone`, or that sets each room up differently (a map or a mode per room name).
     pub fn with_rooms(factory: impl Fn(&str) -> G + Send + Sync + 'static) -> Server<G> {
-        Server { factory: Arc::new(factory), config: ServerConfig::default(), files: Arc::new([]) }
+        let (factory, files) = (Arc::new(factory), Arc::new([]));
+        let config = ServerConfig::default();
+        Server { factory, config, files, authenticator: None, admin_listener: None }
     }
 
     /// Sets the configuration.
@@ -74,6 +80,22 @@ impl<G: Game> Server<G> {
         self
     }
 
+    /// Decides who may join with `authenticator`, before each WebSocket upgrade: clients it
+    /// refuses get `401` or `403` with its reason, and the identity of those it lets in
+    /// reaches the game in [`crate::ClientInfo::identity`]. Without one, everyone joins as a
+    /// guest. See [`crate::auth`].
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Server<G> {
+        self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// Serves `/metrics` and the console (with [`ServerConfig::admin_token`]) on `listener`,
+    /// an internal address (`--admin-bind`), and no longer on the public one.
+    pub fn admin_listener(mut self, listener: TcpListener) -> Server<G> {
+        self.admin_listener = Some(listener);
+        self
+    }
+
     /// Serves until `shutdown` completes, then closes every client with 1001 and returns.
     /// Fails at once if the configuration or the game's registrations are invalid.
     pub async fn run(
@@ -81,13 +103,15 @@ impl<G: Game> Server<G> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let Server { factory, config, files } = self;
+        let Server { factory, config, files, authenticator, admin_listener } = self;
         config.validate().map_err(std::io::Error::other)?;
         let settings = RoomSettings::from_config(&config);
         // Built once here so that a game with invalid registrations fails `run` at once; each
         // room builds its own world on its simulation thread.
         Room::new(factory(DEFAULT_ROOM), settings).map_err(std::io::Error::other)?;
-        let shared = Arc::new(Shared::new(config));
+        let mut shared = Shared::new(config);
+        shared.authenticator = authenticator;
+        let shared = Arc::new(shared);
         let (pool, directory) = SimPool::start(shared.clone(), factory, settings)?;
         directory.open_permanent(DEFAULT_ROOM).map_err(std::io::Error::other)?;
         let local = Arc::new(Local {
@@ -111,10 +135,46 @@ impl<G: Game> Server<G> {
                 move |answered| shared.metrics.directory_beat(answered)
             }),
         });
+        let drained = admin::drain::until_drained(shared.clone(), directory.clone());
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = drained => {}
+            }
+        };
         let (cluster, shutdown) = scale_out(&shared.config, local, shutdown).await?;
+        let (internal, _sampling) = internal_routes(&shared, &directory);
         let router = http::router::<WireOf<G>>(shared.clone(), directory, files, cluster);
+        let (router, _internal) = match admin_listener {
+            Some(listener) => (router, Some(serve_internal(listener, internal)?)),
+            None => (router.merge(internal), None),
+        };
         serve(listener, shared, router, pool, shutdown).await
     }
+}
+
+/// The operators' routes: `/metrics`, and with an admin token the console and its API (whose
+/// figures are sampled by a task that ends when the returned handle drops).
+fn internal_routes<W: Wire>(
+    shared: &Arc<Shared>,
+    rooms: &Arc<Directory<W>>,
+) -> (axum::Router, Option<AbortOnDrop>) {
+    let metrics = http::metrics_router(shared.clone());
+    let Some(token) = shared.config.admin_token.clone() else { return (metrics, None) };
+    let (series, sampling) = Series::start(shared.clone(), rooms.clone());
+    let state = AdminState { shared: shared.clone(), rooms: rooms.clone(), series, token };
+    (metrics.merge(admin::router(state)), Some(AbortOnDrop(sampling)))
+}
+
+/// Serves `router` on the admin listener until the returned handle drops.
+fn serve_internal(listener: TcpListener, router: axum::Router) -> std::io::Result<AbortOnDrop> {
+    let addr = listener.local_addr()?;
+    info!(%addr, "serving /metrics and the admin routes on the admin listener");
+    Ok(AbortOnDrop(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            warn!(%error, "the admin listener stopped");
+        }
+    })))
 }
 
 /// Joins the cluster (`config.cluster`) and starts the Agones calls (`config.agones`), if
@@ -194,22 +254,24 @@ async fn serve(
     // without deregistering, as a crashed process would.
     let signal = tokio::spawn(signal);
     let _signal = AbortOnDrop(signal);
-    let send_buffer = shared.config.socket_send_buffer;
-    let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer);
+    let (send_buffer, lowat) =
+        (shared.config.socket_send_buffer, shared.config.socket_notsent_lowat);
+    let tune = move |tcp: &tokio::net::TcpStream| tune_socket(tcp, send_buffer, lowat);
     let stop = async move {
         let _ = http_stopped.await;
     };
     let (timeout, grace) = (shared.config.handshake_timeout, shared.config.close_timeout);
+    let budget = descriptors::budget(shared.config.max_clients, shared.config.descriptor_reserve);
     match shared.config.tls.clone() {
         Some(tls) => {
             let listener = TlsListener::new(listener, tls, timeout, tune).inspect_err(|_| {
                 shared.shutting_down.store(true, Ordering::Release);
             })?;
-            accept::serve(listener, router, timeout, grace, stop).await;
+            accept::serve(listener, router, budget, timeout, grace, stop).await;
         }
         None => {
-            let listener = ListenerExt::tap_io(listener, move |tcp| tune(tcp));
-            accept::serve(listener, router, timeout, grace, stop).await;
+            let listener = descriptors::Accepting::new(listener, tune);
+            accept::serve(listener, router, budget, timeout, grace, stop).await;
         }
     }
 
@@ -235,11 +297,20 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// `TCP_NODELAY` on (a snapshot must leave when written), and the configured send buffer.
-fn tune_socket(tcp: &tokio::net::TcpStream, send_buffer: Option<usize>) {
+/// `TCP_NODELAY` on (a snapshot must leave when written), the configured send buffer, and
+/// the bound on unsent bytes (`TCP_NOTSENT_LOWAT`, `lowat` 0: the kernel's).
+fn tune_socket(tcp: &tokio::net::TcpStream, send_buffer: Option<usize>, lowat: u32) {
     if let Err(error) = tcp.set_nodelay(true) {
         warn!(%error, "TCP_NODELAY not set");
     }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if lowat > 0
+        && let Err(error) = socket2::SockRef::from(tcp).set_tcp_notsent_lowat(lowat)
+    {
+        warn!(%error, lowat, "TCP_NOTSENT_LOWAT not set");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = lowat;
     if let Some(bytes) = send_buffer
         && let Err(error) = socket2::SockRef::from(tcp).set_send_buffer_size(bytes)
     {

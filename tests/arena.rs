@@ -9,7 +9,8 @@ use tickwire::arena::{
     Arena, ArenaConfig, ArenaInput, ArenaStats, BUTTON_BOOST, Orb, Position, Score,
 };
 use tickwire::input::Queued;
-use tickwire::{ClientInfo, Inputs, NetId, Room, RoomSettings, Tick};
+use tickwire::replication::ClientView;
+use tickwire::{ClientInfo, Inputs, NetId, Replica, Room, RoomSettings, Tick};
 
 /// When tick `t` starts, on the test's clock (30 Hz).
 fn tick_start(t: u32) -> Instant {
@@ -24,7 +25,7 @@ fn room_with(orbs: usize) -> Room<Arena> {
 }
 
 fn client(id: u32, name: &str) -> ClientInfo {
-    ClientInfo { client_id: id, query: vec![("name".into(), name.into())] }
+    ClientInfo { client_id: id, query: vec![("name".into(), name.into())], identity: None }
 }
 
 fn spawn(room: &mut Room<Arena>, id: u32) -> (Entity, NetId) {
@@ -218,4 +219,34 @@ fn buttons_are_validated_at_the_boundary() {
     assert!(input(1, 1).validate().is_ok());
     let bad = ArenaInput { move_x: 0, move_y: 0, buttons: 0x80 };
     assert_eq!(bad.validate(), Err("input buttons 0x80 set undefined bits".into()));
+}
+
+#[test]
+fn every_client_sees_the_leader_whatever_the_distance() {
+    let arena = ArenaConfig { size: 100.0, orbs: 0, view_radius: 10.0, ..ArenaConfig::default() };
+    let settings = RoomSettings { history_ticks: 8, ..RoomSettings::default() };
+    let mut room = Room::new(Arena::new(arena), settings).expect("the arena registers");
+    let (ada, _) = spawn(&mut room, 1);
+    let (bob, bob_id) = spawn(&mut room, 2);
+    let (cid, _) = spawn(&mut room, 3);
+    place(&mut room, ada, Vec2::new(10.0, 10.0));
+    place(&mut room, bob, Vec2::new(90.0, 90.0));
+    place(&mut room, cid, Vec2::new(90.0, 10.0));
+    room.world_mut().get_mut::<Score>(ada).expect("score").0 = 5;
+    room.world_mut().get_mut::<Score>(cid).expect("score").0 = 4;
+    let mut view = ClientView::new(bob_id);
+    let mut replica = Replica::new(room.registry().clone());
+    let mut receive = |room: &mut Room<Arena>| {
+        view.settle(false);
+        let mut bytes = Vec::new();
+        room.build(&mut view, bob, &mut bytes);
+        replica.apply(&bytes).expect("applies");
+        let id = |e: Entity| room.world().get::<NetId>(e).expect("id").id;
+        (replica.contains(id(ada)), replica.contains(id(cid)))
+    };
+    room.step(Tick(1), tick_start(1));
+    assert_eq!(receive(&mut room), (true, false), "Ada leads: Bob sees her from afar, not Cid");
+    room.world_mut().get_mut::<Score>(cid).expect("score").0 = 6;
+    room.step(Tick(2), tick_start(2));
+    assert_eq!(receive(&mut room), (false, true), "Cid leads now, and Ada is out of view");
 }

@@ -64,7 +64,9 @@ fn is_exported(name: &str, page: &BTreeSet<String>) -> bool {
 #[tokio::test]
 async fn every_metric_the_dashboard_and_the_alerts_name_is_exported() {
     let server = TestServer::start_small().await;
-    // A client that joins and leaves puts a sample in the labelled families (disconnects).
+    // A client that joins and leaves puts a sample in the labelled families (disconnects);
+    // one that stays keeps its room, and so its `room_clients` label, on the page.
+    let _stays = server.connect("ops").await;
     let client = server.connect("ops").await;
     drop(client);
     let (status, page) = loop {

@@ -61,7 +61,12 @@ fn golden() -> &'static [Vec<u8>] {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
         let mut out = Vec::new();
         for entry in std::fs::read_dir(dir).expect("vectors") {
-            let text = std::fs::read_to_string(entry.expect("entry").path()).expect("read");
+            // The arena's vectors; `enums/` holds another game's.
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|ext| ext != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).expect("read");
             let json: serde_json::Value = serde_json::from_str(&text).expect("json");
             let vectors = json.as_array().cloned().unwrap_or_else(|| vec![json]);
             for vector in vectors {

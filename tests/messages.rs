@@ -44,7 +44,7 @@ async fn events_during(bot: &mut BotClient, snapshots: usize) -> Vec<ArenaEvent>
                 out.push(tickwire::protocol::decode_exact(&bytes, bytes.len()).expect("decodes"))
             }
             Received::Snapshot { .. } => seen += 1,
-            Received::Pong(_) => {}
+            Received::Pong(_) | Received::Notice(_) => {}
         }
     }
     out

@@ -54,7 +54,7 @@ fn thousands_of_joins_and_leaves_leave_live_memory_flat() {
     let mut next_id = 0u32;
     let mut join = |room: &mut Room<Arena>| {
         next_id += 1;
-        let info = ClientInfo { client_id: next_id, query: Vec::new() };
+        let info = ClientInfo { client_id: next_id, query: Vec::new(), identity: None };
         let (entity, own) = room.join(&info);
         Player { info, entity, view: ClientView::new(own) }
     };

@@ -85,7 +85,10 @@ async fn a_client_that_never_reads_is_closed_in_bound_and_starves_nobody() {
     let server_figures = report.server.expect("the window's scrapes");
     let too_slow = server_figures.disconnects.get(CloseCode::TooSlow.label());
     assert_eq!(too_slow, Some(&1.0), "the stalled client, and no bot");
-    assert!(server_figures.snapshots_skipped >= f64::from(MAX_LAG_TICKS));
+    // Its first snapshot was handed to the kernel (in part) and never read: the read probe
+    // behind it counts it, so the client may go after one snapshot fewer taken back.
+    let skipped = server_figures.snapshots_skipped;
+    assert!(skipped >= f64::from(MAX_LAG_TICKS - 1), "{skipped} snapshots skipped");
     // Every bot was connected for the whole window, so rate × window is its count.
     let fewest = report.snapshot_rate.min * report.run.window_s;
     assert!(

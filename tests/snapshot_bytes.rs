@@ -16,7 +16,7 @@ fn place(room: &mut Room<Arena>, player: Entity, corner: f32, n: usize) {
 }
 
 fn join(room: &mut Room<Arena>, id: u32) -> (Entity, tickwire::NetId) {
-    room.join(&ClientInfo { client_id: id, query: Vec::new() })
+    room.join(&ClientInfo { client_id: id, query: Vec::new(), identity: None })
 }
 
 /// Runs `movers` players holding a direction and `idle` players standing still, everyone in

@@ -16,9 +16,12 @@ use tickwire::arena::{
     Arena, ArenaConfig, ArenaEvent, ArenaInput, ArenaMessage, ArenaWelcome, Color, Name, Orb,
     Position, Radius, Score, Velocity,
 };
-use tickwire::protocol::{self, ClientMessage, Pong, Schema, Welcome, inspect};
+use tickwire::protocol::{self, ClientMessage, Notice, Pong, Schema, Welcome, inspect};
 use tickwire::replication::{ClientView, InputAck, Replication, assign_ids};
-use tickwire::{NetId, Registry, Replica, Replicated, Tick, registry_of};
+use tickwire::{
+    ClientInfo, Game, GameBuilder, GameInput, NetId, NoMessages, Registry, Replica, Replicated,
+    Tick, registry_of,
+};
 
 #[derive(Serialize, Deserialize)]
 struct Vector {
@@ -126,6 +129,8 @@ fn server_vectors(registry: &Arc<Registry>, schema: &Schema) -> Vec<(&'static st
     vectors.push(("event_chat", protocol::encode_event(301, &chat)));
     let milestone = ArenaEvent::Milestone { name: "bob".into(), score: 50 };
     vectors.push(("event_milestone", protocol::encode_event(70_000, &milestone)));
+    let notice = Notice { tick: 302, text: "server restarts in 5 min ✓".into() };
+    vectors.push(("notice", notice.encode()));
     vectors
 }
 
@@ -185,6 +190,9 @@ fn check_or_bless(name: &str, direction: &str, bytes: &[u8], meaning: serde_json
     };
     if std::env::var_os("TICKWIRE_BLESS").is_some() {
         let text = serde_json::to_string_pretty(&vector).expect("json") + "\n";
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("vector directory");
+        }
         std::fs::write(&path, text).expect("write vector");
         return;
     }
@@ -257,5 +265,117 @@ fn invalid_bytes_fail_to_decode() {
             }
         };
         assert!(failed, "{} decoded but must not: {}", item.name, item.reason);
+    }
+}
+
+/// A player's state in the duel: an enum component (the arena has none).
+#[derive(Component, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+enum Stance {
+    #[default]
+    Idle,
+    Running {
+        speed: u8,
+    },
+    Down(u16, bool),
+}
+
+/// The duel's input: an enum.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+enum Command {
+    #[default]
+    Stay,
+    Run {
+        speed: u8,
+    },
+    Fall(u16),
+}
+
+impl GameInput for Command {
+    fn samples() -> Vec<Command> {
+        vec![Command::Stay, Command::Run { speed: 0 }, Command::Fall(0)]
+    }
+}
+
+/// A second game for the vectors in `enums/`: an enum component and an enum input.
+#[derive(Clone)]
+struct Duel;
+
+impl Game for Duel {
+    type Input = Command;
+    type Welcome = ();
+    type Message = NoMessages;
+    type Event = NoMessages;
+    const NAME: &'static str = "duel";
+    fn build(&mut self, game: &mut GameBuilder<'_>) {
+        game.replicate_variants(&[
+            Stance::Idle,
+            Stance::Running { speed: 0 },
+            Stance::Down(0, false),
+        ]);
+    }
+    fn welcome(&self) {}
+    fn join(&mut self, world: &mut World, _: &ClientInfo) -> Entity {
+        world.spawn((Replicated, Stance::Idle)).id()
+    }
+}
+
+/// The duel's server messages: its welcome, a full snapshot and a delta of enum values.
+fn enum_server_vectors(registry: &Arc<Registry>, schema: &Schema) -> Vec<(&'static str, Vec<u8>)> {
+    let welcome = Welcome {
+        protocol_version: protocol::PROTOCOL_VERSION,
+        client_id: 3,
+        entity_id: 1,
+        tick_rate_hz: 30,
+        schema_hash: schema.hash(),
+        schema: schema.clone(),
+        game: protocol::encode(&()),
+        resume_token: [7; 16],
+    };
+    let mut world = World::new();
+    let ada = world.spawn((Replicated, Stance::Idle)).id();
+    let bob = world.spawn((Replicated, Stance::Running { speed: 3 })).id();
+    assign_ids(&mut world);
+    let own = *world.get::<NetId>(ada).expect("id");
+    let mut replication = Replication::new(registry.clone(), &mut world, 8);
+    let mut view = ClientView::new(own);
+    let mut send = |world: &mut World, tick: u32| {
+        replication.begin_tick(world, Tick(tick));
+        view.settle(false);
+        let mut bytes = Vec::new();
+        replication.build(&mut view, InputAck { seq: tick, pacing: 0 }, &mut bytes);
+        bytes
+    };
+    let full = send(&mut world, 1);
+    *world.get_mut::<Stance>(ada).expect("stance") = Stance::Down(300, true);
+    *world.get_mut::<Stance>(bob).expect("stance") = Stance::Idle;
+    let delta = send(&mut world, 2);
+    vec![("enums/welcome", welcome.encode()), ("enums/full", full), ("enums/delta", delta)]
+}
+
+#[test]
+fn enum_components_and_inputs_match_their_vectors() {
+    let (registry, schema) = registry_of(&mut Duel).expect("the duel registers");
+    let mut replica = Replica::new(registry.clone());
+    let mut seen = Vec::new();
+    for (name, bytes) in enum_server_vectors(&registry, &schema) {
+        let meaning = inspect::server_message(&bytes, Some(&schema)).expect("inspects");
+        check_or_bless(name, "server_to_client", &bytes, meaning);
+        replica.apply(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        seen.push([1, 2].map(|id| replica.get::<Stance>(id)));
+    }
+    let running = Some(Stance::Running { speed: 3 });
+    assert_eq!(seen[1], [Some(Stance::Idle), running], "the full snapshot");
+    assert_eq!(seen[2], [Some(Stance::Down(300, true)), Some(Stance::Idle)], "the delta");
+    let input = |seq, input| ClientMessage::<_, NoMessages>::Input { seq, input }.encode();
+    let client = [
+        ("enums/input_run", input(1, Command::Run { speed: 9 })),
+        ("enums/input_fall", input(2, Command::Fall(1000))),
+        ("enums/input_stay", input(3, Command::Stay)),
+    ];
+    for (name, bytes) in client {
+        let meaning = inspect::client_message(&bytes, &schema).expect("inspects");
+        check_or_bless(name, "client_to_server", &bytes, meaning);
+        let decoded = protocol::decode_client::<Command, NoMessages>(&bytes, 64).expect("decodes");
+        assert_eq!(decoded.encode(), bytes, "{name}: the typed value encodes to the same bytes");
     }
 }

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, mock, test } from "node:test";
-import { CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, socketUrl } from "../tickwire/connection.js";
+import { authcheckUrl, CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, socketUrl } from "../tickwire/connection.js";
 import { decodeClientMessage } from "../tickwire/protocol.js";
 import { Schema } from "../tickwire/schema.js";
 import { ARENA_SCHEMA, ARENA_WELCOME_HEX, unhex } from "./fixtures/arena.js";
@@ -314,4 +314,56 @@ test("a game message is sent with the schema", () => {
   latest().deliver(WELCOME);
   assert.equal(connection.send({ type: "Message", message: { Chat: { text: "hi" } } }), true);
   assert.deepEqual(latest().sent.at(-1), { type: "Message", message: { Chat: { text: "hi" } } });
+});
+
+test("a token is sent as ?token=, encoded, beside the resume token", () => {
+  const connection = connect({ token: "a.b+c/d" });
+  assert.equal(latest().url, "ws://host/ws?token=a.b%2Bc%2Fd");
+  latest().accept();
+  latest().deliver(WELCOME);
+  latest().end(1006);
+  advance(connection.status.retryAtMs - now + 1);
+  assert.match(latest().url, /^ws:\/\/host\/ws\?token=a\.b%2Bc%2Fd&resume=[0-9a-f]{32}$/);
+  assert.equal(authcheckUrl("wss://h:1/ws?room=r&token=t"), "https://h:1/authcheck?room=r&token=t");
+});
+
+/** A fetch that answers `status` and `body`, recording the URLs asked. */
+function answering(status, body) {
+  const asked = [];
+  const fetchImpl = async (url) => {
+    asked.push(url);
+    return { status, text: async () => body };
+  };
+  return { asked, fetchImpl };
+}
+
+test("a token refused before the upgrade is explained by /authcheck and not retried", async () => {
+  const { asked, fetchImpl } = answering(401, "token expired\n");
+  const connection = connect({ url: "ws://host/ws?room=r", token: "t", fetchImpl });
+  const errors = [];
+  connection.on("error", (reason) => errors.push(reason));
+  latest().end(1006); // the browser's word for a refused upgrade
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(asked, ["http://host/authcheck?room=r&token=t"]);
+  assert.deepEqual(errors, ["token expired"]);
+  assert.equal(connection.status.code, 401);
+  assert.equal(connection.status.message, "refused: token expired");
+  assert.ok(connection.status.fatal);
+  const made = FakeSocket.made.length;
+  advance(60_000);
+  assert.equal(FakeSocket.made.length, made, "no retry");
+});
+
+test("a failure /authcheck does not call a refusal is retried as before", async () => {
+  const { fetchImpl } = answering(200, '{"user_id":"ada"}');
+  const connection = connect({ token: "t", fetchImpl });
+  const errors = [];
+  connection.on("error", (reason) => errors.push(reason));
+  latest().end(1006);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(errors, []);
+  assert.equal(connection.status.fatal, false);
+  const made = FakeSocket.made.length;
+  advance(connection.status.retryAtMs - now + 1);
+  assert.equal(FakeSocket.made.length, made + 1, "retried");
 });

@@ -284,3 +284,29 @@ test("a client without matchmaking still treats 4007 as final", () => {
   latest().end(4007, "seat refused");
   assert.equal(client.status.fatal, true);
 });
+
+test("a token goes to /matchmake and to the placement's socket; a refusal of it is final", async () => {
+  const matchmaker = new FakeMatchmaker(placed("a"));
+  const client = new Connection({
+    matchmake: "http://any:8080", room: "duel", token: "j.w+t",
+    WebSocketImpl: FakeSocket, fetchImpl: matchmaker.fetch, now: () => now,
+  });
+  client.connect();
+  await settle();
+  assert.equal(matchmaker.requests[0].url, "http://any:8080/matchmake?token=j.w%2Bt");
+  assert.equal(latest().url, "ws://a:7000/ws?room=duel&seat=s-a&token=j.w%2Bt");
+
+  const refusing = new FakeMatchmaker({ status: 401, body: { error: "token expired" } });
+  const refused = new Connection({
+    matchmake: "http://any:8080", room: "duel", token: "old",
+    WebSocketImpl: FakeSocket, fetchImpl: refusing.fetch, now: () => now,
+  });
+  const errors = [];
+  refused.on("error", (reason) => errors.push(reason));
+  refused.connect();
+  await settle();
+  assert.deepEqual(errors, ["token expired"]);
+  assert.equal(refused.status.fatal, true);
+  await advance(10_000);
+  assert.equal(refusing.requests.length, 1, "not retried");
+});

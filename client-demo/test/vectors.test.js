@@ -83,18 +83,36 @@ test("the vectors directory holds both directions", { skip }, () => {
   assert.deepEqual([...directions].sort(), ["client_to_server", "server_to_client"]);
 });
 
-for (const file of files) {
-  const vector = load(file);
-  test(`vector ${vector.name} decodes to its message`, { skip }, () => {
-    const decode = vector.direction === "server_to_client" ? decodeServerMessage : decodeClientMessage;
-    assert.deepEqual(decode(unhex(vector.hex), schema), normalizeMessage(vector.message, schema));
-  });
-  if (vector.direction === "client_to_server") {
-    test(`vector ${vector.name} re-encodes to the same bytes`, { skip }, () => {
-      assert.equal(hex(encodeClientMessage(normalizeMessage(vector.message, schema), schema)), vector.hex);
+function checkVectors(vectors, schema) {
+  for (const vector of vectors) {
+    test(`vector ${vector.name} decodes to its message`, { skip }, () => {
+      const decode = vector.direction === "server_to_client" ? decodeServerMessage : decodeClientMessage;
+      assert.deepEqual(decode(unhex(vector.hex), schema), normalizeMessage(vector.message, schema));
     });
+    if (vector.direction === "client_to_server") {
+      test(`vector ${vector.name} re-encodes to the same bytes`, { skip }, () => {
+        assert.equal(hex(encodeClientMessage(normalizeMessage(vector.message, schema), schema)), vector.hex);
+      });
+    }
   }
 }
+
+checkVectors(files.map(load), schema);
+
+// A second game (enums/) whose component and input are enums, with its own schema.
+const enumFiles = readdirSync(new URL("enums/", VECTORS_DIR)).filter((f) => f.endsWith(".json"));
+const enumVectors = enumFiles.map((f) => load(`enums/${f}`));
+const enumWelcome = enumVectors.find((v) => v.name === "enums/welcome");
+const enumSchema = isV2 ? new Schema(normalizeSchema(enumWelcome.message.schema)) : null;
+
+test("the enum vectors hold an enum component and an enum input", { skip }, () => {
+  assert.equal(typeKind(enumSchema.components[0].type), "Enum");
+  assert.equal(typeKind(enumSchema.raw.input), "Enum");
+  const kinds = new Set(enumVectors.map((v) => v.message.type));
+  assert.deepEqual([...kinds].sort(), ["Delta", "Full", "Input", "Welcome"]);
+});
+
+checkVectors(enumVectors, enumSchema);
 
 test("invalid vectors are refused", { skip }, async (t) => {
   for (const invalid of load("invalid.json")) {

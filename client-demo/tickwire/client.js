@@ -14,6 +14,7 @@
 //   "error"    (reason, error)    also: the game's input could not be sent (a value that does
 //                                 not fit the schema, or `input()` threw); reported once per
 //                                 distinct problem, the input skipped, the loop kept alive
+//   "notice"   (text, tick)       an operator's notice to the room, sent from the console
 // `send(message)` sends one of the game's messages (e.g. {Chat: {text}}).
 // `onAdd`/`onChange`/`onRemove(component, fn)` and `onSpawn`/`onDespawn(fn)` are the
 // replica's change callbacks (replica.js), kept across sessions: a new session first
@@ -31,7 +32,7 @@ import { Interpolator } from "./interpolation.js";
 import { Predictor } from "./prediction.js";
 import { Replica, ReplicaCallbacks } from "./replica.js";
 
-const FORWARDED = ["status", "open", "pong", "error", "close", "event", "rematch"];
+const FORWARDED = ["status", "open", "pong", "error", "close", "event", "notice", "rematch"];
 
 /** Distinct input problems reported before the client stops reporting new ones. */
 const MAX_INPUT_PROBLEMS_REPORTED = 16;
@@ -41,6 +42,8 @@ export class Client extends Emitter {
    * @param {object} options
    * @param {string} options.url WebSocket URL (see socketUrl)
    * @param {string} [options.game] refuse a server running another game
+   * @param {string} [options.token] identity token (a JWT) sent as `?token=`; a refusal of it
+   *   comes as an "error" event with the server's reason
    * @param {() => object|null} [options.input] the game's input value for this tick, sampled
    *   once per server tick while connected (null: send nothing this tick)
    * @param {object} [options.prediction] {components, predict, smooth, snapDistance}: see Predictor;
@@ -49,14 +52,14 @@ export class Client extends Emitter {
    * @param {object} [options.interpolation] {component, delayMs, minDelayMs, maxDelayMs,
    *   maxExtrapolationMs, vanishNow}: see Interpolator
    */
-  constructor({ url, matchmake, room, name, game = null, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
+  constructor({ url, matchmake, room, name, game = null, token = null, authcheck, input = null, prediction = null, interpolation = null, WebSocketImpl, fetchImpl, now }) {
     super();
     this.inputSource = input;
     this.predictionOptions = prediction;
     this.interpolationOptions = interpolation;
     /** The replica's change listeners, shared by every session's replica. */
     this.callbacks = new ReplicaCallbacks();
-    this.connection = new Connection({ url, matchmake, room, name, game, WebSocketImpl, fetchImpl, now });
+    this.connection = new Connection({ url, matchmake, room, name, game, token, authcheck, WebSocketImpl, fetchImpl, now });
     /** The session on screen: the latest whose first Full was applied, or null. */
     this.session = null;
     /** The current connection's session from its Welcome on (its Full may not be here yet). */

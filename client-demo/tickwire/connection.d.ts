@@ -90,6 +90,10 @@ export interface ConnectionOptions {
   name?: string;
   /** Refuse a server whose schema names another game. */
   game?: string | null;
+  /** Identity token (a JWT) sent as `?token=`. */
+  token?: string | null;
+  /** Ask `GET /authcheck` why a socket failed before it opened (default: with a token). */
+  authcheck?: boolean;
   WebSocketImpl?: WebSocketConstructor;
   fetchImpl?: typeof fetch;
   now?: () => number;
@@ -104,9 +108,13 @@ export declare class MatchmakeError extends Error {
 }
 
 /** Asks `base` for a place in `room` (any room with space when empty). */
-export declare function matchmake(base: string, room?: string, fetchImpl?: typeof fetch): Promise<Placement>;
+export declare function matchmake(base: string, room?: string, fetchImpl?: typeof fetch, token?: string | null): Promise<Placement>;
 /** `url` with `name=NAME` added (nothing when empty). */
 export declare function withName(url: string, name?: string | null): string;
+/** `url` with `token=TOKEN` (an identity token) added when one is given. */
+export declare function tokenUrl(url: string, token?: string | null): string;
+/** The `GET /authcheck` URL that explains a refused WebSocket URL: same host and query. */
+export declare function authcheckUrl(wsUrl: string): string;
 /** `url` with `resume=TOKEN` added when a token is given. */
 export declare function resumeUrl(url: string, token?: string | null): string;
 /** The WebSocket URL for a page: same host, ws or wss, `path`, `?name=` and `params`. */

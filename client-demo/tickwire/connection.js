@@ -7,8 +7,10 @@
 //   "welcome" (welcome, schema)   the Welcome decoded; `schema` is the compiled Schema
 //   "message" (message, nowMs)    every Full and Delta, decoded with the schema
 //   "event"   (event, tick)       one of the game's events, in the order the server sent them
+//   "notice"  (text, tick)        an operator's notice to the room (from the console)
 //   "pong"    (pong, rttMs)       an answer to one of this connection's pings
-//   "error"   (reason)            the server broke the protocol; the socket closes with 4000
+//   "error"   (reason)            the server broke the protocol (the socket closes with 4000),
+//                                 or refused to let this client in (401, 403, 409: see below)
 //   "close"   (status)            the socket closed: code, reason, and whether it retries
 //   "rematch" (rematch)           after a server was lost, matchmaking placed this client
 //                                 again and it is playing: {room, process, previousProcess,
@@ -19,6 +21,13 @@
 // it (`?resume=`), so the server hands back the same entity. A refused token (4005: used,
 // unknown or too late) is dropped and the next attempt joins afresh, as a new player, and
 // says so in the status message; `connect()` (a new room or name) always starts afresh.
+//
+// Identity: the `token` option is sent as `?token=` (a page cannot set headers on a
+// WebSocket). A server that refuses it does so before the upgrade, and a browser tells the
+// page only that the socket failed (1006, no reason); so when a socket fails before it ever
+// opened, the connection asks the server's `GET /authcheck` (same query, same cookies) why.
+// A 401, 403 or 409 ends the retries and is reported as an "error" event with the server's
+// reason, and in the status (`code` the HTTP status, `fatal`).
 //
 // Matchmaking (a cluster of servers, `POST /matchmake` on any of them): connect to
 // `{matchmake: "https://any-server", room, name}` instead of a URL. The client asks for a
@@ -59,7 +68,7 @@ const MATCHMAKE_BACKOFF_MAX_MS = 2000;
  *  the same millisecond. */
 const REMATCH_JITTER_MS = 200;
 /** Statuses of POST /matchmake that retrying cannot fix: a bad request, no cluster, full. */
-const FINAL_MATCHMAKE_STATUSES = new Set([400, 404, 409]);
+const FINAL_MATCHMAKE_STATUSES = new Set([400, 401, 403, 404, 409]);
 /** Pings without a pong that are still remembered. */
 const MAX_PINGS_IN_FLIGHT = 8;
 /** Close reasons are at most 123 bytes; this leaves room for multi-byte characters. */
@@ -83,9 +92,31 @@ const REFUSALS = new Map([
   [CloseCode.TRY_AGAIN_LATER, "the server is full, try again later"],
   [CloseCode.ROOM_FULL, "this room is full, pick another"],
   [CloseCode.TOO_MANY_ROOMS, "the server has no room for another room, join an open one"],
-  [CloseCode.REPLACED, "this session was resumed elsewhere (another tab?)"],
+  [CloseCode.REPLACED, "this session was resumed elsewhere (another tab, or a new sign-in?)"],
   [CloseCode.SEAT_REFUSED, "this seat is no longer valid: join the room again"],
+  [CloseCode.KICKED, "an operator removed this client"],
+  [CloseCode.ROOM_CLOSED, "an operator closed this room"],
 ]);
+
+/** What a browser reports when a socket failed without a close frame (a refused upgrade
+ *  among other things). */
+const ABNORMAL_CLOSURE = 1006;
+/** HTTP statuses of `GET /authcheck` that mean "not with these credentials": no retry. */
+const AUTH_REFUSALS = new Set([401, 403, 409]);
+
+/** The URL to open: `url`, with `token=TOKEN` (an identity token, e.g. a JWT) added. */
+export function tokenUrl(url, token) {
+  if (!token) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+}
+
+/** The `GET /authcheck` URL that explains a refused WebSocket URL: same host and query. */
+export function authcheckUrl(wsUrl) {
+  const url = new URL(wsUrl);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  url.pathname = "/authcheck";
+  return url.toString();
+}
 
 // Closes after which a matchmaking client asks for a new placement instead of giving up or
 // retrying the same server: that server is leaving (1001), forgot the session (4005), wants
@@ -111,10 +142,10 @@ export class MatchmakeError extends Error {
 
 /** Asks `base` (any server of the cluster, `http(s)://host:port`) for a place in `room`
  *  (any room with space when empty): `{url, room, process}`, `url` carrying the seat. */
-export async function matchmake(base, room = "", fetchImpl = globalThis.fetch) {
+export async function matchmake(base, room = "", fetchImpl = globalThis.fetch, token = null) {
   let response;
   try {
-    response = await fetchImpl(`${base.replace(/\/+$/, "")}/matchmake`, {
+    response = await fetchImpl(tokenUrl(`${base.replace(/\/+$/, "")}/matchmake`, token), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(room ? { room } : {}),
@@ -178,9 +209,12 @@ export class Connection extends Emitter {
    * @param {string} [options.room] with matchmake: the room (empty: any room with space)
    * @param {string} [options.name] with matchmake: the player's name
    * @param {string} [options.game] refuse a server whose schema names another game
+   * @param {string} [options.token] identity token (a JWT) sent as `?token=`
+   * @param {boolean} [options.authcheck] ask `GET /authcheck` why a socket failed before it
+   *   opened (default: when a token is given; a page signed in by cookie sets it)
    */
   constructor({
-    url = null, matchmake = null, room = "", name = "", game = null,
+    url = null, matchmake = null, room = "", name = "", game = null, token = null, authcheck = token !== null,
     WebSocketImpl = globalThis.WebSocket, fetchImpl = (...args) => globalThis.fetch(...args),
     now = () => performance.now(),
   }) {
@@ -197,6 +231,8 @@ export class Connection extends Emitter {
     /** Bumped by every connect/close/dispose: a matchmake answer for an older one is ignored. */
     this.generation = 0;
     this.game = game;
+    this.token = token;
+    this.authcheck = authcheck;
     this.WebSocketImpl = WebSocketImpl;
     this.now = now;
     this.ws = null;
@@ -240,7 +276,7 @@ export class Connection extends Emitter {
     this.update({ state: "matchmaking", message: lost ? `${lost}: finding the room again` : "", retryAtMs: null, fatal: false });
     let placement;
     try {
-      placement = await matchmake(this.target.matchmake, this.target.room, this.fetchImpl);
+      placement = await matchmake(this.target.matchmake, this.target.room, this.fetchImpl, this.token);
     } catch (error) {
       if (generation !== this.generation) return;
       return this.matchmakeFailed(error, lost);
@@ -263,7 +299,10 @@ export class Connection extends Emitter {
     if (error.final || this.attempts >= MAX_ATTEMPTS) {
       const message = error.final ? `refused: ${reason}` : `gave up after ${this.attempts} failed attempts: ${reason}`;
       this.update({ state: "closed", code: null, reason: "", message, retryAtMs: null, fatal: true });
-      return this.emit("close", this.status);
+      this.emit("close", this.status);
+      // Refused credentials come as an "error" too, as a refused /ws does.
+      if (AUTH_REFUSALS.has(error.status)) this.emit("error", error.reason);
+      return;
     }
     const delay = Math.min(MATCHMAKE_BACKOFF_MAX_MS, MATCHMAKE_BACKOFF_FIRST_MS * 2 ** (this.attempts - 1));
     const jittered = delay * (0.8 + 0.4 * Math.random());
@@ -309,7 +348,8 @@ export class Connection extends Emitter {
     this.nextPingId = 1;
     this.resetCounters();
     this.resuming = this.resumeToken !== null;
-    const ws = new this.WebSocketImpl(resumeUrl(this.url, this.resumeToken), SUBPROTOCOL);
+    this.opened = false;
+    const ws = new this.WebSocketImpl(resumeUrl(tokenUrl(this.url, this.token), this.resumeToken), SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
     ws.onopen = () => this.handleOpen();
     ws.onmessage = (event) => this.handleMessage(event.data);
@@ -321,6 +361,7 @@ export class Connection extends Emitter {
   }
 
   handleOpen() {
+    this.opened = true;
     this.update({ state: "open", code: null, reason: "" });
     this.emit("open");
   }
@@ -345,6 +386,7 @@ export class Connection extends Emitter {
     if (message.type === "Welcome") return this.fail("a second Welcome");
     if (message.type === "Pong") return this.handlePong(message);
     if (message.type === "Event") return this.emit("event", message.event, message.tick);
+    if (message.type === "Notice") return this.emit("notice", message.text, message.tick);
     this.snapshots++;
     this.emit("message", message, this.now());
   }
@@ -434,6 +476,23 @@ export class Connection extends Emitter {
     }
     this.update({ state: "closed", code, reason, message, retryAtMs, fatal: retryAtMs === null, rttMs: null, clientsOnline: null });
     this.emit("close", this.status);
+    if (this.authcheck && !this.opened && code === ABNORMAL_CLOSURE) this.explainFailure(tokenUrl(this.url, this.token));
+  }
+
+  // A socket that never opened may have been refused before the upgrade; the browser does
+  // not say why, so ask the server. A refusal of these credentials stops the retries.
+  async explainFailure(wsUrl) {
+    let response;
+    try {
+      response = await this.fetchImpl(authcheckUrl(wsUrl), { cache: "no-store", credentials: "same-origin" });
+    } catch {
+      return; // the server is unreachable: the retries go on
+    }
+    if (!AUTH_REFUSALS.has(response.status) || wsUrl !== tokenUrl(this.url, this.token)) return;
+    const reason = (await response.text()).trim().slice(0, MAX_REASON_CHARS);
+    this.dispose("refused");
+    this.update({ state: "closed", code: response.status, reason, message: `refused: ${reason}`, retryAtMs: null, fatal: true });
+    this.emit("error", reason);
   }
 
   // With matchmaking: why the server this socket went to is lost for good (a reason for

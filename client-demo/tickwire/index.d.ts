@@ -7,7 +7,8 @@ export { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
 export { Client } from "./client.js";
 export type { ClientEvents, ClientOptions, ClientSession, ClientStats, OwnView, View } from "./client.js";
 export {
-  CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, matchmake, MatchmakeError, resumeUrl, socketUrl, withName,
+  authcheckUrl, CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, matchmake, MatchmakeError, resumeUrl, socketUrl,
+  tokenUrl, withName,
 } from "./connection.js";
 export type {
   ConnectionEvents, ConnectionOptions, ConnectionStatus, MatchmakeTarget, Placement, Rematch, RoomList,

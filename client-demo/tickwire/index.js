@@ -13,7 +13,8 @@ export { DecodeError, Reader, Writer } from "./bincode.js";
 export { FixedRateLoop, InputTiming, ServerClock } from "./clock.js";
 export { Client } from "./client.js";
 export {
-  CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, matchmake, MatchmakeError, resumeUrl, socketUrl, withName,
+  authcheckUrl, CLIENT_PROTOCOL_ERROR, Connection, fetchRooms, matchmake, MatchmakeError, resumeUrl, socketUrl,
+  tokenUrl, withName,
 } from "./connection.js";
 export { Emitter } from "./events.js";
 export {

@@ -29,7 +29,7 @@ export const PACING_SLOTS = 16;
 export const PACING_OFFSET = 8;
 
 /** Server message variants. */
-export const ServerTag = Object.freeze({ WELCOME: 0, FULL: 1, DELTA: 2, PONG: 3, EVENT: 4 });
+export const ServerTag = Object.freeze({ WELCOME: 0, FULL: 1, DELTA: 2, PONG: 3, EVENT: 4, NOTICE: 5 });
 /** Client message variants. */
 export const ClientTag = Object.freeze({ INPUT: 0, PING: 1, MESSAGE: 2 });
 /** Op tags; a tag >= SINGLE is one component op with cop = tag - SINGLE. */
@@ -66,6 +66,10 @@ export const CloseCode = Object.freeze({
   SEAT_REFUSED: 4007,
   /** This room's server lost its ownership of it: matchmake again (the match state is gone). */
   ROOM_LOST: 4008,
+  /** An operator kicked this client from the console; the reason says why. Do not retry. */
+  KICKED: 4009,
+  /** An operator closed this client's room from the console; the reason says why. */
+  ROOM_CLOSED: 4010,
 });
 
 /** A resume token of all zeros: the server does not resume sessions. */
@@ -82,14 +86,15 @@ export class VersionError extends DecodeError {
 
 /**
  * Decodes one server message (one WebSocket binary frame). Snapshots need `schema` (a
- * Schema built from the Welcome); a Welcome and a Pong do not. Throws DecodeError.
+ * Schema built from the Welcome); a Welcome, a Pong and a Notice do not. Throws DecodeError.
  */
 export function decodeServerMessage(data, schema = null) {
   const r = new Reader(data);
-  const tag = r.variant(5, "ServerMessage");
+  const tag = r.variant(Object.keys(ServerTag).length, "ServerMessage");
   let message;
   if (tag === ServerTag.WELCOME) message = readWelcome(r);
   else if (tag === ServerTag.PONG) message = { type: "Pong", id: r.u32("id"), tick: r.u32("tick"), clients: r.u32("clients") };
+  else if (tag === ServerTag.NOTICE) message = { type: "Notice", tick: r.u32("tick"), text: r.string("text") };
   else if (!schema) throw new DecodeError("a snapshot or an event cannot be read without the Welcome's schema");
   else if (tag === ServerTag.EVENT) message = { type: "Event", tick: r.u32("tick"), event: schema.readEvent(r) };
   else if (tag === ServerTag.FULL) {

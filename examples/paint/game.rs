@@ -1,14 +1,21 @@
 //! Paint: everyone moves a cursor over a shared grid and paints the cells under it in their
 //! own colour. A second game on tickwire, written only against its public API, and shaped
 //! nothing like the arena: absolute cursor positions as input, painted cells as entities
-//! without a position, one canvas entity everybody sees, no interest management.
+//! without a position, one canvas entity everybody sees, no interest management, and each
+//! painter's [`Brush`] an enum component set after the simulation ([`TickSet::BeforeCapture`]).
+//! A painter who joins with `?sheet=N` (1 to [`MAX_SHEET`]) paints on a private sheet over the
+//! shared canvas: the sheet's painters and strokes are seen only by that sheet's painters
+//! ([`VisibleTo`], [`MemberOf`]), who still see the shared canvas.
 
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tickwire::bots::{BotGame, Steer};
-use tickwire::{ClientInfo, Game, GameBuilder, GameInput, Inputs, Quantized, Replica, Replicated};
+use tickwire::{
+    ClientInfo, Game, GameBuilder, GameInput, Inputs, MemberOf, Quantized, Replica, Replicated,
+    TickSet, VisibleTo,
+};
 
 /// Cells across the canvas.
 pub const WIDTH: u16 = 48;
@@ -39,6 +46,22 @@ pub struct Painter {
     pub name: String,
     /// Red, green, blue.
     pub color: [u8; 3],
+}
+
+/// What a painter's brush is doing, for everyone to see: an enum component, sent whole
+/// whenever it changes.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Brush {
+    /// The button is up.
+    #[default]
+    Lifted,
+    /// The button is down over cell (`x`, `y`).
+    Painting {
+        /// Column.
+        x: u16,
+        /// Row.
+        y: u16,
+    },
 }
 
 /// A painted cell.
@@ -89,9 +112,23 @@ pub struct PaintWelcome {
     pub height: u16,
 }
 
-/// The painted cells by place, so a stroke finds its cell's entity.
+/// The highest private sheet number (`?sheet=`); 0, or none, is the shared canvas.
+pub const MAX_SHEET: u32 = 63;
+
+/// The sheet a painter paints on (0: the shared canvas); not replicated.
+#[derive(Component, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sheet(pub u32);
+
+impl Sheet {
+    /// Who sees what is painted on this sheet: everyone for the shared canvas.
+    fn visibility(self) -> Option<VisibleTo> {
+        (self.0 > 0).then(|| VisibleTo::group(self.0))
+    }
+}
+
+/// The painted cells by sheet and place, so a stroke finds its cell's entity.
 #[derive(Resource, Default)]
-struct Cells(HashMap<(u16, u16), Entity>);
+struct Cells(HashMap<(u32, u16, u16), Entity>);
 
 /// The game.
 #[derive(Debug, Default, Clone, Copy)]
@@ -111,7 +148,9 @@ impl Game for Paint {
         game.replicate::<Painter>();
         game.replicate::<Cell>();
         game.replicate::<Canvas>();
+        game.replicate_variants(&[Brush::Lifted, Brush::Painting { x: 0, y: 0 }]);
         game.add_systems((move_cursors, paint).chain());
+        game.add_systems_to(TickSet::BeforeCapture, show_brushes);
     }
 
     fn welcome(&self) -> PaintWelcome {
@@ -123,7 +162,14 @@ impl Game for Paint {
         let hue = client.client_id.wrapping_mul(0x9E37_79B9).to_le_bytes();
         let color = [hue[0] | 0x40, hue[1] | 0x40, hue[2] | 0x40];
         let center = Vec2::new(f32::from(WIDTH), f32::from(HEIGHT)) / 2.0;
-        world.spawn((Replicated, Cursor(center), Painter { name, color })).id()
+        let sheet = client.param("sheet").and_then(|s| s.parse().ok()).filter(|&s| s <= MAX_SHEET);
+        let sheet = Sheet(sheet.unwrap_or(0));
+        let painter = (Replicated, Cursor(center), Painter { name, color }, Brush::Lifted, sheet);
+        let mut entity = world.spawn(painter);
+        if let Some(visible) = sheet.visibility() {
+            entity.insert((visible, MemberOf::group(sheet.0)));
+        }
+        entity.id()
     }
 }
 
@@ -136,29 +182,47 @@ fn move_cursors(mut cursors: Query<(&Inputs<PaintInput>, &mut Cursor)>) {
     }
 }
 
+/// The cell under a cursor.
+fn cell_under(cursor: &Cursor) -> (u16, u16) {
+    ((cursor.0.x as u16).min(WIDTH - 1), (cursor.0.y as u16).min(HEIGHT - 1))
+}
+
+/// Once the tick's painting is done, shows each brush as its latest input left it.
+fn show_brushes(mut brushes: Query<(&Inputs<PaintInput>, &Cursor, &mut Brush)>) {
+    for (inputs, cursor, mut brush) in &mut brushes {
+        let Some(input) = inputs.this_tick().last() else { continue };
+        let (x, y) = cell_under(cursor);
+        brush.set_if_neq(if input.down { Brush::Painting { x, y } } else { Brush::Lifted });
+    }
+}
+
 /// Paints the cell under every cursor whose button is down.
 fn paint(
     mut commands: Commands,
-    painters: Query<(&Inputs<PaintInput>, &Cursor, &Painter)>,
+    painters: Query<(&Inputs<PaintInput>, &Cursor, &Painter, &Sheet)>,
     mut cells: Query<&mut Cell>,
     mut index: ResMut<Cells>,
     mut canvas: Query<&mut Canvas>,
 ) {
-    for (inputs, cursor, painter) in &painters {
+    for (inputs, cursor, painter, sheet) in &painters {
         if !inputs.this_tick().iter().any(|input| input.down) {
             continue;
         }
-        let x = (cursor.0.x as u16).min(WIDTH - 1);
-        let y = (cursor.0.y as u16).min(HEIGHT - 1);
+        let (x, y) = cell_under(cursor);
         let stroke = Cell { x, y, color: painter.color };
-        let changed = match index.0.get(&(x, y)).and_then(|&e| cells.get_mut(e).ok()) {
+        let place = (sheet.0, x, y);
+        let changed = match index.0.get(&place).and_then(|&e| cells.get_mut(e).ok()) {
             Some(mut cell) if *cell != stroke => {
                 *cell = stroke;
                 true
             }
             Some(_) => false,
             None => {
-                index.0.insert((x, y), commands.spawn((Replicated, stroke)).id());
+                let mut cell = commands.spawn((Replicated, stroke));
+                if let Some(visible) = sheet.visibility() {
+                    cell.insert(visible);
+                }
+                index.0.insert(place, cell.id());
                 true
             }
         };

@@ -11,7 +11,10 @@ const mouse = { x: 0, y: 0, down: false };
 
 const params = new URLSearchParams(location.search);
 const client = new Client({
-  url: socketUrl(location, params.get("name") ?? `painter-${Math.floor(Math.random() * 1000)}`),
+  // `?sheet=N` (1 to 63) paints on a private sheet only its painters see.
+  url: socketUrl(location, params.get("name") ?? `painter-${Math.floor(Math.random() * 1000)}`, "/ws", {
+    sheet: params.get("sheet"),
+  }),
   game: "paint",
   // One input per tick: the cursor in 1/16 of a cell, and the button.
   input: () => ({ x: mouse.x, y: mouse.y, down: mouse.down }),
@@ -63,6 +66,12 @@ function draw(view) {
     ctx.beginPath();
     ctx.arc(x, y, 7, 0, Math.PI * 2);
     ctx.stroke();
+    // Brush is an enum component: "Lifted", or {Painting: {x, y}} over the cell it paints.
+    const brush = entity.has("Brush") ? entity.get("Brush") : "Lifted";
+    if (brush !== "Lifted") {
+      ctx.fillStyle = css(painter.color);
+      ctx.fill();
+    }
     ctx.fillStyle = "#222";
     ctx.fillText(painter.name, x + 10, y - 8);
   }

@@ -3,7 +3,8 @@
 //!
 //! Replicates a quantized [`Position`] (4 bytes per moving player per snapshot), the owner's
 //! own [`Velocity`] for prediction, and the static [`Radius`], [`Color`], [`Name`], [`Score`]
-//! and [`Orb`] marker; interest is managed by position.
+//! and [`Orb`] marker; interest is managed by position, and the top scorer is
+//! [`crate::AlwaysRelevant`]: every client sees the leader wherever they are.
 
 mod components;
 pub mod movement;
@@ -291,6 +292,7 @@ impl Game for Arena {
             )
                 .chain(),
         );
+        game.add_systems_to(crate::TickSet::BeforeCapture, systems::mark_leader);
         game.world().run_system_cached(systems::spawn_orbs).ok();
     }
 
@@ -304,7 +306,15 @@ impl Game for Arena {
     }
 
     fn join(&mut self, world: &mut World, client: &ClientInfo) -> Entity {
-        let name = client.param("name").map(sanitize_name).filter(|n| !n.is_empty());
+        // A signed-in player is named by its identity (the token's `name` claim, else its
+        // user id), a guest by its `?name=`.
+        let named = match &client.identity {
+            Some(identity) => {
+                identity.claims.get("name").and_then(|n| n.as_str()).or(Some(&identity.user_id))
+            }
+            None => client.param("name"),
+        };
+        let name = named.map(sanitize_name).filter(|n| !n.is_empty());
         let name = name.unwrap_or_else(|| format!("player-{}", client.client_id));
         let player = spawn_player(world, &name);
         world

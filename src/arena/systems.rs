@@ -2,7 +2,7 @@
 
 use super::components::{Color, Name, Orb, Position, Radius, Score, Velocity};
 use super::{ArenaEvent, ArenaInput, ArenaRng, ArenaStats, MILESTONE, Rules, movement};
-use crate::{Inputs, Outgoing, Replicated};
+use crate::{AlwaysRelevant, Inputs, Outgoing, Replicated};
 use bevy_ecs::prelude::*;
 use glam::Vec2;
 
@@ -66,6 +66,30 @@ pub(crate) fn separate_players(
 
 /// Players, as distinct from orbs (so a player query and an orb query may share `Score`).
 type PlayersOnly = (With<Controls>, Without<Orb>);
+
+/// Keeps the top scorer [`AlwaysRelevant`], so every client sees the leader whatever the
+/// distance (the page can point to them). A tie keeps the current leader; nobody leads at 0.
+/// Runs in [`crate::TickSet::BeforeCapture`], after the tick's scores changed.
+pub(super) fn mark_leader(
+    mut commands: Commands,
+    players: Query<(Entity, &Score, Has<AlwaysRelevant>), PlayersOnly>,
+) {
+    let leader = (players.iter())
+        .filter(|(_, score, _)| score.0 > 0)
+        .max_by_key(|&(entity, score, marked)| (score.0, marked, std::cmp::Reverse(entity)))
+        .map(|(entity, ..)| entity);
+    for (entity, _, marked) in &players {
+        match (Some(entity) == leader, marked) {
+            (true, false) => {
+                commands.entity(entity).insert(AlwaysRelevant);
+            }
+            (false, true) => {
+                commands.entity(entity).remove::<AlwaysRelevant>();
+            }
+            _ => {}
+        }
+    }
+}
 
 /// The orbs sorted by x, as `eat_orbs` keeps them between ticks, and its scratch marks.
 #[derive(Debug, Default)]

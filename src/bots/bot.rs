@@ -525,7 +525,7 @@ impl<'a> Bot<'a> {
                 }
                 Ok(())
             }
-            Ok(Applied::Event { .. }) => Ok(()),
+            Ok(Applied::Event { .. } | Applied::Notice(_)) => Ok(()),
             Ok(Applied::Welcome(_)) => Err("second-welcome".into()),
             Err(_) => {
                 self.outcome.apply_errors += 1;

@@ -65,6 +65,8 @@ pub enum Received {
     },
     /// A pong.
     Pong(protocol::Pong),
+    /// An operator's notice.
+    Notice(protocol::Notice),
     /// One of the game's events: its tick and bincode bytes (decode them with
     /// [`crate::protocol::decode_exact`] as the game's event type).
     Event {
@@ -172,6 +174,7 @@ impl BotClient {
         match self.replica.apply(&bytes)? {
             Applied::Snapshot { full, .. } => Ok(Received::Snapshot { full, bytes: bytes.len() }),
             Applied::Pong(pong) => Ok(Received::Pong(pong)),
+            Applied::Notice(notice) => Ok(Received::Notice(notice)),
             Applied::Event { tick, bytes } => Ok(Received::Event { tick, bytes }),
             Applied::Welcome(_) => Err(BotError::Protocol("a second welcome".into())),
         }

@@ -110,10 +110,15 @@ pub struct ProcessSummary {
     pub rooms: usize,
 }
 
-/// `POST /matchmake`.
-pub async fn handle(cluster: &Cluster, body: &[u8]) -> Response {
-    let result = match parse(body) {
-        Ok(request) => place(cluster, request.room).await,
+/// `POST /matchmake` with a parsed body, for the signed-in user `user_id` if the server
+/// authenticates (the seat is bound to it).
+pub async fn handle(
+    cluster: &Cluster,
+    request: Result<MatchRequest, MatchError>,
+    user_id: Option<&str>,
+) -> Response {
+    let result = match request {
+        Ok(request) => place(cluster, request.room, user_id).await,
         Err(error) => Err(error),
     };
     match result {
@@ -125,7 +130,8 @@ pub async fn handle(cluster: &Cluster, body: &[u8]) -> Response {
     }
 }
 
-fn parse(body: &[u8]) -> Result<MatchRequest, MatchError> {
+/// Reads a `POST /matchmake` body: `{}`, empty, or `{"room": NAME}`.
+pub fn parse(body: &[u8]) -> Result<MatchRequest, MatchError> {
     if body.len() > MAX_MATCHMAKE_BODY_BYTES {
         let limit = MAX_MATCHMAKE_BODY_BYTES;
         return Err(MatchError::BadRequest(format!("body over {limit} bytes")));
@@ -146,11 +152,19 @@ fn parse(body: &[u8]) -> Result<MatchRequest, MatchError> {
     Ok(request)
 }
 
-/// Finds (or claims) the room's process and reserves a seat there.
-pub async fn place(cluster: &Cluster, room: Option<String>) -> Result<Placement, MatchError> {
+/// Finds (or claims) the room's process and reserves a seat there, bound to `user_id` when
+/// given (a seat that cannot be bound is not handed out: `503`).
+pub async fn place(
+    cluster: &Cluster,
+    room: Option<String>,
+    user_id: Option<&str>,
+) -> Result<Placement, MatchError> {
     let fresh = format!("match-{}", &random_id()[..12]);
     let granted = cluster.store.place(room.as_deref(), &fresh).await?;
     let (url, seat) = (granted.url, granted.seat);
+    if let Some(user_id) = user_id {
+        cluster.store.bind_seat(&seat.token, user_id).await.map_err(PlaceError::Unavailable)?;
+    }
     let room = seat.room;
     Ok(Placement {
         url: format!("{url}/ws?room={room}&seat={}", seat.token),

@@ -18,7 +18,7 @@
 //! of this runs and a process serves alone, as it always did.
 //!
 //! The invariant kept: a room name is live on at most one process at any instant, give or
-//! take one heartbeat during which the old copy is closing (README, "Scale out").
+//! take one heartbeat during which the old copy is closing (`docs/scale-out.md`).
 
 pub mod admission;
 pub mod agones;

@@ -91,6 +91,10 @@ pub enum SeatRefusal {
     /// Issued under a lease this process no longer holds (the room moved).
     #[error("seat is for a room this process no longer hosts: matchmake again")]
     Stale,
+    /// Issued by `POST /matchmake` to another signed-in user (or to none): a seat is bound to
+    /// the user it was issued to when the server authenticates (the seat is left unused).
+    #[error("seat is for another user")]
+    OtherUser,
     /// The directory could not be asked (closed with 1013: try again later).
     #[error("seat not checked: room directory unavailable ({0})")]
     Unchecked(String),
@@ -322,6 +326,25 @@ impl Store {
         ];
         let reply: Vec<String> = self.eval(PLACE, &args).await.map_err(PlaceError::Unavailable)?;
         parse_placement(&reply, token)
+    }
+
+    /// Binds seat `token` to `user_id` for the seat's lifetime (`seatuser:{token}`), so that
+    /// only that user's `/ws` may present it. Written after the seat and before its URL is
+    /// handed out.
+    pub async fn bind_seat(&self, token: &str, user_id: &str) -> Result<(), String> {
+        let mut redis = self.redis.clone();
+        let mut call = redis::cmd("SET");
+        call.arg(format!("{PREFIX}seatuser:{token}")).arg(user_id);
+        call.arg("PX").arg(millis(self.seat_ttl));
+        bounded(call.query_async::<()>(&mut redis)).await
+    }
+
+    /// The user seat `token` is bound to, if any ([`Store::bind_seat`]).
+    pub async fn seat_user(&self, token: &str) -> Result<Option<String>, String> {
+        let mut redis = self.redis.clone();
+        let mut call = redis::cmd("GET");
+        call.arg(format!("{PREFIX}seatuser:{token}"));
+        bounded(call.query_async::<Option<String>>(&mut redis)).await
     }
 
     /// Takes the seat `token` for `room` on this process: checked before it is deleted, so a

@@ -10,6 +10,7 @@
 //! no time from anyone else. An upgraded WebSocket leaves hyper and is bounded by the idle
 //! timeout instead.
 
+use super::descriptors::{Budget, InReserve};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::serve::Listener;
@@ -18,6 +19,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -28,15 +30,18 @@ use tracing::debug;
 /// the requests in flight `grace` to finish and drops the rest, a half-sent request among
 /// them (upgraded WebSockets are not waited for: their tasks end with the tick loop's 1001).
 ///
-/// Handlers see the peer's address as [`ConnectInfo<SocketAddr>`].
+/// Handlers see the peer's address as [`ConnectInfo<SocketAddr>`], and a connection whose
+/// socket lies in `budget`'s reserve as an [`InReserve`] extension.
 pub async fn serve<L>(
     mut listener: L,
     router: Router,
+    budget: Budget,
     handshake_timeout: Duration,
     grace: Duration,
     stop: impl Future<Output = ()>,
 ) where
     L: Listener<Addr = SocketAddr>,
+    L::Io: AsRawFd,
 {
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(handshake_timeout);
@@ -48,10 +53,14 @@ pub async fn serve<L>(
             accepted = listener.accept() => accepted,
             () = &mut stop => break,
         };
+        let reserve = budget.limit.filter(|_| !budget.admits(&io)).map(|limit| InReserve { limit });
         let service = hyper::service::service_fn({
             let router = router.clone();
             move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                if let Some(reserve) = reserve {
+                    request.extensions_mut().insert(reserve);
+                }
                 router.clone().call(request)
             }
         });

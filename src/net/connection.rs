@@ -13,7 +13,7 @@
 use super::direct::{DirectSocket, Writer};
 use super::idle::{self, Due, IdleTimer};
 use super::inbox::{Event, Inbox, ResumeToken, Wire};
-use super::outbox::{Batch, Ending, Outbox};
+use super::outbox::{Batch, Ending, Outbox, PROBE_BYTES};
 use super::reader::{Connection, Flow, Handler, Incoming, Link};
 use super::wsframe::{self, Frame, opcode};
 use crate::config::CLIENT_MAX_FRAME_BYTES;
@@ -93,7 +93,7 @@ pub async fn serve_plain<W: Wire>(
             if shared.readers.add(connection).is_err() {
                 link.finish();
             }
-            finish_plain(&writer, &shared, &link, Some(ending)).await;
+            finish_plain(&writer, &shared, &link, client_id, Some(ending)).await;
             shared.readers.remove(client_id);
             return;
         }
@@ -121,7 +121,7 @@ pub async fn serve_plain<W: Wire>(
         outbox.end(ending.clone());
     }
     log_end(client_id, &membership.status.name, ending.as_ref());
-    finish_plain(&writer, &shared, &link, ending).await;
+    finish_plain(&writer, &shared, &link, client_id, ending).await;
     shared.readers.remove(client_id);
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let resumable = !link.said_goodbye();
@@ -142,9 +142,9 @@ async fn run_plain(
         tokio::select! {
             // Cancel safe (see `Outbox::next_batch`).
             batch = outbox.next_batch() => {
-                let Batch { frames, ending, drain, pong } = batch;
-                if (!frames.is_empty() || pong.is_some() || drain)
-                    && !write_plain(writer, shared, outbox, pong, &frames).await
+                let Batch { frames, ending, drain, pong, probe } = batch;
+                if (!frames.is_empty() || pong.is_some() || probe.is_some() || drain)
+                    && !write_plain(writer, shared, outbox, pong, &frames, probe).await
                 {
                     return outbox.is_ending().then(|| outbox.take_ending()).flatten();
                 }
@@ -172,18 +172,20 @@ async fn run_plain(
     }
 }
 
-/// Writes a pong and a batch of binary frames; `false` if the socket failed or the
-/// connection must end meanwhile.
+/// Writes a pong, a batch of binary frames and a read probe; `false` if the socket failed or
+/// the connection must end meanwhile.
 async fn write_plain(
     writer: &Writer,
     shared: &Shared,
     outbox: &Outbox,
     pong: Option<Bytes>,
     frames: &[Bytes],
+    probe: Option<[u8; PROBE_BYTES]>,
 ) -> bool {
     let pong = pong.as_ref().map(|payload| (opcode::PONG, &payload[..]));
-    let all: Vec<(u8, &[u8])> =
-        pong.into_iter().chain(frames.iter().map(|f| (opcode::BINARY, &f[..]))).collect();
+    let probe = probe.as_ref().map(|payload| (opcode::PING, &payload[..]));
+    let binary = frames.iter().map(|f| (opcode::BINARY, &f[..]));
+    let all: Vec<(u8, &[u8])> = pong.into_iter().chain(binary).chain(probe).collect();
     // Socket I/O is not cancelled for anything but an ending: a snapshot the writer took
     // must reach the socket, or the client's baseline would be wrong.
     let written = tokio::select! {
@@ -201,10 +203,17 @@ async fn write_plain(
 /// timeout. After its own close frame the server waits for the client's answer (the read
 /// thread sees it) before it drops the socket: closing a TCP socket with unread data in it
 /// sends a reset, and a reset can destroy the close frame in flight.
-async fn finish_plain(writer: &Writer, shared: &Shared, link: &Link, ending: Option<Ending>) {
+async fn finish_plain(
+    writer: &Writer,
+    shared: &Shared,
+    link: &Link,
+    client_id: u32,
+    ending: Option<Ending>,
+) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
+            shared.closes.record(client_id, code, &reason);
             let payload = wsframe::close_payload(code.code(), &reason);
             let handshake = async {
                 if writer.send(&[(opcode::CLOSE, &payload[..])]).await.is_ok() {
@@ -269,7 +278,10 @@ impl<W: Wire> Handler for PlainHandler<W> {
                 }
                 Flow::Open
             }
-            Incoming::Frame(Frame::Pong) => Flow::Open,
+            Incoming::Frame(Frame::Pong(payload)) => {
+                self.outbox.pong_received(payload);
+                Flow::Open
+            }
             Incoming::Frame(Frame::Close(status)) => {
                 if open {
                     self.link.said_goodbye_with(status);
@@ -322,7 +334,7 @@ pub async fn serve<W: Wire, S: Io>(
         Ok(membership) => membership,
         Err(refusal) => {
             let ending = refused(&shared, client_id, &refusal);
-            finish(&mut socket, &shared, Some(ending)).await;
+            finish(&mut socket, &shared, client_id, Some(ending)).await;
             return;
         }
     };
@@ -332,7 +344,7 @@ pub async fn serve<W: Wire, S: Io>(
     let outbox = Arc::new(Outbox::new(shared.config.control_queue, shared.config.event_queue));
     let join = Event::Join { client, outbox: outbox.clone(), resume };
     if inbox.send(join).await.is_err() {
-        finish(&mut socket, &shared, Some(tick_stopped())).await;
+        finish(&mut socket, &shared, client_id, Some(tick_stopped())).await;
         return;
     }
     let mut reader = Reader::new(&shared, client_id);
@@ -348,8 +360,8 @@ pub async fn serve<W: Wire, S: Io>(
             }
             // Cancel safe (see `Outbox::next_batch`).
             batch = outbox.next_batch() => {
-                let any = !batch.frames.is_empty() || batch.drain;
-                if any && !write(&mut socket, &shared, &outbox, batch.frames).await {
+                let any = !batch.frames.is_empty() || batch.probe.is_some() || batch.drain;
+                if any && !write(&mut socket, &shared, &outbox, batch.frames, batch.probe).await {
                     break outbox.is_ending().then(|| outbox.take_ending()).flatten();
                 }
                 if batch.ending.is_some() {
@@ -366,7 +378,7 @@ pub async fn serve<W: Wire, S: Io>(
         }
     };
     log_end(client_id, &room.name, ending.as_ref());
-    finish(&mut socket, &shared, ending).await;
+    finish(&mut socket, &shared, client_id, ending).await;
     // The tick may already have removed the client (too slow); a second Leave is ignored.
     let resumable = !reader.said_goodbye;
     let _ = inbox.send(Event::Leave { client_id, resumable }).await;
@@ -407,7 +419,11 @@ impl Reader {
         let client_id = self.client_id;
         let bytes = match message {
             Some(Ok(Message::Binary(bytes))) => bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return None,
+            Some(Ok(Message::Pong(payload))) => {
+                outbox.pong_received(&payload);
+                return None;
+            }
+            Some(Ok(Message::Ping(_) | Message::Frame(_))) => return None,
             Some(Ok(Message::Close(frame))) => {
                 self.said_goodbye = frame.is_some_and(|f| u16::from(f.code) == 1000);
                 shared.metrics.disconnect("client_closed");
@@ -557,12 +573,16 @@ async fn write<S: Io>(
     shared: &Shared,
     outbox: &Outbox,
     frames: Vec<Bytes>,
+    probe: Option<[u8; PROBE_BYTES]>,
 ) -> bool {
     let count = frames.len() as u64;
     let bytes: u64 = frames.iter().map(|f| f.len() as u64).sum();
     let io = async {
         for frame in frames {
             socket.feed(Message::Binary(frame)).await?;
+        }
+        if let Some(probe) = probe {
+            socket.feed(Message::Ping(Bytes::copy_from_slice(&probe))).await?;
         }
         socket.flush().await
     };
@@ -597,10 +617,16 @@ fn log_end(client_id: u32, room: &str, ending: Option<&Ending>) {
     }
 }
 
-async fn finish<S: Io>(socket: &mut Socket<S>, shared: &Shared, ending: Option<Ending>) {
+async fn finish<S: Io>(
+    socket: &mut Socket<S>,
+    shared: &Shared,
+    client_id: u32,
+    ending: Option<Ending>,
+) {
     let limit = shared.config.close_timeout;
     match ending {
         Some(Ending::Close(code, reason)) => {
+            shared.closes.record(client_id, code, &reason);
             let handshake = async {
                 if socket.send(close_message(code, &reason)).await.is_err() {
                     return;

@@ -88,11 +88,16 @@ impl DirectSocket {
     /// Writes `payloads` as binary WebSocket messages, in order, with one `writev`, if no
     /// remainder is waiting; never blocks.
     pub fn try_send<'a>(&self, payloads: impl IntoIterator<Item = &'a [u8]>) -> Written {
+        self.try_send_frames(payloads.into_iter().map(|payload| (opcode::BINARY, payload)))
+    }
+
+    /// Writes `frames` (opcode, payload), in order, with one `writev`, if no remainder is
+    /// waiting; never blocks.
+    pub fn try_send_frames<'a>(&self, frames: impl IntoIterator<Item = (u8, &'a [u8])>) -> Written {
         let mut state = self.lock();
         if !state.clean() {
             return Written::Not;
         }
-        let frames = payloads.into_iter().map(|payload| (opcode::BINARY, payload));
         match self.write_frames(&mut state, frames) {
             Ok(written) => written,
             // A failed socket fails the read thread's next read too; these frames are lost

@@ -1,8 +1,10 @@
 //! HTTP routes: the game's pages, the WebSocket endpoint, the room list, health and metrics;
 //! with a cluster, matchmaking and the seat check (the work itself is in [`crate::cluster`]).
 
+use super::descriptors::InReserve;
 use super::inbox::{ResumeToken, Wire};
 use super::per_ip::ConnectionsPerIp;
+use crate::auth::{DuplicateLogin, Handshake, Identity, MAX_TOKEN_BYTES, TOKEN_PARAM};
 use crate::cluster::{Cluster, SEAT_PARAM, SeatRefusal};
 use crate::context::Shared;
 use crate::game::ClientInfo;
@@ -73,7 +75,8 @@ pub fn client_library() -> impl Iterator<Item = Page> {
 }
 
 /// The router for one server, serving `files` as its pages; with `cluster`, `/ws` requires a
-/// seat and `/rooms` lists the whole cluster.
+/// seat and `/rooms` lists the whole cluster. `/metrics` and the console are not in it: the
+/// server adds them here or on its admin listener.
 pub fn router<W: Wire>(
     shared: Arc<Shared>,
     rooms: Arc<Directory<W>>,
@@ -90,12 +93,12 @@ pub fn router<W: Wire>(
             }),
         )
         .route("/ws", get(upgrade::<W>))
+        .route("/authcheck", get(authcheck::<W>))
         .route("/rooms", get(room_list::<W>).layer(cors.clone()))
         .route("/rooms/local", get(local_rooms::<W>))
         .route("/readyz", get(readyz::<W>))
         .route("/matchmake", post(matchmake::<W>).layer(cors))
         .route("/healthz", get(healthz::<W>))
-        .route("/metrics", get(metrics::<W>))
         .route(
             "/{*path}",
             get(|State(state): State<AppState<W>>, Path(path): Path<String>| async move {
@@ -118,8 +121,35 @@ impl<S: Send + Sync> FromRequestParts<S> for RawUpgrade {
     }
 }
 
+/// Whether the connection's socket lies in the descriptor reserve ([`super::descriptors`]).
+struct Reserve(Option<InReserve>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Reserve {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Reserve(parts.extensions.get::<InReserve>().copied()))
+    }
+}
+
+/// The `503` for an upgrade the open-file limit leaves no room for; the connection closes
+/// after it, so its descriptor is freed at once.
+fn out_of_descriptors(shared: &Shared, limit: u64) -> Response {
+    shared.metrics.upgrades_refused_descriptors.inc();
+    let reserve = shared.config.descriptor_reserve;
+    let reason = format!(
+        "server at its open-file limit ({limit} descriptors, {reserve} kept in reserve): no \
+         room for another client, try again later\n"
+    );
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    let close = axum::http::HeaderValue::from_static("close");
+    response.headers_mut().insert(header::CONNECTION, close);
+    response
+}
+
 async fn upgrade<W: Wire>(
     State(state): State<AppState<W>>,
+    Reserve(reserve): Reserve,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -153,8 +183,11 @@ async fn upgrade<W: Wire>(
     if shared.shutting_down.load(Ordering::Acquire) {
         return (StatusCode::SERVICE_UNAVAILABLE, "server shutting down\n").into_response();
     }
-    let mut params = match join_params(query.as_deref().unwrap_or("")) {
-        Ok(params) => params,
+    if let Some(InReserve { limit }) = reserve {
+        return out_of_descriptors(&shared, limit);
+    }
+    let (mut params, query_token) = match handshake_query(query.as_deref().unwrap_or("")) {
+        Ok(parsed) => parsed,
         Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
     };
     let resume = match take_resume_token(&mut params) {
@@ -166,18 +199,30 @@ async fn upgrade<W: Wire>(
     if let Err(reason) = check_name(&room) {
         return (StatusCode::BAD_REQUEST, reason + "\n").into_response();
     }
-    let seat = match &cluster {
-        Some(cluster) => {
-            check_seat(cluster, &rooms, seat.as_deref(), &room, resume.is_some()).await
-        }
-        None => Ok(Admitted::default()),
-    };
+    // Taken before the authenticator runs, so that one address cannot hold more of its
+    // calls in flight than it may hold connections.
     let slot = match per_ip.try_acquire(peer.ip(), shared.config.max_connections_per_ip) {
         Ok(slot) => slot,
         Err(reason) => return (StatusCode::TOO_MANY_REQUESTS, reason + "\n").into_response(),
     };
+    let handshake = Handshake::new(params, headers, peer, room, query_token);
+    let identity = match authenticate(&shared, &handshake).await {
+        Ok(identity) => identity,
+        Err((status, reason)) => return (status, reason + "\n").into_response(),
+    };
+    let Handshake { query: params, headers, room, .. } = handshake;
+    let seat = match &cluster {
+        Some(cluster) => {
+            let user = identity.as_ref().map(|identity| identity.user_id.as_str());
+            let seat = SeatCheck { token: seat.as_deref(), room: &room, user };
+            check_seat(cluster, &rooms, &shared, seat, resume.is_some()).await
+        }
+        None => Ok(Admitted::default()),
+    };
     let client_id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let client = ClientInfo { client_id, query: params };
+    let span =
+        tracing::info_span!("client", client_id, user = identity.as_ref().map(|i| &i.user_id));
+    let client = ClientInfo { client_id, query: params, identity };
     let guard = ConnectionGuard::new(shared.clone());
     // Refusals after the upgrade, as close codes with a reason: a browser sees those, while
     // a refused handshake shows it only "connection failed".
@@ -194,13 +239,14 @@ async fn upgrade<W: Wire>(
         return (StatusCode::BAD_REQUEST, "connection not upgradable\n").into_response();
     };
     let accept = derive_accept_key(key.as_bytes());
-    tokio::spawn(async move {
+    let task = async move {
         let _guards = (guard, slot);
         match on_upgrade.await {
             Ok(upgraded) => super::upgraded::serve(upgraded, shared, place, client, resume).await,
             Err(error) => tracing::debug!(%peer, %error, "upgrade failed"),
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::instrument(task, span));
     let response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "upgrade")
@@ -209,6 +255,74 @@ async fn upgrade<W: Wire>(
         .header(header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL)
         .body(axum::body::Body::empty());
     response.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// `GET /authcheck?QUERY`: what `/ws?QUERY` with these headers would be told by the
+/// authenticator, for a page (a browser hides why an upgrade failed): `200` with
+/// `{"user_id": ...}` (`null` for a guest), or the refusal's status and reason.
+async fn authcheck<W: Wire>(
+    State(AppState { shared, .. }): State<AppState<W>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (mut params, query_token) = match handshake_query(query.as_deref().unwrap_or("")) {
+        Ok(parsed) => parsed,
+        Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
+    };
+    params.retain(|(key, _)| key != RESUME_PARAM && key != SEAT_PARAM);
+    let room = room_of(&params).to_owned();
+    let handshake = Handshake::new(params, headers, peer, room, query_token);
+    match authenticate(&shared, &handshake).await {
+        Ok(identity) => {
+            let user_id = identity.map(|identity| identity.user_id);
+            let body = serde_json::json!({ "user_id": user_id }).to_string();
+            let headers =
+                [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")];
+            (StatusCode::OK, headers, body).into_response()
+        }
+        Err((status, reason)) => (status, reason + "\n").into_response(),
+    }
+}
+
+/// Runs the server's authenticator, if any, on `handshake`, bounded by the auth timeout; then,
+/// with `--duplicate-login refuse`, refuses a user whose session is live here. `Ok(None)`
+/// for a guest of a server without one; `Err` holds the status and reason of the refusal.
+async fn authenticate(
+    shared: &Shared,
+    handshake: &Handshake,
+) -> Result<Option<Identity>, (StatusCode, String)> {
+    let Some(authenticator) = &shared.authenticator else { return Ok(None) };
+    let limit = shared.config.auth_timeout;
+    let (peer, room) = (handshake.peer, &handshake.room);
+    let identity = match tokio::time::timeout(limit, authenticator.authenticate(handshake)).await {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(refusal)) => {
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+            tracing::debug!(%peer, room, %status, reason = %refusal, "join refused");
+            shared.metrics.auth_refused(refusal.status());
+            return Err((status, refusal.to_string()));
+        }
+        Err(_) => {
+            tracing::warn!(%peer, room, ?limit, "authenticator timed out");
+            shared.metrics.auth_refused(503);
+            let reason = format!("authentication took longer than {} ms", limit.as_millis());
+            return Err((StatusCode::SERVICE_UNAVAILABLE, reason));
+        }
+    };
+    if let Err(error) = crate::auth::check_identity(&identity) {
+        tracing::error!(%peer, room, %error, "the authenticator returned an unusable identity");
+        return Err((StatusCode::INTERNAL_SERVER_ERROR, "authentication failed".into()));
+    }
+    if shared.config.duplicate_login == DuplicateLogin::Refuse
+        && shared.logins.is_live(&identity.user_id)
+    {
+        let user = &identity.user_id;
+        tracing::debug!(%peer, room, user, "join refused: already signed in");
+        shared.metrics.auth_refused(409);
+        return Err((StatusCode::CONFLICT, "this user is already signed in".into()));
+    }
+    Ok(Some(identity))
 }
 
 /// A client let in by its seat: the lease epoch the seat was issued under, and its
@@ -225,19 +339,35 @@ struct Admitted {
 async fn check_seat<W: Wire>(
     cluster: &Cluster,
     rooms: &Directory<W>,
-    seat: Option<&str>,
-    room: &str,
+    shared: &Shared,
+    seat: SeatCheck<'_>,
     resuming: bool,
 ) -> Result<Admitted, SeatRefusal> {
+    let SeatCheck { token, room, user } = seat;
     let fence = cluster.local_fence();
     if resuming && rooms.list().iter().any(|open| open.name == room && fence.live(open)) {
         return Ok(Admitted::default()); // its seat, if it still has one, was used already
     }
-    let token = seat.ok_or(SeatRefusal::Missing)?;
+    let token = token.ok_or(SeatRefusal::Missing)?;
+    // With identity, a seat is good only for the user it was issued to; checked before the
+    // seat is taken, so another user's try leaves it for its owner.
+    if shared.authenticator.is_some() {
+        let bound = cluster.store.seat_user(token).await.map_err(SeatRefusal::Unchecked)?;
+        if bound.is_none_or(|bound| Some(bound.as_str()) != user) {
+            return Err(SeatRefusal::OtherUser);
+        }
+    }
     let admission = cluster.admissions.start(room);
     let epoch = cluster.store.take_seat(token, room).await?;
     admission.seat_used(token);
     Ok(Admitted { epoch, _admission: Some(admission) })
+}
+
+/// The seat a `/ws` presents: its token, the room asked for, the authenticated user.
+struct SeatCheck<'a> {
+    token: Option<&'a str>,
+    room: &'a str,
+    user: Option<&'a str>,
 }
 
 /// The query parameters of a `/ws` URL (the part after `?`, percent-encoded) that the game is
@@ -245,8 +375,24 @@ async fn check_seat<W: Wire>(
 /// holds the reason for the `400` when it does not decode or exceeds [`MAX_QUERY_PARAMS`] or
 /// [`MAX_QUERY_PARAM_BYTES`]. Pure, so it is fuzzed (`fuzz/fuzz_targets/handshake_query.rs`).
 pub fn join_params(raw_query: &str) -> Result<Vec<(String, String)>, String> {
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(raw_query)
+    handshake_query(raw_query).map(|(params, _)| params)
+}
+
+/// [`join_params`] and the `token` parameter ([`crate::auth::TOKEN_PARAM`]), taken out of
+/// them: a secret the game is not handed, bounded by [`crate::auth::MAX_TOKEN_BYTES`]
+/// rather than [`MAX_QUERY_PARAM_BYTES`] (a JWT is longer).
+pub fn handshake_query(raw_query: &str) -> Result<(QueryParams, Option<String>), String> {
+    let mut params: Vec<(String, String)> = serde_urlencoded::from_str(raw_query)
         .map_err(|error| format!("malformed query string: {error}"))?;
+    let mut tokens = params.extract_if(.., |(key, _)| key == TOKEN_PARAM);
+    let token = tokens.next().map(|(_, token)| token);
+    if tokens.next().is_some() {
+        return Err(format!("more than one {TOKEN_PARAM} parameter"));
+    }
+    drop(tokens);
+    if token.as_ref().is_some_and(|token| token.len() > MAX_TOKEN_BYTES) {
+        return Err(format!("{TOKEN_PARAM} longer than {MAX_TOKEN_BYTES} bytes"));
+    }
     if params.len() > MAX_QUERY_PARAMS
         || params.iter().any(|(k, v)| k.len().max(v.len()) > MAX_QUERY_PARAM_BYTES)
     {
@@ -254,8 +400,11 @@ pub fn join_params(raw_query: &str) -> Result<Vec<(String, String)>, String> {
             "at most {MAX_QUERY_PARAMS} query parameters of at most {MAX_QUERY_PARAM_BYTES} bytes each"
         ));
     }
-    Ok(params)
+    Ok((params, token))
 }
+
+/// Query parameters, decoded, in order.
+pub type QueryParams = Vec<(String, String)>;
 
 /// The query parameter that carries a resume token.
 pub const RESUME_PARAM: &str = "resume";
@@ -328,7 +477,7 @@ async fn healthz<W: Wire>(State(AppState { shared, rooms, .. }): State<AppState<
 /// draining (shutting down) or, in a cluster, while the room directory is unreachable or
 /// recovering. Liveness is `/healthz`'s.
 async fn readyz<W: Wire>(State(AppState { shared, cluster, .. }): State<AppState<W>>) -> Response {
-    let ready = if shared.is_shutting_down() {
+    let ready = if shared.is_shutting_down() || shared.is_draining() {
         Err("not accepting new players: draining")
     } else {
         cluster.map_or(Ok(()), |cluster| cluster.readiness().check())
@@ -399,14 +548,36 @@ pub fn room_infos<W: Wire>(shared: &Shared, rooms: &Directory<W>) -> Vec<RoomInf
 }
 
 /// `POST /matchmake`: a clustered server's; `404` on a server alone.
-async fn matchmake<W: Wire>(State(state): State<AppState<W>>, body: axum::body::Bytes) -> Response {
-    match &state.cluster {
-        Some(cluster) => crate::cluster::matchmake::handle(cluster, &body).await,
-        None => {
-            let reason = "not clustered (no --redis): connect to /ws directly\n";
-            (StatusCode::NOT_FOUND, reason).into_response()
-        }
+/// `POST /matchmake`: with an authenticator, the caller is authenticated as `/ws` would be
+/// (`?token=`, `Authorization: Bearer`, cookie; the room is the body's), and the seat is
+/// bound to its user id.
+async fn matchmake<W: Wire>(
+    State(state): State<AppState<W>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(cluster) = &state.cluster else {
+        let reason = "not clustered (no --redis): connect to /ws directly\n";
+        return (StatusCode::NOT_FOUND, reason).into_response();
+    };
+    let request = crate::cluster::matchmake::parse(&body);
+    let mut identity = None;
+    if state.shared.authenticator.is_some() {
+        let (params, query_token) = match handshake_query(query.as_deref().unwrap_or("")) {
+            Ok(parsed) => parsed,
+            Err(reason) => return (StatusCode::BAD_REQUEST, reason + "\n").into_response(),
+        };
+        let room = request.as_ref().ok().and_then(|r| r.room.clone()).unwrap_or_default();
+        let handshake = Handshake::new(params, headers, peer, room, query_token);
+        identity = match authenticate(&state.shared, &handshake).await {
+            Ok(identity) => identity,
+            Err((status, reason)) => return (status, reason + "\n").into_response(),
+        };
     }
+    let user_id = identity.as_ref().map(|identity| identity.user_id.as_str());
+    crate::cluster::matchmake::handle(cluster, request, user_id).await
 }
 
 async fn room_list<W: Wire>(State(state): State<AppState<W>>) -> Response {
@@ -418,6 +589,16 @@ async fn room_list<W: Wire>(State(state): State<AppState<W>>) -> Response {
     let body = serde_json::to_string(&list).unwrap_or_default();
     let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
     (headers, body).into_response()
+}
+
+/// `GET /metrics`: on the public router's port, or on the admin listener's alone
+/// (`--admin-bind`).
+pub fn metrics_router(shared: Arc<Shared>) -> Router {
+    let metrics = move || async move {
+        let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+        ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
+    };
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// `GET /rooms/local`: this process's own live rooms (not held after a pause, not closing
@@ -433,11 +614,6 @@ async fn local_rooms<W: Wire>(State(state): State<AppState<W>>) -> Response {
     let body = serde_json::to_string(&list).unwrap_or_default();
     let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache")];
     (headers, body).into_response()
-}
-
-async fn metrics<W: Wire>(State(AppState { shared, .. }): State<AppState<W>>) -> Response {
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
 }
 
 fn static_file(files: &[Page], path: &str) -> Response {

@@ -61,6 +61,8 @@ pub enum Event<W: Wire> {
         /// goodbye (a close frame with 1000) left on purpose and its entity goes at once.
         resumable: bool,
     },
+    /// An operator's command from the admin API.
+    Admin(crate::admin::Command),
 }
 
 /// The sending side, one clone per connection. Bounded: inputs that find it full are dropped

@@ -3,12 +3,13 @@
 //!
 //! The only layer besides the tick loop that touches tokio. It decodes and validates what
 //! clients send, hands inputs to the tick, and writes what the tick leaves in each outbox.
-//! The limits it enforces, each with its status or close code, are listed in the README's
-//! "Limits and security".
+//! The limits it enforces, each with its status or close code, are listed in
+//! `docs/limits.md`.
 
 pub mod accept;
 pub mod connection;
 pub mod cors;
+pub mod descriptors;
 pub mod direct;
 pub mod flusher;
 pub mod framing;

@@ -1,6 +1,6 @@
 //! A client's outbox: what the tick hands to the client's socket writer.
 //!
-//! Two kinds of traffic, with two overflow policies:
+//! Three kinds of traffic, each with its overflow policy, and a probe:
 //! - **latest wins** for snapshots: one slot. The tick replaces an unsent snapshot with the
 //!   newest, taking the old one back first ([`Outbox::reclaim_snapshot`]) so it knows what the
 //!   client really holds. The tick disconnects a client whose slot stays full too long.
@@ -12,6 +12,10 @@
 //! - **must arrive, or the client goes** for the game's events: a FIFO of its own, behind
 //!   the welcome like control messages. An event that finds it full is not dropped: the tick
 //!   closes the client as too slow (4001), since a gap in the events would go unnoticed.
+//! - **a read probe**, at most one: a WebSocket ping stamped with a tick, written behind the
+//!   snapshots of its tick. The client's pong proves it read that far ([`Outbox::answered`]):
+//!   the kernel's buffers (the client's receive buffer most of all) can absorb minutes of small
+//!   snapshots, so a socket that still takes writes says nothing of whether anyone reads.
 //!
 //! On a plain-TCP connection the tick does not wake the writer at all when it can help it:
 //! [`Outbox::deliver`] writes what is queued straight onto the socket ([`DirectSocket`]) when
@@ -23,10 +27,11 @@
 //! critical section is a few pointer moves, or one non-blocking `writev`.
 
 use super::direct::{DirectSocket, MAX_DIRECT_FRAMES, Written};
+use super::wsframe::opcode;
 use crate::protocol::CloseCode;
 use axum::body::Bytes;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -57,7 +62,12 @@ struct State {
     /// The payload of a WebSocket pong owed to the client's ping (plain TCP: the read
     /// thread answers pings through the writer).
     pong: Option<Bytes>,
+    /// The payload of a read probe (a ping) to write behind the next snapshot.
+    probe: Option<[u8; PROBE_BYTES]>,
 }
+
+/// Payload bytes of a read probe: its tick, big-endian.
+pub const PROBE_BYTES: usize = 4;
 
 /// One client's outbox.
 pub struct Outbox {
@@ -69,6 +79,8 @@ pub struct Outbox {
     /// Wakes a writer blocked in socket I/O when the connection must end.
     ending: Notify,
     ended: AtomicBool,
+    /// The newest tick a read probe was answered for (0: none yet).
+    answered: AtomicU32,
 }
 
 /// What the writer takes in one go: control messages, then events, then the latest snapshot.
@@ -82,6 +94,8 @@ pub struct Batch {
     pub drain: bool,
     /// A WebSocket pong to send first.
     pub pong: Option<Bytes>,
+    /// A read probe's payload: a WebSocket ping to send after `frames`.
+    pub probe: Option<[u8; PROBE_BYTES]>,
 }
 
 /// What [`Outbox::deliver`] did.
@@ -106,6 +120,7 @@ impl Outbox {
             wake: Notify::new(),
             ending: Notify::new(),
             ended: AtomicBool::new(false),
+            answered: AtomicU32::new(0),
         }
     }
 
@@ -131,6 +146,25 @@ impl Outbox {
         self.wake.notify_one();
     }
 
+    /// Asks for a read probe stamped `tick`, written behind the next snapshot handed over (a
+    /// probe not yet written is replaced).
+    pub fn put_probe(&self, tick: u32) {
+        self.lock().probe = Some(tick.to_be_bytes());
+    }
+
+    /// The client answered a ping with `payload`: a probe's answer moves [`Outbox::answered`]
+    /// forward; any other pong is ignored.
+    pub fn pong_received(&self, payload: &[u8]) {
+        if let Ok(tick) = <[u8; PROBE_BYTES]>::try_from(payload) {
+            self.answered.fetch_max(u32::from_be_bytes(tick), Ordering::AcqRel);
+        }
+    }
+
+    /// The newest tick whose read probe the client answered (0: none yet).
+    pub fn answered(&self) -> u32 {
+        self.answered.load(Ordering::Acquire)
+    }
+
     /// Lets [`Outbox::deliver`] write to `socket` directly.
     pub fn attach(&self, socket: Arc<DirectSocket>) {
         self.lock().direct = Some(socket);
@@ -149,7 +183,7 @@ impl Outbox {
         let mut state = self.lock();
         let count =
             state.control.len() + state.events.len() + usize::from(state.snapshot.is_some());
-        if count == 0 {
+        if count == 0 && state.probe.is_none() {
             return Delivered::default();
         }
         let open = state.welcomed
@@ -163,10 +197,12 @@ impl Outbox {
             self.wake.notify_one();
             return Delivered { woke: true, ..Delivered::default() };
         };
-        let State { control, events, snapshot, .. } = &mut *state;
+        let State { control, events, snapshot, probe, .. } = &mut *state;
         let frames = control.iter().chain(events.iter()).chain(snapshot.iter());
         let bytes = frames.clone().map(|frame| frame.len() as u64).sum();
-        let written = direct.try_send(frames.map(|frame| &frame[..]));
+        let binary = frames.map(|frame| (opcode::BINARY, &frame[..]));
+        let ping = probe.as_ref().map(|payload| (opcode::PING, &payload[..]));
+        let written = direct.try_send_frames(binary.chain(ping));
         if written == Written::Not {
             drop(state);
             self.wake.notify_one();
@@ -175,6 +211,7 @@ impl Outbox {
         control.clear();
         events.clear();
         *snapshot = None;
+        *probe = None;
         let woke = written == Written::Partly;
         if woke {
             state.drain = true;
@@ -279,7 +316,13 @@ impl Outbox {
                 }
                 batch.drain = std::mem::take(&mut state.drain);
                 batch.pong = state.pong.take();
-                let any = !batch.frames.is_empty() || batch.pong.is_some() || batch.drain;
+                if batch.ending.is_none() {
+                    batch.probe = state.probe.take();
+                }
+                let any = !batch.frames.is_empty()
+                    || batch.pong.is_some()
+                    || batch.probe.is_some()
+                    || batch.drain;
                 if any || batch.ending.is_some() {
                     state.busy = true;
                     return batch;

@@ -41,8 +41,8 @@ pub enum Frame<'a> {
     Text,
     /// A ping, with the payload its pong must carry.
     Ping(&'a [u8]),
-    /// A pong.
-    Pong,
+    /// A pong, with its payload (the ping's it answers, or anything if unsolicited).
+    Pong(&'a [u8]),
     /// A close frame, with its status if it had one.
     Close(Option<u16>),
 }
@@ -133,7 +133,7 @@ impl Decoder {
             }
             match (header.opcode, header.fin) {
                 (opcode::PING, _) => return Ok(Some(Frame::Ping(&self.buffer[start..self.taken]))),
-                (opcode::PONG, _) => return Ok(Some(Frame::Pong)),
+                (opcode::PONG, _) => return Ok(Some(Frame::Pong(&self.buffer[start..self.taken]))),
                 (opcode::CLOSE, _) => return close(&self.buffer[start..self.taken]).map(Some),
                 (opcode::CONTINUATION, fin) => {
                     let Some((_, message)) = self.fragments.as_mut() else {
@@ -303,7 +303,7 @@ mod tests {
                     Frame::Binary(payload) => format!("binary {payload:?}"),
                     Frame::Text => "text".to_owned(),
                     Frame::Ping(payload) => format!("ping {payload:?}"),
-                    Frame::Pong => "pong".to_owned(),
+                    Frame::Pong(payload) => format!("pong {payload:?}"),
                     Frame::Close(code) => format!("close {code:?}"),
                 });
             }
@@ -330,7 +330,7 @@ mod tests {
             "binary [4, 5, 6]".to_owned(),
             "text".to_owned(),
             format!("binary {:?}", [9u8; 300]),
-            "pong".to_owned(),
+            "pong []".to_owned(),
             "close Some(1000)".to_owned(),
         ];
         for step in [1, 2, 3, 7, 64, bytes.len()] {

@@ -36,6 +36,12 @@ pub enum CloseCode {
     /// 4007: a clustered server (`--redis`) requires a seat from `POST /matchmake`, and the
     /// `seat` given is missing, unknown, used, expired, or for another process or room.
     SeatRefused,
+    /// 4009: an operator kicked the client from the console (`/admin`); the reason reads
+    /// "kicked by the operator: REASON". The client should not reconnect on its own.
+    Kicked,
+    /// 4010: an operator closed the client's room from the console; the reason reads "room
+    /// closed by the operator: REASON". The client should not reconnect on its own.
+    RoomClosed,
     /// 4008: a clustered server lost this room's lease (after a pause, a partition or a
     /// Redis restart another process may host the room): matchmake again.
     RoomLost,
@@ -64,6 +70,8 @@ impl CloseCode {
             CloseCode::ResumeRefused => 4005,
             CloseCode::Replaced => 4006,
             CloseCode::SeatRefused => 4007,
+            CloseCode::Kicked => 4009,
+            CloseCode::RoomClosed => 4010,
             CloseCode::RoomLost => 4008,
         }
     }
@@ -86,6 +94,8 @@ impl CloseCode {
             CloseCode::ResumeRefused => "resume_refused",
             CloseCode::Replaced => "replaced",
             CloseCode::SeatRefused => "seat_refused",
+            CloseCode::Kicked => "kicked",
+            CloseCode::RoomClosed => "room_closed",
             CloseCode::RoomLost => "room_lost",
         }
     }

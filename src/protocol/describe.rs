@@ -1,12 +1,15 @@
 //! Reads a serde type's wire shape ([`Type`]) off a sample value: the value is "serialized"
 //! into a description instead of bytes.
 //!
-//! A sample shows everything a struct of numbers, strings, arrays and nested structs needs.
-//! What a sample cannot show is refused with a message: an empty sequence or a `None` (the
-//! element type is unseen), enums (only one variant is seen), maps and `char`.
+//! A sample shows everything a struct of numbers, strings, arrays and nested structs needs;
+//! an enum is described by [`describe_variants`] from one sample of each of its variants.
+//! What samples cannot show is refused with a message: an empty sequence or a `None` (the
+//! element type is unseen), an enum nested inside another type (only one variant is seen),
+//! maps and `char`.
 
 use super::schema::{Field, Type};
 use serde::Serialize;
+use serde::de::{self, DeserializeOwned};
 use serde::ser::{self, Impossible};
 use std::fmt;
 
@@ -61,6 +64,92 @@ pub fn describe_variants<T: Serialize>(samples: &[T]) -> Result<Type, DescribeEr
     }
     let variants = variants.into_iter().flatten().collect();
     Ok(Type::Enum { name: if name.is_empty() { "None".into() } else { name }, variants })
+}
+
+/// An enum described from one sample: the sample shows only one of its variants.
+fn refuse_nested_enum<T>(name: &str) -> Result<T, DescribeError> {
+    refuse(&format!(
+        "enum {name}: one sample shows only one of its variants; an enum must be the whole \
+         component (`replicate_variants`) or input (`GameInput::samples`), described from one \
+         sample of each variant, never inside another type"
+    ))
+}
+
+/// The wire shape of `T` read off `samples`, checked against `T`'s own list of variants: an
+/// enum must have one sample of each (a struct one sample).
+pub fn describe_all<T: Serialize + DeserializeOwned>(samples: &[T]) -> Result<Type, DescribeError> {
+    let ty = match samples {
+        [single] if variant_count::<T>().is_none() => describe(single)?,
+        _ => describe_variants(samples)?,
+    };
+    if let (Type::Enum { name, variants }, Some(count)) = (&ty, variant_count::<T>())
+        && variants.len() != count
+    {
+        return refuse(&format!(
+            "enum {name} has {count} variants and the samples show {}; give one sample of each \
+             (`replicate_variants` for a component, `GameInput::samples` for an input, \
+             `GameMessage::samples` for a message or event)",
+            variants.len()
+        ));
+    }
+    Ok(ty)
+}
+
+/// How many variants `T` has, if it is an enum (read off its `Deserialize`, which names them).
+pub fn variant_count<T: DeserializeOwned>() -> Option<usize> {
+    match T::deserialize(VariantCounter) {
+        Err(Counted(count)) => count,
+        Ok(_) => None,
+    }
+}
+
+/// A deserializer that answers nothing and notes the variants an enum asks for.
+struct VariantCounter;
+
+/// What [`VariantCounter`] found: `Some(variants)` for an enum.
+#[derive(Debug)]
+struct Counted(Option<usize>);
+
+impl fmt::Display for Counted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "counted {:?}", self.0)
+    }
+}
+
+impl std::error::Error for Counted {}
+
+impl de::Error for Counted {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Counted(None)
+    }
+}
+
+impl<'de> de::Deserializer<'de> for VariantCounter {
+    type Error = Counted;
+    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, Counted> {
+        Err(Counted(None))
+    }
+    fn deserialize_enum<V: de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        variants: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Counted> {
+        Err(Counted(Some(variants.len())))
+    }
+    fn deserialize_newtype_struct<V: de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: V,
+    ) -> Result<V::Value, Counted> {
+        // bincode writes a newtype as its inner value, and `describe` reads through it too;
+        // an enum behind a newtype is still refused by `describe`, so count nothing here.
+        Err(Counted(None))
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
 }
 
 fn refuse<T>(what: &str) -> Result<T, DescribeError> {
@@ -192,7 +281,7 @@ impl ser::Serializer for Describer {
         _: u32,
         _: &'static str,
     ) -> Result<Type, DescribeError> {
-        refuse(&format!("enum {name}: enums are not supported; use a number or a struct"))
+        refuse_nested_enum(name)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -209,7 +298,7 @@ impl ser::Serializer for Describer {
         _: &'static str,
         _: &T,
     ) -> Result<Type, DescribeError> {
-        refuse(&format!("enum {name}: enums are not supported; use a number or a struct"))
+        refuse_nested_enum(name)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Parts, DescribeError> {
         Ok(Parts::new(PartsKind::Seq, ""))
@@ -227,7 +316,7 @@ impl ser::Serializer for Describer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant, DescribeError> {
-        refuse(&format!("enum {name}: enums are not supported; use a number or a struct"))
+        refuse_nested_enum(name)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, DescribeError> {
         refuse("maps are not supported; use a sequence of pairs")
@@ -242,7 +331,7 @@ impl ser::Serializer for Describer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant, DescribeError> {
-        refuse(&format!("enum {name}: enums are not supported; use a number or a struct"))
+        refuse_nested_enum(name)
     }
 }
 
@@ -508,7 +597,7 @@ mod tests {
         enum Mode {
             A,
         }
-        assert!(describe(&Mode::A).is_err_and(|e| e.0.contains("enum Mode")));
+        assert!(describe(&Mode::A).is_err_and(|e| e.0.contains("enum Mode: one sample")));
     }
 
     #[derive(Serialize)]
@@ -542,6 +631,37 @@ mod tests {
                 ("Pair", Type::Tuple(vec![Type::U8, Type::String])),
             ]
         );
+    }
+
+    #[derive(Serialize, serde::Deserialize, Default)]
+    enum Stance {
+        #[default]
+        Idle,
+        Running {
+            speed: u8,
+        },
+        Down(u16),
+    }
+
+    #[derive(Serialize, serde::Deserialize, Default)]
+    struct Holder(Stance);
+
+    #[test]
+    fn describe_all_checks_an_enum_against_its_variant_count() {
+        assert_eq!(variant_count::<Stance>(), Some(3));
+        assert_eq!(variant_count::<Holder>(), None);
+        assert_eq!(variant_count::<u8>(), None);
+        let all = [Stance::Down(1), Stance::Idle, Stance::Running { speed: 2 }];
+        let Ok(Type::Enum { name, variants }) = describe_all(&all) else { panic!("an enum") };
+        assert_eq!((name.as_str(), variants.len()), ("Stance", 3));
+        // The last variant missing is seen only by the count.
+        let short = describe_all(&[Stance::Idle, Stance::Running { speed: 2 }]).expect_err("");
+        assert!(short.0.contains("Stance has 3 variants and the samples show 2"), "{short}");
+        let one = describe_all(&[Stance::Idle]).expect_err("one sample");
+        assert!(one.0.contains("has 3 variants"), "{one}");
+        let nested = describe_all(&[Holder::default()]).expect_err("nested");
+        assert!(nested.0.contains("enum Stance: one sample"), "{nested}");
+        assert!(matches!(describe_all(&[(1u8, 2u16)]), Ok(Type::Tuple(_))));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use super::schema::{CodecSchema, Schema, Type};
 use super::tags::{
     COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_EVENT, MSG_FULL, MSG_INPUT,
-    MSG_MESSAGE, MSG_PING, MSG_PONG, MSG_WELCOME, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE,
-    OP_SPAWN,
+    MSG_MESSAGE, MSG_NOTICE, MSG_PING, MSG_PONG, MSG_WELCOME, OP_CHANGES, OP_DESPAWN, OP_OWN,
+    OP_SINGLE, OP_SPAWN,
 };
 use super::{Reader, Welcome, WireError, decode_exact};
 use serde_json::{Map, Value, json};
@@ -44,6 +44,11 @@ pub fn server_message(bytes: &[u8], schema: Option<&Schema>) -> Result<Value, In
             }));
         }
         MSG_PONG => json!({"type": "Pong", "id": r.u32()?, "tick": r.u32()?, "clients": r.u32()?}),
+        MSG_NOTICE => {
+            let notice: super::Notice = decode_exact(r.rest(), usize::MAX)
+                .map_err(|e| InspectError::Schema(e.to_string()))?;
+            return Ok(json!({"type": "Notice", "tick": notice.tick, "text": notice.text}));
+        }
         MSG_EVENT => {
             let schema =
                 schema.ok_or_else(|| InspectError::Schema("an event needs the schema".into()))?;

@@ -6,7 +6,7 @@
 use super::codec::{self, DecodeError};
 use super::reader::Reader;
 use super::schema::Schema;
-use super::tags::{MSG_EVENT, MSG_INPUT, MSG_MESSAGE, MSG_PING, MSG_PONG, MSG_WELCOME};
+use super::tags::{MSG_EVENT, MSG_INPUT, MSG_MESSAGE, MSG_NOTICE, MSG_PING, MSG_PONG, MSG_WELCOME};
 use serde::{Deserialize, Serialize};
 
 /// Sent once, right after the handshake.
@@ -61,6 +61,28 @@ impl Pong {
     /// The message's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![MSG_PONG];
+        codec::encode_into(self, &mut out);
+        out
+    }
+}
+
+/// Longest operator notice, in bytes of UTF-8: a line of text, not a document.
+pub const MAX_NOTICE_BYTES: usize = 200;
+
+/// An operator's notice to everyone in a room (sent from the console): a system message any
+/// client shows, whatever the game.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// The room's latest tick when it was sent.
+    pub tick: u32,
+    /// The operator's text, at most [`MAX_NOTICE_BYTES`].
+    pub text: String,
+}
+
+impl Notice {
+    /// The message's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![MSG_NOTICE];
         codec::encode_into(self, &mut out);
         out
     }
@@ -162,9 +184,11 @@ pub enum Control {
         /// The event's bincode bytes.
         bytes: Vec<u8>,
     },
+    /// An operator's notice.
+    Notice(Notice),
 }
 
-/// Decodes a welcome, a pong or an event; `None` for a snapshot (tag 1 or 2), which a
+/// Decodes a welcome, a pong, an event or a notice; `None` for a snapshot (tag 1 or 2), which a
 /// replica applies.
 pub fn decode_control(bytes: &[u8]) -> Result<Option<Control>, DecodeError> {
     let mut reader = Reader::new(bytes);
@@ -177,6 +201,9 @@ pub fn decode_control(bytes: &[u8]) -> Result<Option<Control>, DecodeError> {
         t if t == u32::from(MSG_EVENT) => {
             let tick = reader.u32()?;
             Control::Event { tick, bytes: reader.rest().to_vec() }
+        }
+        t if t == u32::from(MSG_NOTICE) => {
+            Control::Notice(codec::decode_exact(reader.rest(), MAX_NOTICE_BYTES + 16)?)
         }
         t if t == u32::from(super::tags::MSG_FULL) || t == u32::from(super::tags::MSG_DELTA) => {
             return Ok(None);

@@ -23,7 +23,8 @@ pub use codec::{
     encode_into,
 };
 pub use messages::{
-    ClientMessage, Control, Pong, Welcome, decode_client, decode_control, encode_event,
+    ClientMessage, Control, MAX_NOTICE_BYTES, Notice, Pong, Welcome, decode_client, decode_control,
+    encode_event,
 };
 pub use reader::{Reader, WireError};
 pub use schema::{CodecSchema, ComponentSchema, Field, QuantizedField, Schema, Type, Visibility};

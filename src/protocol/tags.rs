@@ -11,6 +11,8 @@ pub const MSG_DELTA: u8 = 2;
 pub const MSG_PONG: u8 = 3;
 /// Server message: one of the game's events, stamped with its tick.
 pub const MSG_EVENT: u8 = 4;
+/// Server message: an operator's notice to the room (text, not one of the game's events).
+pub const MSG_NOTICE: u8 = 5;
 
 /// Client message: one tick of input.
 pub const MSG_INPUT: u8 = 0;

@@ -448,6 +448,18 @@ export interface RawComponents {{
     }
 
     #[test]
+    fn an_enum_input_is_declared_as_a_union() {
+        let mut schema = every_shape();
+        schema.input = Type::Enum {
+            name: "Command".into(),
+            variants: vec![field("Stay", Type::Unit), field("Fall", Type::U16)],
+        };
+        let out = declarations(&schema);
+        assert!(out.contains("export type Command = \"Stay\" | { Fall: number };"), "{out}");
+        assert!(out.contains("export type Input = Command;"), "{out}");
+    }
+
+    #[test]
     fn a_type_named_like_a_reserved_name_is_renamed() {
         let mut schema = every_shape();
         // A component struct called `Event` that is not the event type.

@@ -56,7 +56,8 @@ pub(crate) trait Codec: Send + Sync + 'static {
     /// Whether `component` is what `held` stands for (without building a value for it).
     fn same(component: &Self::C, held: &Self::V) -> bool;
     fn component(value: &Self::V) -> Self::C;
-    fn schema(sample: Option<&Self::C>) -> Result<CodecSchema, String>;
+    /// The wire shape, read off `samples` (a struct's one sample, an enum's one per variant).
+    fn schema(samples: &[Self::C]) -> Result<CodecSchema, String>;
     fn encode(value: &Self::V, out: &mut Vec<u8>);
     fn decode(reader: &mut Reader<'_>) -> Result<Self::V, WireError>;
     /// Writes the change from `old` to `new` as a delta; `false` when this codec has none.
@@ -86,9 +87,11 @@ where
     fn component(value: &C) -> C {
         value.clone()
     }
-    fn schema(sample: Option<&C>) -> Result<CodecSchema, String> {
-        let sample = sample.ok_or("a serde component needs a sample value")?;
-        let ty = protocol::describe::describe(sample).map_err(|e| e.to_string())?;
+    fn schema(samples: &[C]) -> Result<CodecSchema, String> {
+        if samples.is_empty() {
+            return Err("a serde component needs a sample value".into());
+        }
+        let ty = protocol::describe::describe_all(samples).map_err(|e| e.to_string())?;
         Ok(CodecSchema::Serde(ty))
     }
     fn encode(value: &C, out: &mut Vec<u8>) {
@@ -131,7 +134,7 @@ impl<C: Quantized> Codec for QuantizedCodec<C> {
     fn component(value: &Quants) -> C {
         C::dequantize(&value[..C::FIELDS.len()])
     }
-    fn schema(_: Option<&C>) -> Result<CodecSchema, String> {
+    fn schema(_: &[C]) -> Result<CodecSchema, String> {
         if C::FIELDS.is_empty() || C::FIELDS.len() > MAX_QUANTIZED_FIELDS {
             return Err(format!("a quantized component has 1 to {MAX_QUANTIZED_FIELDS} fields"));
         }

@@ -112,23 +112,24 @@ impl Registration<'_> {
 }
 
 impl Registry {
-    /// Registers `C`, written whole with serde whenever it changes; `sample` shows its shape.
-    pub(crate) fn replicate<C>(&mut self, sample: &C) -> Registration<'_>
+    /// Registers `C`, written whole with serde whenever it changes; `samples` show its shape
+    /// (one for a struct, one of each variant for an enum).
+    pub(crate) fn replicate<C>(&mut self, samples: &[C]) -> Registration<'_>
     where
         C: Component + Clone + PartialEq + Debug + Serialize + DeserializeOwned,
     {
-        self.add::<SerdeCodec<C>>(Some(sample))
+        self.add::<SerdeCodec<C>>(samples)
     }
 
     /// Registers `C` with the quantized codec.
     pub(crate) fn replicate_quantized<C: Quantized>(&mut self) -> Registration<'_> {
-        self.add::<QuantizedCodec<C>>(None)
+        self.add::<QuantizedCodec<C>>(&[])
     }
 
-    fn add<K: Codec>(&mut self, sample: Option<&K::C>) -> Registration<'_> {
+    fn add<K: Codec>(&mut self, samples: &[K::C]) -> Registration<'_> {
         let name = short_type_name::<K::C>();
         let type_id = TypeId::of::<K::C>();
-        let index = match (self.by_type.contains_key(&type_id), K::schema(sample)) {
+        let index = match (self.by_type.contains_key(&type_id), K::schema(samples)) {
             (true, _) => {
                 self.errors.push(format!("component {name} is registered twice"));
                 None

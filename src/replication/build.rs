@@ -76,6 +76,35 @@ impl Replication {
         view: &ClientView,
         own_index: Option<usize>,
     ) -> Option<Vec<u32>> {
+        let mut list = match self.near(frame, view, own_index) {
+            Some(list) => list,
+            None if self.relevance.restricts() => {
+                let mut list = std::mem::take(&mut self.visible);
+                list.clear();
+                list.extend(0..frame.ids.len() as u32);
+                list
+            }
+            None => return None,
+        };
+        if self.relevance.restricts() {
+            let viewer = own_index.map_or(0, |i| self.relevance.member_of(i));
+            let relevance = &self.relevance;
+            list.retain(|&index| {
+                let index = index as usize;
+                Some(index) == own_index || relevance.sees(viewer, index)
+            });
+        }
+        Some(list)
+    }
+
+    /// Indices (ascending) of the entities near this client (interest); `None` without
+    /// interest management.
+    fn near(
+        &mut self,
+        frame: &Frame,
+        view: &ClientView,
+        own_index: Option<usize>,
+    ) -> Option<Vec<u32>> {
         let interest = self.interest.as_ref()?;
         let mut list = std::mem::take(&mut self.visible);
         list.clear();
@@ -102,6 +131,7 @@ impl Replication {
             }
         }
         list.sort_unstable();
+        list.dedup();
         Some(list)
     }
 

@@ -14,6 +14,7 @@ mod build;
 mod client_view;
 mod frame;
 mod interest;
+mod relevance;
 pub mod replica;
 
 pub use build::InputAck;
@@ -22,7 +23,10 @@ pub use frame::{Frame, NetId, NetIds, Replicated, assign_ids};
 
 use frame::{Unassigned, assign_with};
 pub use interest::{GRID_SCALE, Grid};
+pub use relevance::{AlwaysRelevant, MemberOf, VisibleTo};
 pub use replica::{Replica, ReplicaError};
+
+use relevance::Relevance;
 
 use crate::protocol::tags::{OP_CHANGES, OP_SINGLE};
 use crate::protocol::varint;
@@ -77,6 +81,7 @@ pub struct Replication {
     /// This tick's component changes, as the rules capture them.
     pending: Vec<Change>,
     interest: Option<Interest>,
+    relevance: Relevance,
     history: VecDeque<Arc<Frame>>,
     history_ticks: usize,
     shared: Vec<u8>,
@@ -115,6 +120,7 @@ impl Replication {
             by_id: Vec::new(),
             pending: Vec::new(),
             interest,
+            relevance: Relevance::new(world),
             history: VecDeque::with_capacity(history_ticks + 1),
             history_ticks: history_ticks.max(2),
             shared: Vec::new(),
@@ -154,8 +160,9 @@ impl Replication {
         let before: &[NetId] = previous.as_deref().map_or(&[], |p| &p.ids);
         self.release_gone(world, before, &frame.ids);
         self.encode_changes(&frame);
+        self.relevance.capture(world, &frame);
         if let Some(interest) = &mut self.interest {
-            interest.locate(world, &mut frame);
+            interest.locate(world, &mut frame, &self.relevance);
         }
         world.clear_trackers();
         if let Some(old) = self.history.back_mut() {
@@ -257,8 +264,9 @@ impl Replication {
 }
 
 impl Interest {
-    /// Reads this tick's positions into the frame and rebuilds the grid.
-    fn locate(&mut self, world: &World, frame: &mut Frame) {
+    /// Reads this tick's positions into the frame and rebuilds the grid; entities without a
+    /// position or always relevant are seen by everyone, and left out of the grid.
+    fn locate(&mut self, world: &World, frame: &mut Frame, relevance: &Relevance) {
         self.by_id.iter_mut().for_each(|p| *p = None);
         self.source.positions(world, &mut self.by_id);
         frame.positions.clear();
@@ -267,13 +275,14 @@ impl Interest {
             Some((interest::to_grid(at.x), interest::to_grid(at.y)))
         }));
         self.everywhere.clear();
+        let everywhere = |i: usize, p: &Option<(i32, i32)>| p.is_none() || relevance.is_always(i);
         self.everywhere.extend(
-            frame.positions.iter().enumerate().filter(|(_, p)| p.is_none()).map(|(i, _)| i as u32),
+            (frame.positions.iter().enumerate())
+                .filter(|&(i, p)| everywhere(i, p))
+                .map(|(i, _)| i as u32),
         );
-        let points = frame
-            .positions
-            .iter()
-            .enumerate()
+        let points = (frame.positions.iter().enumerate())
+            .filter(|&(i, p)| !everywhere(i, p))
             .filter_map(|(i, p)| p.map(|(x, y)| (x, y, i as u32)));
         self.grid.rebuild(points);
     }

@@ -6,8 +6,8 @@
 //! bots' decoding must be cheap.
 
 use crate::protocol::tags::{
-    COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_EVENT, MSG_FULL, MSG_PONG,
-    MSG_WELCOME, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
+    COP_DELTA, COP_KINDS, COP_REMOVE, COP_SET, MSG_DELTA, MSG_EVENT, MSG_FULL, MSG_NOTICE,
+    MSG_PONG, MSG_WELCOME, OP_CHANGES, OP_DESPAWN, OP_OWN, OP_SINGLE, OP_SPAWN,
 };
 use crate::protocol::{self, Control, Reader, WireError};
 use crate::registry::{AnyValue, Registry};
@@ -68,6 +68,8 @@ pub enum Applied {
     },
     /// A pong.
     Pong(protocol::Pong),
+    /// An operator's notice.
+    Notice(protocol::Notice),
     /// One of the game's events: its tick and bincode bytes (the replica holds no events).
     Event {
         /// The tick it belongs to.
@@ -173,15 +175,16 @@ impl Replica {
         let mut reader = Reader::new(bytes);
         let tag = reader.u32()?;
         let applied = match u8::try_from(tag).unwrap_or(u8::MAX) {
-            MSG_WELCOME | MSG_PONG | MSG_EVENT => {
+            MSG_WELCOME | MSG_PONG | MSG_EVENT | MSG_NOTICE => {
                 return match protocol::decode_control(bytes) {
                     Ok(Some(Control::Welcome(welcome))) => {
                         self.own_id = welcome.entity_id;
                         Ok(Applied::Welcome(welcome))
                     }
                     Ok(Some(Control::Pong(pong))) => Ok(Applied::Pong(pong)),
+                    Ok(Some(Control::Notice(notice))) => Ok(Applied::Notice(notice)),
                     Ok(Some(Control::Event { tick, bytes })) => Ok(Applied::Event { tick, bytes }),
-                    _ => Err(reader.malformed("undecodable welcome, pong or event").into()),
+                    _ => Err(reader.malformed("undecodable welcome, pong, event or notice").into()),
                 };
             }
             MSG_FULL => {

@@ -43,6 +43,9 @@ pub enum Refusal {
     /// A clustered server refused the connection's seat.
     #[error("{0}")]
     Seat(crate::cluster::SeatRefusal),
+    /// An operator is draining the server: only sessions resuming come in.
+    #[error("server draining: not accepting new players here; join another server")]
+    Draining,
     /// The room could not be started (the server is stopping).
     #[error("room {room} unavailable: {reason}")]
     Unavailable {
@@ -61,6 +64,7 @@ impl Refusal {
             Refusal::RoomFull { .. } => CloseCode::RoomFull,
             Refusal::TooManyRooms { .. } => CloseCode::TooManyRooms,
             Refusal::Unavailable { .. } => CloseCode::InternalError,
+            Refusal::Draining => CloseCode::GoingAway,
             Refusal::Seat(crate::cluster::SeatRefusal::Unchecked(_)) => CloseCode::TryAgainLater,
             Refusal::Seat(_) => CloseCode::SeatRefused,
         }
@@ -125,6 +129,9 @@ impl<W: Wire> Directory<W> {
     /// [`super::check_name`]. A client `resuming` its session is let into a full room: its
     /// place is the one its dropped connection held (the room checks its token).
     pub fn join(&self, name: &str, resuming: bool) -> Result<Membership<W>, Refusal> {
+        if !resuming && self.shared.is_draining() {
+            return Err(Refusal::Draining);
+        }
         let mut rooms = self.lock();
         // A copy whose lease was lost is closing: a client with a seat for the room's new
         // lease (granted to this process again) gets a fresh copy.
@@ -188,6 +195,11 @@ impl<W: Wire> Directory<W> {
             self.shared.metrics.rooms.set(rooms.len() as i64);
         }
         same
+    }
+
+    /// The inbox of the open room `name`, to send it an operator's command.
+    pub fn inbox(&self, name: &str) -> Option<Inbox<W>> {
+        self.lock().get(name).map(|entry| entry.inbox.clone())
     }
 
     /// Every open room, by name.

@@ -3,6 +3,7 @@
 //!
 //! - [`name`]: what a room may be called; the default room.
 //! - [`status`]: what the HTTP side can read of a running room (players, tick, health).
+//! - [`figures`]: a room's recent tick times and bytes, for the operator console.
 //! - [`directory`]: name → room, the only place rooms are opened, joined and closed; it
 //!   enforces the room capacity and the room limit.
 //! - [`fence`]: in a cluster, holds a process's rooms after a pause until their leases are
@@ -14,6 +15,7 @@
 
 pub mod directory;
 pub mod fence;
+pub mod figures;
 pub mod name;
 pub mod pool;
 pub mod status;

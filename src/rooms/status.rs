@@ -25,6 +25,8 @@ pub struct RoomStatus {
     /// Clients in the world at the latest tick.
     pub clients_in_world: AtomicU32,
     last_tick_micros: AtomicU64,
+    /// Its recent tick times and the bytes it sent, for the operator console.
+    pub figures: super::figures::RoomFigures,
     /// In a cluster: the epoch of the room's lease this copy holds (0: none known yet).
     pub lease_epoch: AtomicU64,
     /// In a cluster: the [`super::Fence`] generation at which the lease was last proven.
@@ -46,6 +48,7 @@ impl RoomStatus {
             tick: AtomicU32::new(0),
             clients_in_world: AtomicU32::new(0),
             last_tick_micros: AtomicU64::new(0),
+            figures: super::figures::RoomFigures::default(),
             lease_epoch: AtomicU64::new(0),
             lease_proven: AtomicU64::new(0),
             lease_lost: AtomicBool::new(false),

@@ -39,11 +39,30 @@ impl TestServer {
         game: G,
         config: impl FnOnce(SocketAddr) -> ServerConfig,
     ) -> TestServer {
+        TestServer::start_built(game, config, |server| server).await
+    }
+
+    /// Starts the arena with `authenticator` deciding who joins.
+    pub async fn start_authenticated(
+        config: ServerConfig,
+        authenticator: impl tickwire::auth::Authenticator,
+    ) -> TestServer {
+        let arena = Arena::new(small_arena());
+        TestServer::start_built(arena, |_| config, |server| server.authenticator(authenticator))
+            .await
+    }
+
+    /// Starts any game, with `build` adding to the server before it runs.
+    pub async fn start_built<G: Game + Clone>(
+        game: G,
+        config: impl FnOnce(SocketAddr) -> ServerConfig,
+        build: impl FnOnce(Server<G>) -> Server<G>,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let config = config(addr);
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = Server::new(game)
+        let server = build(Server::new(game))
             .config(config)
             .pages(tickwire::net::http::demo_files().iter().copied());
         let task = tokio::spawn(server.run(listener, async move {
