@@ -28,17 +28,24 @@
 //!   connection.
 //! - [`admin`]: the operator console (`/admin`) and its API, behind a bearer token.
 //! - [`cluster`]: scale out: the Redis room directory, matchmaking, seats, Agones.
-//! - [`bots`]: the headless client and the load tester behind `tickwire bots`.
-//! - [`netsim`]: the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
+//! - [`cli`]: the whole command line (serve, `bots`, `netsim`, `config`, `schema`).
+//! - `bots` (feature `bots`, default): the headless client and the load tester behind
+//!   `tickwire bots`.
+//! - `netsim` (feature `netsim`, default): the link emulator behind `tickwire netsim`: delay, jitter, bandwidth, stalls.
 //! - [`arena`]: the arena, the first game, written only against the public API.
 //! - [`settings`]: every flag also from the environment and a TOML file; the effective
 //!   configuration with its sources.
 //! - [`config`], [`context`], [`metrics`], [`tick`]: settings, shared state, metrics, the tick.
+//! - [`prelude`]: what a game's code imports; [`bevy_ecs`], [`glam`] and [`serde`] are
+//!   re-exported so a game's `Cargo.toml` needs only `tickwire` (serde's derive needs
+//!   `#[serde(crate = "tickwire::serde")]` on each type when serde is not a direct dependency).
 
 pub mod admin;
 pub mod arena;
 pub mod auth;
+#[cfg(feature = "bots")]
 pub mod bots;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod context;
@@ -47,6 +54,7 @@ pub mod identity;
 pub mod input;
 pub mod metrics;
 pub mod net;
+#[cfg(feature = "netsim")]
 pub mod netsim;
 mod panics;
 pub mod protocol;
@@ -58,6 +66,26 @@ pub mod server;
 pub mod settings;
 pub mod tick;
 pub mod tick_loop;
+
+/// The ECS a game's components, resources and systems are written against (the version
+/// tickwire runs; a different one gives trait errors).
+pub use bevy_ecs;
+/// The vector maths of [`Spatial`] positions and the arena.
+pub use glam;
+/// Serialization of components, inputs and messages. With serde only through this
+/// re-export, derive with `#[serde(crate = "tickwire::serde")]` on the type.
+pub use serde;
+
+/// What a game's code imports: `use tickwire::prelude::*;`.
+pub mod prelude {
+    pub use crate::bevy_ecs::prelude::*;
+    pub use crate::glam::{Vec2, Vec3, vec2, vec3};
+    pub use crate::serde::{Deserialize, Serialize};
+    pub use crate::{
+        ClientInfo, Game, GameBuilder, GameInput, GameMessage, Inputs, NetId, NoMessages, Outgoing,
+        Recipient, Replicated, Spatial, Tick, TickInfo,
+    };
+}
 
 pub use config::ServerConfig;
 pub use game::{

@@ -391,6 +391,7 @@ pub fn sanitize_name(raw: &str) -> String {
         .to_owned()
 }
 
+#[cfg(feature = "bots")]
 impl crate::bots::BotGame for Arena {
     fn bot_input(steer: crate::bots::Steer, _: &crate::Replica, _: u32) -> ArenaInput {
         let buttons = if steer.action { BUTTON_BOOST } else { 0 };
