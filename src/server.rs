@@ -134,6 +134,10 @@ impl<G: Game> Server<G> {
                 let shared = shared.clone();
                 move |answered| shared.metrics.directory_beat(answered)
             }),
+            draining: Box::new({
+                let shared = shared.clone();
+                move || shared.is_draining() || shared.is_shutting_down()
+            }),
         });
         let drained = admin::drain::until_drained(shared.clone(), directory.clone());
         let shutdown = async move {

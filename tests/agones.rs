@@ -2,8 +2,8 @@
 //! on an ephemeral port that records each call and keeps a GameServer's state and counters
 //! as the sidecar does): Ready once listening, Health while rooms tick, self-allocation on
 //! the first player, the `players` and `rooms` counters with their capacities, the public
-//! URL read from the GameServer's address and named port, and Shutdown once allocated and
-//! empty for the grace.
+//! URL read from the GameServer's address and named port, Shutdown once allocated and
+//! empty for the grace, and a drained server that allocates no more and shows no room left.
 
 mod common;
 #[path = "common/redis.rs"]
@@ -33,6 +33,8 @@ use tickwire::{Server, ServerConfig};
 struct Sidecar {
     calls: Mutex<Vec<String>>,
     allocated: AtomicBool,
+    /// `POST /allocate` answers 503 (as when the GameServer cannot be allocated yet).
+    refuse_allocate: AtomicBool,
     /// The host port Agones gave the port named `game`; 0: not yet.
     game_port: AtomicU16,
     /// Counter name → (count, capacity), for the counters the Fleet declares.
@@ -65,6 +67,9 @@ async fn record(State(sidecar): State<Arc<Sidecar>>, request: axum::extract::Req
     let path = parts.uri.path().to_owned();
     sidecar.record(format!("{} {path} {}", parts.method, String::from_utf8_lossy(&body)));
     match path.as_str() {
+        "/allocate" if sidecar.refuse_allocate.load(Ordering::Relaxed) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "not now").into_response();
+        }
         "/allocate" => sidecar.allocated.store(true, Ordering::Relaxed),
         "/gameserver" => return gameserver(&sidecar).into_response(),
         _ => {}
@@ -270,4 +275,56 @@ async fn a_gameserver_without_the_named_port_fails_the_start_with_the_reason() {
     };
     let error = alone.validate().expect_err("no public URL, no Agones");
     assert!(error.contains("--public-url"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_server_allocates_no_more_and_shows_no_room_left() {
+    const TOKEN: &str = "an operator token long enough to be accepted";
+    let (sdk_url, sidecar) = fake_sidecar().await;
+    sidecar.refuse_allocate.store(true, Ordering::Relaxed);
+    let config = ServerConfig {
+        agones: Some(agones(sdk_url)),
+        admin_token: Some(tickwire::admin::AdminToken::new(TOKEN).expect("long enough")),
+        max_clients: 100,
+        room_capacity: Some(8),
+        max_rooms: 4,
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start(config).await;
+    let mut player = server.connect("ada").await;
+    within(player.next_snapshot()).await.expect("plays");
+    until("counters", || sidecar.counter("players") == Some((1, 32))).await;
+    until("an Allocate, refused", || sidecar.saw("POST /allocate {}")).await;
+    let (status, body) = admin_post(server.addr, "/admin/api/drain", TOKEN).await;
+    assert_eq!(status, 200, "{body}");
+    // Draining: capacity down to the count, so no room is left for the allocator.
+    until("players capacity", || sidecar.counter("players") == Some((1, 1))).await;
+    until("rooms capacity", || sidecar.counter("rooms") == Some((1, 1))).await;
+    // The sidecar would allocate now; a draining server no longer asks.
+    let asked = sidecar.calls().iter().filter(|c| *c == "POST /allocate {}").count();
+    sidecar.refuse_allocate.store(false, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let after = sidecar.calls().iter().filter(|c| *c == "POST /allocate {}").count();
+    assert_eq!(after, asked, "no Allocate while draining: {:?}", sidecar.calls());
+    assert!(!sidecar.allocated.load(Ordering::Relaxed));
+    within(player.next_snapshot()).await.expect("the player in play stays");
+    player.close().await;
+    // Empty, the drained server stops by itself.
+    server.stop().await;
+}
+
+/// `POST path` with the operator's bearer token: the status and the body.
+async fn admin_post(addr: SocketAddr, path: &str, token: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Authorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    within(tcp.read_to_string(&mut response)).await.expect("read");
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_owned();
+    (status, body)
 }

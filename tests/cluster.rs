@@ -2,7 +2,8 @@
 //! over both through matchmaking, one new room claimed once under 50 concurrent matchmakes,
 //! seats refused with 4007 (a foreign one left for its process), a crashed process leaving the
 //! directory, Redis going away and coming back while rooms play on (`/readyz` 503 meanwhile),
-//! and a lease taken elsewhere closing the local copy with 4008. Faults with real processes
+//! a lease taken elsewhere closing the local copy with 4008, and a drained process that
+//! matchmaking routes around (no new room, no seat for its rooms). Faults with real processes
 //! are in `cluster_faults.rs`.
 
 mod common;
@@ -23,7 +24,19 @@ use tickwire::cluster::matchmake::{ClusterRoomList, Placement, request};
 const HEARTBEAT: Duration = Duration::from_millis(100);
 const TTL: Duration = Duration::from_millis(500);
 
+/// The operator token of the process the drain test drains.
+const ADMIN_TOKEN: &str = "an operator token long enough to be accepted";
+
 async fn process(redis: &RedisServer, id: &str, seat_ttl: Duration) -> TestServer {
+    process_with(redis, id, seat_ttl, ServerConfig::default()).await
+}
+
+async fn process_with(
+    redis: &RedisServer,
+    id: &str,
+    seat_ttl: Duration,
+    base: ServerConfig,
+) -> TestServer {
     let (url, id) = (redis.url(), id.to_owned());
     TestServer::start_with(Arena::new(small_arena()), move |addr: SocketAddr| {
         let cluster = ClusterConfig {
@@ -33,7 +46,7 @@ async fn process(redis: &RedisServer, id: &str, seat_ttl: Duration) -> TestServe
             seat_ttl,
             ..ClusterConfig::new(url, format!("ws://{addr}"))
         };
-        ServerConfig { cluster: Some(cluster), ..ServerConfig::default() }
+        ServerConfig { cluster: Some(cluster), ..base }
     })
     .await
 }
@@ -312,6 +325,68 @@ async fn a_lease_taken_elsewhere_closes_the_copy_with_4008_and_voids_its_seats()
     );
     let metrics = http_get(host.addr, "/metrics").await.1;
     assert!(metrics.contains("tickwire_room_leases_lost_total 1\n"), "{metrics}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// `POST /admin/api/drain` with the operator token; the status.
+async fn drain(server: &TestServer) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let request = format!(
+        "POST /admin/api/drain HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Authorization: Bearer {ADMIN_TOKEN}\r\nContent-Length: 0\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    within(tcp.read_to_string(&mut response)).await.expect("read");
+    response.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_process_gets_no_new_room_and_no_seat() {
+    let Some(redis) = RedisServer::start() else { return };
+    let token = tickwire::admin::AdminToken::new(ADMIN_TOKEN).expect("long enough");
+    let admin = ServerConfig { admin_token: Some(token), ..ServerConfig::default() };
+    let a = process_with(&redis, "a", Duration::from_secs(10), admin).await;
+    let b = process(&redis, "b", Duration::from_secs(10)).await;
+    // A room on `a` with a player in it, which keeps `a` from stopping once drained.
+    let mut kept = None;
+    for k in 0..8 {
+        let placement = matchmake(&b, Some(&format!("kept{k}"))).await;
+        if placement.process == "a" {
+            kept = Some(placement);
+            break;
+        }
+    }
+    let kept = kept.expect("a room placed on process a");
+    let mut player = join(&kept).await;
+    within(player.next_snapshot()).await.expect("a snapshot");
+    assert_eq!(drain(&a).await, 200);
+    // The next heartbeat marks `a` draining: its room gets no new seat.
+    let refusal = within(async {
+        loop {
+            match request(&http(&b), Some(&kept.room)).await {
+                Err(refusal) => return refusal,
+                Ok(_) => tokio::time::sleep(HEARTBEAT / 2).await,
+            }
+        }
+    })
+    .await;
+    assert!(refusal.contains("503"), "{refusal}");
+    assert!(refusal.contains("draining"), "{refusal}");
+    assert_eq!(redis.cli(&["HGET", "tickwire:process:a", "draining"]).trim(), "1");
+    // New rooms and quick matches all land on `b`, asked of either process.
+    for k in 0..6 {
+        let asked = if k % 2 == 0 { &a } else { &b };
+        let placement = matchmake(asked, Some(&format!("fresh{k}"))).await;
+        assert_eq!(placement.process, "b", "{placement:?}");
+        let quick = matchmake(asked, None).await;
+        assert_eq!(quick.process, "b", "{quick:?}");
+    }
+    // The player in play stays.
+    within(player.next_snapshot()).await.expect("a player in play stays");
+    player.close().await;
     a.stop().await;
     b.stop().await;
 }

@@ -16,6 +16,9 @@
 //! - **Counters** [`PLAYERS_COUNTER`] and [`ROOMS_COUNTER`] (beta API,
 //!   `PATCH /v1beta1/counters/{name}` with `count` and `capacity`) whenever they change, so a
 //!   Counter autoscaler and allocation filters see the real load and room left.
+//! - **Draining** (an operator's drain, or a shutdown under way): no more self-allocation,
+//!   and each counter's capacity is set to its count, so it shows no room left (capacity 0
+//!   once empty) and the allocator and autoscaler treat the server as full.
 //! - **Shutdown** when allocated and without a player for `empty_grace`: `POST /shutdown`,
 //!   then this server stops itself (deregistered from the directory, clients closed with
 //!   1001), so the fleet replaces it with a fresh Ready one.
@@ -254,7 +257,12 @@ impl SyncState {
         let rooms = (local.rooms)();
         let players: usize = rooms.iter().map(|room| room.players).sum();
         let in_use = rooms.iter().filter(|room| room.players > 0).count();
-        if players > 0 && !self.allocated {
+        // A draining server allocates no more and shows no room left: each counter's
+        // capacity drops to its count (0 once empty), so `capacity - count`, what allocation
+        // filters and the Counter autoscaler read as room left, is 0 while the count stays
+        // true (Agones would truncate a count above its capacity).
+        let draining = (local.draining)();
+        if players > 0 && !self.allocated && !draining {
             match call(config, "POST", "/allocate", "{}").await {
                 Ok(_) => {
                     info!(players, "Agones: Allocated (self-allocation on the first player)");
@@ -263,9 +271,11 @@ impl SyncState {
                 Err(error) => warn!(%error, "Agones: Allocate failed, retrying"),
             }
         }
-        let wanted = (players.min(capacity.players), capacity.players);
+        let players = players.min(capacity.players);
+        let wanted = (players, if draining { players } else { capacity.players });
         self.players = self.counter(config, PLAYERS_COUNTER, self.players, wanted).await;
-        let wanted = (in_use.min(capacity.rooms), capacity.rooms);
+        let in_use = in_use.min(capacity.rooms);
+        let wanted = (in_use, if draining { in_use } else { capacity.rooms });
         self.rooms = self.counter(config, ROOMS_COUNTER, self.rooms, wanted).await;
     }
 

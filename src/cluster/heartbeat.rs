@@ -130,6 +130,7 @@ impl Beats {
             max_rooms: cluster.local.max_rooms,
             capacity: cluster.local.capacity,
             registered_before: self.registered,
+            draining: (cluster.local.draining)(),
             rooms: rooms
                 .iter()
                 .map(|room| RoomBeat {

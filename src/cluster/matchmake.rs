@@ -64,6 +64,9 @@ impl MatchError {
             MatchError::Place(PlaceError::Recovering) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "directory_recovering")
             }
+            MatchError::Place(PlaceError::Draining { .. }) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "draining")
+            }
             MatchError::Place(PlaceError::NoRoomLeft) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "no_room_left")
             }
@@ -235,6 +238,8 @@ mod tests {
         assert_eq!(MatchError::from(full).status(), (StatusCode::CONFLICT, "room_full"));
         let recovering = MatchError::from(PlaceError::Recovering).status();
         assert_eq!(recovering, (StatusCode::SERVICE_UNAVAILABLE, "directory_recovering"));
+        let draining = MatchError::from(PlaceError::Draining { room: "x".into() }).status();
+        assert_eq!(draining, (StatusCode::SERVICE_UNAVAILABLE, "draining"));
         assert_eq!(MatchError::BadRequest("x".into()).status().0, StatusCode::BAD_REQUEST);
     }
 

@@ -151,6 +151,10 @@ pub struct Local {
     /// Told after each heartbeat whether the directory answered (the metrics count the
     /// heartbeats it did not, in a row).
     pub beat: Box<dyn Fn(bool) + Send + Sync>,
+    /// Whether this process drains (an operator's drain or a shutdown under way): the
+    /// heartbeat marks its record so matchmaking routes around it, and under Agones it
+    /// allocates no more and sets its counters' capacity to their count (no room left).
+    pub draining: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// Whether this process takes new players, as `/readyz` answers.

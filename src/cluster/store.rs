@@ -4,7 +4,7 @@
 //! | key | value | lifetime |
 //! | --- | --- | --- |
 //! | `processes` | set of process ids | pruned of ids whose record expired |
-//! | `process:{id}` | hash: `url`, `instance`, `beat` (Redis `TIME`, ms), `liveness` (ms after `beat` it counts as gone: two of its heartbeats), `max_rooms`, `capacity`, `record` ([`ProcessRecord`] JSON) | the record TTL, renewed every heartbeat |
+//! | `process:{id}` | hash: `url`, `instance`, `beat` (Redis `TIME`, ms), `liveness` (ms after `beat` it counts as gone: two of its heartbeats), `max_rooms`, `capacity`, `draining` (`1`: no new room or seat here), `record` ([`ProcessRecord`] JSON) | the record TTL, renewed every heartbeat |
 //! | `room:{name}` | the room's **lease**, a hash: `owner`, `instance`, `epoch`, `players` (places held), `capacity` | the record TTL (the claim TTL while only claimed) |
 //! | `rooms:{id}` | set of the room names leased to a process (its load) | pruned as leases move |
 //! | `seats:{name}` | sorted set: live seat tokens of the room, scored by expiry (ms) | the claim TTL |
@@ -124,6 +124,13 @@ pub enum PlaceError {
     /// Every live process runs `--max-rooms` rooms.
     #[error("no process can open another room (each runs --max-rooms)")]
     NoRoomLeft,
+    /// The room's process is draining (`room` set), or every live process is (`room` empty):
+    /// no new room and no seat there. The client matchmakes again, for another room.
+    #[error("{}", draining_message(room))]
+    Draining {
+        /// The room whose process drains; empty when every live process drains.
+        room: String,
+    },
     /// Redis could not be asked.
     #[error("room directory unavailable: {0}")]
     Unavailable(String),
@@ -168,6 +175,8 @@ pub struct Beat {
     /// Whether this process registered successfully before (a directory found empty then
     /// means Redis lost its data).
     pub registered_before: bool,
+    /// Whether the process is draining: matchmaking opens no room and grants no seat on it.
+    pub draining: bool,
     /// The rooms whose leases to renew.
     pub rooms: Vec<RoomBeat>,
 }
@@ -282,6 +291,7 @@ impl Store {
             millis(self.record_ttl).to_string(),
             millis(self.liveness).to_string(),
             if beat.registered_before { "1" } else { "0" }.to_owned(),
+            if beat.draining { "1" } else { "0" }.to_owned(),
             beat.rooms.len().to_string(),
         ];
         for room in &beat.rooms {
@@ -391,6 +401,14 @@ fn parse_renewal(reply: &[String], rooms: usize) -> Result<Renewal, String> {
     }
 }
 
+fn draining_message(room: &str) -> String {
+    if room.is_empty() {
+        "every live process is draining: no new room can open".to_owned()
+    } else {
+        format!("room {room} is on a draining process: it takes no new players")
+    }
+}
+
 /// Reads `place.lua`'s reply; `token` is the seat it was asked to grant.
 fn parse_placement(reply: &[String], token: String) -> Result<Granted, PlaceError> {
     let bad = |_| PlaceError::Unavailable(bad_reply(reply));
@@ -409,6 +427,9 @@ fn parse_placement(reply: &[String], token: String) -> Result<Granted, PlaceErro
         Some("recovering") => Err(PlaceError::Recovering),
         Some("none") => Err(PlaceError::NoProcess),
         Some("no_room_left") => Err(PlaceError::NoRoomLeft),
+        Some("draining") if reply.len() == 2 => {
+            Err(PlaceError::Draining { room: reply[1].clone() })
+        }
         _ => Err(PlaceError::Unavailable(bad_reply(reply))),
     }
 }
@@ -474,6 +495,11 @@ mod tests {
             parse_placement(&strings(&["recovering"]), "t".into()),
             Err(PlaceError::Recovering)
         );
+        let draining = parse_placement(&strings(&["draining", "duel"]), "t".into());
+        assert_eq!(draining, Err(PlaceError::Draining { room: "duel".into() }));
+        let all = PlaceError::Draining { room: String::new() };
+        assert_eq!(parse_placement(&strings(&["draining", ""]), "t".into()), Err(all.clone()));
+        assert_eq!(all.to_string(), "every live process is draining: no new room can open");
         assert!(matches!(
             parse_placement(&strings(&["?"]), "t".into()),
             Err(PlaceError::Unavailable(_))

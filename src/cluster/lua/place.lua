@@ -6,8 +6,11 @@
 --       4 seat token, 5 seat TTL ms, 6 liveness ms (a beat older is a process gone, unless
 --       the process published its own),
 --       7 claim TTL ms, 8 the lobby's name (per process: no lease, no reservation)
+-- A draining process (its record's `draining` is '1') gets no new room and no seat, not even
+-- for a room it already runs.
 -- Returns {'ok', process, url, room, epoch} | {'full', room, capacity, players, reserved}
 --       | {'recovering'} | {'none'} | {'no_room_left'}
+--       | {'draining', room ('': every live process is draining)}
 local P = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -16,16 +19,22 @@ if redis.call('EXISTS', P .. 'recovering') == 1 then return {'recovering'} end
 local live, order = {}, {}
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'processes')) do
   local h = redis.call('HMGET', P .. 'process:' .. id, 'url', 'instance', 'beat', 'max_rooms',
-    'capacity', 'liveness')
+    'capacity', 'liveness', 'draining')
   if not h[1] then
     redis.call('SREM', P .. 'processes', id)
   elseif now - tonumber(h[3]) <= tonumber(h[6] or ARGV[6]) then
-    live[id] = {url = h[1], instance = h[2], max_rooms = tonumber(h[4]), capacity = tonumber(h[5])}
+    live[id] = {url = h[1], instance = h[2], max_rooms = tonumber(h[4]), capacity = tonumber(h[5]),
+      draining = h[7] == '1'}
     table.insert(order, id)
   end
 end
 table.sort(order)
 if #order == 0 then return {'none'} end
+local open = {}
+for _, id in ipairs(order) do
+  if not live[id].draining then table.insert(open, id) end
+end
+if #open == 0 then return {'draining', ''} end
 
 local function lease(name)
   return redis.call('HMGET', P .. 'room:' .. name, 'owner', 'instance', 'epoch', 'players', 'capacity')
@@ -57,7 +66,7 @@ end
 
 local function least_loaded(limit_rooms)
   local best, best_load
-  for _, id in ipairs(order) do
+  for _, id in ipairs(open) do
     local load = #rooms_of(id)
     local fits = not limit_rooms or load < live[id].max_rooms - 1
     if fits and (best == nil or load < best_load) then best, best_load = id, load end
@@ -103,7 +112,7 @@ if name == ARGV[8] then
 end
 if name == '' then
   local best, best_free, best_lease
-  for _, id in ipairs(order) do
+  for _, id in ipairs(open) do
     for _, room in ipairs(rooms_of(id)) do
       local l = lease(room)
       local places = free(room, l)
@@ -116,6 +125,9 @@ if name == '' then
   name = ARGV[3]
 end
 local l = lease(name)
+if l[1] and live[l[1]] and live[l[1]].instance == l[2] and live[l[1]].draining then
+  return {'draining', name}
+end
 if not (l[1] and live[l[1]] and live[l[1]].instance == l[2]) then
   l = claim(name)
   if not l then return {'no_room_left'} end

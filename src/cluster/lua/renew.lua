@@ -6,7 +6,8 @@
 --
 -- ARGV: 1 key prefix, 2 process id, 3 instance, 4 url, 5 max rooms, 6 room capacity,
 --       7 record JSON, 8 record TTL ms, 9 liveness ms, 10 registered before ('1'/'0'),
---       11 rooms, then per room: name, epoch held, places held, may re-take ('1'/'0'),
+--       11 draining ('1'/'0': place.lua opens no room and grants no seat here),
+--       12 rooms, then per room: name, epoch held, places held, may re-take ('1'/'0'),
 --       used seats counted, then that many seat tokens
 -- Returns {'duplicate', instance} | {'ok', recovering ('1'/'0'), epoch per room ('0': lost)}
 local P = ARGV[1]
@@ -24,13 +25,13 @@ end
 local recovering = tostring(redis.call('EXISTS', P .. 'recovering'))
 redis.call('DEL', key)
 redis.call('HSET', key, 'url', ARGV[4], 'instance', ARGV[3], 'beat', now, 'max_rooms', ARGV[5],
-  'capacity', ARGV[6], 'record', ARGV[7], 'liveness', ARGV[9])
+  'capacity', ARGV[6], 'record', ARGV[7], 'liveness', ARGV[9], 'draining', ARGV[11])
 redis.call('PEXPIRE', key, ARGV[8])
 redis.call('SADD', P .. 'processes', ARGV[2])
 local mine = P .. 'rooms:' .. ARGV[2]
 local out = {'ok', recovering}
-local i = 12
-for _ = 1, tonumber(ARGV[11]) do
+local i = 13
+for _ = 1, tonumber(ARGV[12]) do
   local name, held, places, retake = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local used = tonumber(ARGV[i + 4])
   local lease = P .. 'room:' .. name
