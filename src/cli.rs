@@ -1,7 +1,7 @@
-//! The `tickwire` command line, as a library call ([`main`]): `serve` (the default) runs the game server; `bots` load-tests one;
-//! `netsim` puts an emulated network link in front of one; `schema` prints the arena's schema
-//! (JSON, or TypeScript declarations with `--typescript`); `config` prints the effective
-//! configuration. Every flag can also come from the environment or a TOML file
+//! The `tickwire` command line, as a library call any game makes ([`run`], [`run_with`]):
+//! `serve` (the default) runs the game server; `bots` load-tests one; `netsim` puts an
+//! emulated network link in front of one; `schema` prints the game's schema (JSON, or
+//! TypeScript declarations with `--typescript`); `config` prints the effective configuration. Every flag can also come from the environment or a TOML file
 //! ([`crate::settings`]).
 
 use crate::Server;
