@@ -30,38 +30,9 @@ CONDITIONS="${CONDITIONS:-loopback delay jitter loss}"
 SERVER_FLAGS="${SERVER_FLAGS:-}"
 OUT_DIR="${OUT_DIR:-}"
 BIN="${BIN:-}"
-
-if [ -z "$BIN" ]; then
-    CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" cargo build --release --quiet
-    BIN=target/release/tickwire
-fi
-work="$(mktemp -d)"
-pids=()
-stop_all() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    pids=()
-}
-trap 'stop_all; rm -rf "$work"' EXIT
-
-# wait_line FILE SED_EXPR: prints the first match of SED_EXPR in FILE within 10 s, or fails.
-wait_line() {
-    local file="$1" expr="$2" found=""
-    for _ in $(seq 1 100); do
-        found="$(sed -n "$expr" "$file" | head -n 1)"
-        if [ -n "$found" ]; then
-            echo "$found"
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "netsim.sh: nothing in $file within 10 s:" >&2
-    cat "$file" "$file.err" >&2 || true
-    return 1
-}
+SCRIPT=netsim.sh
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
 # A fresh server for the whole run; each condition's bots join a room of their own.
 # shellcheck disable=SC2086 # SERVER_FLAGS is a list of flags

@@ -22,36 +22,9 @@ DURATION="${DURATION:-20s}"
 BANDWIDTH="${BANDWIDTH:-1000}"
 DELAY="${DELAY:-20ms}"
 BIN="${BIN:-}"
-if [ -z "$BIN" ]; then
-    CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" cargo build --release --quiet
-    BIN=target/release/tickwire
-fi
-work="$(mktemp -d)"
-pids=()
-stop_all() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    pids=()
-}
-trap 'stop_all; rm -rf "$work"' EXIT
-
-# wait_line FILE SED_EXPR: prints the first match of SED_EXPR in FILE within 10 s, or fails.
-wait_line() {
-    local file="$1" expr="$2" found=""
-    for _ in $(seq 1 100); do
-        found="$(sed -n "$expr" "$file" | head -n 1)"
-        if [ -n "$found" ]; then
-            echo "$found"
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "slowlink.sh: nothing in $file within 10 s" >&2
-    return 1
-}
+SCRIPT=slowlink.sh
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
 echo "| server | snapshots/s per bot (min) | input→snapshot p50 / p99 / max (ms), timed, lost | ping RTT p50 / max (ms) | bytes per bot per s | snapshots skipped | bots closed | replica errors |"
 echo "| --- | --: | --: | --: | --: | --: | --: | --: |"
